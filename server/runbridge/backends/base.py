@@ -1,0 +1,88 @@
+"""The contract between the session manager and a backend.
+
+A :class:`Backend` opens :class:`BackendSession` objects. A backend session is
+one compute session (a kernel plus its work folder, a Jupyter kernel, a
+Backend.AI session). The manager guarantees that ``execute`` and ``batch`` are
+never called concurrently on one session; ``interrupt``, ``restart``,
+terminals and file transfers may be called at any time.
+
+Backends report output through a :class:`RunSink` and state changes through the
+``on_state`` callback they are given; they never import the LSP layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, SessionState
+
+#: Called with (bytes done, bytes total) while files move.
+ProgressCallback = Callable[[int, int], None]
+StateCallback = Callable[[SessionState], None]
+
+
+class RunSink(Protocol):
+    """Where a run's output goes."""
+
+    def emit(self, kind: str, data: str) -> None:
+        """One console record: kind is stdout, stderr or a MIME type."""
+
+    async def ask_input(self, prompt: str, password: bool) -> str | None:
+        """Ask the user for a line; None means the user cancelled."""
+
+
+class Terminal(Protocol):
+    def write(self, data: str) -> None: ...
+
+    def resize(self, rows: int, cols: int) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+TerminalOutput = Callable[[str], None]
+TerminalExit = Callable[[int | None], Awaitable[None] | None]
+
+
+class BackendSession(Protocol):
+    workdir: str
+    image: str
+
+    async def start(self) -> None: ...
+
+    async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome: ...
+
+    async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome: ...
+
+    async def interrupt(self) -> None: ...
+
+    async def restart(self) -> None: ...
+
+    async def upload(
+        self, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]: ...
+
+    async def download(
+        self, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]: ...
+
+    async def open_terminal(
+        self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
+    ) -> Terminal: ...
+
+    async def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def open(
+        self,
+        name: str,
+        image: str | None,
+        env: dict[str, str],
+        on_state: StateCallback,
+    ) -> BackendSession:
+        """Create (not yet start) a session object."""
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,139 @@
+"""The embedded ``local`` backend: kernels, batch jobs, files and a shell on this machine.
+
+Each session gets a work folder under the platformdirs data folder (the
+analogue of Backend.AI's ``/home/work``): the kernel's cwd, the upload
+destination, the batch jobs' and the terminal's cwd.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from runbridge import paths
+from runbridge.backends import local_files
+from runbridge.backends.base import (
+    ProgressCallback,
+    RunSink,
+    StateCallback,
+    Terminal,
+    TerminalExit,
+    TerminalOutput,
+)
+from runbridge.backends.local_batch import BatchRunner
+from runbridge.backends.local_kernel import LocalKernel
+from runbridge.backends.pty_terminal import PtyTerminal
+from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, SessionState
+
+DEFAULT_IMAGE = "python3"
+#: Progress callbacks from copy threads are forwarded at most this often.
+_PROGRESS_INTERVAL_S = 0.1
+
+
+class LocalSession:
+    def __init__(
+        self,
+        name: str,
+        image: str | None,
+        env: dict[str, str],
+        on_state: StateCallback,
+        runtime_dir: Path,
+    ) -> None:
+        self.name = name
+        self.image = image or DEFAULT_IMAGE
+        self.env = dict(env)
+        self._on_state = on_state
+        self._workdir = paths.session_workdir(name)
+        self.workdir = str(self._workdir)
+        logs = paths.log_dir() / "kernels"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.kernel = LocalKernel(
+            self.image,
+            self._workdir,
+            self.env,
+            runtime_dir,
+            logs / f"{paths.safe_name(name)}.log",
+            on_dead=lambda: on_state(SessionState.DEAD),
+        )
+        self._batch = BatchRunner(self._workdir, self.env)
+        self._terminals: list[PtyTerminal] = []
+
+    async def start(self) -> None:
+        await self.kernel.start()
+
+    async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
+        return await self.kernel.execute(code, sink, timeout)
+
+    async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
+        return await self._batch.run(options, code, sink)
+
+    async def interrupt(self) -> None:
+        await self._batch.interrupt()
+        await self.kernel.interrupt()
+
+    async def restart(self) -> None:
+        self._batch.kill()
+        await self.kernel.restart()
+
+    async def upload(
+        self, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]:
+        return await asyncio.to_thread(
+            local_files.copy_in, self._workdir, files, dest, _threadsafe(progress)
+        )
+
+    async def download(
+        self, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]:
+        return await asyncio.to_thread(
+            local_files.copy_out, self._workdir, files, dest, _threadsafe(progress)
+        )
+
+    async def open_terminal(
+        self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
+    ) -> Terminal:
+        terminal = PtyTerminal(on_output, on_exit)
+        terminal.start(self._workdir, self.env, rows, cols)
+        self._terminals.append(terminal)
+        return terminal
+
+    async def close(self) -> None:
+        self._batch.kill()
+        await asyncio.gather(
+            self.kernel.stop(), *(t.close() for t in self._terminals), return_exceptions=True
+        )
+
+
+def _threadsafe(progress: ProgressCallback) -> ProgressCallback:
+    """Wrap a loop-side progress callback so a worker thread can call it (throttled)."""
+    loop = asyncio.get_running_loop()
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= _PROGRESS_INTERVAL_S:
+            last[0] = now
+            loop.call_soon_threadsafe(progress, done, total)
+
+    return report
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self) -> None:
+        # IPC socket paths must stay short (~100 bytes), so they live in /tmp.
+        self._runtime = Path(tempfile.mkdtemp(prefix="runbridge-"))
+
+    def open(
+        self, name: str, image: str | None, env: dict[str, str], on_state: StateCallback
+    ) -> LocalSession:
+        return LocalSession(name, image, env, on_state, self._runtime)
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self._runtime)

@@ -1,0 +1,183 @@
+"""Batch jobs on this machine: ``build`` then ``exec`` (then ``clean``) shell commands.
+
+The commands run with ``/bin/sh -c`` in the session's work folder, in their own
+process group, with stdin closed. Their stdout and stderr are streamed as they
+come (decoded incrementally, so a multi-byte character is never split).
+
+``build: "*"`` is the default build; see :func:`default_build_command`.
+``exec: "*"`` is the default exec: ``python main.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import shlex
+import signal
+import sys
+from pathlib import Path
+
+from runbridge.backends.base import RunSink
+from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
+
+_CHUNK = 65536
+_INTERRUPT_GRACE_S = 3.0
+
+
+def default_build_command(workdir: Path) -> str | None:
+    """What ``build: "*"`` runs in ``workdir``; None when there is nothing to build.
+
+    - a ``Makefile`` (or ``makefile``): ``make``;
+    - a ``requirements.txt``: a virtual environment ``.venv`` in the work folder
+      (with access to the system site-packages) and ``pip install -r requirements.txt`` in it;
+    - a ``pyproject.toml`` or ``setup.py``: the same ``.venv`` and ``pip install .``.
+
+    Nothing is ever installed into runbridge's own environment: the venv lives
+    in the work folder and the exec step finds it first on ``PATH``.
+    """
+    if (workdir / "Makefile").exists() or (workdir / "makefile").exists():
+        return "make"
+    python = shlex.quote(sys.executable)
+    make_venv = f"{python} -m venv --system-site-packages .venv"
+    pip = ".venv/bin/python -m pip install --disable-pip-version-check"
+    if (workdir / "requirements.txt").exists():
+        return f"{make_venv} && {pip} -r requirements.txt"
+    if (workdir / "pyproject.toml").exists() or (workdir / "setup.py").exists():
+        return f"{make_venv} && {pip} ."
+    return None
+
+
+def default_exec_command() -> str:
+    return "python main.py"
+
+
+def batch_env(workdir: Path, session_env: dict[str, str]) -> dict[str, str]:
+    env = {**os.environ, **session_env}
+    path = [str(Path(sys.executable).parent), env.get("PATH", "")]
+    venv = workdir / ".venv"
+    if venv.is_dir():
+        path.insert(0, str(venv / "bin"))
+        env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = os.pathsep.join(p for p in path if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class BatchRunner:
+    """Runs the steps of one batch job; ``interrupt`` stops the current step."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.env = env
+        self._process: asyncio.subprocess.Process | None = None
+        self._interrupted = False
+
+    async def run(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
+        self._interrupted = False
+        loop = asyncio.get_running_loop()
+        deadline = None if options.timeout is None else loop.time() + options.timeout
+        steps: list[tuple[str, str]] = []
+        if options.build:
+            build = options.build
+            if build == "*":
+                found = default_build_command(self.workdir)
+                if found is None:
+                    sink.emit("stderr", "runbridge: default build: nothing to build\n")
+                build = found or ""
+            if build:
+                steps.append(("build", build))
+        exec_cmd = options.exec
+        if exec_cmd == "*":
+            exec_cmd = default_exec_command()
+        if exec_cmd:
+            steps.append(("exec", exec_cmd))
+        exit_code = 0
+        status = RunStatus.FINISHED
+        message: str | None = None
+        for step, command in steps:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            exit_code, timed_out = await self._step(command, sink, remaining)
+            if timed_out:
+                status, message = RunStatus.EXEC_TIMEOUT, f"{step} exceeded the timeout"
+                exit_code = 124
+                break
+            if self._interrupted:
+                status, message = RunStatus.INTERRUPTED, f"{step} was interrupted"
+                break
+            if exit_code != 0:
+                message = f"{step} exited with code {exit_code}"
+                break
+        if options.clean:
+            clean_code, _ = await self._step(options.clean, sink, 60.0)
+            if clean_code != 0:
+                sink.emit("stderr", f"runbridge: clean exited with code {clean_code}\n")
+        return RunOutcome(status, exit_code, message=message)
+
+    async def _step(self, command: str, sink: RunSink, timeout: float | None) -> tuple[int, bool]:
+        env = batch_env(self.workdir, self.env)
+        process = await asyncio.create_subprocess_exec(
+            "/bin/sh",
+            "-c",
+            command,
+            cwd=str(self.workdir),
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._process = process
+        assert process.stdout is not None and process.stderr is not None
+        readers = asyncio.gather(
+            _relay(process.stdout, "stdout", sink), _relay(process.stderr, "stderr", sink)
+        )
+        timed_out = False
+        try:
+            await asyncio.wait_for(asyncio.shield(readers), timeout)
+        except TimeoutError:
+            timed_out = True
+            self._kill(signal.SIGKILL)
+            await readers
+        except asyncio.CancelledError:
+            self._kill(signal.SIGKILL)
+            raise
+        finally:
+            code = await process.wait()
+            self._process = None
+        return code, timed_out
+
+    def _kill(self, sig: int) -> None:
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, sig)
+
+    async def interrupt(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        self._interrupted = True
+        self._kill(signal.SIGINT)
+        try:
+            await asyncio.wait_for(process.wait(), _INTERRUPT_GRACE_S)
+        except TimeoutError:
+            self._kill(signal.SIGKILL)
+
+    def kill(self) -> None:
+        self._kill(signal.SIGKILL)
+
+
+async def _relay(stream: asyncio.StreamReader, kind: str, sink: RunSink) -> None:
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while True:
+        chunk = await stream.read(_CHUNK)
+        if not chunk:
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                sink.emit(kind, tail)
+            return
+        text = decoder.decode(chunk)
+        if text:
+            sink.emit(kind, text)

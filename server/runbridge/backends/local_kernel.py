@@ -1,0 +1,328 @@
+"""A Jupyter kernel on this machine, driven through jupyter_client's async API.
+
+One :class:`LocalKernel` owns one kernel process. It starts the kernel with the
+IPC transport and a private connection file, routes the kernel's IOPub, shell
+and stdin messages to the run in progress, and notices when the process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from jupyter_client.manager import AsyncKernelManager
+
+from runbridge import mime
+from runbridge.backends.base import RunSink
+from runbridge.errors import BackendError, KernelSpecNotFound
+from runbridge.sessions.model import RunOutcome, RunStatus, UserError
+
+log = logging.getLogger(__name__)
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: How often a running cell checks that the kernel process is still alive.
+_ALIVE_POLL_S = 0.25
+_READY_TIMEOUT_S = 60.0
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def available_kernelspecs() -> list[str]:
+    return sorted(KernelSpecManager().find_kernel_specs())
+
+
+class _ActiveRun:
+    def __init__(self, msg_id: str, sink: RunSink) -> None:
+        self.msg_id = msg_id
+        self.sink = sink
+        self.reply: dict[str, Any] | None = None
+        self.idle = False
+        self.done = asyncio.Event()
+        self.aborted: str | None = None  # why the run ended early: "died", "restarted"
+        self.input_cancelled = False
+        self.input_task: asyncio.Task[None] | None = None
+        self.error: UserError | None = None
+
+    def check_done(self) -> None:
+        if self.reply is not None and self.idle:
+            self.done.set()
+
+
+class LocalKernel:
+    def __init__(
+        self,
+        kernel_name: str,
+        workdir: Path,
+        env: dict[str, str],
+        runtime_dir: Path,
+        log_path: Path,
+        on_dead: Callable[[], None],
+    ) -> None:
+        self.kernel_name = kernel_name
+        self.workdir = workdir
+        self.env = env
+        self.runtime_dir = runtime_dir
+        self.log_path = log_path
+        self._on_dead = on_dead
+        self._km: AsyncKernelManager | None = None
+        self._kc: Any = None
+        self._pumps: list[asyncio.Task[None]] = []
+        self._run: _ActiveRun | None = None
+        self._log_file: Any = None
+
+    # -- lifecycle ---------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self._km is not None
+
+    async def is_alive(self) -> bool:
+        return self._km is not None and bool(await self._km.is_alive())
+
+    async def start(self) -> None:
+        try:
+            KernelSpecManager().get_kernel_spec(self.kernel_name)
+        except NoSuchKernel:
+            known = ", ".join(available_kernelspecs()) or "none installed"
+            raise KernelSpecNotFound(
+                f"no Jupyter kernelspec named {self.kernel_name!r} (installed: {known})",
+                image=self.kernel_name,
+            ) from None
+        key = uuid.uuid4().hex[:12]
+        km = AsyncKernelManager(
+            kernel_name=self.kernel_name,
+            transport="ipc",
+            ip=str(self.runtime_dir / f"k{key}"),
+            connection_file=str(self.runtime_dir / f"kernel-{key}.json"),
+        )
+        self._log_file = self.log_path.open("ab")
+        env = {**os.environ, **self.env}
+        env.pop("JPY_PARENT_PID", None)
+        try:
+            await km.start_kernel(
+                cwd=str(self.workdir),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=self._log_file,
+            )
+        except Exception as exc:
+            self._log_file.close()
+            raise BackendError(
+                f"kernel {self.kernel_name!r} failed to start: {exc}; see {self.log_path}",
+                image=self.kernel_name,
+            ) from exc
+        with contextlib.suppress(OSError):
+            os.chmod(km.connection_file, 0o600)
+        self._km = km
+        kc = km.client()
+        kc.start_channels()
+        self._kc = kc
+        try:
+            await kc.wait_for_ready(timeout=_READY_TIMEOUT_S)
+        except RuntimeError as exc:
+            await self.stop()
+            raise BackendError(
+                f"kernel {self.kernel_name!r} did not become ready: {exc}; see {self.log_path}",
+                image=self.kernel_name,
+            ) from exc
+        self._pumps = [
+            asyncio.create_task(self._pump(kc.get_iopub_msg, self._on_iopub), name="iopub"),
+            asyncio.create_task(self._pump(kc.get_shell_msg, self._on_shell), name="shell"),
+            asyncio.create_task(self._pump(kc.get_stdin_msg, self._on_stdin), name="stdin"),
+        ]
+
+    async def stop(self) -> None:
+        """End the kernel process (and its process group) now."""
+        for task in self._pumps:
+            task.cancel()
+        for task in self._pumps:
+            with contextlib.suppress(BaseException):
+                await task
+        self._pumps = []
+        km, kc = self._km, self._kc
+        self._km = self._kc = None
+        if kc is not None:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+        if km is not None:
+            pid = getattr(km.provisioner, "pid", None) if km.provisioner else None
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                await km.shutdown_kernel(now=True)
+            with contextlib.suppress(Exception):
+                km.cleanup_resources()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    async def restart(self) -> None:
+        run = self._run
+        if run is not None:
+            run.aborted = "restarted"
+            run.done.set()
+        await self.stop()
+        await self.start()
+
+    async def interrupt(self) -> None:
+        if self._km is not None:
+            await self._km.interrupt_kernel()
+
+    # -- message routing ---------------------------------------------------
+    async def _pump(self, get: Any, handle: Callable[[dict[str, Any]], None]) -> None:
+        while True:
+            msg = await get()
+            try:
+                handle(msg)
+            except Exception:
+                log.exception("error handling a kernel message")
+
+    def _current(self, msg: dict[str, Any]) -> _ActiveRun | None:
+        run = self._run
+        parent = msg.get("parent_header", {}).get("msg_id")
+        if run is not None and parent == run.msg_id:
+            return run
+        return None
+
+    def _on_iopub(self, msg: dict[str, Any]) -> None:
+        run = self._current(msg)
+        if run is None:
+            return
+        kind = msg["header"]["msg_type"]
+        content = msg["content"]
+        sink = run.sink
+        if kind == "stream":
+            sink.emit(content.get("name", "stdout"), content.get("text", ""))
+        elif kind in ("display_data", "execute_result", "update_display_data"):
+            record = mime.record_from_bundle(content.get("data", {}))
+            if record is not None:
+                sink.emit(*record)
+        elif kind == "error":
+            traceback = list(content.get("traceback", []))
+            sink.emit("stderr", "\n".join(traceback) + "\n")
+            run.error = UserError(
+                ename=content.get("ename", ""),
+                evalue=content.get("evalue", ""),
+                traceback=[strip_ansi(line) for line in traceback],
+            )
+        elif kind == "clear_output":
+            sink.emit(*mime.clear_record(bool(content.get("wait", False))))
+        elif kind == "status" and content.get("execution_state") == "idle":
+            run.idle = True
+            run.check_done()
+
+    def _on_shell(self, msg: dict[str, Any]) -> None:
+        run = self._current(msg)
+        if run is not None and msg["header"]["msg_type"] == "execute_reply":
+            run.reply = msg["content"]
+            run.check_done()
+
+    def _on_stdin(self, msg: dict[str, Any]) -> None:
+        run = self._current(msg)
+        if run is None or msg["header"]["msg_type"] != "input_request":
+            return
+        content = msg["content"]
+        run.input_task = asyncio.create_task(
+            self._answer_input(run, content.get("prompt", ""), bool(content.get("password")))
+        )
+
+    async def _answer_input(self, run: _ActiveRun, prompt: str, password: bool) -> None:
+        try:
+            value = await run.sink.ask_input(prompt, password)
+        except Exception as exc:
+            log.warning("input request failed: %s", exc)
+            value = None
+        if run.done.is_set():
+            return
+        if value is None:
+            run.input_cancelled = True
+            await self.interrupt()
+        elif self._kc is not None:
+            self._kc.input(value)
+
+    # -- execution ---------------------------------------------------------
+    async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
+        if not await self.is_alive():
+            await self.stop()
+            await self.start()
+        assert self._kc is not None
+        msg_id = self._kc.execute(code, allow_stdin=True, stop_on_error=False)
+        run = _ActiveRun(msg_id, sink)
+        self._run = run
+        try:
+            timed_out = await self._wait(run, timeout)
+        finally:
+            self._run = None
+            if run.input_task is not None and not run.input_task.done():
+                run.input_task.cancel()
+        return self._outcome(run, timed_out)
+
+    async def _wait(self, run: _ActiveRun, timeout: float | None) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        timed_out = False
+        while not run.done.is_set():
+            wait = _ALIVE_POLL_S
+            if deadline is not None and not timed_out:
+                wait = max(0.0, min(wait, deadline - loop.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.done.wait(), wait)
+            if run.done.is_set():
+                break
+            if not await self.is_alive():
+                run.aborted = "died"
+                self._on_dead()
+                break
+            if deadline is not None and not timed_out and loop.time() >= deadline:
+                timed_out = True
+                await self.interrupt()
+        return timed_out
+
+    def _outcome(self, run: _ActiveRun, timed_out: bool) -> RunOutcome:
+        if run.aborted == "died":
+            code = None
+            if self._km is not None and self._km.provisioner is not None:
+                process = getattr(self._km.provisioner, "process", None)
+                code = getattr(process, "returncode", None)
+            detail = f" (exit code {code})" if code is not None else ""
+            return RunOutcome(
+                RunStatus.FAILED,
+                None,
+                message=f"the kernel died{detail} during the run; the next run or a restart "
+                "starts a fresh kernel (variables are lost)",
+            )
+        if run.aborted == "restarted":
+            return RunOutcome(
+                RunStatus.FAILED, None, message="the kernel was restarted during the run"
+            )
+        reply = run.reply or {}
+        status = reply.get("status", "ok")
+        if timed_out:
+            return RunOutcome(RunStatus.EXEC_TIMEOUT, 124, message="the run exceeded its timeout")
+        if status == "error" or run.error is not None:
+            ename = reply.get("ename") or (run.error.ename if run.error else "")
+            if ename == "KeyboardInterrupt":
+                why = "input cancelled" if run.input_cancelled else "interrupted"
+                return RunOutcome(RunStatus.INTERRUPTED, 130, message=why)
+            error = run.error or UserError(
+                ename=ename,
+                evalue=reply.get("evalue", ""),
+                traceback=[strip_ansi(line) for line in reply.get("traceback", [])],
+            )
+            return RunOutcome(RunStatus.FINISHED, 1, error=error)
+        if status == "aborted":
+            return RunOutcome(RunStatus.INTERRUPTED, 130, message="the kernel aborted the run")
+        return RunOutcome(RunStatus.FINISHED, 0)

@@ -1,0 +1,158 @@
+"""Settings: named profiles and output limits.
+
+Sources, lowest to highest precedence:
+
+1. built-in defaults (a ``local`` profile);
+2. ``config.toml`` in the platformdirs config folder (or ``$RUNBRIDGE_CONFIG``);
+3. environment variables ``RUNBRIDGE_PROFILE`` and ``RUNBRIDGE_OUTPUT_CAP_MB``;
+4. LSP ``initializationOptions`` (``profile``, ``outputCapMb``, ``profiles``).
+
+Invalid values never stop the daemon: each problem becomes a warning naming the
+key, and the default is used instead.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runbridge import paths
+from runbridge.errors import ConfigError
+
+BACKEND_TYPES = ("local", "jupyter", "backendai")
+#: Backend types this build can open sessions on.
+AVAILABLE_BACKENDS = ("local",)
+DEFAULT_OUTPUT_CAP_MB = 10.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    type: str
+    image: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    profiles: dict[str, Profile]
+    default_profile: str = "local"
+    output_cap_mb: float = DEFAULT_OUTPUT_CAP_MB
+    warnings: list[str] = field(default_factory=list)
+
+    def profile(self, name: str | None) -> Profile:
+        key = name or self.default_profile
+        try:
+            return self.profiles[key]
+        except KeyError:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError(
+                f"unknown profile {key!r} (known profiles: {known})", profile=key
+            ) from None
+
+
+def _default_profiles() -> dict[str, Profile]:
+    return {"local": Profile(name="local", type="local")}
+
+
+def _parse_profiles(raw: Any, where: str, warnings: list[str]) -> dict[str, Profile]:
+    profiles: dict[str, Profile] = {}
+    if not isinstance(raw, dict):
+        warnings.append(f"{where}: 'profiles' must be a table; ignored")
+        return profiles
+    for name, body in raw.items():
+        key = f"{where}: profiles.{name}"
+        if not isinstance(body, dict):
+            warnings.append(f"{key} must be a table; ignored")
+            continue
+        kind = body.get("type", "local")
+        if kind not in BACKEND_TYPES:
+            warnings.append(
+                f"{key}.type = {kind!r} is not one of {', '.join(BACKEND_TYPES)}; profile ignored"
+            )
+            continue
+        image = body.get("image")
+        if image is not None and not isinstance(image, str):
+            warnings.append(f"{key}.image must be a string; default image used")
+            image = None
+        settings = {k: v for k, v in body.items() if k not in ("type", "image")}
+        profiles[name] = Profile(name=name, type=kind, image=image, settings=settings)
+    return profiles
+
+
+def _parse_cap(value: Any, where: str, warnings: list[str]) -> float | None:
+    try:
+        cap = float(value)
+    except (TypeError, ValueError):
+        warnings.append(f"{where} = {value!r} is not a number of MB; default used")
+        return None
+    if cap <= 0:
+        warnings.append(f"{where} = {value!r} must be positive; default used")
+        return None
+    return cap
+
+
+def _apply(settings: Settings, raw: dict[str, Any], where: str, cap_key: str) -> None:
+    if "profiles" in raw:
+        settings.profiles.update(_parse_profiles(raw["profiles"], where, settings.warnings))
+    if cap_key in raw:
+        cap = _parse_cap(raw[cap_key], f"{where}: {cap_key}", settings.warnings)
+        if cap is not None:
+            settings.output_cap_mb = cap
+    for key in ("default_profile", "profile"):
+        if key in raw:
+            if isinstance(raw[key], str):
+                settings.default_profile = raw[key]
+            else:
+                settings.warnings.append(f"{where}: {key} must be a string; ignored")
+
+
+def _read_file(path: Path, warnings: list[str]) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            warnings.append(
+                f"{path} is readable by other users; it may hold secrets (chmod 600 it)"
+            )
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        warnings.append(f"{path}: cannot be read ({exc}); defaults used")
+        return {}
+
+
+def load_settings(init_options: Any = None) -> Settings:
+    """Build the settings from every source (see the module docstring)."""
+    settings = Settings(profiles=_default_profiles())
+    path = paths.config_file()
+    raw = _read_file(path, settings.warnings)
+    _apply(settings, raw, str(path), "output_cap_mb")
+
+    env_profile = os.environ.get("RUNBRIDGE_PROFILE")
+    if env_profile:
+        settings.default_profile = env_profile
+    env_cap = os.environ.get("RUNBRIDGE_OUTPUT_CAP_MB")
+    if env_cap:
+        cap = _parse_cap(env_cap, "RUNBRIDGE_OUTPUT_CAP_MB", settings.warnings)
+        if cap is not None:
+            settings.output_cap_mb = cap
+
+    if init_options is not None:
+        if isinstance(init_options, dict):
+            _apply(settings, init_options, "initializationOptions", "outputCapMb")
+        else:
+            settings.warnings.append("initializationOptions must be an object; ignored")
+
+    if settings.default_profile not in settings.profiles:
+        settings.warnings.append(
+            f"default_profile {settings.default_profile!r} is not a known profile; using 'local'"
+        )
+        settings.default_profile = "local"
+        settings.profiles.setdefault("local", Profile(name="local", type="local"))
+    return settings

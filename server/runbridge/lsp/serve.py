@@ -1,0 +1,114 @@
+"""Serving the daemon over stdio, with cleanup on every way out.
+
+The wire uses private duplicates of fds 0 and 1; the real fds 0 and 1 are then
+pointed at /dev/null and stderr, so nothing (a stray print, a child process)
+can write into the JSON-RPC stream or steal its input.
+
+Ways out, all of which close every session (kernels, PTYs, child processes):
+``shutdown`` + ``exit`` (exit code 0), ``exit`` alone (1), stdin EOF (1), the
+editor process disappearing (watchdog on ``processId``, 1), SIGTERM (1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+
+from lsprotocol import types
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+
+from runbridge import logs
+from runbridge.lsp.server import RunbridgeServer, create_server
+
+log = logging.getLogger(__name__)
+_WATCHDOG_S = 2.0
+_CLOSE_TIMEOUT_S = 5.0
+
+
+def _private_stdio() -> tuple[int, int]:
+    wire_in = os.dup(0)
+    wire_out = os.dup(1)
+    os.set_inheritable(wire_in, False)
+    os.set_inheritable(wire_out, False)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # anything printed by accident lands in stderr, not on the wire
+    os.close(devnull)
+    sys.stdout = sys.stderr
+    return wire_in, wire_out
+
+
+async def _watch_parent(ls: RunbridgeServer, stop: threading.Event) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(_WATCHDOG_S)
+        pid = ls.process_id
+        if not pid:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            log.warning("editor process %s is gone; shutting down", pid)
+            stop.set()
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        except PermissionError:
+            pass
+
+
+def _forward_logs(ls: RunbridgeServer) -> None:
+    def send(level: int, message: str) -> None:
+        kind = types.MessageType.Error if level >= logging.ERROR else types.MessageType.Warning
+        ls.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    logging.getLogger().addHandler(logs.ForwardHandler(send))
+
+
+async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
+    stdin = os.fdopen(wire_in, "rb", buffering=0)
+    stdout = os.fdopen(wire_out, "wb")
+    ls.protocol.set_writer(StdoutWriter(stdout))
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    loop.add_signal_handler(signal.SIGTERM, main.cancel)
+    watchdog = asyncio.create_task(_watch_parent(ls, stop))
+    reader = StdinAsyncReader(stdin, ls.thread_pool)
+    try:
+        await run_async(
+            stop_event=stop,
+            reader=reader,
+            protocol=ls.protocol,
+            logger=log,
+            error_handler=ls.report_server_error,
+        )
+    finally:
+        watchdog.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(ls.aclose()), _CLOSE_TIMEOUT_S)
+        ls.thread_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def main(log_level: str = "INFO") -> int:
+    wire_in, wire_out = _private_stdio()
+    path = logs.setup(log_level)
+    os.environ["RUNBRIDGE_DAEMON"] = "1"
+    ls = create_server()
+    _forward_logs(ls)
+    log.info("runbridge daemon starting (pid %s), log %s", os.getpid(), path)
+    code = 1
+    try:
+        asyncio.run(serve(ls, wire_in, wire_out))
+    except SystemExit as exc:  # pygls' exit handler: 0 after shutdown, else 1
+        code = int(exc.code or 0)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        code = 1
+    log.info("runbridge daemon exiting with code %s", code)
+    # The stdin reader thread may still block in read(); do not wait for it.
+    logging.shutdown()
+    os._exit(code)

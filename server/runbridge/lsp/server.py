@@ -1,0 +1,309 @@
+"""The daemon's JSON-RPC surface: protocol v1 handlers on a pygls LanguageServer.
+
+Handlers are thin: parse params (``runbridge.protocol``), call the
+:class:`~runbridge.sessions.manager.SessionManager`, and turn its errors into
+JSON-RPC errors here, in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from runbridge import PROTOCOL_VERSION, __version__, protocol
+from runbridge.config import AVAILABLE_BACKENDS, Settings, load_settings
+from runbridge.errors import InvalidParams, RunbridgeError
+from runbridge.lsp.progress import WorkDone, client_token
+from runbridge.sessions.manager import RunRequest, SessionManager
+from runbridge.sessions.model import RunResult
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SESSION = "default"
+T = TypeVar("T")
+
+
+class RunbridgeProtocol(LanguageServerProtocol):
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        server = self._server
+        assert isinstance(server, RunbridgeServer)
+        server.configure(params.initialization_options)
+        result: types.InitializeResult = yield from super().lsp_initialize(params)
+        result.capabilities.experimental = {
+            "runbridge": {
+                "protocolVersion": PROTOCOL_VERSION,
+                "version": __version__,
+                "backends": list(AVAILABLE_BACKENDS),
+                "profiles": server.profiles_wire(),
+                "defaultProfile": server.settings.default_profile,
+                "defaultSession": DEFAULT_SESSION,
+            }
+        }
+        return result
+
+
+class RunbridgeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("runbridge", __version__, protocol_cls=RunbridgeProtocol)
+        self.settings: Settings = load_settings()
+        self._manager: SessionManager | None = None
+        self._events = _LspEvents(self)
+
+    @property
+    def manager(self) -> SessionManager:
+        if self._manager is None:
+            self._manager = SessionManager(self.settings, self._events)
+        return self._manager
+
+    def configure(self, init_options: Any) -> None:
+        self.settings = load_settings(init_options)
+        if self._manager is not None:
+            self._manager.settings = self.settings
+        for warning in self.settings.warnings:
+            log.warning("configuration: %s", warning)
+
+    def profiles_wire(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": p.name,
+                "type": p.type,
+                "image": p.image,
+                "available": p.type in AVAILABLE_BACKENDS,
+            }
+            for p in self.settings.profiles.values()
+        ]
+
+    async def aclose(self) -> None:
+        if self._manager is not None:
+            await self._manager.aclose()
+
+
+class _LspEvents:
+    """The manager's :class:`~runbridge.sessions.manager.Events`, sent over JSON-RPC."""
+
+    def __init__(self, ls: RunbridgeServer) -> None:
+        self._ls = ls
+
+    def output(self, params: dict[str, Any]) -> None:
+        self._ls.protocol.notify(protocol.OUTPUT, params)
+
+    def session_changed(self, info: dict[str, Any]) -> None:
+        self._ls.protocol.notify(protocol.SESSION_CHANGED, {"session": info})
+
+    def terminal_output(self, terminal_id: str, data: str) -> None:
+        self._ls.protocol.notify(
+            protocol.TERMINAL_OUTPUT, {"terminalId": terminal_id, "data": data}
+        )
+
+    def terminal_exit(self, terminal_id: str, exit_code: int | None) -> None:
+        self._ls.protocol.notify(
+            protocol.TERMINAL_EXIT, {"terminalId": terminal_id, "exitCode": exit_code}
+        )
+
+    async def ask_input(self, params: dict[str, Any]) -> str | None:
+        result = await self._ls.protocol.send_request_async(protocol.INPUT, params)
+        if hasattr(result, "_asdict"):
+            result = result._asdict()
+        if isinstance(result, dict):
+            value = result.get("value")
+            return value if isinstance(value, str) else None
+        return None
+
+
+def to_jsonrpc(exc: RunbridgeError) -> JsonRpcException:
+    data = {"kind": exc.kind, **{k: v for k, v in exc.data.items() if isinstance(v, str | int)}}
+    return JsonRpcException(message=exc.message, code=exc.code, data=data)
+
+
+def _mapped(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Turn runbridge errors into JSON-RPC errors; never send a traceback."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any) -> T:
+        try:
+            return await fn(*args)
+        except RunbridgeError as exc:
+            raise to_jsonrpc(exc) from None
+        except (JsonRpcException, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.exception("internal error in %s", fn.__name__)
+            raise JsonRpcException(
+                message=f"internal error: {type(exc).__name__}: {exc} (see the daemon log)",
+                code=-32603,
+            ) from None
+
+    return wrapper
+
+
+def create_server() -> RunbridgeServer:
+    server = RunbridgeServer()
+
+    @server.feature(types.SHUTDOWN)
+    async def on_shutdown(ls: RunbridgeServer, *_: Any) -> None:
+        await ls.aclose()
+
+    @server.feature(types.EXIT)
+    async def on_exit(ls: RunbridgeServer, *_: Any) -> None:
+        await ls.aclose()
+
+    @server.feature(protocol.OPEN_SESSION)
+    @_mapped
+    async def open_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        p = protocol.parse_open_session(raw)
+        progress = WorkDone(ls, client_token(raw))
+        await progress.begin(f"Starting session {p.name}", "starting")
+        try:
+            info = await ls.manager.open(p.name, p.profile, p.image, p.env)
+        finally:
+            progress.end("ready")
+        return info.to_wire()
+
+    @server.feature(protocol.LIST_SESSIONS)
+    @_mapped
+    async def list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        protocol.as_object(raw, protocol.LIST_SESSIONS)
+        return {"sessions": [s.to_wire() for s in ls.manager.sessions()]}
+
+    @server.feature(protocol.CLOSE_SESSION)
+    @_mapped
+    async def close_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        name = protocol.parse_session_name(raw, protocol.CLOSE_SESSION, "name")
+        return (await ls.manager.close(name)).to_wire()
+
+    @server.feature(protocol.INTERRUPT)
+    @_mapped
+    async def interrupt(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        name = protocol.parse_session_name(raw, protocol.INTERRUPT, "session")
+        return (await ls.manager.interrupt(name)).to_wire()
+
+    @server.feature(protocol.RESTART)
+    @_mapped
+    async def restart(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        name = protocol.parse_session_name(raw, protocol.RESTART, "session")
+        progress = WorkDone(ls, client_token(raw))
+        await progress.begin(f"Restarting session {name}")
+        try:
+            return (await ls.manager.restart(name)).to_wire()
+        finally:
+            progress.end()
+
+    @server.feature(protocol.RUN)
+    @_mapped
+    async def run(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        request = protocol.parse_run(raw, DEFAULT_SESSION)
+        return (await _run(ls, request)).to_wire()
+
+    @server.feature(protocol.UPLOAD)
+    @_mapped
+    async def upload(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        return await _transfer(ls, raw, protocol.UPLOAD)
+
+    @server.feature(protocol.DOWNLOAD)
+    @_mapped
+    async def download(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        return await _transfer(ls, raw, protocol.DOWNLOAD)
+
+    @server.feature(protocol.OPEN_TERMINAL)
+    @_mapped
+    async def open_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        p = protocol.parse_open_terminal(raw)
+        return {"terminalId": await ls.manager.open_terminal(p.session, p.rows, p.cols)}
+
+    @server.feature(protocol.CLOSE_TERMINAL)
+    @_mapped
+    async def close_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        terminal_id = protocol.parse_terminal_id(raw, protocol.CLOSE_TERMINAL)
+        await ls.manager.close_terminal(terminal_id)
+        return {"terminalId": terminal_id}
+
+    @server.feature(protocol.TERMINAL_INPUT)
+    def terminal_input(ls: RunbridgeServer, raw: Any) -> None:
+        _notification(lambda: ls.manager.terminal_input(*protocol.parse_terminal_input(raw)))
+
+    @server.feature(protocol.RESIZE_TERMINAL)
+    def resize_terminal(ls: RunbridgeServer, raw: Any) -> None:
+        _notification(lambda: ls.manager.resize_terminal(*protocol.parse_resize(raw)))
+
+    _register_commands(server)
+    return server
+
+
+def _notification(action: Callable[[], None]) -> None:
+    """Notifications have no reply: bad ones are logged (warning -> window/logMessage)."""
+    try:
+        action()
+    except RunbridgeError as exc:
+        log.warning("%s", exc.message)
+
+
+async def _run(ls: RunbridgeServer, request: RunRequest) -> RunResult:
+    manager = ls.manager
+    task = asyncio.ensure_future(manager.run(request))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # $/cancelRequest: interrupt the run; it still finishes and its output is kept.
+        await manager.cancel_run(request.session, request.run_id)
+        raise
+
+
+async def _transfer(ls: RunbridgeServer, raw: Any, method: str) -> dict[str, Any]:
+    p = protocol.parse_transfer(raw, method)
+    verb = "Uploading" if method == protocol.UPLOAD else "Downloading"
+    progress = WorkDone(ls, p.token)
+    if p.token is not None:
+        await progress.begin(f"{verb} {len(p.files)} file(s)", cancellable=False)
+    try:
+        if method == protocol.UPLOAD:
+            entries = await ls.manager.upload(p.session, p.files, p.dest, progress.report)
+        else:
+            entries = await ls.manager.download(p.session, p.files, p.dest, progress.report)
+    finally:
+        progress.end("done")
+    return {"files": [e.to_wire() for e in entries]}
+
+
+def _register_commands(server: RunbridgeServer) -> None:
+    """``workspace/executeCommand`` forms for generic LSP clients (one object argument)."""
+
+    def one_object(args: tuple[Any, ...], command: str) -> Any:
+        if len(args) != 1:
+            raise InvalidParams(f"{command} takes exactly one object argument", field="arguments")
+        return args[0]
+
+    @server.command(protocol.COMMAND_RUN)
+    @_mapped
+    async def cmd_run(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
+        request = protocol.parse_run(one_object(args, protocol.COMMAND_RUN), DEFAULT_SESSION)
+        return (await _run(ls, request)).to_wire()
+
+    @server.command(protocol.COMMAND_UPLOAD)
+    @_mapped
+    async def cmd_upload(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
+        return await _transfer(ls, one_object(args, protocol.COMMAND_UPLOAD), protocol.UPLOAD)
+
+    @server.command(protocol.COMMAND_INTERRUPT)
+    @_mapped
+    async def cmd_interrupt(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
+        raw = one_object(args, protocol.COMMAND_INTERRUPT)
+        name = protocol.parse_session_name(raw, protocol.COMMAND_INTERRUPT, "session")
+        return (await ls.manager.interrupt(name)).to_wire()
+
+    @server.command(protocol.COMMAND_RESTART)
+    @_mapped
+    async def cmd_restart(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
+        raw = one_object(args, protocol.COMMAND_RESTART)
+        name = protocol.parse_session_name(raw, protocol.COMMAND_RESTART, "session")
+        return (await ls.manager.restart(name)).to_wire()

@@ -1,0 +1,218 @@
+"""Protocol v1: method names and the checked shapes of every request's params.
+
+docs/protocol.md is the human-readable form of this module; keep them in step.
+Each ``parse_*`` function takes the raw JSON params and returns typed values,
+or raises :class:`~runbridge.errors.InvalidParams` naming the offending field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from runbridge.errors import InvalidParams
+from runbridge.sessions.manager import RunRequest
+from runbridge.sessions.model import BatchOptions
+
+# Requests, editor -> daemon
+OPEN_SESSION: Final = "runbridge/openSession"
+LIST_SESSIONS: Final = "runbridge/listSessions"
+CLOSE_SESSION: Final = "runbridge/closeSession"
+INTERRUPT: Final = "runbridge/interrupt"
+RESTART: Final = "runbridge/restart"
+RUN: Final = "runbridge/run"
+UPLOAD: Final = "runbridge/upload"
+DOWNLOAD: Final = "runbridge/download"
+OPEN_TERMINAL: Final = "runbridge/openTerminal"
+CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
+# Notifications, editor -> daemon
+TERMINAL_INPUT: Final = "runbridge/terminalInput"
+RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"
+# Notifications, daemon -> editor
+OUTPUT: Final = "runbridge/output"
+SESSION_CHANGED: Final = "runbridge/sessionChanged"
+TERMINAL_OUTPUT: Final = "runbridge/terminalOutput"
+TERMINAL_EXIT: Final = "runbridge/terminalExit"
+# Request, daemon -> editor
+INPUT: Final = "runbridge/input"
+
+# workspace/executeCommand ids (one object argument, same shape as the request)
+COMMAND_RUN: Final = "runbridge.server.run"
+COMMAND_UPLOAD: Final = "runbridge.server.upload"
+COMMAND_INTERRUPT: Final = "runbridge.server.interrupt"
+COMMAND_RESTART: Final = "runbridge.server.restart"
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+    float: "a number",
+}
+
+
+def as_object(params: Any, method: str) -> dict[str, Any]:
+    if params is None:
+        return {}
+    if hasattr(params, "_asdict"):  # pygls namedtuple form
+        params = _plain(params)
+    if not isinstance(params, dict):
+        raise InvalidParams(f"{method}: params must be an object", field="params")
+    return params
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _get(params: dict[str, Any], key: str, kind: type, required: bool, where: str = "") -> Any:
+    name = f"{where}{key}"
+    if key not in params or params[key] is None:
+        if required:
+            raise InvalidParams(f"missing required field '{name}'", field=name)
+        return None
+    value = params[key]
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise InvalidParams(
+            f"field '{name}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, "
+            f"got {type(value).__name__}",
+            field=name,
+        )
+    return value
+
+
+def _name(params: dict[str, Any], key: str) -> str:
+    value: str = _get(params, key, str, True)
+    if not value.strip():
+        raise InvalidParams(f"field '{key}' must not be empty", field=key)
+    return value
+
+
+def _str_list(params: dict[str, Any], key: str) -> list[str]:
+    values: list[Any] = _get(params, key, list, True)
+    for i, item in enumerate(values):
+        if not isinstance(item, str):
+            raise InvalidParams(f"field '{key}[{i}]' must be a string", field=f"{key}[{i}]")
+    return values
+
+
+def _size(params: dict[str, Any], key: str, default: int) -> int:
+    value = _get(params, key, int, False)
+    if value is None:
+        return default
+    if not 1 <= value <= 10000:
+        raise InvalidParams(f"field '{key}' must be between 1 and 10000", field=key)
+    return int(value)
+
+
+@dataclass
+class OpenSessionParams:
+    name: str
+    profile: str | None
+    image: str | None
+    env: dict[str, str]
+
+
+def parse_open_session(raw: Any) -> OpenSessionParams:
+    p = as_object(raw, OPEN_SESSION)
+    env = _get(p, "env", dict, False) or {}
+    for key, value in env.items():
+        if not isinstance(value, str):
+            raise InvalidParams(f"field 'env.{key}' must be a string", field=f"env.{key}")
+    return OpenSessionParams(
+        name=_name(p, "name"),
+        profile=_get(p, "profile", str, False),
+        image=_get(p, "image", str, False),
+        env=env,
+    )
+
+
+def parse_session_name(raw: Any, method: str, key: str) -> str:
+    return _name(as_object(raw, method), key)
+
+
+def parse_run(raw: Any, default_session: str) -> RunRequest:
+    p = as_object(raw, RUN)
+    session = _get(p, "session", str, False) or default_session
+    code = _get(p, "code", str, False)
+    mode = _get(p, "mode", str, False) or "query"
+    opts = _get(p, "options", dict, False) or {}
+    options = BatchOptions(
+        build=_get(opts, "build", str, False, "options."),
+        exec=_get(opts, "exec", str, False, "options."),
+        clean=_get(opts, "clean", str, False, "options."),
+        timeout=_get(opts, "timeout", float, False, "options."),
+    )
+    if options.timeout is not None and options.timeout <= 0:
+        raise InvalidParams("field 'options.timeout' must be positive", field="options.timeout")
+    if code is None and mode == "query":
+        raise InvalidParams("missing required field 'code'", field="code")
+    for key, kind in (
+        ("uri", str),
+        ("languageId", str),
+        ("range", dict),
+        ("profile", str),
+        ("image", str),
+    ):
+        _get(p, key, kind, False)
+    return RunRequest(
+        session=session,
+        code=code or "",
+        mode=mode,
+        options=options,
+        profile=_get(p, "profile", str, False),
+        image=_get(p, "image", str, False),
+    )
+
+
+@dataclass
+class TransferParams:
+    session: str
+    files: list[str]
+    dest: str
+    token: str | int | None
+
+
+def parse_transfer(raw: Any, method: str) -> TransferParams:
+    p = as_object(raw, method)
+    token = p.get("workDoneToken")
+    if token is not None and (not isinstance(token, str | int) or isinstance(token, bool)):
+        raise InvalidParams(
+            "field 'workDoneToken' must be a string or an integer", field="workDoneToken"
+        )
+    dest = _get(p, "dest", str, method == DOWNLOAD)
+    return TransferParams(_name(p, "session"), _str_list(p, "files"), dest or ".", token)
+
+
+@dataclass
+class OpenTerminalParams:
+    session: str
+    rows: int
+    cols: int
+
+
+def parse_open_terminal(raw: Any) -> OpenTerminalParams:
+    p = as_object(raw, OPEN_TERMINAL)
+    return OpenTerminalParams(_name(p, "session"), _size(p, "rows", 24), _size(p, "cols", 80))
+
+
+def parse_terminal_id(raw: Any, method: str) -> str:
+    return _name(as_object(raw, method), "terminalId")
+
+
+def parse_terminal_input(raw: Any) -> tuple[str, str]:
+    p = as_object(raw, TERMINAL_INPUT)
+    return _name(p, "terminalId"), _get(p, "data", str, True)
+
+
+def parse_resize(raw: Any) -> tuple[str, int, int]:
+    p = as_object(raw, RESIZE_TERMINAL)
+    return _name(p, "terminalId"), _size(p, "rows", 24), _size(p, "cols", 80)

@@ -1,0 +1,1 @@
+"""Named compute sessions: the registry, run ordering and output streaming."""

@@ -1,0 +1,422 @@
+"""The session registry: open-or-reuse by name, ordered runs, terminals, files.
+
+The manager talks to the editor only through an :class:`Events` object (the
+LSP front implements it; so does the CLI), so it never imports pygls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from runbridge import paths
+from runbridge.backends.base import Backend, BackendSession, ProgressCallback, Terminal
+from runbridge.config import AVAILABLE_BACKENDS, Settings
+from runbridge.errors import (
+    BackendUnavailable,
+    InvalidParams,
+    RunbridgeError,
+    SessionConflict,
+    SessionNotFound,
+    TerminalNotFound,
+)
+from runbridge.sessions.model import (
+    BatchOptions,
+    FileEntry,
+    RunOutcome,
+    RunResult,
+    RunStatus,
+    SessionInfo,
+    SessionState,
+)
+from runbridge.sessions.output import RunOutput, Throttle, Transcript
+
+log = logging.getLogger(__name__)
+
+#: Terminal output is sent at once when quiet, and coalesced to this interval under load.
+TERMINAL_FLUSH_S = 0.01
+
+
+class Events(Protocol):
+    """What the manager tells the editor."""
+
+    def output(self, params: dict[str, Any]) -> None: ...
+
+    def session_changed(self, info: dict[str, Any]) -> None: ...
+
+    def terminal_output(self, terminal_id: str, data: str) -> None: ...
+
+    def terminal_exit(self, terminal_id: str, exit_code: int | None) -> None: ...
+
+    async def ask_input(self, params: dict[str, Any]) -> str | None: ...
+
+
+@dataclass
+class RunRequest:
+    session: str
+    code: str
+    mode: str = "query"
+    options: BatchOptions = field(default_factory=BatchOptions)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    profile: str | None = None
+    image: str | None = None
+
+
+@dataclass
+class _Run:
+    request: RunRequest
+    cancelled: bool = False
+    started: bool = False
+
+
+class _Session:
+    def __init__(self, info: SessionInfo, backend: BackendSession, env: dict[str, str]) -> None:
+        self.info = info
+        self.backend = backend
+        self.env = env
+        self.lock = asyncio.Lock()
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.current: _Run | None = None
+        self.queued: dict[str, _Run] = {}
+        self.transcript = Transcript(paths.transcript_file(info.name))
+
+
+class _TerminalEntry:
+    def __init__(self, session: str, terminal: Terminal | None = None) -> None:
+        self.session = session
+        self.terminal = terminal
+        self.buffer: list[str] = []
+        self.throttle: Throttle | None = None
+
+
+class SessionManager:
+    def __init__(self, settings: Settings, events: Events) -> None:
+        self.settings = settings
+        self.events = events
+        self._backends: dict[str, Backend] = {}
+        self._sessions: dict[str, _Session] = {}
+        self._terminals: dict[str, _TerminalEntry] = {}
+        self._closed = False
+
+    # -- backends ------------------------------------------------------------
+    def _backend(self, kind: str) -> Backend:
+        if kind not in AVAILABLE_BACKENDS:
+            raise BackendUnavailable(
+                f"backend type {kind!r} is not available in this runbridge version "
+                f"(available: {', '.join(AVAILABLE_BACKENDS)})",
+                backend=kind,
+            )
+        backend = self._backends.get(kind)
+        if backend is None:
+            from runbridge.backends.local import LocalBackend
+
+            backend = self._backends[kind] = LocalBackend()
+        return backend
+
+    # -- sessions --------------------------------------------------------------
+    def _set_state(self, session: _Session, state: SessionState) -> None:
+        if session.info.state == state:
+            return
+        session.info.state = state
+        self.events.session_changed(session.info.to_wire())
+
+    async def open(
+        self,
+        name: str,
+        profile: str | None = None,
+        image: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> SessionInfo:
+        """Open the session ``name``, or reuse it when it is already open."""
+        if self._closed:
+            raise RunbridgeError("the daemon is shutting down")
+        existing = self._sessions.get(name)
+        if existing is not None:
+            await asyncio.shield(existing.ready)
+            if image is not None and image != existing.info.image:
+                raise SessionConflict(
+                    f"session {name!r} is already open with image {existing.info.image!r}, "
+                    f"not {image!r}; close it first or pick another name",
+                    session=name,
+                )
+            if profile is not None and profile != existing.info.profile:
+                raise SessionConflict(
+                    f"session {name!r} is already open on profile {existing.info.profile!r}, "
+                    f"not {profile!r}; close it first or pick another name",
+                    session=name,
+                )
+            return _reused(existing.info)
+        chosen = self.settings.profile(profile)
+        backend = self._backend(chosen.type)
+        session_env = dict(env or {})
+        holder: list[_Session] = []
+        backend_session = backend.open(
+            name,
+            image or chosen.image,
+            session_env,
+            on_state=lambda state: self._set_state(holder[0], state),
+        )
+        info = SessionInfo(
+            name=name,
+            profile=chosen.name,
+            backend=chosen.type,
+            image=backend_session.image,
+            state=SessionState.STARTING,
+            created=True,
+            workdir=backend_session.workdir,
+        )
+        session = _Session(info, backend_session, session_env)
+        holder.append(session)
+        self._sessions[name] = session
+        self.events.session_changed(info.to_wire())
+        try:
+            await backend_session.start()
+        except BaseException as exc:
+            self._sessions.pop(name, None)
+            session.ready.set_exception(exc)
+            session.ready.exception()  # consumed: waiters re-raise it themselves
+            with contextlib.suppress(Exception):
+                await backend_session.close()
+            info.state = SessionState.CLOSED
+            self.events.session_changed(info.to_wire())
+            raise
+        session.ready.set_result(None)
+        self._set_state(session, SessionState.IDLE)
+        return _copy(info)
+
+    def get(self, name: str) -> _Session:
+        session = self._sessions.get(name)
+        if session is None:
+            known = ", ".join(sorted(self._sessions)) or "none open"
+            raise SessionNotFound(f"no session named {name!r} (open: {known})", session=name)
+        return session
+
+    async def _ready(self, name: str) -> _Session:
+        session = self.get(name)
+        await asyncio.shield(session.ready)
+        return session
+
+    def sessions(self) -> list[SessionInfo]:
+        return [_reused(s.info) for s in self._sessions.values() if s.ready.done()]
+
+    async def close(self, name: str) -> SessionInfo:
+        session = self.get(name)
+        self._sessions.pop(name, None)
+        for tid, entry in list(self._terminals.items()):
+            if entry.session == name:
+                self._terminals.pop(tid, None)
+        for run in session.queued.values():
+            run.cancelled = True
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(session.ready)
+        await session.backend.close()
+        session.transcript.close()
+        self._set_state(session, SessionState.CLOSED)
+        return _reused(session.info)
+
+    async def interrupt(self, name: str) -> SessionInfo:
+        session = await self._ready(name)
+        for run in session.queued.values():
+            run.cancelled = True
+        await session.backend.interrupt()
+        return _reused(session.info)
+
+    async def restart(self, name: str) -> SessionInfo:
+        session = await self._ready(name)
+        self._set_state(session, SessionState.STARTING)
+        try:
+            await session.backend.restart()
+        except BaseException:
+            self._set_state(session, SessionState.DEAD)
+            raise
+        self._set_state(session, SessionState.BUSY if session.current else SessionState.IDLE)
+        return _reused(session.info)
+
+    # -- runs ------------------------------------------------------------------
+    async def run(self, request: RunRequest) -> RunResult:
+        """Run code (query) or a batch job; waits for runs queued before it on the session."""
+        if request.mode not in ("query", "batch"):
+            raise InvalidParams(
+                f"mode must be 'query' or 'batch', not {request.mode!r}", field="mode"
+            )
+        if request.mode == "batch" and not (request.options.exec or request.options.build):
+            raise InvalidParams(
+                "batch mode needs options.exec or options.build ('*' picks the default)",
+                field="options.exec",
+            )
+        if request.session not in self._sessions:
+            await self.open(request.session, request.profile, request.image)
+        session = await self._ready(request.session)
+        run = _Run(request)
+        session.queued[request.run_id] = run
+        try:
+            async with session.lock:
+                session.queued.pop(request.run_id, None)
+                if run.cancelled or session.info.state == SessionState.CLOSED:
+                    outcome = RunOutcome(
+                        RunStatus.INTERRUPTED, 130, message="cancelled before it started"
+                    )
+                    return RunResult(request.run_id, outcome, str(session.transcript.path))
+                run.started = True
+                session.current = run
+                try:
+                    return await self._execute(session, request)
+                finally:
+                    session.current = None
+        finally:
+            session.queued.pop(request.run_id, None)
+
+    async def _execute(self, session: _Session, request: RunRequest) -> RunResult:
+        if session.info.state == SessionState.DEAD:
+            self._set_state(session, SessionState.STARTING)
+            await session.backend.restart()
+        self._set_state(session, SessionState.BUSY)
+        transcript = session.transcript
+        transcript.mark(request.run_id, "run-start", mode=request.mode, code=request.code)
+
+        async def ask(run_id: str, prompt: str, password: bool) -> str | None:
+            return await self.events.ask_input(
+                {
+                    "session": session.info.name,
+                    "runId": run_id,
+                    "prompt": prompt,
+                    "password": password,
+                }
+            )
+
+        output = RunOutput(
+            session.info.name,
+            request.run_id,
+            self.events.output,
+            ask,
+            transcript,
+            int(self.settings.output_cap_mb * 1024 * 1024),
+        )
+        try:
+            if request.mode == "batch":
+                outcome = await session.backend.batch(request.options, request.code, output)
+            else:
+                outcome = await session.backend.execute(
+                    request.code, output, request.options.timeout
+                )
+        except RunbridgeError as exc:
+            outcome = RunOutcome(RunStatus.FAILED, None, message=exc.message)
+        except Exception as exc:
+            log.exception("run %s failed", request.run_id)
+            outcome = RunOutcome(RunStatus.FAILED, None, message=f"backend lost: {exc}")
+        finally:
+            output.close()
+        if outcome.status == RunStatus.FAILED and outcome.message:
+            output.emit("stderr", f"[runbridge] run failed: {outcome.message}\n")
+            output.close()
+        transcript.mark(
+            request.run_id,
+            "run-end",
+            status=str(outcome.status),
+            exitCode=outcome.exit_code,
+            bytes=output.total_bytes,
+        )
+        if session.info.state == SessionState.BUSY:
+            self._set_state(session, SessionState.IDLE)
+        return RunResult(request.run_id, outcome, str(transcript.path))
+
+    async def cancel_run(self, session_name: str, run_id: str) -> None:
+        """Cancel a run: drop it from the queue, or interrupt it if it is executing."""
+        session = self._sessions.get(session_name)
+        if session is None:
+            return
+        queued = session.queued.get(run_id)
+        if queued is not None:
+            queued.cancelled = True
+        current = session.current
+        if current is not None and current.request.run_id == run_id:
+            await session.backend.interrupt()
+
+    # -- files -------------------------------------------------------------------
+    async def upload(
+        self, name: str, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]:
+        if name not in self._sessions:
+            await self.open(name)
+        session = await self._ready(name)
+        return await session.backend.upload(files, dest, progress)
+
+    async def download(
+        self, name: str, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]:
+        session = await self._ready(name)
+        return await session.backend.download(files, dest, progress)
+
+    # -- terminals ------------------------------------------------------------
+    async def open_terminal(self, name: str, rows: int, cols: int) -> str:
+        session = await self._ready(name)
+        terminal_id = uuid.uuid4().hex[:12]
+        entry = _TerminalEntry(name)
+
+        def flush() -> None:
+            if entry.buffer:
+                data = "".join(entry.buffer)
+                entry.buffer.clear()
+                self.events.terminal_output(terminal_id, data)
+
+        entry.throttle = Throttle(flush, TERMINAL_FLUSH_S)
+
+        def on_output(data: str) -> None:
+            entry.buffer.append(data)
+            assert entry.throttle is not None
+            entry.throttle.poke()
+
+        def on_exit(code: int | None) -> None:
+            if entry.throttle is not None:
+                entry.throttle.now()
+            self._terminals.pop(terminal_id, None)
+            self.events.terminal_exit(terminal_id, code)
+
+        self._terminals[terminal_id] = entry
+        try:
+            entry.terminal = await session.backend.open_terminal(rows, cols, on_output, on_exit)
+        except BaseException:
+            self._terminals.pop(terminal_id, None)
+            raise
+        return terminal_id
+
+    def _terminal(self, terminal_id: str) -> Terminal:
+        entry = self._terminals.get(terminal_id)
+        if entry is None or entry.terminal is None:
+            raise TerminalNotFound(
+                f"no open terminal with id {terminal_id!r}", terminal=terminal_id
+            )
+        return entry.terminal
+
+    def terminal_input(self, terminal_id: str, data: str) -> None:
+        self._terminal(terminal_id).write(data)
+
+    def resize_terminal(self, terminal_id: str, rows: int, cols: int) -> None:
+        self._terminal(terminal_id).resize(rows, cols)
+
+    async def close_terminal(self, terminal_id: str) -> None:
+        await self._terminal(terminal_id).close()
+
+    # -- shutdown ----------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close every session and backend (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        names = list(self._sessions)
+        await asyncio.gather(*(self.close(n) for n in names), return_exceptions=True)
+        await asyncio.gather(*(b.aclose() for b in self._backends.values()), return_exceptions=True)
+
+
+def _copy(info: SessionInfo) -> SessionInfo:
+    return SessionInfo(**info.__dict__)
+
+
+def _reused(info: SessionInfo) -> SessionInfo:
+    copy = _copy(info)
+    copy.created = False
+    return copy

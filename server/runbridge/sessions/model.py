@@ -1,0 +1,106 @@
+"""Plain data shared by the session manager, the backends and the fronts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class SessionState(StrEnum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+    CLOSED = "closed"
+
+
+class RunStatus(StrEnum):
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+    EXEC_TIMEOUT = "exec-timeout"
+
+
+@dataclass
+class SessionInfo:
+    name: str
+    profile: str
+    backend: str
+    image: str
+    state: SessionState
+    created: bool
+    workdir: str
+    created_at: float = field(default_factory=time.time)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "profile": self.profile,
+            "backend": self.backend,
+            "image": self.image,
+            "state": str(self.state),
+            "created": self.created,
+            "workdir": self.workdir,
+            "createdAt": self.created_at,
+        }
+
+
+@dataclass
+class UserError:
+    """An exception raised by the user's code (not a runbridge failure)."""
+
+    ename: str
+    evalue: str
+    traceback: list[str]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"ename": self.ename, "evalue": self.evalue, "traceback": self.traceback}
+
+
+@dataclass
+class RunOutcome:
+    """What a backend reports when a run ends."""
+
+    status: RunStatus
+    exit_code: int | None
+    error: UserError | None = None
+    message: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    outcome: RunOutcome
+    transcript: str
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "runId": self.run_id,
+            "status": str(self.outcome.status),
+            "exitCode": self.outcome.exit_code,
+            "transcript": self.transcript,
+        }
+        if self.outcome.error is not None:
+            wire["error"] = self.outcome.error.to_wire()
+        if self.outcome.message is not None:
+            wire["message"] = self.outcome.message
+        return wire
+
+
+@dataclass
+class BatchOptions:
+    build: str | None = None
+    exec: str | None = None
+    clean: str | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class FileEntry:
+    path: str
+    size: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size}

@@ -1,0 +1,32 @@
+"""Shared test setup: every daemon and CLI gets its own temporary folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def isolated_env(base: Path) -> dict[str, str]:
+    """Environment for a daemon whose config, data, state, logs and cache live under ``base``."""
+    env = dict(os.environ)
+    for name in ("CONFIG", "DATA", "STATE", "LOG", "CACHE"):
+        folder = base / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        env[f"RUNBRIDGE_{name}_DIR"] = str(folder)
+    env.pop("RUNBRIDGE_PROFILE", None)
+    env.pop("RUNBRIDGE_CONFIG", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture
+def rb_home(tmp_path: Path) -> Path:
+    return tmp_path / "rbhome"
+
+
+PYTHON = sys.executable
