@@ -1,0 +1,192 @@
+"""Sessions over the real protocol: open/reuse, conflicts, env, errors, close, restart."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from pygls.exceptions import JsonRpcException
+
+from tests.e2e.conftest import Daemon
+
+SESSION_KEYS = {"name", "profile", "backend", "image", "state", "created", "workdir"}
+
+
+async def rpc_error(daemon: Daemon, method: str, params: dict[str, Any]) -> JsonRpcException:
+    with pytest.raises(JsonRpcException) as caught:
+        await daemon.request(method, params)
+    return caught.value
+
+
+async def listed(daemon: Daemon) -> dict[str, dict[str, Any]]:
+    result = await daemon.request("runbridge/listSessions")
+    return {s["name"]: s for s in result["sessions"]}
+
+
+def states_of(daemon: Daemon, name: str, since: int = 0) -> list[str]:
+    return [s["state"] for s in daemon.states[since:] if s["name"] == name]
+
+
+async def stdout_of(daemon: Daemon, session: str, code: str) -> str:
+    result = await daemon.run(code, session=session)
+    assert result["status"] == "finished", result
+    assert result["exitCode"] == 0, result
+    return daemon.text(result["runId"])
+
+
+async def test_open_returns_session_info_and_reopen_reuses_it(daemon: Daemon) -> None:
+    first = await daemon.request("runbridge/openSession", {"name": "s-open"})
+    assert SESSION_KEYS <= first.keys()
+    assert first["name"] == "s-open"
+    assert first["profile"] == "local"
+    assert first["backend"] == "local"
+    assert first["image"] == "python3"
+    assert first["state"] == "idle"
+    assert first["created"] is True
+    workdir = first["workdir"]
+    assert os.path.isabs(workdir)
+    assert os.path.isdir(workdir)
+    assert str(daemon.home) in os.path.realpath(workdir)
+    assert states_of(daemon, "s-open")[:1] == ["starting"]
+    assert states_of(daemon, "s-open")[-1] == "idle"
+
+    await stdout_of(daemon, "s-open", "kept = 'still here'")
+    again = await daemon.request("runbridge/openSession", {"name": "s-open", "image": "python3"})
+    assert again["created"] is False
+    assert again["workdir"] == workdir
+    assert again["state"] == "idle"
+    # reuse means the same kernel: the variable survives
+    assert await stdout_of(daemon, "s-open", "print(kept)") == "still here\n"
+
+    sessions = await listed(daemon)
+    assert "s-open" in sessions
+    assert sessions["s-open"]["workdir"] == workdir
+    assert sessions["s-open"]["state"] == "idle"
+
+
+async def test_workdir_is_the_kernel_cwd(daemon: Daemon) -> None:
+    info = await daemon.request("runbridge/openSession", {"name": "s-cwd"})
+    cwd = await stdout_of(daemon, "s-cwd", "import os; print(os.getcwd())")
+    assert os.path.realpath(cwd.strip()) == os.path.realpath(info["workdir"])
+    # distinct sessions get distinct work folders
+    other = await daemon.request("runbridge/openSession", {"name": "s-cwd-2"})
+    assert os.path.realpath(other["workdir"]) != os.path.realpath(info["workdir"])
+
+
+async def test_same_name_with_other_image_is_a_clear_error(daemon: Daemon) -> None:
+    await daemon.request("runbridge/openSession", {"name": "s-conflict"})
+    await stdout_of(daemon, "s-conflict", "x = 41")
+    error = await rpc_error(
+        daemon, "runbridge/openSession", {"name": "s-conflict", "image": "other-kernel"}
+    )
+    assert "s-conflict" in error.message
+    assert "other-kernel" in error.message
+    assert "python3" in error.message
+    # the first session is untouched and still works
+    assert await stdout_of(daemon, "s-conflict", "print(x + 1)") == "42\n"
+    assert (await listed(daemon))["s-conflict"]["image"] == "python3"
+
+
+async def test_env_reaches_the_kernel(daemon: Daemon) -> None:
+    await daemon.request(
+        "runbridge/openSession",
+        {"name": "s-env", "env": {"RB_E2E_VAR": "value with spaces ✓", "RB_OTHER": "2"}},
+    )
+    out = await stdout_of(
+        daemon, "s-env", "import os; print(os.environ['RB_E2E_VAR']); print(os.environ['RB_OTHER'])"
+    )
+    assert out == "value with spaces ✓\n2\n"
+    # another session does not see it
+    await daemon.request("runbridge/openSession", {"name": "s-noenv"})
+    out = await stdout_of(daemon, "s-noenv", "import os; print(os.environ.get('RB_E2E_VAR'))")
+    assert out == "None\n"
+
+
+async def test_unknown_kernelspec_is_a_clear_error_and_leaves_nothing(daemon: Daemon) -> None:
+    error = await rpc_error(
+        daemon, "runbridge/openSession", {"name": "s-badspec", "image": "no-such-kernel"}
+    )
+    assert "no-such-kernel" in error.message
+    assert "python3" in error.message  # names what is installed
+    assert "Traceback" not in error.message
+    assert "s-badspec" not in await listed(daemon)
+    assert states_of(daemon, "s-badspec")[-1] == "closed"
+    # nothing half-open is left: a run on it is refused by name rather than hanging
+    error = await rpc_error(daemon, "runbridge/interrupt", {"session": "s-badspec"})
+    assert "s-badspec" in error.message
+    # the name is free again
+    info = await daemon.request("runbridge/openSession", {"name": "s-badspec"})
+    assert info["created"] is True
+    assert info["image"] == "python3"
+    assert await stdout_of(daemon, "s-badspec", "print('recovered')") == "recovered\n"
+
+
+async def test_unknown_profile_is_a_clear_error(daemon: Daemon) -> None:
+    error = await rpc_error(
+        daemon, "runbridge/openSession", {"name": "s-badprofile", "profile": "nope-profile"}
+    )
+    assert "nope-profile" in error.message
+    assert "local" in error.message  # lists the known profiles
+    assert "s-badprofile" not in await listed(daemon)
+    assert "s-badprofile" not in {s["name"] for s in daemon.states}
+
+
+async def test_bad_params_are_invalid_params(daemon: Daemon) -> None:
+    error = await rpc_error(daemon, "runbridge/openSession", {"image": "python3"})
+    assert error.code == -32602
+    assert "name" in error.message
+    error = await rpc_error(daemon, "runbridge/openSession", {"name": "s-x", "env": {"A": 1}})
+    assert error.code == -32602
+    assert "env.A" in error.message
+    assert "s-x" not in await listed(daemon)
+
+
+async def test_close_session(daemon: Daemon) -> None:
+    await daemon.request("runbridge/openSession", {"name": "s-close"})
+    await daemon.request("runbridge/openSession", {"name": "s-close-keep"})
+    assert "s-close" in await listed(daemon)
+    mark = len(daemon.states)
+    closed = await daemon.request("runbridge/closeSession", {"name": "s-close"})
+    assert closed["name"] == "s-close"
+    assert closed["state"] == "closed"
+    await daemon.wait_for(lambda: "closed" in states_of(daemon, "s-close", mark), timeout=10)
+    sessions = await listed(daemon)
+    assert "s-close" not in sessions
+    assert "s-close-keep" in sessions
+    assert await stdout_of(daemon, "s-close-keep", "print('alive')") == "alive\n"
+
+    error = await rpc_error(daemon, "runbridge/closeSession", {"name": "s-close"})
+    assert "s-close" in error.message
+    error = await rpc_error(daemon, "runbridge/closeSession", {"name": "never-opened-xyz"})
+    assert "never-opened-xyz" in error.message
+    assert error.code == -32011
+
+
+async def test_restart_loses_variables(daemon: Daemon) -> None:
+    await daemon.request("runbridge/openSession", {"name": "s-restart"})
+    pid_before = await stdout_of(daemon, "s-restart", "import os; v = 1; print(os.getpid())")
+    mark = len(daemon.states)
+    info = await daemon.request("runbridge/restart", {"session": "s-restart"})
+    assert info["name"] == "s-restart"
+    assert info["state"] == "idle"
+    assert states_of(daemon, "s-restart", mark) == ["starting", "idle"]
+    result = await daemon.run("print(v)", session="s-restart")
+    assert result["error"]["ename"] == "NameError"
+    pid_after = await stdout_of(daemon, "s-restart", "import os; print(os.getpid())")
+    assert pid_after != pid_before
+
+    error = await rpc_error(daemon, "runbridge/restart", {"session": "no-such-session-r"})
+    assert "no-such-session-r" in error.message
+
+
+async def test_interrupt_idle_session_is_harmless(daemon: Daemon) -> None:
+    await daemon.request("runbridge/openSession", {"name": "s-int-idle"})
+    await stdout_of(daemon, "s-int-idle", "keep = 'k'")
+    mark = len(daemon.states)
+    info = await daemon.request("runbridge/interrupt", {"session": "s-int-idle"})
+    assert info["name"] == "s-int-idle"
+    assert info["state"] == "idle"
+    assert "dead" not in states_of(daemon, "s-int-idle", mark)
+    assert await stdout_of(daemon, "s-int-idle", "print(keep)") == "k\n"
+    assert (await listed(daemon))["s-int-idle"]["state"] == "idle"
