@@ -71,9 +71,8 @@ def hash_name(name: str) -> int:
 
 
 def session_workdir(name: str) -> Path:
-    path = data_dir() / "sessions" / safe_name(name)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Where session ``name`` keeps its files (created by the backend when it starts)."""
+    return data_dir() / "sessions" / safe_name(name)
 
 
 def transcript_file(name: str) -> Path:

@@ -150,6 +150,7 @@ def parse_run(raw: Any, default_session: str) -> RunRequest:
         exec=_get(opts, "exec", str, False, "options."),
         clean=_get(opts, "clean", str, False, "options."),
         timeout=_get(opts, "timeout", float, False, "options."),
+        language=_get(p, "languageId", str, False),
     )
     if options.timeout is not None and options.timeout <= 0:
         raise InvalidParams("field 'options.timeout' must be positive", field="options.timeout")

@@ -6,6 +6,10 @@ come (decoded incrementally, so a multi-byte character is never split).
 
 ``build: "*"`` is the default build; see :func:`default_build_command`.
 ``exec: "*"`` is the default exec: ``python main.py``.
+
+Code sent with a batch run is saved as ``.runbridge/batch-<id>.<ext>`` in the
+work folder (its path is in ``$RUNBRIDGE_BATCH_FILE`` for the steps); without
+an ``exec``, that file is run with the interpreter for its language.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import shlex
 import signal
 import sys
+import uuid
 from pathlib import Path
 
 from runbridge.backends.base import RunSink
@@ -51,6 +56,31 @@ def default_build_command(workdir: Path) -> str | None:
 
 def default_exec_command() -> str:
     return "python main.py"
+
+
+#: languageId -> (file extension, interpreter command)
+_INTERPRETERS = {
+    "python": ("py", "python"),
+    "shellscript": ("sh", "sh"),
+    "sh": ("sh", "sh"),
+    "bash": ("sh", "bash"),
+    "r": ("R", "Rscript"),
+    "julia": ("jl", "julia"),
+    "javascript": ("js", "node"),
+    "ruby": ("rb", "ruby"),
+    "perl": ("pl", "perl"),
+}
+
+
+def save_batch_code(workdir: Path, code: str, language: str | None) -> tuple[Path, str | None]:
+    """Write batch ``code`` to a file in the work folder; return it and how to run it."""
+    ext, interpreter = _INTERPRETERS.get((language or "python").lower(), ("txt", None))
+    folder = workdir / ".runbridge"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"batch-{uuid.uuid4().hex[:8]}.{ext}"
+    path.write_text(code, encoding="utf-8")
+    run = f"{interpreter} {shlex.quote(str(path.relative_to(workdir)))}" if interpreter else None
+    return path, run
 
 
 def batch_env(workdir: Path, session_env: dict[str, str]) -> dict[str, str]:
@@ -89,6 +119,16 @@ class BatchRunner:
             if build:
                 steps.append(("build", build))
         exec_cmd = options.exec
+        extra_env: dict[str, str] = {}
+        if code:
+            saved, run_saved = save_batch_code(self.workdir, code, options.language)
+            extra_env["RUNBRIDGE_BATCH_FILE"] = str(saved)
+            if not exec_cmd:
+                if run_saved is None:
+                    why = f"no interpreter known for language {options.language!r}; pass exec"
+                    sink.emit("stderr", f"runbridge: {why}\n")
+                    return RunOutcome(RunStatus.FINISHED, 2, message=why)
+                exec_cmd = run_saved
         if exec_cmd == "*":
             exec_cmd = default_exec_command()
         if exec_cmd:
@@ -98,7 +138,7 @@ class BatchRunner:
         message: str | None = None
         for step, command in steps:
             remaining = None if deadline is None else max(0.0, deadline - loop.time())
-            exit_code, timed_out = await self._step(command, sink, remaining)
+            exit_code, timed_out = await self._step(command, sink, remaining, extra_env)
             if timed_out:
                 status, message = RunStatus.EXEC_TIMEOUT, f"{step} exceeded the timeout"
                 exit_code = 124
@@ -110,13 +150,15 @@ class BatchRunner:
                 message = f"{step} exited with code {exit_code}"
                 break
         if options.clean:
-            clean_code, _ = await self._step(options.clean, sink, 60.0)
+            clean_code, _ = await self._step(options.clean, sink, 60.0, extra_env)
             if clean_code != 0:
                 sink.emit("stderr", f"runbridge: clean exited with code {clean_code}\n")
         return RunOutcome(status, exit_code, message=message)
 
-    async def _step(self, command: str, sink: RunSink, timeout: float | None) -> tuple[int, bool]:
-        env = batch_env(self.workdir, self.env)
+    async def _step(
+        self, command: str, sink: RunSink, timeout: float | None, extra_env: dict[str, str]
+    ) -> tuple[int, bool]:
+        env = batch_env(self.workdir, {**self.env, **extra_env})
         process = await asyncio.create_subprocess_exec(
             "/bin/sh",
             "-c",

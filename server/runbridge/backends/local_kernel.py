@@ -99,6 +99,7 @@ class LocalKernel:
                 f"no Jupyter kernelspec named {self.kernel_name!r} (installed: {known})",
                 image=self.kernel_name,
             ) from None
+        self.workdir.mkdir(parents=True, exist_ok=True)
         key = uuid.uuid4().hex[:12]
         km = AsyncKernelManager(
             kernel_name=self.kernel_name,
@@ -157,14 +158,16 @@ class LocalKernel:
             with contextlib.suppress(Exception):
                 kc.stop_channels()
         if km is not None:
-            pid = getattr(km.provisioner, "pid", None) if km.provisioner else None
-            if pid:
+            provisioner = km.provisioner
+            pgid = getattr(provisioner, "pgid", None)
+            process = getattr(provisioner, "process", None)
+            if pgid is None and process is not None:
+                pgid = process.pid  # the kernel leads its own session
+            if pgid:
                 with contextlib.suppress(OSError):
-                    os.killpg(pid, signal.SIGKILL)
+                    os.killpg(pgid, signal.SIGKILL)
             with contextlib.suppress(Exception):
-                await km.shutdown_kernel(now=True)
-            with contextlib.suppress(Exception):
-                km.cleanup_resources()
+                await km.shutdown_kernel(now=True)  # also removes the connection file
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None

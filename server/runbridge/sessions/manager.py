@@ -122,7 +122,7 @@ class SessionManager:
         if session.info.state == state:
             return
         session.info.state = state
-        self.events.session_changed(session.info.to_wire())
+        self.events.session_changed(_reused(session.info).to_wire())
 
     async def open(
         self,
@@ -172,7 +172,7 @@ class SessionManager:
         session = _Session(info, backend_session, session_env)
         holder.append(session)
         self._sessions[name] = session
-        self.events.session_changed(info.to_wire())
+        self.events.session_changed(_reused(info).to_wire())
         try:
             await backend_session.start()
         except BaseException as exc:
@@ -182,7 +182,7 @@ class SessionManager:
             with contextlib.suppress(Exception):
                 await backend_session.close()
             info.state = SessionState.CLOSED
-            self.events.session_changed(info.to_wire())
+            self.events.session_changed(_reused(info).to_wire())
             raise
         session.ready.set_result(None)
         self._set_state(session, SessionState.IDLE)
@@ -243,9 +243,11 @@ class SessionManager:
             raise InvalidParams(
                 f"mode must be 'query' or 'batch', not {request.mode!r}", field="mode"
             )
-        if request.mode == "batch" and not (request.options.exec or request.options.build):
+        if request.mode == "batch" and not (
+            request.options.exec or request.options.build or request.code
+        ):
             raise InvalidParams(
-                "batch mode needs options.exec or options.build ('*' picks the default)",
+                "batch mode needs code, options.exec or options.build ('*' picks the default)",
                 field="options.exec",
             )
         if request.session not in self._sessions:

@@ -95,6 +95,8 @@ class BatchOptions:
     exec: str | None = None
     clean: str | None = None
     timeout: float | None = None
+    #: The editor's languageId of ``code``; picks the interpreter for code sent in batch mode.
+    language: str | None = None
 
 
 @dataclass
