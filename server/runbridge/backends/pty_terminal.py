@@ -50,6 +50,8 @@ class PtyTerminal:
         self._closed = False
         self._exit_reported = False
         self._reaper: asyncio.Task[None] | None = None
+        self._pending = b""
+        self._writer_armed = False
 
     @property
     def pid(self) -> int:
@@ -98,6 +100,10 @@ class PtyTerminal:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(Exception):
             loop.remove_reader(self._master)
+        if self._writer_armed:
+            self._writer_armed = False
+            with contextlib.suppress(Exception):
+                loop.remove_writer(self._master)
         tail = self._decoder.decode(b"", final=True)
         if tail:
             self._on_output(tail)
@@ -126,17 +132,33 @@ class PtyTerminal:
     def write(self, data: str) -> None:
         if self._closed:
             return
-        payload = data.encode("utf-8")
-        while payload:
+        was_pending = bool(self._pending)
+        self._pending += data.encode("utf-8")
+        if not was_pending:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Write what the shell will take now; wait for the PTY to be writable for the rest."""
+        loop = asyncio.get_running_loop()
+        while self._pending and not self._closed:
             try:
-                written = os.write(self._master, payload)
+                written = os.write(self._master, self._pending)
             except BlockingIOError:
-                # the shell is not reading; keep the rest for when it is
-                asyncio.get_running_loop().call_later(0.01, self.write, payload.decode("utf-8"))
+                if not self._writer_armed:
+                    self._writer_armed = True
+                    loop.add_writer(self._master, self._writable)
                 return
             except OSError:
-                return
-            payload = payload[written:]
+                self._pending = b""
+                break
+            self._pending = self._pending[written:]
+        if self._writer_armed:
+            self._writer_armed = False
+            with contextlib.suppress(Exception):
+                loop.remove_writer(self._master)
+
+    def _writable(self) -> None:
+        self._drain()
 
     def resize(self, rows: int, cols: int) -> None:
         if not self._closed:

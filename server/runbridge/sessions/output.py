@@ -140,8 +140,19 @@ class RunOutput:
             self._throttle.poke()
 
     async def ask_input(self, prompt: str, password: bool) -> str | None:
-        self._throttle.now()  # everything printed before the prompt is on screen first
-        return await self._ask(self.run_id, prompt, password)
+        """Ask the editor; the prompt and the answer also go to stdout, as on a terminal.
+
+        The prompt is shown as stdout before the request (as Backend.AI does) and
+        is flushed with everything printed before it; the answer follows with a
+        newline, except for passwords, where only the newline is shown.
+        """
+        if prompt:
+            self.emit("stdout", prompt)
+        self._throttle.now()
+        value = await self._ask(self.run_id, prompt, password)
+        if value is not None:
+            self.emit("stdout", ("" if password else value) + "\n")
+        return value
 
     # internals -----------------------------------------------------------
     def _append(self, kind: str, data: str) -> None:
