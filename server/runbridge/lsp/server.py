@@ -23,7 +23,7 @@ from runbridge.config import AVAILABLE_BACKENDS, Settings, load_settings
 from runbridge.errors import InvalidParams, RunbridgeError
 from runbridge.lsp.progress import WorkDone, client_token
 from runbridge.sessions.manager import RunRequest, SessionManager
-from runbridge.sessions.model import RunResult
+from runbridge.sessions.model import RunResult, SessionInfo
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +162,7 @@ def create_server() -> RunbridgeServer:
     @_mapped
     async def open_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
         p = protocol.parse_open_session(raw)
-        progress = WorkDone(ls, client_token(raw))
-        await progress.begin(f"Starting session {p.name}", "starting")
-        try:
-            info = await ls.manager.open(p.name, p.profile, p.image, p.env)
-        finally:
-            progress.end("ready")
+        info = await _open(ls, p.name, p.profile, p.image, p.env, client_token(raw))
         return info.to_wire()
 
     @server.feature(protocol.LIST_SESSIONS)
@@ -248,8 +243,29 @@ def _notification(action: Callable[[], None]) -> None:
         log.warning("%s", exc.message)
 
 
+async def _open(
+    ls: RunbridgeServer,
+    name: str,
+    profile: str | None,
+    image: str | None,
+    env: dict[str, str] | None,
+    token: str | int | None,
+) -> SessionInfo:
+    """Open or reuse a session, with ``$/progress`` while a new one starts."""
+    if ls.manager.is_open(name):
+        return await ls.manager.open(name, profile, image, env)
+    progress = WorkDone(ls, token)
+    await progress.begin(f"Starting session {name}", "starting")
+    try:
+        return await ls.manager.open(name, profile, image, env)
+    finally:
+        progress.end("ready")
+
+
 async def _run(ls: RunbridgeServer, request: RunRequest) -> RunResult:
     manager = ls.manager
+    if not manager.is_open(request.session):
+        await _open(ls, request.session, request.profile, request.image, None, None)
     task = asyncio.ensure_future(manager.run(request))
     try:
         return await asyncio.shield(task)

@@ -188,6 +188,9 @@ class SessionManager:
         self._set_state(session, SessionState.IDLE)
         return _copy(info)
 
+    def is_open(self, name: str) -> bool:
+        return name in self._sessions
+
     def get(self, name: str) -> _Session:
         session = self._sessions.get(name)
         if session is None:
