@@ -32,6 +32,13 @@ T = TypeVar("T")
 
 
 class RunbridgeProtocol(LanguageServerProtocol):
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        # JSON-RPC allows a request without "params"; pygls would fail to parse it
+        # and never answer. Give it params=None so the handler can name what is missing.
+        if "jsonrpc" in data and "method" in data and "params" not in data:
+            data = {**data, "params": None}
+        return super().structure_message(data)
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
         self, params: types.InitializeParams
