@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
+import attrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
@@ -31,7 +32,59 @@ DEFAULT_SESSION = "default"
 T = TypeVar("T")
 
 
+@attrs.define
+class _RawRequest:
+    """A runbridge request whose params stay plain JSON (pygls would make namedtuples,
+    renaming keys such as ``MY-VAR`` and dropping a key named ``type_name``)."""
+
+    id: int | str
+    method: str
+    jsonrpc: str
+    params: Any = None
+
+
+@attrs.define
+class _RawNotification:
+    method: str
+    jsonrpc: str
+    params: Any = None
+
+
+@attrs.define
+class _RawResponse:
+    id: int | str | None
+    jsonrpc: str
+    result: Any = None
+
+
+_REQUESTS = frozenset(
+    {
+        protocol.OPEN_SESSION, protocol.LIST_SESSIONS, protocol.CLOSE_SESSION,
+        protocol.INTERRUPT, protocol.RESTART, protocol.RUN, protocol.UPLOAD,
+        protocol.DOWNLOAD, protocol.OPEN_TERMINAL, protocol.CLOSE_TERMINAL, protocol.INPUT,
+    }
+)  # fmt: skip
+_NOTIFICATIONS = frozenset(
+    {
+        protocol.TERMINAL_INPUT, protocol.RESIZE_TERMINAL, protocol.OUTPUT,
+        protocol.SESSION_CHANGED, protocol.TERMINAL_OUTPUT, protocol.TERMINAL_EXIT,
+    }
+)  # fmt: skip
+
+
 class RunbridgeProtocol(LanguageServerProtocol):
+    def get_message_type(self, method: str) -> Any:  # type: ignore[override]
+        if method in _REQUESTS:
+            return _RawRequest
+        if method in _NOTIFICATIONS:
+            return _RawNotification
+        return super().get_message_type(method)
+
+    def get_result_type(self, method: str) -> Any:  # type: ignore[override]
+        if method == protocol.INPUT:
+            return _RawResponse
+        return super().get_result_type(method)
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         # JSON-RPC allows a request without "params"; pygls would fail to parse it
         # and never answer. Give it params=None so the handler can name what is missing.
