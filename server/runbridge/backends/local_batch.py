@@ -28,7 +28,8 @@ from runbridge.backends.base import RunSink
 from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
 
 _CHUNK = 65536
-_INTERRUPT_GRACE_S = 3.0
+#: How long each signal of an interrupt (SIGINT, SIGTERM, SIGKILL) is given.
+_INTERRUPT_GRACE_S = 1.5
 
 
 def default_build_command(workdir: Path) -> str | None:
@@ -102,10 +103,19 @@ class BatchRunner:
         self.workdir = workdir
         self.env = env
         self._process: asyncio.subprocess.Process | None = None
+        self._running = False
         self._interrupted = False
 
     async def run(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         self._interrupted = False
+        self._running = True
+        try:
+            return await self._run(options, code, sink)
+        finally:
+            self._running = False
+            self._interrupted = False
+
+    async def _run(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         loop = asyncio.get_running_loop()
         deadline = None if options.timeout is None else loop.time() + options.timeout
         steps: list[tuple[str, str]] = []
@@ -137,6 +147,13 @@ class BatchRunner:
         status = RunStatus.FINISHED
         message: str | None = None
         for step, command in steps:
+            if self._interrupted:
+                status, message, exit_code = (
+                    RunStatus.INTERRUPTED,
+                    f"interrupted before {step}",
+                    130,
+                )
+                break
             remaining = None if deadline is None else max(0.0, deadline - loop.time())
             exit_code, timed_out = await self._step(command, sink, remaining, extra_env)
             if timed_out:
@@ -145,6 +162,7 @@ class BatchRunner:
                 break
             if self._interrupted:
                 status, message = RunStatus.INTERRUPTED, f"{step} was interrupted"
+                exit_code = 130
                 break
             if exit_code != 0:
                 message = f"{step} exited with code {exit_code}"
@@ -171,6 +189,8 @@ class BatchRunner:
             start_new_session=True,
         )
         self._process = process
+        if self._interrupted:  # the interrupt came while the process was being started
+            self._kill(signal.SIGINT)
         assert process.stdout is not None and process.stderr is not None
         readers = asyncio.gather(
             _relay(process.stdout, "stdout", sink), _relay(process.stderr, "stderr", sink)
@@ -197,15 +217,20 @@ class BatchRunner:
                 os.killpg(process.pid, sig)
 
     async def interrupt(self) -> None:
-        process = self._process
-        if process is None:
+        """SIGINT to the step's process group; SIGTERM, then SIGKILL, if it lingers."""
+        if not self._running:
             return
         self._interrupted = True
-        self._kill(signal.SIGINT)
-        try:
-            await asyncio.wait_for(process.wait(), _INTERRUPT_GRACE_S)
-        except TimeoutError:
-            self._kill(signal.SIGKILL)
+        process = self._process
+        if process is None:  # between steps, or starting one: the run loop sees the flag
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            self._kill(sig)
+            try:
+                await asyncio.wait_for(asyncio.shield(process.wait()), _INTERRUPT_GRACE_S)
+                return
+            except TimeoutError:
+                continue
 
     def kill(self) -> None:
         self._kill(signal.SIGKILL)
