@@ -19,6 +19,8 @@ def isolated_env(base: Path) -> dict[str, str]:
         folder.mkdir(parents=True, exist_ok=True)
         env[f"RUNBRIDGE_{name}_DIR"] = str(folder)
     env.pop("RUNBRIDGE_PROFILE", None)
+    # ipykernel stops capturing fd-level output when it believes it runs under pytest.
+    env.pop("PYTEST_CURRENT_TEST", None)
     env.pop("RUNBRIDGE_CONFIG", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env

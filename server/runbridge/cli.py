@@ -46,10 +46,15 @@ class CliEvents:
         self.media_dir = media_dir
         self.media: list[Path] = []
         self.terminal_sink: Any = None
+        #: An input answer the terminal has already echoed (the run's stream repeats it).
+        self._echoed: str | None = None
 
     def output(self, params: dict[str, Any]) -> None:
         for kind, data in params["console"]:
             if kind == "stdout":
+                if self._echoed is not None and data.startswith(self._echoed):
+                    data = data[len(self._echoed) :]
+                self._echoed = None
                 self.out.write(data)
                 self.out.flush()
             elif kind == "stderr":
@@ -85,12 +90,17 @@ class CliEvents:
             self.terminal_sink(None)
 
     async def ask_input(self, params: dict[str, Any]) -> str | None:
-        prompt = str(params.get("prompt", ""))
-        ask = getpass.getpass if params.get("password") else input
+        # The prompt is already on screen (the run's stdout shows it), so it is not
+        # repeated here; the stream also echoes the answer, which a terminal has shown.
+        password = bool(params.get("password"))
+        ask = getpass.getpass if password else input
         try:
-            return await asyncio.to_thread(ask, prompt)
+            value = await asyncio.to_thread(ask, "")
         except (EOFError, KeyboardInterrupt):
             return None
+        if sys.stdin.isatty() and self.out.isatty():
+            self._echoed = ("" if password else value) + "\n"
+        return value
 
 
 def _say(text: str) -> None:

@@ -54,13 +54,15 @@ def config_file() -> Path:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Longer names are cut (and hashed) so that file names stay under the 255-byte limit.
+_MAX_NAME = 80
 
 
 def safe_name(name: str) -> str:
     """A file-system-safe form of a session name (distinct names stay distinct)."""
     cleaned = _UNSAFE.sub("_", name).strip("._") or "session"
-    if cleaned != name:
-        cleaned = f"{cleaned}-{abs(hash_name(name)):08x}"
+    if cleaned != name or len(cleaned) > _MAX_NAME:
+        cleaned = f"{cleaned[:_MAX_NAME]}-{abs(hash_name(name)):08x}"
     return cleaned
 
 

@@ -30,6 +30,32 @@ def _set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
+def _session_members(sid: int) -> list[int]:
+    """The processes of session ``sid`` (found through /proc; none where it is missing)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    members = []
+    for entry in entries:
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getsid(int(entry)) == sid:
+                    members.append(int(entry))
+    return members
+
+
+def _signal_jobs(sid: int, pids: list[int], sig: int) -> bool:
+    """Send ``sig`` to those of ``pids`` still in session ``sid``; True if any was."""
+    found = False
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if os.getsid(pid) == sid:  # not a new process that reuses the pid
+                os.kill(pid, sig)
+                found = True
+    return found
+
+
 def user_shell() -> str:
     shell = os.environ.get("SHELL")
     if shell and os.access(shell, os.X_OK):
@@ -166,15 +192,21 @@ class PtyTerminal:
                 _set_size(self._master, rows, cols)
 
     async def close(self) -> None:
-        """Hang up the shell (SIGHUP to its process group), then SIGKILL after 1 s."""
+        """Hang up the shell and its jobs (SIGHUP), then SIGKILL after 1 s."""
         if self._closed or not self._pid:
             return
+        # Background jobs have process groups of their own but stay in the shell's session.
+        jobs = [pid for pid in _session_members(self._pid) if pid != self._pid]
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._pid, signal.SIGHUP)
+        _signal_jobs(self._pid, jobs, signal.SIGHUP)
         for _ in range(50):
-            if self._closed:
+            if self._closed and not _signal_jobs(self._pid, jobs, 0):
                 return
             await asyncio.sleep(0.02)
+        _signal_jobs(self._pid, jobs, signal.SIGKILL)
+        if self._closed:
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._pid, signal.SIGKILL)
         for _ in range(50):
