@@ -38,6 +38,21 @@ def _copy(src: Path, dst: Path, done: int, total: int, progress: ProgressCallbac
     return done
 
 
+def _copy_all(
+    sources: list[Path], target_dir: Path, progress: ProgressCallback
+) -> list[tuple[Path, int]]:
+    """Copy each source into ``target_dir``, reporting bytes over all files."""
+    total = sum(p.stat().st_size for p in sources)
+    done = 0
+    copied: list[tuple[Path, int]] = []
+    for src in sources:
+        dst = target_dir / src.name
+        done = _copy(src, dst, done, total, progress)
+        copied.append((dst, dst.stat().st_size))
+    progress(total, total)
+    return copied
+
+
 def copy_in(
     workdir: Path, files: list[str], dest: str, progress: ProgressCallback
 ) -> list[FileEntry]:
@@ -50,15 +65,9 @@ def copy_in(
             why = "is a folder (upload files)" if path.is_dir() else "does not exist"
             raise FileError(f"upload file {name!r} {why}", path=name)
         sources.append(path)
-    total = sum(p.stat().st_size for p in sources)
-    done = 0
-    entries: list[FileEntry] = []
-    for src in sources:
-        dst = target_dir / src.name
-        done = _copy(src, dst, done, total, progress)
-        entries.append(FileEntry(str(dst.relative_to(workdir.resolve())), dst.stat().st_size))
-    progress(total, total)
-    return entries
+    copied = _copy_all(sources, target_dir, progress)
+    root = workdir.resolve()
+    return [FileEntry(str(dst.relative_to(root)), size) for dst, size in copied]
 
 
 def copy_out(
@@ -71,13 +80,5 @@ def copy_out(
     for name, path in zip(files, sources, strict=True):
         if not path.is_file():
             raise FileError(f"download file {name!r} does not exist in the work folder", path=name)
-    target_dir = Path(dest)
-    total = sum(p.stat().st_size for p in sources)
-    done = 0
-    entries: list[FileEntry] = []
-    for src in sources:
-        dst = target_dir / src.name
-        done = _copy(src, dst, done, total, progress)
-        entries.append(FileEntry(str(dst), dst.stat().st_size))
-    progress(total, total)
-    return entries
+    copied = _copy_all(sources, Path(dest), progress)
+    return [FileEntry(str(dst), size) for dst, size in copied]

@@ -69,7 +69,9 @@ def _forward_logs(ls: RunbridgeServer) -> None:
 
 
 async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
-    stdin = os.fdopen(wire_in, "rb", buffering=0)
+    # Buffered: a raw read(n) on a pipe may return fewer than n bytes, which broke the
+    # framing of any message over 64 KB (pygls reads a body with one read(n) call).
+    stdin = os.fdopen(wire_in, "rb")
     stdout = os.fdopen(wire_out, "wb")
     ls.protocol.set_writer(StdoutWriter(stdout))
     stop = threading.Event()

@@ -207,6 +207,106 @@ def _mapped(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     return wrapper
 
 
+async def _open_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    p = protocol.parse_open_session(raw)
+    info = await _open(ls, p.name, p.profile, p.image, p.env, client_token(raw))
+    return info.to_wire()
+
+
+async def _list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    protocol.as_object(raw, protocol.LIST_SESSIONS)
+    return {"sessions": [s.to_wire() for s in ls.manager.sessions()]}
+
+
+async def _close_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    name = protocol.parse_session_name(raw, protocol.CLOSE_SESSION, "name")
+    return (await ls.manager.close(name)).to_wire()
+
+
+async def _interrupt(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    name = protocol.parse_session_name(raw, protocol.INTERRUPT, "session")
+    return (await ls.manager.interrupt(name)).to_wire()
+
+
+async def _restart(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    name = protocol.parse_session_name(raw, protocol.RESTART, "session")
+    progress = WorkDone(ls, client_token(raw))
+    await progress.begin(f"Restarting session {name}")
+    try:
+        return (await ls.manager.restart(name)).to_wire()
+    finally:
+        progress.end()
+
+
+async def _run_request(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    request = protocol.parse_run(raw, DEFAULT_SESSION)
+    return (await _run(ls, request)).to_wire()
+
+
+async def _upload(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    return await _transfer(ls, raw, protocol.UPLOAD)
+
+
+async def _download(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    return await _transfer(ls, raw, protocol.DOWNLOAD)
+
+
+async def _open_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    p = protocol.parse_open_terminal(raw)
+    return {"terminalId": await ls.manager.open_terminal(p.session, p.rows, p.cols)}
+
+
+async def _close_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    terminal_id = protocol.parse_terminal_id(raw, protocol.CLOSE_TERMINAL)
+    await ls.manager.close_terminal(terminal_id)
+    return {"terminalId": terminal_id}
+
+
+Handler = Callable[[RunbridgeServer, Any], Awaitable[dict[str, Any]]]
+
+#: Every request of protocol v1 and its handler.
+REQUEST_HANDLERS: dict[str, Handler] = {
+    protocol.OPEN_SESSION: _open_session,
+    protocol.LIST_SESSIONS: _list_sessions,
+    protocol.CLOSE_SESSION: _close_session,
+    protocol.INTERRUPT: _interrupt,
+    protocol.RESTART: _restart,
+    protocol.RUN: _run_request,
+    protocol.UPLOAD: _upload,
+    protocol.DOWNLOAD: _download,
+    protocol.OPEN_TERMINAL: _open_terminal,
+    protocol.CLOSE_TERMINAL: _close_terminal,
+}
+
+#: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.
+COMMAND_HANDLERS: dict[str, Handler] = {
+    protocol.COMMAND_RUN: _run_request,
+    protocol.COMMAND_UPLOAD: _upload,
+    protocol.COMMAND_INTERRUPT: _interrupt,
+    protocol.COMMAND_RESTART: _restart,
+}
+
+
+def _as_request(handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def request(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+        return await handler(ls, raw)
+
+    request.__name__ = handler.__name__
+    return _mapped(request)
+
+
+def _as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def run_command(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
+        if len(args) != 1:
+            raise InvalidParams(
+                f"{command} takes exactly one object argument, got {len(args)}",
+                field="arguments",
+            )
+        return await handler(ls, args[0])
+
+    return _mapped(run_command)
+
+
 def create_server() -> RunbridgeServer:
     server = RunbridgeServer()
 
@@ -218,70 +318,10 @@ def create_server() -> RunbridgeServer:
     async def on_exit(ls: RunbridgeServer, *_: Any) -> None:
         await ls.aclose()
 
-    @server.feature(protocol.OPEN_SESSION)
-    @_mapped
-    async def open_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        p = protocol.parse_open_session(raw)
-        info = await _open(ls, p.name, p.profile, p.image, p.env, client_token(raw))
-        return info.to_wire()
-
-    @server.feature(protocol.LIST_SESSIONS)
-    @_mapped
-    async def list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        protocol.as_object(raw, protocol.LIST_SESSIONS)
-        return {"sessions": [s.to_wire() for s in ls.manager.sessions()]}
-
-    @server.feature(protocol.CLOSE_SESSION)
-    @_mapped
-    async def close_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        name = protocol.parse_session_name(raw, protocol.CLOSE_SESSION, "name")
-        return (await ls.manager.close(name)).to_wire()
-
-    @server.feature(protocol.INTERRUPT)
-    @_mapped
-    async def interrupt(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        name = protocol.parse_session_name(raw, protocol.INTERRUPT, "session")
-        return (await ls.manager.interrupt(name)).to_wire()
-
-    @server.feature(protocol.RESTART)
-    @_mapped
-    async def restart(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        name = protocol.parse_session_name(raw, protocol.RESTART, "session")
-        progress = WorkDone(ls, client_token(raw))
-        await progress.begin(f"Restarting session {name}")
-        try:
-            return (await ls.manager.restart(name)).to_wire()
-        finally:
-            progress.end()
-
-    @server.feature(protocol.RUN)
-    @_mapped
-    async def run(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        request = protocol.parse_run(raw, DEFAULT_SESSION)
-        return (await _run(ls, request)).to_wire()
-
-    @server.feature(protocol.UPLOAD)
-    @_mapped
-    async def upload(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        return await _transfer(ls, raw, protocol.UPLOAD)
-
-    @server.feature(protocol.DOWNLOAD)
-    @_mapped
-    async def download(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        return await _transfer(ls, raw, protocol.DOWNLOAD)
-
-    @server.feature(protocol.OPEN_TERMINAL)
-    @_mapped
-    async def open_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        p = protocol.parse_open_terminal(raw)
-        return {"terminalId": await ls.manager.open_terminal(p.session, p.rows, p.cols)}
-
-    @server.feature(protocol.CLOSE_TERMINAL)
-    @_mapped
-    async def close_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-        terminal_id = protocol.parse_terminal_id(raw, protocol.CLOSE_TERMINAL)
-        await ls.manager.close_terminal(terminal_id)
-        return {"terminalId": terminal_id}
+    for method, handler in REQUEST_HANDLERS.items():
+        server.feature(method)(_as_request(handler))
+    for command, handler in COMMAND_HANDLERS.items():
+        server.command(command)(_as_command(command, handler))
 
     @server.feature(protocol.TERMINAL_INPUT)
     def terminal_input(ls: RunbridgeServer, raw: Any) -> None:
@@ -291,7 +331,6 @@ def create_server() -> RunbridgeServer:
     def resize_terminal(ls: RunbridgeServer, raw: Any) -> None:
         _notification(lambda: ls.manager.resize_terminal(*protocol.parse_resize(raw)))
 
-    _register_commands(server)
     return server
 
 
@@ -349,37 +388,3 @@ async def _transfer(ls: RunbridgeServer, raw: Any, method: str) -> dict[str, Any
     finally:
         progress.end("done")
     return {"files": [e.to_wire() for e in entries]}
-
-
-def _register_commands(server: RunbridgeServer) -> None:
-    """``workspace/executeCommand`` forms for generic LSP clients (one object argument)."""
-
-    def one_object(args: tuple[Any, ...], command: str) -> Any:
-        if len(args) != 1:
-            raise InvalidParams(f"{command} takes exactly one object argument", field="arguments")
-        return args[0]
-
-    @server.command(protocol.COMMAND_RUN)
-    @_mapped
-    async def cmd_run(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
-        request = protocol.parse_run(one_object(args, protocol.COMMAND_RUN), DEFAULT_SESSION)
-        return (await _run(ls, request)).to_wire()
-
-    @server.command(protocol.COMMAND_UPLOAD)
-    @_mapped
-    async def cmd_upload(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
-        return await _transfer(ls, one_object(args, protocol.COMMAND_UPLOAD), protocol.UPLOAD)
-
-    @server.command(protocol.COMMAND_INTERRUPT)
-    @_mapped
-    async def cmd_interrupt(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
-        raw = one_object(args, protocol.COMMAND_INTERRUPT)
-        name = protocol.parse_session_name(raw, protocol.COMMAND_INTERRUPT, "session")
-        return (await ls.manager.interrupt(name)).to_wire()
-
-    @server.command(protocol.COMMAND_RESTART)
-    @_mapped
-    async def cmd_restart(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
-        raw = one_object(args, protocol.COMMAND_RESTART)
-        name = protocol.parse_session_name(raw, protocol.COMMAND_RESTART, "session")
-        return (await ls.manager.restart(name)).to_wire()

@@ -110,7 +110,9 @@ class RunOutput:
         self._ask = ask
         self._transcript = transcript
         self._cap = cap_bytes
-        self._buffer: list[list[str]] = []
+        # (kind, chunks): chunks are joined at flush time, since `+=` on a list item
+        # copies the whole buffer each time (quadratic under a flood)
+        self._buffer: list[tuple[str, list[str]]] = []
         self._buffered = 0
         self._sent = 0
         self._seq = 0
@@ -157,27 +159,26 @@ class RunOutput:
     # internals -----------------------------------------------------------
     def _append(self, kind: str, data: str) -> None:
         if self._buffer and kind in _TEXT_KINDS and self._buffer[-1][0] == kind:
-            self._buffer[-1][1] += data
+            self._buffer[-1][1].append(data)
         else:
-            self._buffer.append([kind, data])
+            self._buffer.append((kind, [data]))
         self._buffered += len(data)
 
     def _truncate(self) -> None:
         self.truncated = True
         mb = self._cap / (1024 * 1024)
-        self._buffer.append(
-            [
-                "stderr",
-                f"\n[runbridge] output of this run passed {mb:g} MB; the rest is not shown here. "
-                f"Full output: {self._transcript.path}\n",
-            ]
+        notice = (
+            f"\n[runbridge] output of this run passed {mb:g} MB; the rest is not shown here. "
+            f"Full output: {self._transcript.path}\n"
         )
+        self._buffer.append(("stderr", [notice]))
         self._throttle.now()
 
     def _flush(self) -> None:
         if not self._buffer:
             return
-        console, self._buffer = self._buffer, []
+        console = [[kind, "".join(chunks)] for kind, chunks in self._buffer]
+        self._buffer = []
         self._sent += self._buffered
         self._buffered = 0
         self._seq += 1
