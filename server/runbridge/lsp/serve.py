@@ -60,10 +60,20 @@ async def _watch_parent(ls: RunbridgeServer, stop: threading.Event) -> None:
             pass
 
 
-def _forward_logs(ls: RunbridgeServer) -> None:
-    def send(level: int, message: str) -> None:
+def _forward_logs(ls: RunbridgeServer, loop: asyncio.AbstractEventLoop) -> None:
+    """Warnings and errors also go to the editor; always written from the loop's thread,
+    so a log call in a worker thread cannot interleave bytes with another message."""
+    loop_thread = threading.get_ident()
+
+    def write(level: int, message: str) -> None:
         kind = types.MessageType.Error if level >= logging.ERROR else types.MessageType.Warning
         ls.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def send(level: int, message: str) -> None:
+        if threading.get_ident() == loop_thread:
+            write(level, message)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(write, level, message)
 
     logging.getLogger().addHandler(logs.ForwardHandler(send))
 
@@ -76,6 +86,7 @@ async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
     ls.protocol.set_writer(StdoutWriter(stdout))
     stop = threading.Event()
     loop = asyncio.get_running_loop()
+    _forward_logs(ls, loop)
     main = asyncio.current_task()
     assert main is not None
     loop.add_signal_handler(signal.SIGTERM, main.cancel)
@@ -101,7 +112,6 @@ def main(log_level: str = "INFO") -> int:
     path = logs.setup(log_level)
     os.environ["RUNBRIDGE_DAEMON"] = "1"
     ls = create_server()
-    _forward_logs(ls)
     log.info("runbridge daemon starting (pid %s), log %s", os.getpid(), path)
     code = 1
     try:
