@@ -23,3 +23,17 @@ async def test_input_answer_with_unusual_text_is_delivered(daemon: Daemon) -> No
     daemon.answer = lambda params: {"value": ""}
     assert result["status"] == "finished", result
     assert repr(answer) in daemon.text(result["runId"])
+
+
+async def test_large_request_and_notification_keep_their_framing(daemon: Daemon) -> None:
+    # A cell far larger than a pipe buffer (64 KB) must arrive whole, and so must its output.
+    payload = "é" * 150_000 + "漢" * 50_000
+    code = f"s = {payload!r}\nprint(len(s), s[:2], s[-2:])\nprint(s)"
+    result = await daemon.run(code, session="wire-large")
+    assert result["status"] == "finished", result
+    first, second = daemon.text(result["runId"]).split("\n")[:2]
+    assert first == "200000 éé 漢漢"
+    assert second == payload
+    # the connection still works afterwards
+    again = await daemon.run("print('after')", session="wire-large")
+    assert daemon.text(again["runId"]) == "after\n"

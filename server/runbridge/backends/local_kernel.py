@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import zmq
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
@@ -32,7 +33,28 @@ log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: How often a running cell checks that the kernel process is still alive.
 _ALIVE_POLL_S = 0.25
+#: After execute_reply, a run whose IOPub stays silent this long is finished: under a
+#: flood the kernel's PUB socket drops messages at its high-water mark, possibly the
+#: final ``status: idle`` too, and without this the run would never end.
+_IDLE_GRACE_S = 2.0
 _READY_TIMEOUT_S = 60.0
+#: IOPub messages queued in the daemon (64 KB each under a flood: ~4 MB).
+_IOPUB_RCVHWM = 64
+#: Run silently in an ipykernel at start: its IOPub socket blocks instead of dropping
+#: messages when the daemon falls behind (without it a flood loses output, even the
+#: final ``status: idle``).
+_NODROP = """
+try:
+    import zmq as _rb_zmq
+    from ipykernel.kernelapp import IPKernelApp as _rb_app
+    _rb_t = _rb_app.instance().iopub_thread
+    _rb_t.io_loop.add_callback(_rb_t.socket.setsockopt, _rb_zmq.XPUB_NODROP, 1)
+    del _rb_zmq, _rb_app, _rb_t
+except Exception:
+    pass
+"""
+#: IOPub messages taken per wake-up before other tasks get a turn.
+_DRAIN_MAX = 64
 
 
 def strip_ansi(text: str) -> str:
@@ -50,6 +72,7 @@ class _ActiveRun:
         self.reply: dict[str, Any] | None = None
         self.idle = False
         self.done = asyncio.Event()
+        self.last_activity = 0.0
         self.aborted: str | None = None  # why the run ended early: "died", "restarted"
         self.input_cancelled = False
         self.input_task: asyncio.Task[None] | None = None
@@ -81,6 +104,7 @@ class LocalKernel:
         self._pumps: list[asyncio.Task[None]] = []
         self._run: _ActiveRun | None = None
         self._log_file: Any = None
+        self._language = ""
 
     # -- lifecycle ---------------------------------------------------------
     @property
@@ -92,13 +116,14 @@ class LocalKernel:
 
     async def start(self) -> None:
         try:
-            KernelSpecManager().get_kernel_spec(self.kernel_name)
+            spec = KernelSpecManager().get_kernel_spec(self.kernel_name)
         except NoSuchKernel:
             known = ", ".join(available_kernelspecs()) or "none installed"
             raise KernelSpecNotFound(
                 f"no Jupyter kernelspec named {self.kernel_name!r} (installed: {known})",
                 image=self.kernel_name,
             ) from None
+        self._language = (spec.language or "").lower()
         self.workdir.mkdir(parents=True, exist_ok=True)
         key = uuid.uuid4().hex[:12]
         km = AsyncKernelManager(
@@ -128,6 +153,9 @@ class LocalKernel:
             os.chmod(km.connection_file, 0o600)
         self._km = km
         kc = km.client()
+        # A short receive queue bounds the daemon's memory; with XPUB_NODROP (below) the
+        # kernel then waits for the daemon instead of dropping output.
+        kc.context.setsockopt(zmq.RCVHWM, _IOPUB_RCVHWM)
         kc.start_channels()
         self._kc = kc
         try:
@@ -138,8 +166,18 @@ class LocalKernel:
                 f"kernel {self.kernel_name!r} did not become ready: {exc}; see {self.log_path}",
                 image=self.kernel_name,
             ) from exc
+        if self._language == "python":
+            # ipykernel: block (not drop) IOPub output when the daemon falls behind
+            with contextlib.suppress(Exception):
+                await kc.execute_interactive(
+                    _NODROP,
+                    silent=True,
+                    store_history=False,
+                    timeout=10,
+                    output_hook=lambda m: None,
+                )
         self._pumps = [
-            asyncio.create_task(self._pump(kc.get_iopub_msg, self._on_iopub), name="iopub"),
+            asyncio.create_task(self._pump_iopub(kc), name="iopub"),
             asyncio.create_task(self._pump(kc.get_shell_msg, self._on_shell), name="shell"),
             asyncio.create_task(self._pump(kc.get_stdin_msg, self._on_stdin), name="stdin"),
         ]
@@ -193,6 +231,29 @@ class LocalKernel:
             except Exception:
                 log.exception("error handling a kernel message")
 
+    async def _pump_iopub(self, kc: Any) -> None:
+        """Like :meth:`_pump`, but takes every message already queued in one go.
+
+        ``get_iopub_msg`` costs a poll future and a recv future (two event-loop
+        rounds) per message, a large share of the daemon's time under a flood.
+        """
+        session = kc.session
+        socket = kc.iopub_channel.socket
+        while True:
+            batch = [await kc.get_iopub_msg()]
+            for _ in range(_DRAIN_MAX):
+                try:
+                    frames = await socket.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                _, smsg = session.feed_identities(frames)
+                batch.append(session.deserialize(smsg))
+            for msg in batch:
+                try:
+                    self._on_iopub(msg)
+                except Exception:
+                    log.exception("error handling a kernel message")
+
     def _current(self, msg: dict[str, Any]) -> _ActiveRun | None:
         run = self._run
         parent = msg.get("parent_header", {}).get("msg_id")
@@ -204,6 +265,7 @@ class LocalKernel:
         run = self._current(msg)
         if run is None:
             return
+        run.last_activity = asyncio.get_running_loop().time()
         kind = msg["header"]["msg_type"]
         content = msg["content"]
         sink = run.sink
@@ -231,6 +293,7 @@ class LocalKernel:
         run = self._current(msg)
         if run is not None and msg["header"]["msg_type"] == "execute_reply":
             run.reply = msg["content"]
+            run.last_activity = asyncio.get_running_loop().time()
             run.check_done()
 
     def _on_stdin(self, msg: dict[str, Any]) -> None:
@@ -288,6 +351,14 @@ class LocalKernel:
             if not await self.is_alive():
                 run.aborted = "died"
                 self._on_dead()
+                break
+            if run.reply is not None and loop.time() - run.last_activity > _IDLE_GRACE_S:
+                log.warning("run %s: IOPub messages were dropped (no status idle)", run.msg_id)
+                run.sink.emit(
+                    "stderr",
+                    "\n[runbridge] some output of this run was lost: the kernel printed "
+                    "faster than it could be forwarded\n",
+                )
                 break
             if deadline is not None and not timed_out and loop.time() >= deadline:
                 timed_out = True

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from lsprotocol import types
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
@@ -78,10 +80,39 @@ def _forward_logs(ls: RunbridgeServer, loop: asyncio.AbstractEventLoop) -> None:
     logging.getLogger().addHandler(logs.ForwardHandler(send))
 
 
+class _PipeReader:
+    """pygls' AsyncReader on the event loop: no thread hop per header line and body."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.stream = stream
+
+    async def readline(self) -> bytes:
+        return await self.stream.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self.stream.readexactly(n)
+        except asyncio.IncompleteReadError:
+            return b""  # EOF mid-message: pygls ends its loop on an empty body
+
+
+async def _reader(ls: RunbridgeServer, stdin: Any) -> Any:
+    """Read the wire on the loop when it is a pipe or socket; else through a thread."""
+    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader(limit=1 << 20)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
+    except ValueError:  # a regular file or a tty
+        return StdinAsyncReader(stdin, ls.thread_pool)
+    return _PipeReader(stream)
+
+
 async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
     # Buffered: a raw read(n) on a pipe may return fewer than n bytes, which broke the
     # framing of any message over 64 KB (pygls reads a body with one read(n) call).
     stdin = os.fdopen(wire_in, "rb")
+    with contextlib.suppress(OSError, AttributeError):  # Linux: a 1 MB pipe, fewer wake-ups
+        fcntl.fcntl(wire_out, fcntl.F_SETPIPE_SZ, 1 << 20)
     stdout = os.fdopen(wire_out, "wb")
     ls.protocol.set_writer(StdoutWriter(stdout))
     stop = threading.Event()
@@ -91,7 +122,7 @@ async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
     assert main is not None
     loop.add_signal_handler(signal.SIGTERM, main.cancel)
     watchdog = asyncio.create_task(_watch_parent(ls, stop))
-    reader = StdinAsyncReader(stdin, ls.thread_pool)
+    reader = await _reader(ls, stdin)
     try:
         await run_async(
             stop_event=stop,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
@@ -156,7 +157,18 @@ class _LspEvents:
         self._ls = ls
 
     def output(self, params: dict[str, Any]) -> None:
-        self._ls.protocol.notify(protocol.OUTPUT, params)
+        # Hot path under a flood: one json.dumps without ASCII escaping, no attrs/cattrs
+        # round trip, no str concatenation of the body (pygls' notify does all three).
+        proto = self._ls.protocol
+        if proto.writer is None or not getattr(proto, "_include_headers", True):
+            proto.notify(protocol.OUTPUT, params)
+            return
+        body = json.dumps(
+            {"jsonrpc": "2.0", "method": protocol.OUTPUT, "params": params},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8", "replace")
+        proto.writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
 
     def session_changed(self, info: dict[str, Any]) -> None:
         self._ls.protocol.notify(protocol.SESSION_CHANGED, {"session": info})
@@ -363,6 +375,7 @@ async def _open(
 
 async def _run(ls: RunbridgeServer, request: RunRequest) -> RunResult:
     manager = ls.manager
+    manager.enqueue(request)
     if not manager.is_open(request.session):
         await _open(ls, request.session, request.profile, request.image, None, None)
     task = asyncio.ensure_future(manager.run(request))

@@ -240,8 +240,11 @@ class SessionManager:
         return _reused(session.info)
 
     # -- runs ------------------------------------------------------------------
-    async def run(self, request: RunRequest) -> RunResult:
-        """Run code (query) or a batch job; waits for runs queued before it on the session."""
+    def enqueue(self, request: RunRequest) -> None:
+        """Check a run and, when its session is open, queue it now (no await).
+
+        Called as the request arrives, so an interrupt sent right behind it finds it.
+        """
         if request.mode not in ("query", "batch"):
             raise InvalidParams(
                 f"mode must be 'query' or 'batch', not {request.mode!r}", field="mode"
@@ -253,11 +256,17 @@ class SessionManager:
                 "batch mode needs code, options.exec or options.build ('*' picks the default)",
                 field="options.exec",
             )
+        session = self._sessions.get(request.session)
+        if session is not None:
+            session.queued.setdefault(request.run_id, _Run(request))
+
+    async def run(self, request: RunRequest) -> RunResult:
+        """Run code (query) or a batch job; waits for runs queued before it on the session."""
+        self.enqueue(request)
         if request.session not in self._sessions:
             await self.open(request.session, request.profile, request.image)
         session = await self._ready(request.session)
-        run = _Run(request)
-        session.queued[request.run_id] = run
+        run = session.queued.setdefault(request.run_id, _Run(request))
         try:
             async with session.lock:
                 session.queued.pop(request.run_id, None)

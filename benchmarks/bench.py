@@ -1,0 +1,778 @@
+#!/usr/bin/env python
+"""runbridge benchmarks: the daemon's overhead against its goals, in one run.
+
+    python benchmarks/bench.py [--quick] [--json PATH]
+
+Every figure is measured with a lean hand-written JSON-RPC client (Content-Length
+framing over the daemon's stdio pipes, ``json`` for bodies) so that client
+overhead stays out of the numbers; baselines use jupyter_client directly with
+the same kernel (python3, IPC transport). See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MB = 1024 * 1024
+CHUNK = 64 * 1024
+SESSION = "bench"
+#: A flood run with no output for this long (and no reply) has lost its end.
+STALL_S = 10.0
+SECTIONS = ("roundtrip", "throughput", "flood", "terminal", "spawn")
+
+
+# -- environment ----------------------------------------------------------------
+
+
+def isolated_env(base: Path, server: Path = ROOT / "server") -> dict[str, str]:
+    """A daemon whose config, data, state, logs and cache live under ``base``."""
+    env = dict(os.environ)
+    for name in ("CONFIG", "DATA", "STATE", "LOG", "CACHE"):
+        folder = base / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        env[f"RUNBRIDGE_{name}_DIR"] = str(folder)
+    env.pop("RUNBRIDGE_PROFILE", None)
+    env.pop("RUNBRIDGE_CONFIG", None)
+    env.pop("RUNBRIDGE_OUTPUT_CAP_MB", None)
+    env["PYTHONPATH"] = str(server) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def flood_code(total_bytes: int) -> str:
+    """Kernel code printing ``total_bytes`` of stdout as 64 KB stream messages."""
+    count = total_bytes // CHUNK
+    return (
+        "import sys\n"
+        f"_rb_chunk = 'x' * {CHUNK - 1} + '\\n'\n"
+        f"for _rb_i in range({count}):\n"
+        "    sys.stdout.write(_rb_chunk)\n"
+        "    sys.stdout.flush()\n"
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    """Percentile ``q`` (0..100) by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    pos = (len(ordered) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+# -- a lean JSON-RPC client --------------------------------------------------------
+
+
+class RpcError(Exception):
+    pass
+
+
+class RpcClient:
+    """Content-Length framed JSON-RPC over a child's stdio; answers only what it must."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        assert proc.stdin is not None and proc.stdout is not None
+        self._stdin = proc.stdin
+        self._stdout = proc.stdout
+        self._next_id = 0
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self.handlers: dict[str, Callable[[Any], None]] = {}
+        self._reader = asyncio.create_task(self._read_loop())
+        self.closed = asyncio.Event()
+
+    @classmethod
+    async def spawn(cls, env: dict[str, str], cwd: Path) -> RpcClient:
+        proc = await asyncio.create_subprocess_exec(
+            PYTHON,
+            "-m",
+            "runbridge",
+            "serve",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            cwd=str(cwd),
+            limit=1 << 20,
+        )
+        return cls(proc)
+
+    async def _read_loop(self) -> None:
+        stdout = self._stdout
+        try:
+            while True:
+                header = await stdout.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in header.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                body = await stdout.readexactly(length)
+                self._dispatch(json.loads(body))
+        except (asyncio.IncompleteReadError, ConnectionResetError):
+            pass
+        finally:
+            self.closed.set()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(RpcError("daemon closed the connection"))
+
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        method = msg.get("method")
+        if method is None:  # a response
+            future = self._pending.pop(msg["id"], None)
+            if future is not None and not future.done():
+                if "error" in msg:
+                    future.set_exception(RpcError(json.dumps(msg["error"])))
+                else:
+                    future.set_result(msg.get("result"))
+            return
+        handler = self.handlers.get(method)
+        if handler is not None:
+            handler(msg.get("params"))
+        if "id" in msg:  # a request from the daemon: the bench never needs one
+            if method == "runbridge/input":
+                self._send({"jsonrpc": "2.0", "id": msg["id"], "result": {"value": None}})
+            else:
+                self._send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        body = json.dumps(msg, separators=(",", ":")).encode()
+        self._stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def send_request(self, method: str, params: Any = None) -> asyncio.Future[Any]:
+        self._next_id += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[self._next_id] = future
+        msg: dict[str, Any] = {"jsonrpc": "2.0", "id": self._next_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self._send(msg)
+        return future
+
+    async def request(self, method: str, params: Any = None, timeout: float = 120) -> Any:
+        try:
+            return await asyncio.wait_for(self.send_request(method, params), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{method}: no reply within {timeout:g} s") from None
+
+    def notify(self, method: str, params: Any = None) -> None:
+        msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            msg["params"] = params
+        self._send(msg)
+
+    async def initialize(self, init_options: dict[str, Any] | None = None) -> Any:
+        result = await self.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": None,
+                "capabilities": {},
+                "initializationOptions": init_options,
+            },
+        )
+        self.notify("initialized", {})
+        return result
+
+    async def close(self, timeout: float = 15) -> int | None:
+        """shutdown + exit; kill the daemon only if it does not leave by itself."""
+        with contextlib.suppress(Exception):
+            if not self.closed.is_set():
+                await self.request("shutdown", None, timeout)
+                self.notify("exit")
+                await self._stdin.drain()
+        with contextlib.suppress(Exception):
+            self._stdin.close()
+        try:
+            code = await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            kill_tree(self.proc.pid)
+            code = await self.proc.wait()
+        self._reader.cancel()
+        with contextlib.suppress(BaseException):
+            await self._reader
+        return code
+
+
+def kill_tree(pid: int) -> None:
+    with contextlib.suppress(psutil.Error):
+        parent = psutil.Process(pid)
+        for child in parent.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        parent.kill()
+
+
+# -- results -------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    key: str
+    name: str
+    value: float
+    unit: str
+    goal: str
+    passed: bool | None  # None: informational
+    daemon: float | None = None
+    direct: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class Bench:
+    def __init__(
+        self, quick: bool, home: Path, run_timeout: float = 180, server: Path = ROOT / "server"
+    ) -> None:
+        self.quick = quick
+        self.run_timeout = run_timeout
+        self.home = home
+        self.env = isolated_env(home, server)
+        self.figures: list[Figure] = []
+        self.rb: RpcClient | None = None
+        self.outputs: dict[str, list[tuple[float, Any]]] = {}
+        self.terminal_data: list[str] = []
+        self.terminal_event = asyncio.Event()
+
+    # -- daemon ----------------------------------------------------------------
+    async def start_daemon(self, cap_mb: float) -> RpcClient:
+        rb = await RpcClient.spawn(self.env, self.home)
+
+        def on_output(params: Any) -> None:
+            self.outputs.setdefault(params["runId"], []).append((time.perf_counter(), params))
+
+        def on_terminal(params: Any) -> None:
+            self.terminal_data.append(params["data"])
+            self.terminal_event.set()
+
+        rb.handlers["runbridge/output"] = on_output
+        rb.handlers["runbridge/terminalOutput"] = on_terminal
+        await rb.initialize({"outputCapMb": cap_mb})
+        await rb.request("runbridge/openSession", {"name": SESSION}, timeout=120)
+        return rb
+
+    async def daemon_run(self, code: str) -> tuple[float, dict[str, Any]]:
+        assert self.rb is not None
+        t0 = time.perf_counter()
+        params = {"session": SESSION, "code": code}
+        result = await self.rb.request("runbridge/run", params, self.run_timeout)
+        return time.perf_counter() - t0, result
+
+    def stdout_bytes(self, run_id: str) -> int:
+        total = 0
+        for _, note in self.outputs.get(run_id, []):
+            for kind, data in note["console"]:
+                if kind == "stdout":
+                    total += len(data)
+        return total
+
+    # -- direct jupyter_client ----------------------------------------------------
+    async def start_direct(self) -> Any:
+        from jupyter_client.manager import AsyncKernelManager
+
+        runtime = Path(tempfile.mkdtemp(prefix="rbbench-", dir="/tmp"))
+        self._direct_runtime = runtime
+        km = AsyncKernelManager(
+            kernel_name="python3",
+            transport="ipc",
+            ip=str(runtime / "k"),
+            connection_file=str(runtime / "kernel.json"),
+        )
+        workdir = self.home / "direct"
+        workdir.mkdir(exist_ok=True)
+        await km.start_kernel(
+            cwd=str(workdir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=60)
+        self.km, self.kc = km, kc
+        return kc
+
+    async def stop_direct(self) -> None:
+        kc, km = getattr(self, "kc", None), getattr(self, "km", None)
+        if kc is not None:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+        if km is not None:
+            with contextlib.suppress(Exception):
+                await km.shutdown_kernel(now=True)  # also removes the connection file
+        runtime = getattr(self, "_direct_runtime", None)
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
+
+    async def direct_run(self, code: str) -> tuple[float, int]:
+        """Execute and wait for execute_reply + status idle; count stdout bytes."""
+        kc = self.kc
+        t0 = time.perf_counter()
+        msg_id = kc.execute(code, stop_on_error=False)
+        got_bytes = 0
+        idle = False
+        while not idle:
+            msg = await kc.get_iopub_msg()
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "stream":
+                got_bytes += len(msg["content"]["text"])
+            elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                idle = True
+        while True:
+            reply = await kc.get_shell_msg()
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        return time.perf_counter() - t0, got_bytes
+
+    # -- 1. trivial round trip ----------------------------------------------------
+    async def bench_round_trip(self) -> None:
+        iters, warmup = (60, 10) if self.quick else (300, 30)
+        daemon: list[float] = []
+        direct: list[float] = []
+        for _ in range(warmup):
+            await self.daemon_run("pass")
+            await self.direct_run("pass")
+        # interleave, so that machine noise hits both sides alike
+        for _ in range(iters):
+            elapsed, result = await self.daemon_run("pass")
+            assert result["status"] == "finished", result
+            daemon.append(elapsed * 1000)
+            elapsed, _ = await self.direct_run("pass")
+            direct.append(elapsed * 1000)
+        d50, d99 = pct(daemon, 50), pct(daemon, 99)
+        j50, j99 = pct(direct, 50), pct(direct, 99)
+        added = d50 - j50
+        self.figures.append(
+            Figure(
+                "roundtrip_added_p50_ms",
+                "trivial run: added latency p50",
+                added,
+                "ms",
+                "<= 1.5 ms",
+                added <= 1.5,
+                d50,
+                j50,
+                {"iterations": iters, "warmup": warmup},
+            )
+        )
+        self.figures.append(
+            Figure(
+                "roundtrip_p99_ms",
+                "trivial run: p99 (daemon vs direct)",
+                d99 - j99,
+                "ms added",
+                "info",
+                None,
+                d99,
+                j99,
+            )
+        )
+
+    # -- 2. stdout throughput -------------------------------------------------------
+    async def bench_throughput(self) -> None:
+        size = 20 * MB
+        reps = 1 if self.quick else 5
+        code = flood_code(size)
+        daemon: list[float] = []
+        direct: list[float] = []
+        notes: list[float] = []
+        for _ in range(reps):
+            elapsed, result = await self.daemon_run(code)
+            got = self.stdout_bytes(result["runId"])
+            if got != size:
+                raise RuntimeError(f"daemon delivered {got} of {size} stdout bytes")
+            daemon.append(size / MB / elapsed)
+            notes.append(len(self.outputs.get(result["runId"], [])) / elapsed)
+            self.outputs.pop(result["runId"], None)
+            elapsed, got = await self.direct_run(code)
+            if got != size:
+                raise RuntimeError(f"direct jupyter_client got {got} of {size} stdout bytes")
+            direct.append(size / MB / elapsed)
+        d, j = statistics.median(daemon), statistics.median(direct)
+        self.figures.append(
+            Figure(
+                "throughput_ratio",
+                "stdout throughput 20 MB (daemon/direct)",
+                d / j,
+                "x",
+                ">= 0.8",
+                d / j >= 0.8,
+                d,
+                j,
+                {
+                    "unit": "MB/s",
+                    "reps": reps,
+                    "daemon_mb_s": daemon,
+                    "direct_mb_s": direct,
+                    "notifications_per_s": notes,
+                },
+            )
+        )
+
+    # -- 3 + 4. flood: notification rate and daemon RSS --------------------------------
+    async def bench_flood(self) -> None:
+        assert self.rb is not None
+        size = (100 if self.quick else 200) * MB
+        proc = psutil.Process(self.rb.proc.pid)
+        samples: list[tuple[float, int]] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(psutil.Error):
+                    samples.append((time.perf_counter(), proc.memory_info().rss))
+                stop.wait(0.05)
+
+        baseline = proc.memory_info().rss
+        known = set(self.outputs)
+        sampler = threading.Thread(target=sample, name="rss-sampler", daemon=True)
+        sampler.start()
+        t0 = time.perf_counter()
+        failure = None
+        try:
+            params = {"session": SESSION, "code": flood_code(size)}
+            reply = self.rb.send_request("runbridge/run", params)
+            while True:
+                done, _ = await asyncio.wait({reply}, timeout=0.5)
+                if done:
+                    reply.result()
+                    break
+                now = time.perf_counter()
+                last = max((self.outputs[r][-1][0] for r in set(self.outputs) - known), default=t0)
+                if now - last > STALL_S or now - t0 > self.run_timeout:
+                    raise TimeoutError(f"no reply, and no output for {now - last:.0f} s")
+        except (TimeoutError, RpcError) as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+        finally:
+            elapsed = time.perf_counter() - t0
+            stop.set()
+            sampler.join()
+        notes = [n for run_id in set(self.outputs) - known for n in self.outputs.pop(run_id)]
+        notes.sort(key=lambda n: n[0])
+        got = sum(len(data) for _, n in notes for kind, data in n["console"] if kind == "stdout")
+        # over the time output was flowing (a run that lost its final message ends late)
+        seconds = max(notes[-1][0] - t0, 1e-3) if notes else elapsed
+        rate = len(notes) / seconds
+        times = [t - t0 for t, _ in notes]
+        busiest, j = 0, 0
+        for i in range(len(times)):
+            while times[i] - times[j] > 1.0:
+                j += 1
+            busiest = max(busiest, i - j + 1)
+        peak = max(rss for _, rss in samples) if samples else proc.memory_info().rss
+        flowing = [rss for t, rss in samples if t <= t0 + seconds + 1.0]
+        timeline = [round(rss / MB) for rss in flowing[::5]]
+        self.figures.append(
+            Figure(
+                "notifications_per_s",
+                f"output notifications/s, {size // MB} MB flood",
+                rate,
+                "/s",
+                "<= 100/s",
+                rate <= 100,
+                detail={
+                    "notifications": len(notes),
+                    "seconds": seconds,
+                    "busiest_1s_window": busiest,
+                    "flood_mb_s": got / MB / seconds,
+                },
+            )
+        )
+        self.figures.append(
+            Figure(
+                "daemon_peak_rss_mb",
+                f"daemon peak RSS, {size // MB} MB flood",
+                peak / MB,
+                "MB",
+                "< 150 MB",
+                peak / MB < 150,
+                detail={
+                    "rss_before_mb": baseline / MB,
+                    "samples": len(samples),
+                    "sample_interval_s": 0.05,
+                    "rss_every_250ms_mb": timeline,
+                },
+            )
+        )
+        # Not one of the six goals, but a figure is worthless if output went missing.
+        delivered = got / MB
+        self.figures.append(
+            Figure(
+                "flood_delivered_mb",
+                f"flood stdout delivered, run ended ({size // MB} MB)",
+                delivered,
+                "MB",
+                f"all {size // MB} MB",
+                got == size and failure is None,
+                detail={"stdout_bytes": got, "expected": size, "error": failure},
+            )
+        )
+        if failure is not None:
+            # the run still holds the session (its final status message was lost)
+            await self.rb.request("runbridge/restart", {"session": SESSION}, 60)
+
+    # -- 5. spawn to initialize -------------------------------------------------------
+    async def bench_spawn(self) -> None:
+        n = 3 if self.quick else 5
+        times: list[float] = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            rb = await RpcClient.spawn(self.env, self.home)
+            try:
+                await rb.request(
+                    "initialize",
+                    {"processId": os.getpid(), "rootUri": None, "capabilities": {}},
+                    timeout=30,
+                )
+                times.append((time.perf_counter() - t0) * 1000)
+                rb.notify("initialized", {})
+            finally:
+                await rb.close()
+        med = statistics.median(times)
+        self.figures.append(
+            Figure(
+                "spawn_to_initialize_ms",
+                f"spawn -> initialize reply (median of {n})",
+                med,
+                "ms",
+                "< 400 ms",
+                med < 400,
+                detail={"runs_ms": times},
+            )
+        )
+
+    # -- 6. terminal echo ------------------------------------------------------------
+    async def bench_terminal(self) -> None:
+        rb = self.rb
+        assert rb is not None
+        n = 50 if self.quick else 200
+        opened = await rb.request("runbridge/openTerminal", {"session": SESSION})
+        tid = opened["terminalId"]
+
+        def send(data: str) -> None:
+            rb.notify("runbridge/terminalInput", {"terminalId": tid, "data": data})
+
+        async def wait_for(text: str, timeout: float = 5.0) -> None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while text not in "".join(self.terminal_data):
+                self.terminal_event.clear()
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError(f"terminal never echoed {text!r}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.terminal_event.wait(), remaining)
+
+        try:
+            # cat under `stty raw -echo`: the tty does not echo, cat writes back each byte
+            # as soon as it reads it, so every keystroke comes back exactly once.
+            send("stty raw -echo; exec cat\r")
+            await asyncio.sleep(0.5)
+            self.terminal_data.clear()
+            send("@")
+            await wait_for("@")
+            await asyncio.sleep(0.2)
+
+            async def measure(count: int, gap: float) -> list[float]:
+                samples: list[float] = []
+                letters = string.ascii_letters
+                for i in range(count):
+                    ch = letters[i % len(letters)]
+                    self.terminal_data.clear()
+                    t0 = time.perf_counter()
+                    send(ch)
+                    await wait_for(ch)
+                    samples.append((time.perf_counter() - t0) * 1000)
+                    if gap:
+                        await asyncio.sleep(gap)
+                return samples
+
+            typed = await measure(n, 0.03)
+            burst = await measure(n, 0.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await rb.request("runbridge/closeTerminal", {"terminalId": tid}, timeout=10)
+        p50 = pct(typed, 50)
+        self.figures.append(
+            Figure(
+                "terminal_echo_p50_ms",
+                "terminal keystroke echo p50 (30 ms apart)",
+                p50,
+                "ms",
+                "< 5 ms",
+                p50 < 5,
+                detail={"keystrokes": n, "p90_ms": pct(typed, 90), "p99_ms": pct(typed, 99)},
+            )
+        )
+        b50 = pct(burst, 50)
+        self.figures.append(
+            Figure(
+                "terminal_echo_burst_p50_ms",
+                "terminal echo p50, back-to-back keys",
+                b50,
+                "ms",
+                "info",
+                None,
+                detail={"keystrokes": n, "p90_ms": pct(burst, 90)},
+            )
+        )
+
+    # -- driver -------------------------------------------------------------------------
+    async def section(self, name: str, fn: Callable[[], Any]) -> None:
+        """Run one measurement; a failure becomes a MISS row and the others still run."""
+        try:
+            await fn()
+        except Exception as exc:
+            print(f"{name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            self.figures.append(
+                Figure(
+                    name,
+                    f"{name} (failed)",
+                    float("nan"),
+                    "",
+                    "runs",
+                    False,
+                    detail={"error": f"{type(exc).__name__}: {exc}"},
+                )
+            )
+            if self.rb is not None and not self.rb.closed.is_set():
+                # a run that never ended holds the session; a restart releases it
+                with contextlib.suppress(Exception):
+                    await self.rb.request("runbridge/restart", {"session": SESSION}, 60)
+
+    async def run(self, cap_mb: float, only: set[str]) -> None:
+        try:
+            if only & {"roundtrip", "throughput", "flood", "terminal"}:
+                self.rb = await self.start_daemon(cap_mb)
+            if only & {"roundtrip", "throughput"}:
+                await self.start_direct()
+            if "roundtrip" in only:
+                await self.section("roundtrip", self.bench_round_trip)
+            if "throughput" in only:
+                await self.section("throughput", self.bench_throughput)
+            await self.stop_direct()
+            if "flood" in only:
+                await self.section("flood", self.bench_flood)
+            if "terminal" in only:
+                await self.section("terminal", self.bench_terminal)
+        finally:
+            await self.stop_direct()
+            if self.rb is not None:
+                code = await self.rb.close()
+                if code != 0:
+                    print(f"warning: daemon exit code {code}", file=sys.stderr)
+                self.rb = None
+        if "spawn" in only:
+            await self.section("spawn", self.bench_spawn)
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        text = f"{value:.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    return f"{text} {unit}".strip()
+
+
+def print_table(figures: list[Figure]) -> None:
+    rows = [("figure", "value", "daemon", "direct", "goal", "result")]
+    for f in figures:
+        side_unit = {"throughput_ratio": "MB/s"}.get(f.key, "ms")
+        rows.append(
+            (
+                f.name,
+                fmt(f.value, f.unit),
+                fmt(f.daemon, side_unit),
+                fmt(f.direct, side_unit),
+                f.goal,
+                "-" if f.passed is None else ("PASS" if f.passed else "MISS"),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+async def amain(args: argparse.Namespace) -> int:
+    home = Path(tempfile.mkdtemp(prefix="rbbench-home-"))
+    bench = Bench(args.quick, home, args.run_timeout, Path(args.server).resolve())
+    started = time.time()
+    try:
+        await bench.run(args.cap_mb, set(args.only.split(",")))
+    finally:
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+    print()
+    print_table(bench.figures)
+    goals = [f for f in bench.figures if f.passed is not None]
+    missed = [f for f in goals if not f.passed]
+    print(f"\n{len(goals) - len(missed)}/{len(goals)} goals met ({time.time() - started:.0f} s)")
+    if args.json:
+        report = {
+            "quick": args.quick,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "figures": [asdict(f) for f in bench.figures],
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"JSON written to {args.json}")
+    return 1 if missed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer iterations, smaller flood")
+    parser.add_argument("--json", help="also write the figures as JSON to this path")
+    parser.add_argument(
+        "--cap-mb",
+        type=float,
+        default=256,
+        help="daemon outputCapMb (default 256: above the flood, so all of it is forwarded)",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of: {','.join(SECTIONS)}",
+    )
+    parser.add_argument("--run-timeout", type=float, default=180, help="seconds per daemon run")
+    parser.add_argument(
+        "--server",
+        default=str(ROOT / "server"),
+        help="folder holding the runbridge package to measure (to compare a patched copy)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary daemon home")
+    args = parser.parse_args()
+    return asyncio.run(amain(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
