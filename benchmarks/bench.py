@@ -32,6 +32,8 @@ from typing import Any
 
 import psutil
 
+from runbridge import paths
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 MB = 1024 * 1024
@@ -47,11 +49,7 @@ SECTIONS = ("roundtrip", "throughput", "flood", "terminal", "spawn")
 
 def isolated_env(base: Path, server: Path = ROOT / "server") -> dict[str, str]:
     """A daemon whose config, data, state, logs and cache live under ``base``."""
-    env = dict(os.environ)
-    for name in ("CONFIG", "DATA", "STATE", "LOG", "CACHE"):
-        folder = base / name.lower()
-        folder.mkdir(parents=True, exist_ok=True)
-        env[f"RUNBRIDGE_{name}_DIR"] = str(folder)
+    env = {**os.environ, **paths.environment_under(base)}
     env.pop("RUNBRIDGE_PROFILE", None)
     env.pop("RUNBRIDGE_CONFIG", None)
     env.pop("RUNBRIDGE_OUTPUT_CAP_MB", None)

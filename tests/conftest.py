@@ -8,16 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from runbridge import paths
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def isolated_env(base: Path) -> dict[str, str]:
     """Environment for a daemon whose config, data, state, logs and cache live under ``base``."""
-    env = dict(os.environ)
-    for name in ("CONFIG", "DATA", "STATE", "LOG", "CACHE"):
-        folder = base / name.lower()
-        folder.mkdir(parents=True, exist_ok=True)
-        env[f"RUNBRIDGE_{name}_DIR"] = str(folder)
+    env = {**os.environ, **paths.environment_under(base)}
     env.pop("RUNBRIDGE_PROFILE", None)
     # ipykernel stops capturing fd-level output when it believes it runs under pytest.
     env.pop("PYTEST_CURRENT_TEST", None)

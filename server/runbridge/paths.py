@@ -28,6 +28,19 @@ def _dir(env: str, default: str) -> Path:
     return path
 
 
+FOLDER_VARIABLES = ("CONFIG", "DATA", "STATE", "LOG", "CACHE")
+
+
+def environment_under(base: Path) -> dict[str, str]:
+    """Env vars that put every runbridge folder under ``base`` (tests, benchmarks, demos)."""
+    overrides = {}
+    for name in FOLDER_VARIABLES:
+        folder = base / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        overrides[f"RUNBRIDGE_{name}_DIR"] = str(folder)
+    return overrides
+
+
 def config_dir() -> Path:
     return _dir("RUNBRIDGE_CONFIG_DIR", platformdirs.user_config_dir(APP))
 
