@@ -24,6 +24,7 @@ from runbridge.config import load_settings
 from runbridge.errors import RunbridgeError
 from runbridge.sessions.manager import RunRequest, SessionManager
 from runbridge.sessions.model import BatchOptions, RunStatus
+from runbridge.sessions.output import OutputBatch
 
 _EXTENSIONS = {
     "image/png": "png",
@@ -49,7 +50,8 @@ class CliEvents:
         #: An input answer the terminal has already echoed (the run's stream repeats it).
         self._echoed: str | None = None
 
-    def output(self, params: dict[str, Any]) -> None:
+    def output(self, batch: OutputBatch) -> None:
+        params = batch.to_params()
         for kind, data in params["console"]:
             if kind == "stdout":
                 if self._echoed is not None and data.startswith(self._echoed):

@@ -21,8 +21,8 @@ class Recorder:
         self.asked: list[tuple[str, str, bool]] = []
         self.sent_before_ask: int | None = None
 
-    def send(self, params: dict[str, Any]) -> None:
-        self.sent.append(params)
+    def send(self, batch: output.OutputBatch) -> None:
+        self.sent.append(batch.to_params())
 
     async def ask(self, run_id: str, prompt: str, password: bool) -> str | None:
         self.sent_before_ask = len(self.sent)
@@ -221,9 +221,28 @@ async def test_transcript_marks_are_json_with_a_time(tmp_path: Path) -> None:
     body = json.loads(line["data"])
     assert body["mode"] == "query" and isinstance(body["time"], float)
     transcript.close()
-    transcript.write("r9", "stdout", "after reopen")
+    transcript.write_encoded("r9", "stdout", output.encode('after "reopen" é'))
     transcript.close()
-    assert len(transcript_lines(transcript.path)) == 2
+    lines = transcript_lines(transcript.path)
+    assert len(lines) == 2
+    assert lines[1] == {"run": "r9", "kind": "stdout", "data": 'after "reopen" é'}
+
+
+async def test_merged_chunks_and_escapes_survive_the_single_encoding(tmp_path: Path) -> None:
+    out, rec, transcript = make_output(tmp_path)
+    out.emit("stdout", "a")  # a quiet stream: goes out at once
+    chunks = ['quote " ', "back\\slash ", "tab\t nl\n ", "ctl\x01 ", "é漢 ", "\U0001f600"]
+    for chunk in chunks:
+        out.emit("stdout", chunk)
+    out.emit("image/svg+xml", "<svg/>")
+    out.close()
+    assert rec.records() == [
+        ["stdout", "a"],
+        ["stdout", "".join(chunks)],
+        ["image/svg+xml", "<svg/>"],
+    ]
+    kept = [line["data"] for line in transcript_lines(transcript.path)]
+    assert kept == ["a", *chunks, "<svg/>"]
 
 
 # -- Throttle ----------------------------------------------------------------------

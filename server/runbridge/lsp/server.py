@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from runbridge.errors import InvalidParams, RunbridgeError
 from runbridge.lsp.progress import WorkDone, client_token
 from runbridge.sessions.manager import RunRequest, SessionManager
 from runbridge.sessions.model import RunResult, SessionInfo
+from runbridge.sessions.output import OutputBatch
 
 log = logging.getLogger(__name__)
 
@@ -156,17 +156,15 @@ class _LspEvents:
     def __init__(self, ls: RunbridgeServer) -> None:
         self._ls = ls
 
-    def output(self, params: dict[str, Any]) -> None:
-        # Hot path under a flood: one json.dumps without ASCII escaping, no attrs/cattrs
-        # round trip, no str concatenation of the body (pygls' notify does all three).
+    def output(self, batch: OutputBatch) -> None:
+        # The hot path under a flood: the console is already JSON (encoded once, in
+        # RunOutput), so the message is framed and written without pygls' object round trip.
         proto = self._ls.protocol
         if proto.writer is None or not getattr(proto, "_include_headers", True):
-            proto.notify(protocol.OUTPUT, params)
+            proto.notify(protocol.OUTPUT, batch.to_params())
             return
-        body = json.dumps(
-            {"jsonrpc": "2.0", "method": protocol.OUTPUT, "params": params},
-            ensure_ascii=False,
-            separators=(",", ":"),
+        body = (
+            f'{{"jsonrpc":"2.0","method":"{protocol.OUTPUT}","params":{batch.params_json()}}}'
         ).encode("utf-8", "replace")
         proto.writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
 

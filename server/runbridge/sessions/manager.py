@@ -33,7 +33,7 @@ from runbridge.sessions.model import (
     SessionInfo,
     SessionState,
 )
-from runbridge.sessions.output import RunOutput, Throttle, Transcript
+from runbridge.sessions.output import OutputBatch, RunOutput, Throttle, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ TERMINAL_FLUSH_S = 0.01
 class Events(Protocol):
     """What the manager tells the editor."""
 
-    def output(self, params: dict[str, Any]) -> None: ...
+    def output(self, batch: OutputBatch) -> None: ...
 
     def session_changed(self, info: dict[str, Any]) -> None: ...
 

@@ -27,7 +27,42 @@ FLUSH_BYTES = 4 * 1024 * 1024
 
 _TEXT_KINDS = frozenset({"stdout", "stderr"})
 
-SendOutput = Callable[[dict[str, Any]], None]
+
+def encode(text: str) -> str:
+    """A JSON string literal (non-ASCII kept as is: the wire and files are UTF-8)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+class OutputBatch:
+    """One ``runbridge/output`` notification, its console already JSON-encoded.
+
+    Every chunk of output is encoded once, in :meth:`RunOutput.emit`; the same
+    text serves the transcript and the wire. Adjacent chunks of one kind are
+    merged by joining their encoded bodies (JSON string literals concatenate
+    once their quotes are dropped).
+    """
+
+    __slots__ = ("console_json", "run_id", "seq", "session")
+
+    def __init__(self, session: str, run_id: str, seq: int, console_json: str) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.seq = seq
+        self.console_json = console_json
+
+    def params_json(self) -> str:
+        """The notification's params as JSON text."""
+        return (
+            f'{{"session":{encode(self.session)},"runId":{encode(self.run_id)},'
+            f'"seq":{self.seq},"console":{self.console_json}}}'
+        )
+
+    def to_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = json.loads(self.params_json())
+        return params
+
+
+SendOutput = Callable[[OutputBatch], None]
 AskInput = Callable[[str, str, bool], Awaitable[str | None]]
 
 
@@ -38,13 +73,15 @@ class Transcript:
         self.path = path
         self._file: IO[str] | None = None
 
-    def write(self, run_id: str, kind: str, data: str) -> None:
+    def write_encoded(self, run_id: str, kind: str, data_json: str) -> None:
+        """Append a record whose ``data`` is already a JSON string literal."""
         if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(json.dumps({"run": run_id, "kind": kind, "data": data}) + "\n")
+            self._file = self.path.open("a", encoding="utf-8", errors="replace")
+        self._file.write(f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}}}\n')
 
     def mark(self, run_id: str, event: str, **fields: Any) -> None:
-        self.write(run_id, "runbridge/" + event, json.dumps({"time": time.time(), **fields}))
+        details = json.dumps({"time": time.time(), **fields})
+        self.write_encoded(run_id, "runbridge/" + event, encode(details))
         self.flush()
 
     def flush(self) -> None:
@@ -124,7 +161,8 @@ class RunOutput:
     def emit(self, kind: str, data: str) -> None:
         if not data and kind in _TEXT_KINDS:
             return
-        self._transcript.write(self.run_id, kind, data)
+        encoded = encode(data)
+        self._transcript.write_encoded(self.run_id, kind, encoded)
         size = len(data)
         self.total_bytes += size
         if self.truncated:
@@ -132,10 +170,10 @@ class RunOutput:
         if self._sent + self._buffered + size > self._cap:
             room = self._cap - self._sent - self._buffered
             if kind in _TEXT_KINDS and room > 0:
-                self._append(kind, data[:room])
+                self._append(kind, encode(data[:room]), room)
             self._truncate()
             return
-        self._append(kind, data)
+        self._append(kind, encoded, size)
         if self._buffered >= FLUSH_BYTES:
             self._throttle.now()
         else:
@@ -157,12 +195,13 @@ class RunOutput:
         return value
 
     # internals -----------------------------------------------------------
-    def _append(self, kind: str, data: str) -> None:
+    def _append(self, kind: str, encoded: str, size: int) -> None:
+        """Buffer an encoded chunk (``size`` counts the text's characters, for the cap)."""
         if self._buffer and kind in _TEXT_KINDS and self._buffer[-1][0] == kind:
-            self._buffer[-1][1].append(data)
+            self._buffer[-1][1].append(encoded)
         else:
-            self._buffer.append((kind, [data]))
-        self._buffered += len(data)
+            self._buffer.append((kind, [encoded]))
+        self._buffered += size
 
     def _truncate(self) -> None:
         self.truncated = True
@@ -171,21 +210,28 @@ class RunOutput:
             f"\n[runbridge] output of this run passed {mb:g} MB; the rest is not shown here. "
             f"Full output: {self._transcript.path}\n"
         )
-        self._buffer.append(("stderr", [notice]))
+        self._buffer.append(("stderr", [encode(notice)]))
         self._throttle.now()
 
     def _flush(self) -> None:
         if not self._buffer:
             return
-        console = [[kind, "".join(chunks)] for kind, chunks in self._buffer]
+        records = ",".join(
+            f"[{encode(kind)},{_join_literals(chunks)}]" for kind, chunks in self._buffer
+        )
         self._buffer = []
         self._sent += self._buffered
         self._buffered = 0
         self._seq += 1
-        self._send(
-            {"session": self.session, "runId": self.run_id, "seq": self._seq, "console": console}
-        )
+        self._send(OutputBatch(self.session, self.run_id, self._seq, f"[{records}]"))
 
     def close(self) -> None:
         self._throttle.now()
         self._transcript.flush()
+
+
+def _join_literals(literals: list[str]) -> str:
+    """Concatenate JSON string literals into one literal of the joined text."""
+    if len(literals) == 1:
+        return literals[0]
+    return '"' + "".join(lit[1:-1] for lit in literals) + '"'
