@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from runbridge import paths
 from runbridge.backends.base import Backend, BackendSession, ProgressCallback, Terminal
-from runbridge.config import AVAILABLE_BACKENDS, Settings
+from runbridge.backends.registry import create_backend
+from runbridge.config import Profile, Settings
 from runbridge.errors import (
-    BackendUnavailable,
     InvalidParams,
     RunbridgeError,
     SessionConflict,
@@ -103,18 +103,10 @@ class SessionManager:
         self._closed = False
 
     # -- backends ------------------------------------------------------------
-    def _backend(self, kind: str) -> Backend:
-        if kind not in AVAILABLE_BACKENDS:
-            raise BackendUnavailable(
-                f"backend type {kind!r} is not available in this runbridge version "
-                f"(available: {', '.join(AVAILABLE_BACKENDS)})",
-                backend=kind,
-            )
-        backend = self._backends.get(kind)
+    def _backend(self, profile: Profile) -> Backend:
+        backend = self._backends.get(profile.name)
         if backend is None:
-            from runbridge.backends.local import LocalBackend
-
-            backend = self._backends[kind] = LocalBackend()
+            backend = self._backends[profile.name] = create_backend(profile)
         return backend
 
     # -- sessions --------------------------------------------------------------
@@ -151,7 +143,7 @@ class SessionManager:
                 )
             return _reused(existing.info)
         chosen = self.settings.profile(profile)
-        backend = self._backend(chosen.type)
+        backend = self._backend(chosen)
         session_env = dict(env or {})
         holder: list[_Session] = []
         backend_session = backend.open(
