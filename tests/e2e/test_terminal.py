@@ -92,7 +92,8 @@ async def test_resize(daemon: Daemon) -> None:
     await wait_text(daemon, tid, "size=<24 80>")
     daemon.notify("runbridge/resizeTerminal", {"terminalId": tid, "rows": 33, "cols": 101})
     type_in(daemon, tid, 'echo "size=<$(stty size)>"\n')
-    await wait_text(daemon, tid, "size=<33 101>")
+    out = await wait_text(daemon, tid, "size=<33 101>")
+    assert "size=<33 101>" in out  # the shell saw the new size
     await daemon.request("runbridge/closeTerminal", {"terminalId": tid})
 
 
