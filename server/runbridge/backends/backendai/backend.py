@@ -1,0 +1,73 @@
+"""The ``backendai`` backend: one manager connection per profile, sessions on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import httpx
+
+from runbridge.backends.backendai.client import BackendAIClient
+from runbridge.backends.backendai.profile import BackendAIProfile
+from runbridge.backends.backendai.session import BackendAISession
+from runbridge.backends.base import StateCallback
+from runbridge.config import Profile
+
+if TYPE_CHECKING:
+    from runbridge.backends.base import Backend, BackendSession
+
+
+class BackendAIBackend:
+    """Implements :class:`runbridge.backends.base.Backend` for a ``type = "backendai"`` profile.
+
+    The profile's settings are resolved at once (config file, then the SDK's
+    ``BACKEND_*`` / ``SORNA_*`` variables), so a missing key is a ``ConfigError``
+    when the first session is opened; every session of the profile shares one
+    :class:`BackendAIClient` (one ``httpx.AsyncClient``).
+    """
+
+    name = "backendai"
+
+    def __init__(
+        self,
+        profile: Profile,
+        environ: Mapping[str, str] | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.profile = profile
+        self.config = BackendAIProfile.from_profile(
+            profile, os.environ if environ is None else environ
+        )
+        self.client = BackendAIClient(self.config, transport=transport)
+
+    def open(
+        self,
+        name: str,
+        image: str | None,
+        env: dict[str, str],
+        on_state: StateCallback,
+    ) -> BackendAISession:
+        return BackendAISession(
+            self.client,
+            name,
+            image or self.profile.image,
+            env,
+            on_state,
+            group=self.config.group,
+            domain=self.config.domain,
+            resources=self.config.resources,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+if TYPE_CHECKING:  # both classes satisfy the contract of runbridge.backends.base
+
+    def _is_backend(backend: BackendAIBackend) -> Backend:
+        return backend
+
+    def _is_session(session: BackendAISession) -> BackendSession:
+        return session

@@ -1,0 +1,805 @@
+"""One Backend.AI compute session behind runbridge's :class:`BackendSession` contract.
+
+* ``start``: ``POST /session`` open-or-reuse by name (``enqueueOnly``), then poll
+  ``GET /session/{name}`` while the cluster schedules it (PENDING, PREPARING,
+  PULLING, ...), reporting ``starting`` through ``on_state``. The raw Backend.AI
+  status is :attr:`BackendAISession.status`. The same name with another image is
+  a :class:`~runbridge.errors.SessionConflict`.
+* ``execute`` / ``batch``: the ``/stream/session/{name}/execute`` websocket when
+  the manager has it, else the REST loop (``query``/``batch``, then ``continue``
+  until ``finished``, ``input`` on ``waiting-input``), sending both ``runId`` and
+  ``run_id``. Console records go to the sink (normalised by :mod:`.console`).
+* files: ``upload`` (multipart, at most 20 files per request, each < 1 MiB,
+  checked before anything is sent), ``download`` (tar archives in a
+  ``multipart/mixed`` answer, at most 5 per request), :meth:`list_files`.
+* terminals: :mod:`.pty`; ``close``: destroy the session.
+
+The remote work folder is ``/home/work`` (:data:`WORKDIR`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.message
+import io
+import json
+import logging
+import os
+import posixpath
+import re
+import tarfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from runbridge.backends.backendai.client import BackendAIClient
+from runbridge.backends.backendai.console import normalize_console, user_error_from_stderr
+from runbridge.backends.backendai.errors import (
+    BackendAIError,
+    BackendAINotImplemented,
+    BackendAISessionExists,
+    BackendAISessionNotFound,
+    BackendAIStreamUnavailable,
+    BackendAIUploadRefused,
+)
+from runbridge.backends.backendai.pty import BackendAIPty
+from runbridge.backends.base import (
+    ProgressCallback,
+    RunSink,
+    StateCallback,
+    Terminal,
+    TerminalExit,
+    TerminalOutput,
+)
+from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
+from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, RunStatus, SessionState
+
+log = logging.getLogger(__name__)
+
+#: The session's work folder inside the container (uploads land here; cwd of runs).
+WORKDIR = "/home/work"
+#: Image used when neither the request nor the profile names one.
+DEFAULT_IMAGE = "python"
+
+#: Session names the manager accepts (legacy rule, reference §2.2): 4-64 ASCII characters.
+SESSION_NAME = re.compile(r"^(?=.{4,64}$)[A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]$")
+
+#: Upload limits of the manager (reference §4.1): files per request, and each file
+#: must be smaller than this many bytes.
+UPLOAD_MAX_FILES = 20
+UPLOAD_MAX_BYTES = 1024 * 1024
+#: Download: paths per request (each answered as a tar archive of at most 1 MiB).
+DOWNLOAD_MAX_FILES = 5
+
+#: Statuses of a session that is on its way to RUNNING.
+STARTING_STATUSES = frozenset(
+    {
+        "PENDING",
+        "DEPRIORITIZING",
+        "RESERVED",
+        "SCHEDULED",
+        "PREPARING",
+        "PULLING",
+        "PREPARED",
+        "CREATING",
+        "RESTARTING",
+        "RESCHEDULING",
+        "PREEMPTED",
+        "TIMEOUT",  # create-response only: maxWaitSeconds passed, still scheduling
+    }
+)
+RUNNING_STATUSES = frozenset({"RUNNING", "RUNNING_DEGRADED"})
+ENDED_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
+
+#: Polling while the session starts: first interval, growth, cap; overall limit.
+START_POLL_S = 0.25
+START_POLL_MAX_S = 2.0
+START_TIMEOUT_S = 1800.0
+
+#: languageId -> (file extension, interpreter) for code sent with a batch run.
+_INTERPRETERS = {
+    "python": ("py", "python"),
+    "shellscript": ("sh", "sh"),
+    "sh": ("sh", "sh"),
+    "bash": ("sh", "bash"),
+    "r": ("R", "Rscript"),
+    "julia": ("jl", "julia"),
+    "javascript": ("js", "node"),
+    "ruby": ("rb", "ruby"),
+    "perl": ("pl", "perl"),
+}
+
+
+@dataclass
+class _Run:
+    """What one run has seen so far."""
+
+    mode: str
+    interrupted: bool = False
+    interrupt_sent: bool = False
+    input_cancelled: bool = False
+    stderr: list[str] = field(default_factory=list)
+    #: Exit code of the first failing batch step (clean, build, exec).
+    first_failure: int | None = None
+
+
+class BackendAISession:
+    """A Backend.AI compute session; implements :class:`runbridge.backends.base.BackendSession`."""
+
+    def __init__(
+        self,
+        client: BackendAIClient,
+        name: str,
+        image: str | None,
+        env: dict[str, str],
+        on_state: StateCallback,
+        *,
+        group: str = "default",
+        domain: str = "default",
+        resources: dict[str, Any] | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+        poll_interval: float = START_POLL_S,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.image = image or DEFAULT_IMAGE
+        self.env = dict(env)
+        self.workdir = WORKDIR
+        self._on_state = on_state
+        self.group = group
+        self.domain = domain
+        self.resources = dict(resources or {})
+        self.start_timeout = start_timeout
+        self.poll_interval = poll_interval
+        #: The raw Backend.AI status (PENDING, PREPARING, RUNNING, ...), for messages.
+        self.status: str | None = None
+        self.status_info: str | None = None
+        #: Called with each new raw status (the front may show it, e.g. in ``$/progress``).
+        self.on_status: Callable[[str], None] | None = None
+        self.session_id: str | None = None
+        #: False when the manager reused an existing session of that name.
+        self.created: bool | None = None
+        #: Whether the execute websocket works (None: not tried yet).
+        self.stream_execute: bool | None = None
+        self._run: _Run | None = None
+        self._terminals: list[BackendAIPty] = []
+        self._ref = quote(name, safe="")
+
+    # -- state ---------------------------------------------------------------------
+    def _set_status(self, status: str | None, info: Any = None) -> None:
+        if not status:
+            return
+        status = str(status).upper()
+        self.status_info = None if info in (None, "", "None") else str(info)
+        if status == self.status:
+            return
+        self.status = status
+        if self.on_status is not None:
+            self.on_status(status)
+        if status in STARTING_STATUSES:
+            self._on_state(SessionState.STARTING)
+
+    def _where(self) -> str:
+        return f"Backend.AI manager {self.client.endpoint}"
+
+    # -- lifecycle -------------------------------------------------------------------
+    def _create_body(self) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if self.env:
+            config["environ"] = self.env
+        if self.resources:
+            config["resources"] = self.resources
+        return {
+            "name": self.name,
+            "image": self.image,
+            "type": "interactive",
+            "group": self.group,
+            "domain": self.domain,
+            "clusterSize": 1,
+            "config": config,
+            "enqueueOnly": True,
+            "maxWaitSeconds": 0,
+            "reuseIfExists": True,
+        }
+
+    async def start(self) -> None:
+        """Create the session, or reuse the one of that name (same image), and wait for it."""
+        if not SESSION_NAME.match(self.name):
+            raise InvalidParams(
+                f"session name {self.name!r} is not valid on Backend.AI: use 4 to 64 letters, "
+                "digits, '_', '-' or '.', starting and ending with a letter, digit or '_'",
+                field="name",
+                session=self.name,
+            )
+        try:
+            body = await self.client.call_json(
+                "POST",
+                "/session",
+                json=self._create_body(),
+                what=f"creating session {self.name!r}",
+            )
+        except BackendAISessionExists as exc:
+            raise await self._conflict(exc) from None
+        session_id = body.get("sessionId") or body.get("sessId")
+        self.session_id = str(session_id) if session_id else None
+        created = body.get("created")
+        self.created = bool(created) if created is not None else None
+        self._set_status(body.get("status") or "PENDING")
+        await self._wait_running()
+
+    async def _conflict(self, exc: BackendAISessionExists) -> SessionConflict:
+        existing: str | None = None
+        with contextlib.suppress(BackendAIError):
+            info = await self.info()
+            image = info.get("image") or info.get("lang")
+            existing = str(image) if image else None
+        if existing and existing != self.image:
+            what = f"with image {existing!r}, not {self.image!r}"
+        else:
+            what = "with another image or settings"
+        return SessionConflict(
+            f"session {self.name!r} already exists on {self._where()} {what}; close it "
+            "first or pick another name",
+            session=self.name,
+            endpoint=self.client.endpoint,
+        )
+
+    async def info(self) -> dict[str, Any]:
+        """``GET /session/{name}``: the manager's view of the session."""
+        return await self.client.call_json(
+            "GET",
+            f"/session/{self._ref}",
+            what=f"reading session {self.name!r}",
+            session=self.name,
+        )
+
+    async def _wait_running(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.start_timeout
+        interval = self.poll_interval
+        while True:
+            status = self.status or ""
+            if status in RUNNING_STATUSES:
+                return
+            if status in ENDED_STATUSES:
+                why = f" ({self.status_info})" if self.status_info else ""
+                raise BackendError(
+                    f"session {self.name!r} on {self._where()} became {status} while "
+                    f"starting{why}; check its image and resources, then open it again",
+                    session=self.name,
+                    status=status,
+                )
+            if loop.time() >= deadline:
+                raise BackendError(
+                    f"session {self.name!r} on {self._where()} is still {status} after "
+                    f"{self.start_timeout:g} s (no free resources?); close it or retry later",
+                    session=self.name,
+                    status=status,
+                )
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, START_POLL_MAX_S)
+            info = await self.info()
+            self._set_status(info.get("status"), info.get("statusInfo"))
+
+    async def interrupt(self) -> None:
+        run = self._run
+        if run is not None:
+            run.interrupted = True
+        await self.client.request(
+            "POST",
+            f"/session/{self._ref}/interrupt",
+            what=f"interrupting session {self.name!r}",
+            session=self.name,
+        )
+
+    async def restart(self) -> None:
+        """``PATCH /session/{name}``; a session that is gone is created again."""
+        try:
+            await self.client.request(
+                "PATCH",
+                f"/session/{self._ref}",
+                what=f"restarting session {self.name!r}",
+                session=self.name,
+            )
+        except BackendAISessionNotFound:
+            self.status = None
+            await self.start()
+            return
+        except BackendAINotImplemented as exc:
+            gone = False
+            try:
+                await self.info()
+            except BackendAISessionNotFound:
+                gone = True
+            except BackendAIError:
+                pass
+            if gone:
+                # the session is gone (e.g. idle timeout): a new one is the restart
+                self.status = None
+                await self.start()
+                return
+            raise BackendAINotImplemented(
+                f"{self._where()} no longer supports restarting a session (HTTP 501); close "
+                f"session {self.name!r} and open it again for a fresh kernel (files in "
+                f"{WORKDIR} are lost with it)",
+                status=exc.status,
+                problem=exc.problem,
+                session=self.name,
+            ) from None
+        info = await self.info()
+        self._set_status(info.get("status"), info.get("statusInfo"))
+        await self._wait_running()
+
+    async def close(self) -> None:
+        """Close the terminals and destroy the session (one already gone is fine)."""
+        await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
+        self._terminals.clear()
+        with contextlib.suppress(BackendAISessionNotFound):
+            await self.client.request(
+                "DELETE",
+                f"/session/{self._ref}",
+                params={"forced": "true"},
+                what=f"destroying session {self.name!r}",
+                session=self.name,
+            )
+        self.status = "TERMINATED"
+
+    # -- runs --------------------------------------------------------------------------
+    async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
+        return await self._execute("query", code, {}, sink, timeout)
+
+    async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
+        exec_cmd = options.exec
+        if code:
+            ext, interpreter = _INTERPRETERS.get(
+                (options.language or "python").lower(), ("txt", None)
+            )
+            name = f".runbridge/batch-{uuid.uuid4().hex[:12]}.{ext}"
+            data = code.encode()
+            if len(data) >= UPLOAD_MAX_BYTES:
+                raise BackendAIUploadRefused(
+                    f"the batch code is {_size(len(data))}; the Backend.AI manager accepts "
+                    f"files under {_size(UPLOAD_MAX_BYTES)}: upload it as files instead",
+                    session=self.name,
+                )
+            await self._post_files([(name, data)])
+            if not exec_cmd and interpreter is not None:
+                exec_cmd = f"{interpreter} {name}"
+        batch_options = {
+            "clean": options.clean,
+            "build": options.build,
+            "buildLog": False,
+            "exec": exec_cmd,
+        }
+        return await self._execute("batch", "", batch_options, sink, options.timeout)
+
+    async def _execute(
+        self,
+        mode: str,
+        code: str,
+        options: dict[str, Any],
+        sink: RunSink,
+        timeout: float | None,
+    ) -> RunOutcome:
+        run = _Run(mode)
+        self._run = run
+        try:
+            async with asyncio.timeout(timeout):
+                try:
+                    return await self._dispatch(run, code, options, sink)
+                except asyncio.CancelledError:
+                    await self._quiet_interrupt()
+                    raise
+        except TimeoutError:
+            if timeout is None:
+                raise
+            await self._quiet_interrupt()
+            return RunOutcome(
+                RunStatus.EXEC_TIMEOUT,
+                124,
+                message=f"the run exceeded its timeout of {timeout:g} s and was interrupted",
+            )
+        except BackendAISessionNotFound as exc:
+            self._on_state(SessionState.DEAD)
+            return RunOutcome(RunStatus.FAILED, None, message=exc.message)
+        finally:
+            self._run = None
+
+    async def _dispatch(
+        self, run: _Run, code: str, options: dict[str, Any], sink: RunSink
+    ) -> RunOutcome:
+        if self.stream_execute is not False:
+            try:
+                ws = await self.client.ws_connect(
+                    f"/stream/session/{self._ref}/execute",
+                    what=f"running code in session {self.name!r}",
+                    session=self.name,
+                )
+            except BackendAIStreamUnavailable:
+                log.info("no execute stream on %s: using the REST loop", self.client.endpoint)
+                self.stream_execute = False
+            else:
+                self.stream_execute = True
+                async with ws:
+                    return await self._stream_loop(ws, run, code, options, sink)
+        return await self._rest_loop(run, code, options, sink)
+
+    async def _quiet_interrupt(self) -> None:
+        """Interrupt the current run once (timeout, cancellation, cancelled input)."""
+        run = self._run
+        if run is not None:
+            if run.interrupt_sent:
+                return
+            run.interrupt_sent = True
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self.interrupt())
+
+    def _emit(self, run: _Run, console: Any, sink: RunSink, waiting: bool) -> str:
+        """Forward a console list; with ``waiting``, hold back the prompt (the last stdout line).
+
+        Returns the held-back prompt ("" when none): the sink shows it when it asks.
+        """
+        records = normalize_console(console)
+        prompt = ""
+        if waiting and records and records[-1][0] == "stdout":
+            text = records[-1][1]
+            head, sep, tail = text.rpartition("\n")
+            prompt = tail
+            records[-1] = ("stdout", head + sep)
+        for kind, data in records:
+            if kind == "stderr":
+                run.stderr.append(data)
+            if data or kind not in ("stdout", "stderr"):
+                sink.emit(kind, data)
+        return prompt
+
+    def _step(self, run: _Run, result: dict[str, Any]) -> None:
+        code = result.get("exitCode")
+        if isinstance(code, int) and code != 0 and run.first_failure is None:
+            run.first_failure = code
+
+    def _outcome(self, run: _Run, status: str, result: dict[str, Any]) -> RunOutcome:
+        if run.input_cancelled:
+            return RunOutcome(RunStatus.INTERRUPTED, 130, message="input cancelled")
+        if run.interrupted:
+            return RunOutcome(RunStatus.INTERRUPTED, 130, message="interrupted")
+        if status == "exec-timeout":
+            return RunOutcome(
+                RunStatus.EXEC_TIMEOUT,
+                124,
+                message="the Backend.AI kernel stopped the run at its execution time limit",
+            )
+        code = result.get("exitCode")
+        exit_code = code if isinstance(code, int) else 0
+        if run.mode == "batch":
+            self._step(run, result)
+            exit_code = run.first_failure if run.first_failure is not None else exit_code
+            return RunOutcome(RunStatus.FINISHED, exit_code)
+        error = user_error_from_stderr("".join(run.stderr))
+        return RunOutcome(RunStatus.FINISHED, exit_code, error=error)
+
+    async def _rest_loop(
+        self, run: _Run, code: str, options: dict[str, Any], sink: RunSink
+    ) -> RunOutcome:
+        run_id = uuid.uuid4().hex
+        body: dict[str, Any] = {
+            "mode": run.mode,
+            "code": code,
+            "runId": run_id,
+            "run_id": run_id,
+            "options": options,
+        }
+        path = f"/session/{self._ref}"
+        what = f"running code in session {self.name!r}"
+        while True:
+            answer = await self.client.call_json(
+                "POST", path, json=body, what=what, session=self.name
+            )
+            result = answer.get("result")
+            if not isinstance(result, dict):
+                raise BackendAIError(
+                    f"{self._where()} answered a run without a result: {str(answer)[:200]}",
+                    session=self.name,
+                )
+            run_id = str(result.get("runId") or result.get("run_id") or run_id)
+            status = str(result.get("status") or "")
+            waiting = status == "waiting-input"
+            prompt = self._emit(run, result.get("console"), sink, waiting)
+            if status in ("finished", "exec-timeout"):
+                return self._outcome(run, status, result)
+            if waiting:
+                value = await self._ask(run, result, prompt, sink)
+                if value is None:
+                    await self._quiet_interrupt()
+                    value = ""
+                body = {"mode": "input", "code": value, "runId": run_id, "run_id": run_id}
+                continue
+            if status in ("build-finished", "clean-finished"):
+                self._step(run, result)
+            elif status != "continued":
+                log.warning("unknown run status %r; continuing", status)
+            body = {"mode": "continue", "code": "", "runId": run_id, "run_id": run_id}
+
+    async def _ask(
+        self, run: _Run, result: dict[str, Any], prompt: str, sink: RunSink
+    ) -> str | None:
+        opts = result.get("options")
+        password = bool(opts.get("is_password")) if isinstance(opts, dict) else False
+        try:
+            value = await sink.ask_input(prompt, password)
+        except Exception as exc:
+            log.warning("input request failed: %s", exc)
+            value = None
+        if value is None:
+            run.input_cancelled = True
+        return value
+
+    async def _stream_loop(
+        self,
+        ws: ClientConnection,
+        run: _Run,
+        code: str,
+        options: dict[str, Any],
+        sink: RunSink,
+    ) -> RunOutcome:
+        await ws.send(json.dumps({"code": code, "mode": run.mode, "options": options}))
+        try:
+            return await self._stream_frames(ws, run, sink)
+        except asyncio.CancelledError:
+            # interrupt before the socket closes (a timeout or a cancelled run)
+            await self._quiet_interrupt()
+            raise
+
+    async def _stream_frames(self, ws: ClientConnection, run: _Run, sink: RunSink) -> RunOutcome:
+        try:
+            async for frame in ws:
+                try:
+                    result = json.loads(frame)
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                if not isinstance(result, dict):
+                    continue
+                status = str(result.get("status") or "")
+                if status in ("error", "server-restarting"):
+                    return RunOutcome(
+                        RunStatus.FAILED,
+                        None,
+                        message=f"{self._where()} stopped the run: {result.get('msg') or status}",
+                    )
+                waiting = status == "waiting-input"
+                prompt = self._emit(run, result.get("console"), sink, waiting)
+                if status in ("finished", "exec-timeout"):
+                    return self._outcome(run, status, result)
+                if waiting:
+                    value = await self._ask(run, result, prompt, sink)
+                    if value is None:
+                        # Dropping the stream makes the manager interrupt the kernel.
+                        await self._quiet_interrupt()
+                        return self._outcome(run, "finished", {})
+                    await ws.send(value)
+                elif status in ("build-finished", "clean-finished"):
+                    self._step(run, result)
+        except ConnectionClosed:
+            pass
+        if run.interrupted:
+            return self._outcome(run, "finished", {})
+        return RunOutcome(
+            RunStatus.FAILED,
+            None,
+            message=f"the connection to {self._where()} dropped before the run finished "
+            "(the manager interrupts a run whose stream is lost)",
+        )
+
+    # -- files -----------------------------------------------------------------------
+    def _remote(self, path: str, what: str) -> str:
+        """``path`` relative to the work folder, refusing paths that leave it."""
+        if posixpath.isabs(path):
+            if path == WORKDIR or path.startswith(WORKDIR + "/"):
+                path = posixpath.relpath(path, WORKDIR)
+            else:
+                raise FileError(
+                    f"{what} {path!r} must be relative to the session work folder {WORKDIR}",
+                    path=path,
+                )
+        norm = posixpath.normpath(path or ".")
+        if norm == ".." or norm.startswith("../"):
+            raise FileError(
+                f"{what} {path!r} is outside the session work folder {WORKDIR}", path=path
+            )
+        return norm
+
+    def plan_upload(self, files: list[str], dest: str) -> list[list[tuple[Path, str, int]]]:
+        """Check every file and split them into requests the manager accepts.
+
+        Returns batches of ``(local path, remote name, size)``; raises before anything
+        is sent when a file is missing, a folder, or too large.
+        """
+        target = self._remote(dest or ".", "dest")
+        entries: list[tuple[Path, str, int]] = []
+        for name in files:
+            path = Path(name).expanduser()
+            if not path.is_file():
+                why = "is a folder (upload files)" if path.is_dir() else "does not exist"
+                raise FileError(f"upload file {name!r} {why}", path=name)
+            size = path.stat().st_size
+            if size >= UPLOAD_MAX_BYTES:
+                raise BackendAIUploadRefused(
+                    f"upload file {name!r} is {_size(size)}; the Backend.AI manager accepts "
+                    f"only files under {_size(UPLOAD_MAX_BYTES)} per upload (nothing was sent)",
+                    path=name,
+                    size=size,
+                )
+            remote = posixpath.normpath(posixpath.join(target, path.name))
+            entries.append((path, remote, size))
+        return [entries[i : i + UPLOAD_MAX_FILES] for i in range(0, len(entries), UPLOAD_MAX_FILES)]
+
+    async def _post_files(self, parts: list[tuple[str, bytes]]) -> None:
+        await self.client.request(
+            "POST",
+            f"/session/{self._ref}/upload",
+            files=[("src", (remote, data, "application/octet-stream")) for remote, data in parts],
+            what=f"uploading files to session {self.name!r}",
+            session=self.name,
+        )
+
+    async def upload(
+        self, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]:
+        batches = self.plan_upload(files, dest)
+        total = sum(size for batch in batches for _, _, size in batch)
+        done = 0
+        uploaded: list[FileEntry] = []
+        progress(0, total)
+        for batch in batches:
+            parts = [
+                (remote, await asyncio.to_thread(path.read_bytes)) for path, remote, _ in batch
+            ]
+            await self._post_files(parts)
+            for _, remote, size in batch:
+                done += size
+                uploaded.append(FileEntry(remote, size))
+            progress(done, total)
+        return uploaded
+
+    async def download(
+        self, files: list[str], dest: str, progress: ProgressCallback
+    ) -> list[FileEntry]:
+        if not os.path.isabs(dest):
+            raise FileError(f"download dest {dest!r} must be an absolute folder path", path=dest)
+        remotes = [self._remote(name, "download file") for name in files]
+        target = Path(dest)
+        written: list[FileEntry] = []
+        done = 0
+        for i in range(0, len(remotes), DOWNLOAD_MAX_FILES):
+            batch = remotes[i : i + DOWNLOAD_MAX_FILES]
+            try:
+                response = await self.client.request(
+                    "POST",
+                    f"/session/{self._ref}/download",
+                    params={"files": batch},
+                    json={"files": batch},
+                    what=f"downloading {', '.join(batch)} from session {self.name!r}",
+                    session=self.name,
+                )
+            except BackendAIError as exc:
+                if exc.status == 400:
+                    if "not found" in exc.message.lower():
+                        raise FileError(
+                            f"download: one of {', '.join(map(repr, batch))} does not exist in "
+                            f"the work folder {WORKDIR} of session {self.name!r}",
+                            path=batch[0],
+                        ) from None
+                    raise FileError(exc.message, path=batch[0]) from None
+                raise
+            archives = split_multipart(response.headers.get("content-type", ""), response.content)
+            if not archives:
+                archives = [response.content]
+            for archive in archives:
+                entries = await asyncio.to_thread(extract_tar, archive, target)
+                written.extend(entries)
+                done += sum(e.size for e in entries)
+                progress(done, done)
+        return written
+
+    async def list_files(self, path: str = ".") -> list[dict[str, Any]]:
+        """The entries of a folder in the work folder (``GET /session/{name}/files``)."""
+        remote = self._remote(path, "folder")
+        body = await self.client.call_json(
+            "GET",
+            f"/session/{self._ref}/files",
+            params={"path": remote},
+            json={"path": remote},
+            what=f"listing {remote!r} in session {self.name!r}",
+            session=self.name,
+        )
+        files = body.get("files", [])
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                files = []
+        return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+    # -- terminals -------------------------------------------------------------------
+    async def open_terminal(
+        self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
+    ) -> Terminal:
+        ws = await self.client.ws_connect(
+            f"/stream/session/{self._ref}/pty",
+            what=f"opening a terminal on session {self.name!r}",
+            session=self.name,
+        )
+        terminal = BackendAIPty(ws, on_output, on_exit)
+        terminal.start(rows, cols)
+        self._terminals = [t for t in self._terminals if not t._exited]
+        self._terminals.append(terminal)
+        return terminal
+
+
+# -- helpers ------------------------------------------------------------------------
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n} bytes"
+
+
+def split_multipart(content_type: str, body: bytes) -> list[bytes]:
+    """The part bodies of a ``multipart/*`` answer (empty when it is not multipart)."""
+    msg = email.message.Message()
+    msg["Content-Type"] = content_type
+    boundary = msg.get_param("boundary")
+    if not isinstance(boundary, str) or msg.get_content_maintype() != "multipart":
+        return []
+    delimiter = b"--" + boundary.encode()
+    parts: list[bytes] = []
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        chunk = chunk.removeprefix(b"\r\n")
+        header_end = chunk.find(b"\r\n\r\n")
+        if header_end < 0:
+            continue
+        content = chunk[header_end + 4 :]
+        parts.append(content.removesuffix(b"\r\n"))
+    return parts
+
+
+def extract_tar(archive: bytes, target: Path) -> list[FileEntry]:
+    """Extract the regular files of a tar archive under ``target`` (never outside it)."""
+    target.mkdir(parents=True, exist_ok=True)
+    root = target.resolve()
+    entries: list[FileEntry] = []
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+        for member in tar.getmembers():
+            if not member.isfile():
+                continue
+            dst = (root / member.name).resolve()
+            if not dst.is_relative_to(root):
+                raise FileError(f"download: archive member {member.name!r} escapes {target}")
+            source = tar.extractfile(member)
+            if source is None:
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            partial = dst.with_name(dst.name + ".part-runbridge")
+            try:
+                with partial.open("wb") as out:
+                    while chunk := source.read(1024 * 1024):
+                        out.write(chunk)
+                os.replace(partial, dst)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            with contextlib.suppress(OSError):
+                os.utime(dst, (time.time(), member.mtime))
+            entries.append(FileEntry(str(dst), member.size))
+    return entries
