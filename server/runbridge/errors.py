@@ -14,7 +14,8 @@ JSON-RPC errors. Messages never contain secrets or tracebacks.
     ├── FileError              a missing file, or a path outside the work folder
     └── BackendError           the backend could not do it
         ├── KernelSpecNotFound unknown kernelspec (``image``)
-        └── BackendUnavailable a backend type that this build does not provide
+        ├── BackendUnavailable a backend type that this build does not provide
+        └── Unsupported        the server cannot do that; the session is unchanged
 """
 
 from __future__ import annotations
@@ -71,3 +72,7 @@ class KernelSpecNotFound(BackendError):
 
 class BackendUnavailable(BackendError):
     code = -32022
+
+
+class Unsupported(BackendError):
+    code = -32023

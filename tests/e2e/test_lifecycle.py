@@ -158,7 +158,7 @@ async def test_initialize_reports_runbridge_capabilities(tmp_path: Path, client_
 
 async def test_init_options_profile_and_output_cap_are_honoured(tmp_path: Path) -> None:
     options = {
-        "profiles": {"big": {"type": "local"}, "remote": {"type": "backendai"}},
+        "profiles": {"big": {"type": "local"}, "remote": {"type": "jupyter"}},
         "outputCapMb": 1,
     }
     async with launch(tmp_path / "home", "vscode", options) as (daemon, caps):
@@ -186,7 +186,7 @@ async def test_init_options_profile_and_output_cap_are_honoured(tmp_path: Path) 
         with pytest.raises(JsonRpcException) as refused:
             await daemon.request("runbridge/openSession", {"name": "r", "profile": "remote"})
         assert refused.value.code == -32022
-        assert "'backendai'" in refused.value.message
+        assert "'jupyter'" in refused.value.message
 
 
 async def test_invalid_init_option_warns_and_the_daemon_still_works(tmp_path: Path) -> None:

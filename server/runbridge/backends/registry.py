@@ -20,4 +20,8 @@ def create_backend(profile: Profile) -> Backend:
         from runbridge.backends.local import LocalBackend
 
         return LocalBackend()
+    if profile.type == "backendai":
+        from runbridge.backends.backendai.backend import BackendAIBackend
+
+        return BackendAIBackend(profile)
     raise BackendUnavailable(f"no backend implements type {profile.type!r}", backend=profile.type)

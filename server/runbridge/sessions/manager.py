@@ -23,6 +23,7 @@ from runbridge.errors import (
     SessionConflict,
     SessionNotFound,
     TerminalNotFound,
+    Unsupported,
 )
 from runbridge.sessions.model import (
     BatchOptions,
@@ -208,9 +209,11 @@ class SessionManager:
             run.cancelled = True
         with contextlib.suppress(BaseException):
             await asyncio.shield(session.ready)
-        await session.backend.close()
-        session.transcript.close()
-        self._set_state(session, SessionState.CLOSED)
+        try:
+            await session.backend.close()
+        finally:  # closed here even when the server could not be told
+            session.transcript.close()
+            self._set_state(session, SessionState.CLOSED)
         return _reused(session.info)
 
     async def interrupt(self, name: str) -> SessionInfo:
@@ -222,9 +225,13 @@ class SessionManager:
 
     async def restart(self, name: str) -> SessionInfo:
         session = await self._ready(name)
+        before = session.info.state
         self._set_state(session, SessionState.STARTING)
         try:
             await session.backend.restart()
+        except Unsupported:
+            self._set_state(session, before)  # nothing happened to the session
+            raise
         except BaseException:
             self._set_state(session, SessionState.DEAD)
             raise

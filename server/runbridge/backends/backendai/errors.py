@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from runbridge.errors import BackendError
+from runbridge.errors import BackendError, Unsupported
 
 PROBLEM_PREFIX = "https://api.backend.ai/probs/"
 
@@ -80,7 +80,7 @@ class BackendAIRateLimited(BackendAIError):
         self.retry_after = retry_after
 
 
-class BackendAINotImplemented(BackendAIError):
+class BackendAINotImplemented(BackendAIError, Unsupported):
     pass
 
 
