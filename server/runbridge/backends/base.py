@@ -20,6 +20,8 @@ from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, Sessio
 #: Called with (bytes done, bytes total) while files move.
 ProgressCallback = Callable[[int, int], None]
 StateCallback = Callable[[SessionState], None]
+#: Called with the backend's own status word (Backend.AI: PENDING, PREPARING, RUNNING, ...).
+StatusCallback = Callable[[str], None]
 
 
 class RunSink(Protocol):
@@ -82,7 +84,12 @@ class Backend(Protocol):
         image: str | None,
         env: dict[str, str],
         on_state: StateCallback,
+        on_status: StatusCallback | None = None,
     ) -> BackendSession:
-        """Create (not yet start) a session object."""
+        """Create (not yet start) a session object.
+
+        ``on_state`` gets runbridge states; ``on_status``, when the backend has a
+        status of its own (a remote scheduler's), gets each new status word.
+        """
 
     async def aclose(self) -> None: ...

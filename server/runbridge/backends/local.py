@@ -20,6 +20,7 @@ from runbridge.backends.base import (
     ProgressCallback,
     RunSink,
     StateCallback,
+    StatusCallback,
     Terminal,
     TerminalExit,
     TerminalOutput,
@@ -130,7 +131,12 @@ class LocalBackend:
         self._runtime = Path(tempfile.mkdtemp(prefix="runbridge-"))
 
     def open(
-        self, name: str, image: str | None, env: dict[str, str], on_state: StateCallback
+        self,
+        name: str,
+        image: str | None,
+        env: dict[str, str],
+        on_state: StateCallback,
+        on_status: StatusCallback | None = None,
     ) -> LocalSession:
         return LocalSession(name, image, env, on_state, self._runtime)
 

@@ -60,6 +60,13 @@ class WorkDone:
             types.WorkDoneProgressReport(message=_amount(done, total, unit), percentage=pct),
         )
 
+    def message(self, text: str) -> None:
+        """Report a step without a percentage (e.g. a scheduler's PENDING, PREPARING)."""
+        if self._active and self._token is not None:
+            self._ls.work_done_progress.report(
+                self._token, types.WorkDoneProgressReport(message=text)
+            )
+
     def end(self, message: str | None = None) -> None:
         if self._active and self._token is not None:
             with contextlib.suppress(Exception):

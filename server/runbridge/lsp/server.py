@@ -366,7 +366,7 @@ async def _open(
     progress = WorkDone(ls, token)
     await progress.begin(f"Starting session {name}", "starting")
     try:
-        return await ls.manager.open(name, profile, image, env)
+        return await ls.manager.open(name, profile, image, env, on_status=progress.message)
     finally:
         progress.end("ready")
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -123,8 +124,13 @@ class SessionManager:
         profile: str | None = None,
         image: str | None = None,
         env: dict[str, str] | None = None,
+        on_status: Callable[[str], None] | None = None,
     ) -> SessionInfo:
-        """Open the session ``name``, or reuse it when it is already open."""
+        """Open the session ``name``, or reuse it when it is already open.
+
+        ``on_status`` hears the backend's own status words while a new session
+        starts (e.g. Backend.AI's PENDING and PREPARING, for a progress bar).
+        """
         if self._closed:
             raise RunbridgeError("the daemon is shutting down")
         existing = self._sessions.get(name)
@@ -147,11 +153,20 @@ class SessionManager:
         backend = self._backend(chosen)
         session_env = dict(env or {})
         holder: list[_Session] = []
+
+        def status_changed(status: str) -> None:
+            session = holder[0]
+            session.info.backend_status = status
+            self.events.session_changed(_reused(session.info).to_wire())
+            if on_status is not None and not session.ready.done():
+                on_status(status)
+
         backend_session = backend.open(
             name,
             image or chosen.image,
             session_env,
             on_state=lambda state: self._set_state(holder[0], state),
+            on_status=status_changed,
         )
         info = SessionInfo(
             name=name,

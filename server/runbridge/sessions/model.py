@@ -33,6 +33,8 @@ class SessionInfo:
     created: bool
     workdir: str
     created_at: float = field(default_factory=time.time)
+    #: The backend's own status word when it has one (Backend.AI: PENDING, PREPARING, ...).
+    backend_status: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class SessionInfo:
             "created": self.created,
             "workdir": self.workdir,
             "createdAt": self.created_at,
+            "backendStatus": self.backend_status,
         }
 
 

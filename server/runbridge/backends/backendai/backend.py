@@ -11,7 +11,7 @@ import httpx
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.backendai.session import BackendAISession
-from runbridge.backends.base import StateCallback
+from runbridge.backends.base import StateCallback, StatusCallback
 from runbridge.config import Profile
 
 if TYPE_CHECKING:
@@ -48,8 +48,9 @@ class BackendAIBackend:
         image: str | None,
         env: dict[str, str],
         on_state: StateCallback,
+        on_status: StatusCallback | None = None,
     ) -> BackendAISession:
-        return BackendAISession(
+        session = BackendAISession(
             self.client,
             name,
             image or self.profile.image,
@@ -59,6 +60,8 @@ class BackendAIBackend:
             domain=self.config.domain,
             resources=self.config.resources,
         )
+        session.on_status = on_status
+        return session
 
     async def aclose(self) -> None:
         await self.client.aclose()
