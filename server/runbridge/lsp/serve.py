@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from lsprotocol import types
-from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+from pygls.io_ import StdinAsyncReader, run_async
 
 from runbridge import logs
 from runbridge.lsp.server import RunbridgeServer, create_server
@@ -80,6 +80,44 @@ def _forward_logs(ls: RunbridgeServer, loop: asyncio.AbstractEventLoop) -> None:
     logging.getLogger().addHandler(logs.ForwardHandler(send))
 
 
+class _BatchingWriter:
+    """The wire writer: messages written in one loop iteration go out in one write.
+
+    A run's reply and the notifications around it (output, sessionChanged) then
+    cost one system call instead of one each. Only the loop thread writes.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._pending: list[bytes] = []
+        self._scheduled = False
+
+    def write(self, data: bytes) -> None:
+        self._pending.append(data)
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (last words at exit): write now
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._stream.write(data)
+            self._stream.flush()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.flush()
+        self._stream.close()
+
+
 class _PipeReader:
     """pygls' AsyncReader on the event loop: no thread hop per header line and body."""
 
@@ -114,7 +152,7 @@ async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
     with contextlib.suppress(OSError, AttributeError):  # Linux: a 1 MB pipe, fewer wake-ups
         fcntl.fcntl(wire_out, fcntl.F_SETPIPE_SZ, 1 << 20)
     stdout = os.fdopen(wire_out, "wb")
-    ls.protocol.set_writer(StdoutWriter(stdout))
+    ls.protocol.set_writer(_BatchingWriter(stdout))
     stop = threading.Event()
     loop = asyncio.get_running_loop()
     _forward_logs(ls, loop)
