@@ -154,6 +154,8 @@ class SessionRuntime:
                     os.killpg(proc.pid, signal.SIGKILL)
             if run.task:
                 run.task.cancel()
+            if not run.finished:  # the kernel is gone: the run ends as on kernel death
+                run.status("finished", 130)
         if self.kc is not None:
             with contextlib.suppress(Exception):
                 self.kc.stop_channels()

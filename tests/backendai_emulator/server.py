@@ -144,6 +144,9 @@ class EmulatorConfig:
     batch_exec_timeout: float | None = None
     image_pattern: str = r"python"  # images served by a local python kernel; others -> 404
     clock_offset: float = 0.0  # seconds added to the server clock (for skew tests)
+    #: False: ``/stream/session/{name}/execute`` answers 404 ``url-not-found`` (a manager or
+    #: proxy without the route), so clients fall back to the REST execute loop.
+    stream_execute: bool = True
 
     @property
     def old(self) -> bool:
@@ -949,6 +952,8 @@ class Emulator:
         return web.json_response(self._created(s)["servicePorts"])
 
     async def stream_execute(self, request: web.Request) -> web.WebSocketResponse:
+        if not self.config.stream_execute:
+            raise Problem(404, "url-not-found", data=request.path)
         s = self._running(request)
         ws = await self._ws(request)
         run: Run | None = None
@@ -966,6 +971,7 @@ class Emulator:
                 await ws.send_json({"status": "error", "msg": "Invalid stream mode"})
                 return ws
             s.num_queries += 1
+            s.runtime.exec_timeout = self.config.batch_exec_timeout
             run = s.runtime.start_run(
                 mode, params.get("code") or "", params.get("options"), secrets.token_hex(8)
             )

@@ -192,6 +192,8 @@ class SessionManager:
             info.state = SessionState.CLOSED
             self.events.session_changed(_reused(info).to_wire())
             raise
+        # A remote backend may have reused a session of that name that already existed.
+        info.created = getattr(backend_session, "created", None) is not False
         session.ready.set_result(None)
         self._set_state(session, SessionState.IDLE)
         return _copy(info)

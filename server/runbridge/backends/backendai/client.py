@@ -274,9 +274,22 @@ class BackendAIClient:
         """Open a signed websocket to ``path``.
 
         Raises :class:`BackendAIStreamUnavailable` when the manager has no such route
-        (404 ``url-not-found``, 405, or a refused upgrade), else the mapped error.
+        (404 ``url-not-found``, 405, or a refused upgrade), else the mapped error. A
+        refused upgrade answered 429 is waited out and retried once, as in :meth:`request`.
         """
         await self.ensure_negotiated()
+        try:
+            return await self._ws_connect_once(path, what=what, session=session)
+        except BackendAIRateLimited as error:
+            if error.retry_after is None or error.retry_after > self._max_wait:
+                raise
+            log.info("rate limited; retrying in %.1f s", error.retry_after)
+            await self._sleep(error.retry_after)
+        return await self._ws_connect_once(path, what=what, session=session)
+
+    async def _ws_connect_once(
+        self, path: str, *, what: str, session: str | None
+    ) -> ClientConnection:
         url = self.ws_url(path)
         headers = ws_headers(
             url,

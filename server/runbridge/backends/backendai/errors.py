@@ -200,6 +200,13 @@ def problem_error(
         )
         if slug == "password-expired":
             hint = "the account's password has expired; renew it in the Backend.AI web UI"
+        elif slug == "invalid-auth-params" and "sync" in detail.lower():
+            return BackendAIAuthError(
+                f"{where} refused the request's date while {what} ({detail}): this machine's "
+                "clock differs from the manager's by more than 15 minutes; set the clock "
+                "right (e.g. enable NTP) and retry",
+                **data,
+            )
         return BackendAIAuthError(
             f"{where} rejected the credentials while {what} ({detail}); {hint}", **data
         )

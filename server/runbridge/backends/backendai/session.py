@@ -129,6 +129,8 @@ class _Run:
     stderr: list[str] = field(default_factory=list)
     #: Exit code of the first failing batch step (clean, build, exec).
     first_failure: int | None = None
+    #: The execute websocket while the run streams (``close`` ends it).
+    ws: ClientConnection | None = None
 
 
 class BackendAISession:
@@ -172,6 +174,12 @@ class BackendAISession:
         self._run: _Run | None = None
         self._terminals: list[BackendAIPty] = []
         self._ref = quote(name, safe="")
+        #: True when the manager refused our ``POST /session`` (another image, quota,
+        #: auth): the name may then belong to a session opened elsewhere, which
+        #: ``close`` must not destroy.
+        self._create_refused = False
+        #: Set by ``close``: a run failing after it is a run of a closed session.
+        self._closing = False
 
     # -- state ---------------------------------------------------------------------
     def _set_status(self, status: str | None, info: Any = None) -> None:
@@ -219,6 +227,7 @@ class BackendAISession:
                 field="name",
                 session=self.name,
             )
+        self._create_refused = False
         try:
             body = await self.client.call_json(
                 "POST",
@@ -227,7 +236,12 @@ class BackendAISession:
                 what=f"creating session {self.name!r}",
             )
         except BackendAISessionExists as exc:
+            self._create_refused = True
             raise await self._conflict(exc) from None
+        except BackendAIError as exc:
+            if exc.status is not None:  # refused: nothing was created
+                self._create_refused = True
+            raise
         session_id = body.get("sessionId") or body.get("sessId")
         self.session_id = str(session_id) if session_id else None
         created = body.get("created")
@@ -339,17 +353,34 @@ class BackendAISession:
         await self._wait_running()
 
     async def close(self) -> None:
-        """Close the terminals and destroy the session (one already gone is fine)."""
+        """Close the terminals and destroy the session (one already gone is fine).
+
+        A session whose creation the manager refused (another image, quota, auth) is
+        not destroyed: that name may be a session someone opened elsewhere.
+        """
+        run = self._run
+        if run is not None:  # a run executing now ends interrupted
+            run.interrupted = True
+        self._closing = True
         await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
         self._terminals.clear()
-        with contextlib.suppress(BackendAISessionNotFound):
-            await self.client.request(
-                "DELETE",
-                f"/session/{self._ref}",
-                params={"forced": "true"},
-                what=f"destroying session {self.name!r}",
-                session=self.name,
-            )
+        if self._create_refused:
+            self.status = "TERMINATED"
+            return
+        try:
+            with contextlib.suppress(BackendAISessionNotFound):
+                await self.client.request(
+                    "DELETE",
+                    f"/session/{self._ref}",
+                    params={"forced": "true"},
+                    what=f"destroying session {self.name!r}",
+                    session=self.name,
+                )
+        finally:
+            if run is not None and run.ws is not None:
+                # do not wait for the manager to end the stream of a destroyed session
+                with contextlib.suppress(Exception):
+                    await run.ws.close()
         self.status = "TERMINATED"
 
     # -- runs --------------------------------------------------------------------------
@@ -408,8 +439,14 @@ class BackendAISession:
                 message=f"the run exceeded its timeout of {timeout:g} s and was interrupted",
             )
         except BackendAISessionNotFound as exc:
+            if self._closing:
+                return RunOutcome(RunStatus.INTERRUPTED, 130, message="the session was closed")
             self._on_state(SessionState.DEAD)
             return RunOutcome(RunStatus.FAILED, None, message=exc.message)
+        except BackendAIError:
+            if self._closing:
+                return RunOutcome(RunStatus.INTERRUPTED, 130, message="the session was closed")
+            raise
         finally:
             self._run = None
 
@@ -428,6 +465,7 @@ class BackendAISession:
                 self.stream_execute = False
             else:
                 self.stream_execute = True
+                run.ws = ws
                 async with ws:
                     return await self._stream_loop(ws, run, code, options, sink)
         return await self._rest_loop(run, code, options, sink)
