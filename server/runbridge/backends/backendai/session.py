@@ -180,6 +180,9 @@ class BackendAISession:
         self._create_refused = False
         #: Set by ``close``: a run failing after it is a run of a closed session.
         self._closing = False
+        #: The next run's execute websocket, opened in the background after a run so that
+        #: the connect and signed upgrade (~1 ms) are off the next run's critical path.
+        self._spare: asyncio.Task[ClientConnection] | None = None
 
     # -- state ---------------------------------------------------------------------
     def _set_status(self, status: str | None, info: Any = None) -> None:
@@ -316,6 +319,7 @@ class BackendAISession:
 
     async def restart(self) -> None:
         """``PATCH /session/{name}``; a session that is gone is created again."""
+        await self._drop_spare()  # a stream opened before the restart may not outlive it
         try:
             await self.client.request(
                 "PATCH",
@@ -362,6 +366,7 @@ class BackendAISession:
         if run is not None:  # a run executing now ends interrupted
             run.interrupted = True
         self._closing = True
+        await self._drop_spare()
         await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
         self._terminals.clear()
         if self._create_refused:
@@ -454,21 +459,61 @@ class BackendAISession:
         self, run: _Run, code: str, options: dict[str, Any], sink: RunSink
     ) -> RunOutcome:
         if self.stream_execute is not False:
-            try:
-                ws = await self.client.ws_connect(
-                    f"/stream/session/{self._ref}/execute",
-                    what=f"running code in session {self.name!r}",
-                    session=self.name,
-                )
-            except BackendAIStreamUnavailable:
-                log.info("no execute stream on %s: using the REST loop", self.client.endpoint)
-                self.stream_execute = False
-            else:
+            request = json.dumps({"code": code, "mode": run.mode, "options": options})
+            ws = await self._take_spare(request)
+            if ws is None:
+                try:
+                    ws = await self._connect_execute()
+                except BackendAIStreamUnavailable:
+                    log.info("no execute stream on %s: using the REST loop", self.client.endpoint)
+                    self.stream_execute = False
+                else:
+                    await ws.send(request)
+            if ws is not None:
                 self.stream_execute = True
                 run.ws = ws
-                async with ws:
-                    return await self._stream_loop(ws, run, code, options, sink)
+                try:
+                    async with ws:
+                        return await self._stream_loop(ws, run, sink)
+                finally:
+                    self._prepare_spare()
         return await self._rest_loop(run, code, options, sink)
+
+    def _connect_execute(self) -> Any:
+        return self.client.ws_connect(
+            f"/stream/session/{self._ref}/execute",
+            what=f"running code in session {self.name!r}",
+            session=self.name,
+        )
+
+    def _prepare_spare(self) -> None:
+        if self._closing or self.stream_execute is not True or self._spare is not None:
+            return
+        self._spare = asyncio.create_task(self._connect_execute())
+
+    async def _take_spare(self, request: str) -> ClientConnection | None:
+        """The spare execute websocket with ``request`` sent on it, or None if it is unusable."""
+        task, self._spare = self._spare, None
+        if task is None:
+            return None
+        try:
+            ws: ClientConnection = await task
+        except (Exception, asyncio.CancelledError):
+            return None
+        try:
+            await ws.send(request)
+        except ConnectionClosed:  # the manager closed the idle socket: connect afresh
+            return None
+        return ws
+
+    async def _drop_spare(self) -> None:
+        task, self._spare = self._spare, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            ws = await task
+            await ws.close()
 
     async def _quiet_interrupt(self) -> None:
         """Interrupt the current run once (timeout, cancellation, cancelled input)."""
@@ -584,11 +629,9 @@ class BackendAISession:
         self,
         ws: ClientConnection,
         run: _Run,
-        code: str,
-        options: dict[str, Any],
         sink: RunSink,
     ) -> RunOutcome:
-        await ws.send(json.dumps({"code": code, "mode": run.mode, "options": options}))
+        """Read a run's frames from ``ws``, on which its request has been sent."""
         try:
             return await self._stream_frames(ws, run, sink)
         except asyncio.CancelledError:
