@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 
 from runbridge.backends.base import RunSink
+from runbridge.languages import batch_file
 from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
 
 _CHUNK = 65536
@@ -59,23 +60,9 @@ def default_exec_command() -> str:
     return "python main.py"
 
 
-#: languageId -> (file extension, interpreter command)
-_INTERPRETERS = {
-    "python": ("py", "python"),
-    "shellscript": ("sh", "sh"),
-    "sh": ("sh", "sh"),
-    "bash": ("sh", "bash"),
-    "r": ("R", "Rscript"),
-    "julia": ("jl", "julia"),
-    "javascript": ("js", "node"),
-    "ruby": ("rb", "ruby"),
-    "perl": ("pl", "perl"),
-}
-
-
 def save_batch_code(workdir: Path, code: str, language: str | None) -> tuple[Path, str | None]:
     """Write batch ``code`` to a file in the work folder; return it and how to run it."""
-    ext, interpreter = _INTERPRETERS.get((language or "python").lower(), ("txt", None))
+    ext, interpreter = batch_file(language)
     folder = workdir / ".runbridge"
     folder.mkdir(exist_ok=True)
     path = folder / f"batch-{uuid.uuid4().hex[:8]}.{ext}"

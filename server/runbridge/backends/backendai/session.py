@@ -60,6 +60,7 @@ from runbridge.backends.base import (
     TerminalOutput,
 )
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
+from runbridge.languages import batch_file
 from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, RunStatus, SessionState
 
 log = logging.getLogger(__name__)
@@ -103,19 +104,6 @@ ENDED_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
 START_POLL_S = 0.25
 START_POLL_MAX_S = 2.0
 START_TIMEOUT_S = 1800.0
-
-#: languageId -> (file extension, interpreter) for code sent with a batch run.
-_INTERPRETERS = {
-    "python": ("py", "python"),
-    "shellscript": ("sh", "sh"),
-    "sh": ("sh", "sh"),
-    "bash": ("sh", "bash"),
-    "r": ("R", "Rscript"),
-    "julia": ("jl", "julia"),
-    "javascript": ("js", "node"),
-    "ruby": ("rb", "ruby"),
-    "perl": ("pl", "perl"),
-}
 
 
 @dataclass
@@ -395,9 +383,7 @@ class BackendAISession:
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         exec_cmd = options.exec
         if code:
-            ext, interpreter = _INTERPRETERS.get(
-                (options.language or "python").lower(), ("txt", None)
-            )
+            ext, interpreter = batch_file(options.language)
             name = f".runbridge/batch-{uuid.uuid4().hex[:12]}.{ext}"
             data = code.encode()
             if len(data) >= UPLOAD_MAX_BYTES:
