@@ -23,6 +23,7 @@ RESTART: Final = "runbridge/restart"
 RUN: Final = "runbridge/run"
 UPLOAD: Final = "runbridge/upload"
 DOWNLOAD: Final = "runbridge/download"
+LIST_FILES: Final = "runbridge/listFiles"
 OPEN_TERMINAL: Final = "runbridge/openTerminal"
 CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
 # Notifications, editor -> daemon
@@ -191,6 +192,11 @@ def parse_transfer(raw: Any, method: str) -> TransferParams:
         )
     dest = _get(p, "dest", str, method == DOWNLOAD)
     return TransferParams(_name(p, "session"), _str_list(p, "files"), dest or ".", token)
+
+
+def parse_list_files(raw: Any) -> tuple[str, str]:
+    p = as_object(raw, LIST_FILES)
+    return _name(p, "session"), _get(p, "path", str, False) or "."
 
 
 @dataclass

@@ -675,9 +675,25 @@ async def test_list_files_sends_query_and_body() -> None:
         )
     )
     session = new_session(server)
-    assert await session.list_files("data") == listing
+    assert await session.list_entries("data") == listing
     request = server.requests[0]
     assert request.url.params["path"] == "data" and json.loads(request.content) == {"path": "data"}
+
+
+async def test_list_files_gives_folder_entries() -> None:
+    listing = [
+        {"filename": "z.txt", "size": 3, "mode": "-rw-r--r--", "mtime": 5.0},
+        {"filename": "sub", "size": 4096, "mode": "drwxr-xr-x", "mtime": 6.0},
+        {"filename": "link", "size": 7, "mode": "lrwxrwxrwx"},
+    ]
+    server = Server(lambda r: httpx.Response(200, json={"files": json.dumps(listing)}))
+    session = new_session(server)
+    entries = [e.to_wire() for e in await session.list_files("data")]
+    assert entries == [
+        {"name": "sub", "path": "data/sub", "type": "dir", "size": 4096, "mtime": 6.0},
+        {"name": "link", "path": "data/link", "type": "other", "size": 7, "mtime": None},
+        {"name": "z.txt", "path": "data/z.txt", "type": "file", "size": 3, "mtime": 5.0},
+    ]
 
 
 # -- terminal ---------------------------------------------------------------------------

@@ -597,6 +597,12 @@ async def test_upload_download_round_trip(daemon: Daemon, tmp_path: Path) -> Non
         session=session,
     )
     assert daemon.text(result["runId"]).strip() == hashlib.sha256(payload).hexdigest()
+    listing = await daemon.request("runbridge/listFiles", {"session": session, "path": "in"})
+    rows = [(e["name"], e["path"], e["type"], e["size"]) for e in listing["entries"]]
+    assert rows == [
+        ("data.bin", "in/data.bin", "file", len(payload)),
+        ("note.txt", "in/note.txt", "file", 7),
+    ]
 
     dest = tmp_path / "back"
     downloaded = await daemon.request(

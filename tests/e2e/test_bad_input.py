@@ -116,6 +116,8 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("download", {"session": S, "files": ["a"]}, "dest"),
     ("download", {"files": ["a"], "dest": "/tmp"}, "session"),
     ("download", {"session": S, "files": {"a": 1}, "dest": "/tmp"}, "files"),
+    ("listFiles", {}, "session"),
+    ("listFiles", {"session": S, "path": 3}, "path"),
     ("openTerminal", {}, "session"),
     ("openTerminal", {"session": S, "rows": "40"}, "rows"),
     ("openTerminal", {"session": S, "rows": True}, "rows"),
@@ -410,6 +412,9 @@ def method_params(method: str) -> st.SearchStrategy[Any]:
         "upload": near_valid({"session": names, "files": files}, dest=mostly(st.just("sub"))),
         "download": near_valid(
             {"session": names, "files": files, "dest": mostly(st.sampled_from(["/", "rel"]))}
+        ),
+        "listFiles": near_valid(
+            {"session": names}, path=mostly(st.sampled_from([".", "sub", "../up", "/etc"]))
         ),
         "openTerminal": near_valid({"session": names}, rows=small_ints, cols=small_ints),
         "closeTerminal": near_valid({"terminalId": tids}),

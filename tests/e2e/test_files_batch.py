@@ -435,3 +435,22 @@ async def test_batch_default_build_makes_a_venv_first_on_path(daemon: Daemon) ->
     assert lines["VENV"] == str(workdir / ".venv")
     assert daemon.text(result["runId"]).splitlines()[-1] == f"{venv_bin}/python"
     assert (workdir / ".venv" / "bin" / "python").exists()
+
+
+async def test_list_files_shows_folders_first_and_refuses_escapes(daemon: Daemon) -> None:
+    workdir = await open_session(daemon, "b-list")
+    (workdir / "data" / "deep").mkdir(parents=True)
+    (workdir / "data" / "b.txt").write_bytes(b"12345")
+    (workdir / "data" / "a.txt").write_bytes(b"1")
+    listing = await daemon.request("runbridge/listFiles", {"session": "b-list", "path": "data"})
+    assert listing["path"] == "data"
+    rows = [(e["name"], e["path"], e["type"], e["size"]) for e in listing["entries"]]
+    assert rows[0][:3] == ("deep", "data/deep", "dir")
+    assert rows[1:] == [("a.txt", "data/a.txt", "file", 1), ("b.txt", "data/b.txt", "file", 5)]
+    assert all(isinstance(e["mtime"], float) for e in listing["entries"])
+    top = await daemon.request("runbridge/listFiles", {"session": "b-list"})
+    assert "data" in [e["name"] for e in top["entries"]]
+    for bad in ("../", "/etc", "data/b.txt", "nope"):
+        with pytest.raises(JsonRpcException) as info:
+            await daemon.request("runbridge/listFiles", {"session": "b-list", "path": bad})
+        assert bad.rstrip("/") in info.value.message or "outside" in info.value.message

@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, SessionState
+from runbridge.sessions.model import (
+    BatchOptions,
+    FileEntry,
+    FolderEntry,
+    RunOutcome,
+    SessionState,
+)
 
 #: Called with (bytes done, bytes total) while files move.
 ProgressCallback = Callable[[int, int], None]
@@ -67,6 +73,9 @@ class BackendSession(Protocol):
     async def download(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]: ...
+
+    async def list_files(self, path: str) -> list[FolderEntry]:
+        """The entries of ``path`` (a folder relative to the work folder)."""
 
     async def open_terminal(
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit

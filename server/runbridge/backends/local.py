@@ -28,7 +28,13 @@ from runbridge.backends.base import (
 from runbridge.backends.local_batch import BatchRunner
 from runbridge.backends.local_kernel import LocalKernel
 from runbridge.backends.pty_terminal import PtyTerminal
-from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, SessionState
+from runbridge.sessions.model import (
+    BatchOptions,
+    FileEntry,
+    FolderEntry,
+    RunOutcome,
+    SessionState,
+)
 
 DEFAULT_IMAGE = "python3"
 #: Progress callbacks from copy threads are forwarded at most this often.
@@ -93,6 +99,9 @@ class LocalSession:
         return await asyncio.to_thread(
             local_files.copy_out, self._workdir, files, dest, _threadsafe(progress)
         )
+
+    async def list_files(self, path: str) -> list[FolderEntry]:
+        return await asyncio.to_thread(local_files.list_folder, self._workdir, path)
 
     async def open_terminal(
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from runbridge.backends.base import ProgressCallback
 from runbridge.errors import FileError
-from runbridge.sessions.model import FileEntry
+from runbridge.sessions.model import FileEntry, FolderEntry
 
 _CHUNK = 1024 * 1024
 
@@ -82,3 +83,25 @@ def copy_out(
             raise FileError(f"download file {name!r} does not exist in the work folder", path=name)
     copied = _copy_all(sources, Path(dest), progress)
     return [FileEntry(str(dst), size) for dst, size in copied]
+
+
+def list_folder(workdir: Path, relative: str) -> list[FolderEntry]:
+    """The entries of ``workdir/relative``, folders first, then by name."""
+    folder = inside(workdir, relative or ".", "path")
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise FileError(f"path {relative!r} {why} in the session work folder", path=relative)
+    root = workdir.resolve()
+    entries: list[FolderEntry] = []
+    for child in folder.iterdir():
+        try:
+            st = child.lstat()
+        except OSError:
+            continue
+        kind = (
+            "dir" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode) else "other"
+        )
+        rel = str((folder / child.name).relative_to(root))
+        entries.append(FolderEntry(child.name, rel, kind, st.st_size, st.st_mtime))
+    entries.sort(key=lambda e: (e.type != "dir", e.name))
+    return entries

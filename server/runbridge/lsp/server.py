@@ -58,13 +58,6 @@ class _RawResponse:
     result: Any = None
 
 
-_REQUESTS = frozenset(
-    {
-        protocol.OPEN_SESSION, protocol.LIST_SESSIONS, protocol.CLOSE_SESSION,
-        protocol.INTERRUPT, protocol.RESTART, protocol.RUN, protocol.UPLOAD,
-        protocol.DOWNLOAD, protocol.OPEN_TERMINAL, protocol.CLOSE_TERMINAL, protocol.INPUT,
-    }
-)  # fmt: skip
 _NOTIFICATIONS = frozenset(
     {
         protocol.TERMINAL_INPUT, protocol.RESIZE_TERMINAL, protocol.OUTPUT,
@@ -75,7 +68,7 @@ _NOTIFICATIONS = frozenset(
 
 class RunbridgeProtocol(LanguageServerProtocol):
     def get_message_type(self, method: str) -> Any:  # type: ignore[override]
-        if method in _REQUESTS:
+        if method in REQUEST_HANDLERS or method == protocol.INPUT:
             return _RawRequest
         if method in _NOTIFICATIONS:
             return _RawNotification
@@ -261,6 +254,12 @@ async def _download(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     return await _transfer(ls, raw, protocol.DOWNLOAD)
 
 
+async def _list_files(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    session, path = protocol.parse_list_files(raw)
+    entries = await ls.manager.list_files(session, path)
+    return {"path": path, "entries": [e.to_wire() for e in entries]}
+
+
 async def _open_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     p = protocol.parse_open_terminal(raw)
     return {"terminalId": await ls.manager.open_terminal(p.session, p.rows, p.cols)}
@@ -284,6 +283,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.RUN: _run_request,
     protocol.UPLOAD: _upload,
     protocol.DOWNLOAD: _download,
+    protocol.LIST_FILES: _list_files,
     protocol.OPEN_TERMINAL: _open_terminal,
     protocol.CLOSE_TERMINAL: _close_terminal,
 }

@@ -29,6 +29,7 @@ from runbridge.errors import (
 from runbridge.sessions.model import (
     BatchOptions,
     FileEntry,
+    FolderEntry,
     RunOutcome,
     RunResult,
     RunStatus,
@@ -380,6 +381,10 @@ class SessionManager:
     ) -> list[FileEntry]:
         session = await self._ready(name)
         return await session.backend.download(files, dest, progress)
+
+    async def list_files(self, name: str, path: str) -> list[FolderEntry]:
+        session = await self._ready(name)
+        return await session.backend.list_files(path)
 
     # -- terminals ------------------------------------------------------------
     async def open_terminal(self, name: str, rows: int, cols: int) -> str:

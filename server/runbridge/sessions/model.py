@@ -109,3 +109,18 @@ class FileEntry:
 
     def to_wire(self) -> dict[str, Any]:
         return {"path": self.path, "size": self.size}
+
+
+@dataclass
+class FolderEntry:
+    """One entry of a folder in a session's work folder."""
+
+    name: str
+    path: str  # relative to the work folder
+    type: str  # "file", "dir" or "other"
+    size: int
+    mtime: float | None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "type": self.type, "size": self.size,
+                "mtime": self.mtime}  # fmt: skip

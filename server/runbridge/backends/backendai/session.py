@@ -61,7 +61,14 @@ from runbridge.backends.base import (
 )
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
 from runbridge.languages import batch_file
-from runbridge.sessions.model import BatchOptions, FileEntry, RunOutcome, RunStatus, SessionState
+from runbridge.sessions.model import (
+    BatchOptions,
+    FileEntry,
+    FolderEntry,
+    RunOutcome,
+    RunStatus,
+    SessionState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -776,8 +783,32 @@ class BackendAISession:
                 progress(done, done)
         return written
 
-    async def list_files(self, path: str = ".") -> list[dict[str, Any]]:
-        """The entries of a folder in the work folder (``GET /session/{name}/files``)."""
+    async def list_files(self, path: str = ".") -> list[FolderEntry]:
+        """The entries of a folder in the work folder, folders first, then by name."""
+        base = posixpath.normpath(path or ".")
+        entries: list[FolderEntry] = []
+        for raw in await self.list_entries(path):
+            name = str(raw.get("filename") or raw.get("name") or "")
+            if not name:
+                continue
+            mode = str(raw.get("mode") or "")
+            kind = "dir" if mode.startswith("d") else "file" if mode.startswith("-") else "other"
+            size = raw.get("size")
+            mtime = raw.get("mtime")
+            entries.append(
+                FolderEntry(
+                    name=name,
+                    path=name if base == "." else posixpath.join(base, name),
+                    type=kind,
+                    size=int(size) if isinstance(size, int | float) else 0,
+                    mtime=float(mtime) if isinstance(mtime, int | float) else None,
+                )
+            )
+        entries.sort(key=lambda e: (e.type != "dir", e.name))
+        return entries
+
+    async def list_entries(self, path: str = ".") -> list[dict[str, Any]]:
+        """The manager's raw folder listing (``GET /session/{name}/files``)."""
         remote = self._remote(path, "folder")
         body = await self.client.call_json(
             "GET",
