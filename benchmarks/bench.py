@@ -712,6 +712,11 @@ def print_table(figures: list[Figure]) -> None:
                 "-" if f.passed is None else ("PASS" if f.passed else "MISS"),
             )
         )
+    print_rows(rows)
+
+
+def print_rows(rows: list[tuple[str, ...]]) -> None:
+    """Print text rows as aligned columns; the first row is the header."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

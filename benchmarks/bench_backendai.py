@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 
-from bench import RpcClient, fmt, isolated_env, pct  # noqa: E402
+from bench import RpcClient, fmt, isolated_env, pct, print_rows  # noqa: E402
 from tests.backendai.sdk_venv import sdk_python  # noqa: E402
 from tests.backendai_emulator import EmulatorProcess  # noqa: E402
 
@@ -430,11 +430,7 @@ def print_table(rows: list[Row]) -> None:
                 "-" if r.passed is None else ("PASS" if r.passed else "MISS"),
             )
         )
-    widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
-    for n, row in enumerate(table):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    print_rows(table)
 
 
 async def amain(args: argparse.Namespace) -> int:
