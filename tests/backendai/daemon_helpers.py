@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
-import struct
-import zlib
 from typing import Any
 
 import pytest
@@ -76,21 +74,6 @@ async def start_run(daemon: Daemon, session: str, code: str, marker: str) -> asy
     if task.done():
         raise AssertionError(f"the run ended before printing {marker!r}: {task.result()}")
     return task
-
-
-def make_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    row = b"\x00" + bytes(rgb) * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
 
 
 def png_code(png: bytes) -> str:

@@ -37,7 +37,6 @@ from tests.backendai.daemon_helpers import (
     error_data,
     free_port,
     init_options,
-    make_png,
     png_code,
     profile,
     rpc_error,
@@ -46,6 +45,7 @@ from tests.backendai.daemon_helpers import (
 from tests.backendai_emulator import Emulator, EmulatorProcess
 from tests.backendai_emulator.server import TERMINAL
 from tests.e2e.conftest import Daemon, start_daemon
+from tests.media import make_png
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,10 +12,8 @@ import base64
 import functools
 import json
 import re
-import struct
 import time
 import uuid
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.e2e.conftest import Daemon, plain
+from tests.media import make_png
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 CLEAR_OUTPUT = "application/x-runbridge-clear-output"
@@ -31,23 +30,6 @@ REQUEST_CANCELLED = -32800
 
 
 # -- helpers ------------------------------------------------------------------
-
-
-def make_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A valid truecolour PNG of one colour, built by hand."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    row = b"\x00" + bytes(rgb) * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
 
 
 def merged(records: list[list[str]]) -> list[tuple[str, str]]:
