@@ -735,19 +735,24 @@ async def amain(args: argparse.Namespace) -> int:
             shutil.rmtree(home, ignore_errors=True)
     print()
     print_table(bench.figures)
-    goals = [f for f in bench.figures if f.passed is not None]
+    return finish(bench.figures, started, args.json, quick=args.quick)
+
+
+def finish(figures: list[Any], started: float, json_path: str | None, **extra: Any) -> int:
+    """Print the goals line, write the JSON report if asked; the exit code (1: a goal missed)."""
+    goals = [f for f in figures if f.passed is not None]
     missed = [f for f in goals if not f.passed]
     print(f"\n{len(goals) - len(missed)}/{len(goals)} goals met ({time.time() - started:.0f} s)")
-    if args.json:
+    if json_path:
         report = {
-            "quick": args.quick,
+            **extra,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
-            "figures": [asdict(f) for f in bench.figures],
+            "figures": [asdict(f) for f in figures],
         }
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"JSON written to {args.json}")
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"JSON written to {json_path}")
     return 1 if missed else 0
 
 

@@ -28,19 +28,18 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 
-from bench import RpcClient, fmt, isolated_env, pct, print_rows  # noqa: E402
+from bench import RpcClient, finish, fmt, isolated_env, pct, print_rows  # noqa: E402
 from tests.backendai.sdk_venv import sdk_python  # noqa: E402
 from tests.backendai_emulator import EmulatorProcess  # noqa: E402
 
@@ -459,21 +458,7 @@ async def amain(args: argparse.Namespace) -> int:
         print("  the 'in-process session, REST loop' rows set stream_execute = False instead")
     print()
     print_table(bench.rows)
-    goals = [r for r in bench.rows if r.passed is not None]
-    missed = [r for r in goals if not r.passed]
-    print(f"\n{len(goals) - len(missed)}/{len(goals)} goals met ({time.time() - started:.0f} s)")
-    if args.json:
-        report = {
-            "quick": args.quick,
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "info": info,
-            "figures": [asdict(r) for r in bench.rows],
-        }
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-        print(f"JSON written to {args.json}")
-    return 1 if missed else 0
+    return finish(bench.rows, started, args.json, quick=args.quick, info=info)
 
 
 def main() -> int:
