@@ -56,19 +56,9 @@ _TYPE_NAMES = {
 def as_object(params: Any, method: str) -> dict[str, Any]:
     if params is None:
         return {}
-    if hasattr(params, "_asdict"):  # pygls namedtuple form
-        params = _plain(params)
     if not isinstance(params, dict):
         raise InvalidParams(f"{method}: params must be an object", field="params")
     return params
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {k: _plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _get(params: dict[str, Any], key: str, kind: type, required: bool, where: str = "") -> Any:

@@ -83,8 +83,6 @@ def _amount(done: int, total: int, unit: str) -> str:
 
 
 def client_token(params: Any) -> str | int | None:
-    if hasattr(params, "_asdict"):  # pygls gives custom methods' params as namedtuples
-        params = params._asdict()
     if isinstance(params, dict):
         token = params.get("workDoneToken")
         if isinstance(token, str | int) and not isinstance(token, bool):

@@ -176,8 +176,6 @@ class _LspEvents:
 
     async def ask_input(self, params: dict[str, Any]) -> str | None:
         result = await self._ls.protocol.send_request_async(protocol.INPUT, params)
-        if hasattr(result, "_asdict"):
-            result = result._asdict()
         if isinstance(result, dict):
             value = result.get("value")
             return value if isinstance(value, str) else None
