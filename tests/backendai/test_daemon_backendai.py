@@ -232,6 +232,29 @@ async def test_streaming_arrives_before_the_run_ends(daemon: Daemon) -> None:
     assert result["status"] == "finished"
 
 
+async def test_back_to_back_runs_keep_one_spare_execute_socket(
+    daemon: Daemon, emu: Emulator
+) -> None:
+    """Each run's socket is closed after its reply and the next run's is opened during it:
+    the manager sees at most one idle execute socket per session, none after close."""
+    session = "bai-sockets"
+    await open_session(daemon, session)
+
+    async def settled(expected: int) -> int:
+        for _ in range(100):
+            if len(emu.websockets) == expected:
+                break
+            await asyncio.sleep(0.05)
+        return len(emu.websockets)
+
+    baseline = len(emu.websockets)
+    results = [await daemon.run(f"print({i})", session=session) for i in range(6)]
+    assert [daemon.text(r["runId"]) for r in results] == [f"{i}\n" for i in range(6)]
+    assert await settled(baseline + 1) == baseline + 1  # the spare for the next run
+    await daemon.request("runbridge/closeSession", {"name": session})
+    assert await settled(baseline) == baseline
+
+
 async def test_media_records_are_mime_data_pairs(daemon: Daemon) -> None:
     session = "bai-runs"
     png = make_png(3, 2, (255, 0, 0))

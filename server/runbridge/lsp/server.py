@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
@@ -149,20 +150,28 @@ class _LspEvents:
     def __init__(self, ls: RunbridgeServer) -> None:
         self._ls = ls
 
-    def output(self, batch: OutputBatch) -> None:
-        # The hot path under a flood: the console is already JSON (encoded once, in
-        # RunOutput), so the message is framed and written without pygls' object round trip.
+    def _notify_json(self, method: str, params_json: str, params: Callable[[], Any]) -> None:
+        """Frame and write a notification whose params are already JSON text.
+
+        The hot paths (output under a flood, state changes around every run) skip pygls'
+        object round trip; ``params`` builds the object form when no framed writer exists.
+        """
         proto = self._ls.protocol
         if proto.writer is None or not getattr(proto, "_include_headers", True):
-            proto.notify(protocol.OUTPUT, batch.to_params())
+            proto.notify(method, params())
             return
-        body = (
-            f'{{"jsonrpc":"2.0","method":"{protocol.OUTPUT}","params":{batch.params_json()}}}'
-        ).encode("utf-8", "replace")
+        body = f'{{"jsonrpc":"2.0","method":"{method}","params":{params_json}}}'.encode(
+            "utf-8", "replace"
+        )
         proto.writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
 
+    def output(self, batch: OutputBatch) -> None:
+        # The console is already JSON (encoded once, in RunOutput).
+        self._notify_json(protocol.OUTPUT, batch.params_json(), batch.to_params)
+
     def session_changed(self, info: dict[str, Any]) -> None:
-        self._ls.protocol.notify(protocol.SESSION_CHANGED, {"session": info})
+        params = {"session": info}
+        self._notify_json(protocol.SESSION_CHANGED, json.dumps(params), lambda: params)
 
     def terminal_output(self, terminal_id: str, data: str) -> None:
         self._ls.protocol.notify(

@@ -178,6 +178,8 @@ class BackendAISession:
         #: The next run's execute websocket, opened in the background after a run so that
         #: the connect and signed upgrade (~1 ms) are off the next run's critical path.
         self._spare: asyncio.Task[ClientConnection] | None = None
+        #: Execute websockets of finished runs whose closing handshake is under way.
+        self._closing_sockets: set[asyncio.Task[None]] = set()
 
     # -- state ---------------------------------------------------------------------
     def _set_status(self, status: str | None, info: Any = None) -> None:
@@ -362,6 +364,7 @@ class BackendAISession:
             run.interrupted = True
         self._closing = True
         await self._drop_spare()
+        await asyncio.gather(*self._closing_sockets, return_exceptions=True)
         await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
         self._terminals.clear()
         if self._create_refused:
@@ -466,9 +469,11 @@ class BackendAISession:
                 self.stream_execute = True
                 run.ws = ws
                 try:
-                    async with ws:
-                        return await self._stream_loop(ws, run, sink)
+                    return await self._stream_loop(ws, run, sink)
                 finally:
+                    # The closing handshake waits for the manager's close frame: do it
+                    # off the run's critical path (the run's reply goes out first).
+                    self._close_later(ws)
                     self._prepare_spare()
         return await self._rest_loop(run, code, options, sink)
 
@@ -478,6 +483,11 @@ class BackendAISession:
             what=f"running code in session {self.name!r}",
             session=self.name,
         )
+
+    def _close_later(self, ws: ClientConnection) -> None:
+        task = asyncio.create_task(ws.close())
+        self._closing_sockets.add(task)
+        task.add_done_callback(self._closing_sockets.discard)
 
     def _prepare_spare(self) -> None:
         if self._closing or self.stream_execute is not True or self._spare is not None:
@@ -493,6 +503,9 @@ class BackendAISession:
             ws: ClientConnection = await task
         except (Exception, asyncio.CancelledError):
             return None
+        # Open the next run's socket while this run executes, so that back-to-back runs
+        # never wait for a connect and a signed upgrade.
+        self._prepare_spare()
         try:
             await ws.send(request)
         except ConnectionClosed:  # the manager closed the idle socket: connect afresh
