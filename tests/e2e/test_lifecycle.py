@@ -221,8 +221,9 @@ async def test_config_file_profiles_and_default_profile_are_used(tmp_path: Path)
 
 async def test_daemon_log_is_written_to_the_log_dir(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    async with launch(home, "neovim", {"outputCapMb": -1}) as (daemon, _):
+    async with launch(home, "neovim", {"outputCapMb": -1}) as (daemon, caps):
         log = home / "log" / "daemon.log"
+        assert caps["logFile"] == str(log)  # editors open it from "Show Daemon Log"
         await daemon.wait_for(lambda: log.exists() and "outputCapMb" in log.read_text())
         text = log.read_text()
         assert f"runbridge daemon starting (pid {server_pid(daemon)})" in text

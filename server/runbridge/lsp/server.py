@@ -20,7 +20,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from runbridge import PROTOCOL_VERSION, __version__, protocol
+from runbridge import PROTOCOL_VERSION, __version__, logs, protocol
 from runbridge.config import AVAILABLE_BACKENDS, Settings, load_settings
 from runbridge.errors import InvalidParams, RunbridgeError
 from runbridge.lsp.progress import WorkDone, client_token
@@ -103,6 +103,7 @@ class RunbridgeProtocol(LanguageServerProtocol):
                 "profiles": server.profiles_wire(),
                 "defaultProfile": server.settings.default_profile,
                 "defaultSession": DEFAULT_SESSION,
+                "logFile": str(logs.log_file()),
             }
         }
         return result

@@ -1,0 +1,175 @@
+// The typed runbridge API over any JSON-RPC peer: the extension passes its
+// vscode-languageclient LanguageClient, the integration tests a vscode-jsonrpc
+// MessageConnection to a daemon they started. No `vscode` import.
+
+import * as P from './protocol';
+
+export interface Disposable {
+  dispose(): void;
+}
+
+/** Cancellation as both vscode-jsonrpc and VS Code shape it. */
+export interface CancellationToken {
+  readonly isCancellationRequested: boolean;
+  onCancellationRequested(
+    listener: (e: unknown) => unknown,
+    thisArgs?: unknown,
+    disposables?: Disposable[],
+  ): Disposable;
+}
+
+/** The part of a LanguageClient / MessageConnection this API needs. */
+export interface RpcPeer {
+  sendRequest<R>(method: string, params: unknown, token?: CancellationToken): Promise<R>;
+  sendNotification(method: string, params: unknown): Promise<void> | void;
+  onNotification(method: string, handler: (params: never) => void): Disposable;
+  onRequest(method: string, handler: (params: never, token: CancellationToken) => unknown): Disposable;
+}
+
+export interface RunbridgeEvents {
+  output(params: P.OutputParams): void;
+  sessionChanged(info: P.SessionInfo): void;
+  terminalOutput(params: P.TerminalOutputParams): void;
+  terminalExit(params: P.TerminalExitParams): void;
+  /** Answer an input() prompt; `null` cancels (the daemon interrupts the run). */
+  input(params: P.InputParams, token: CancellationToken): Promise<string | null>;
+}
+
+/** A JSON-RPC error as both libraries raise it. */
+export interface RpcErrorLike {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export function isRpcError(error: unknown): error is RpcErrorLike {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as RpcErrorLike).code === 'number' &&
+    typeof (error as RpcErrorLike).message === 'string'
+  );
+}
+
+/** A one-line message for an error from the daemon or the connection. */
+export function errorMessage(error: unknown): string {
+  if (isRpcError(error)) {
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class RunbridgeApi {
+  private readonly subscriptions: Disposable[] = [];
+
+  constructor(
+    private readonly peer: RpcPeer,
+    events: RunbridgeEvents,
+  ) {
+    this.subscriptions.push(
+      peer.onNotification(P.OUTPUT, (p: P.OutputParams) => events.output(p)),
+      peer.onNotification(P.SESSION_CHANGED, (p: P.SessionChangedParams) =>
+        events.sessionChanged(p.session),
+      ),
+      peer.onNotification(P.TERMINAL_OUTPUT, (p: P.TerminalOutputParams) =>
+        events.terminalOutput(p),
+      ),
+      peer.onNotification(P.TERMINAL_EXIT, (p: P.TerminalExitParams) => events.terminalExit(p)),
+      peer.onRequest(
+        P.INPUT,
+        async (p: P.InputParams, token: CancellationToken): Promise<P.InputResult> => ({
+          value: await events.input(p, token),
+        }),
+      ),
+    );
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions.splice(0)) {
+      s.dispose();
+    }
+  }
+
+  openSession(params: P.OpenSessionParams, token?: CancellationToken): Promise<P.SessionInfo> {
+    return this.peer.sendRequest(P.OPEN_SESSION, params, token);
+  }
+
+  async listSessions(): Promise<P.SessionInfo[]> {
+    const result = await this.peer.sendRequest<{ sessions: P.SessionInfo[] }>(P.LIST_SESSIONS, {});
+    return result.sessions;
+  }
+
+  closeSession(name: string): Promise<P.SessionInfo> {
+    return this.peer.sendRequest(P.CLOSE_SESSION, { name });
+  }
+
+  interrupt(session: string): Promise<P.SessionInfo> {
+    return this.peer.sendRequest(P.INTERRUPT, { session });
+  }
+
+  restart(session: string, token?: CancellationToken): Promise<P.SessionInfo> {
+    return this.peer.sendRequest(P.RESTART, { session }, token);
+  }
+
+  /** Cancelling `token` interrupts the run; the promise then rejects with -32800. */
+  run(params: P.RunParams, token?: CancellationToken): Promise<P.RunResult> {
+    return this.peer.sendRequest(P.RUN, params, token);
+  }
+
+  /** `workDoneToken`: the daemon reports bytes copied as `$/progress` on it. */
+  async upload(
+    session: string,
+    files: string[],
+    dest = '.',
+    token?: CancellationToken,
+    workDoneToken?: string,
+  ): Promise<P.FileEntry[]> {
+    const result = await this.peer.sendRequest<{ files: P.FileEntry[] }>(
+      P.UPLOAD,
+      { session, files, dest, ...(workDoneToken ? { workDoneToken } : {}) },
+      token,
+    );
+    return result.files;
+  }
+
+  async download(
+    session: string,
+    files: string[],
+    dest: string,
+    token?: CancellationToken,
+    workDoneToken?: string,
+  ): Promise<P.FileEntry[]> {
+    const result = await this.peer.sendRequest<{ files: P.FileEntry[] }>(
+      P.DOWNLOAD,
+      { session, files, dest, ...(workDoneToken ? { workDoneToken } : {}) },
+      token,
+    );
+    return result.files;
+  }
+
+  listFiles(session: string, path = '.'): Promise<{ path: string; entries: P.FolderEntry[] }> {
+    return this.peer.sendRequest(P.LIST_FILES, { session, path });
+  }
+
+  async openTerminal(session: string, rows?: number, cols?: number): Promise<string> {
+    const params: Record<string, unknown> = { session };
+    if (rows !== undefined && cols !== undefined) {
+      params.rows = rows;
+      params.cols = cols;
+    }
+    const result = await this.peer.sendRequest<{ terminalId: string }>(P.OPEN_TERMINAL, params);
+    return result.terminalId;
+  }
+
+  async closeTerminal(terminalId: string): Promise<void> {
+    await this.peer.sendRequest(P.CLOSE_TERMINAL, { terminalId });
+  }
+
+  async terminalInput(terminalId: string, data: string): Promise<void> {
+    await this.peer.sendNotification(P.TERMINAL_INPUT, { terminalId, data });
+  }
+
+  async resizeTerminal(terminalId: string, rows: number, cols: number): Promise<void> {
+    await this.peer.sendNotification(P.RESIZE_TERMINAL, { terminalId, rows, cols });
+  }
+}

@@ -1,0 +1,498 @@
+// The extension's commands. Their ids (runbridge.*) never collide with the
+// daemon's runbridge.server.* executeCommand ids, which the language client registers.
+
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { errorMessage } from './api';
+import { cellAt, cellText, cellsAbove, nextCellStart } from './core/cells';
+import { cellsOf, documentLines } from './codeLens';
+import { Daemon } from './daemon';
+import { MediaPanels } from './mediaPanel';
+import { OutputTerminals } from './outputTerminal';
+import { RemoteTerminals } from './remoteTerminal';
+import { Runner } from './runner';
+import { Sessions } from './sessions';
+
+export interface Parts {
+  daemon: Daemon;
+  sessions: Sessions;
+  runner: Runner;
+  outputs: OutputTerminals;
+  media: MediaPanels;
+  terminals: RemoteTerminals;
+}
+
+/** Batch interpreters by language id, for the default exec command. */
+const BATCH_EXEC: Record<string, string> = {
+  python: 'python3',
+  r: 'Rscript',
+  julia: 'julia',
+  javascript: 'node',
+  shellscript: 'bash',
+  ruby: 'ruby',
+  lua: 'lua',
+};
+
+function editorOrWarn(): vscode.TextEditor | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showWarningMessage('runbridge: open a file first.');
+  }
+  return editor;
+}
+
+async function documentFor(uri: unknown): Promise<vscode.TextDocument | undefined> {
+  if (uri instanceof vscode.Uri) {
+    return vscode.workspace.openTextDocument(uri);
+  }
+  return editorOrWarn()?.document;
+}
+
+function wholeLines(document: vscode.TextDocument, start: number, end: number): vscode.Range {
+  const last = Math.max(start, end - 1);
+  return new vscode.Range(start, 0, last, document.lineAt(last).text.length);
+}
+
+async function withApi<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (error) {
+    void vscode.window.showErrorMessage(`runbridge: ${errorMessage(error)}`);
+    return undefined;
+  }
+}
+
+export function registerCommands(parts: Parts): vscode.Disposable[] {
+  const { daemon, sessions, runner, outputs, media, terminals } = parts;
+
+  const runSelection = async (): Promise<void> => {
+    const editor = editorOrWarn();
+    if (!editor) {
+      return;
+    }
+    const document = editor.document;
+    const selection = editor.selection;
+    let range: vscode.Range;
+    if (selection.isEmpty) {
+      const line = document.lineAt(selection.active.line);
+      range = line.range;
+      // step to the next non-blank line, so Shift+Enter walks through a script
+      let next = line.lineNumber + 1;
+      while (next < document.lineCount && document.lineAt(next).isEmptyOrWhitespace) {
+        next++;
+      }
+      if (next < document.lineCount) {
+        const pos = new vscode.Position(next, document.lineAt(next).firstNonWhitespaceCharacterIndex);
+        editor.selection = new vscode.Selection(pos, pos);
+        editor.revealRange(new vscode.Range(pos, pos));
+      }
+    } else {
+      range = new vscode.Range(selection.start, selection.end);
+    }
+    await runner.run({ code: document.getText(range), origin: { document, range } });
+  };
+
+  const runCell = async (uri?: unknown, line?: unknown, advance = false): Promise<void> => {
+    const document = await documentFor(uri);
+    if (!document) {
+      return;
+    }
+    const editor = vscode.window.activeTextEditor;
+    const at =
+      typeof line === 'number'
+        ? line
+        : editor?.document === document
+          ? editor.selection.active.line
+          : 0;
+    const cells = cellsOf(document);
+    const lines = documentLines(document);
+    const cell = cellAt(cells, at) ?? { header: null, start: 0, end: document.lineCount };
+    if (advance && editor?.document === document) {
+      const next = nextCellStart(cells, at);
+      if (next !== undefined && next < document.lineCount) {
+        const pos = new vscode.Position(next, 0);
+        editor.selection = new vscode.Selection(pos, pos);
+        editor.revealRange(new vscode.Range(pos, pos));
+      }
+    }
+    if (cell.end <= cell.start) {
+      void vscode.window.showInformationMessage('runbridge: this cell is empty.');
+      return;
+    }
+    await runner.run({
+      code: cellText(lines, cell),
+      origin: { document, range: wholeLines(document, cell.start, cell.end) },
+    });
+  };
+
+  const runAbove = async (uri?: unknown, line?: unknown): Promise<void> => {
+    const document = await documentFor(uri);
+    if (!document) {
+      return;
+    }
+    const editor = vscode.window.activeTextEditor;
+    const at = typeof line === 'number' ? line : (editor?.selection.active.line ?? 0);
+    const lines = documentLines(document);
+    for (const cell of cellsAbove(cellsOf(document), at)) {
+      if (cell.end <= cell.start) {
+        continue;
+      }
+      const result = await runner.run({
+        code: cellText(lines, cell),
+        origin: { document, range: wholeLines(document, cell.start, cell.end) },
+      });
+      if (!result || result.status !== 'finished' || result.exitCode) {
+        return; // stop at the first cell that failed
+      }
+    }
+  };
+
+  const runFile = async (uri?: unknown): Promise<void> => {
+    const document = await documentFor(uri);
+    if (!document) {
+      return;
+    }
+    const range = wholeLines(document, 0, document.lineCount);
+    await runner.run({
+      code: document.getText(),
+      origin: { document, range },
+      label: path.basename(document.fileName),
+    });
+  };
+
+  const runBatch = async (): Promise<void> => {
+    const editor = editorOrWarn();
+    if (!editor) {
+      return;
+    }
+    const document = editor.document;
+    const session = sessions.current;
+    const files: string[] = [];
+    if (document.uri.scheme === 'file') {
+      if (document.isDirty) {
+        await document.save();
+      }
+      files.push(document.uri.fsPath);
+    }
+    const more = await vscode.window.showQuickPick(
+      [
+        { label: 'Upload just this file', more: false },
+        { label: 'Add more files…', more: true },
+      ],
+      { title: `runbridge batch job in ${session} (1/3): files`, ignoreFocusOut: true },
+    );
+    if (!more) {
+      return;
+    }
+    if (more.more) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectMany: true,
+        openLabel: 'Upload for the batch job',
+      });
+      if (!picked) {
+        return;
+      }
+      files.push(...picked.map((u) => u.fsPath));
+    }
+    const build = await vscode.window.showInputBox({
+      title: `runbridge batch job in ${session} (2/3): build command`,
+      prompt: 'Shell command run first in the work folder ("*": make, or requirements.txt into a .venv). Empty: no build.',
+      value: '',
+      ignoreFocusOut: true,
+    });
+    if (build === undefined) {
+      return;
+    }
+    const base = path.basename(document.fileName);
+    const interpreter = BATCH_EXEC[document.languageId];
+    const exec = await vscode.window.showInputBox({
+      title: `runbridge batch job in ${session} (3/3): exec command`,
+      prompt: 'Shell command that runs the job in the work folder',
+      value: interpreter ? `${interpreter} ${base}` : `./${base}`,
+      ignoreFocusOut: true,
+    });
+    if (exec === undefined) {
+      return;
+    }
+    await withApi(async () => {
+      const api = await daemon.ensure();
+      if (files.length) {
+        await api.upload(session, files, '.');
+      }
+      await runner.run({
+        code: '',
+        mode: 'batch',
+        options: build ? { build, exec } : { exec },
+        label: `batch: ${exec}`,
+        session,
+      });
+    });
+  };
+
+  const pickSession = async (title: string): Promise<string | undefined> => {
+    const api = await daemon.ensure();
+    const open = await api.listSessions();
+    sessions.replaceAll(open);
+    const items: (vscode.QuickPickItem & { name?: string })[] = open.map((s) => ({
+      label: s.name,
+      description: `${s.profile} · ${s.state}${s.name === sessions.current ? ' · current' : ''}`,
+      detail: s.workdir,
+      name: s.name,
+    }));
+    if (!open.some((s) => s.name === sessions.current)) {
+      items.unshift({
+        label: sessions.current,
+        description: 'current · opens on the first run',
+        name: sessions.current,
+      });
+    }
+    items.push({ label: '$(add) New Session…' });
+    const choice = await vscode.window.showQuickPick(items, { title, ignoreFocusOut: true });
+    if (!choice) {
+      return undefined;
+    }
+    return choice.name ?? (await newSession());
+  };
+
+  const newSession = async (): Promise<string | undefined> => {
+    const api = await daemon.ensure();
+    const name = await vscode.window.showInputBox({
+      title: 'runbridge: new session (1/3): name',
+      prompt: 'Reopening a name reuses its session (on Backend.AI and Jupyter, even after a restart)',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : 'a session needs a name'),
+    });
+    if (!name) {
+      return undefined;
+    }
+    const profiles = (daemon.info?.profiles ?? []).filter((p) => p.available);
+    let profile: string | undefined;
+    if (profiles.length > 1) {
+      const picked = await vscode.window.showQuickPick(
+        profiles.map((p) => ({
+          label: p.name,
+          description: `${p.type}${p.image ? ` · ${p.image}` : ''}${p.name === daemon.info?.defaultProfile ? ' · default' : ''}`,
+        })),
+        { title: 'runbridge: new session (2/3): profile', ignoreFocusOut: true },
+      );
+      if (!picked) {
+        return undefined;
+      }
+      profile = picked.label;
+    }
+    const image = await vscode.window.showInputBox({
+      title: 'runbridge: new session (3/3): image',
+      prompt: 'Kernel or image (local: a kernelspec such as python3; Backend.AI: an image). Empty: the profile default',
+      ignoreFocusOut: true,
+    });
+    if (image === undefined) {
+      return undefined;
+    }
+    const info = await api.openSession({
+      name: name.trim(),
+      ...(profile ? { profile } : {}),
+      ...(image.trim() ? { image: image.trim() } : {}),
+    });
+    sessions.update(info);
+    await sessions.select(info.name);
+    return info.name;
+  };
+
+  const sessionArg = (arg: unknown): string => (typeof arg === 'string' && arg ? arg : sessions.current);
+
+  const uploadFiles = async (uri?: unknown, uris?: unknown): Promise<void> => {
+    let files: vscode.Uri[] = [];
+    if (Array.isArray(uris) && uris.length && uris.every((u) => u instanceof vscode.Uri)) {
+      files = uris as vscode.Uri[];
+    } else if (uri instanceof vscode.Uri) {
+      files = [uri];
+    } else {
+      const picked = await vscode.window.showOpenDialog({ canSelectMany: true, openLabel: 'Upload' });
+      if (!picked) {
+        return;
+      }
+      files = picked;
+    }
+    const session = sessions.current;
+    const dest = await vscode.window.showInputBox({
+      title: `runbridge: upload ${files.length} file(s) to session ${session}`,
+      prompt: 'Folder in the session work folder',
+      value: '.',
+      ignoreFocusOut: true,
+    });
+    if (dest === undefined) {
+      return;
+    }
+    await withApi(async () => {
+      const api = await daemon.ensure();
+      const done = await transfer(
+        daemon,
+        `Uploading ${files.length} file(s) to ${session}`,
+        (token, workDoneToken) =>
+          api.upload(session, files.map((f) => f.fsPath), dest || '.', token, workDoneToken),
+      );
+      if (done) {
+        void vscode.window.showInformationMessage(
+          `runbridge: uploaded ${done.map((f) => f.path).join(', ')} to ${session}`,
+        );
+      }
+    });
+  };
+
+  const downloadFile = async (): Promise<void> => {
+    await withApi(async () => {
+      const api = await daemon.ensure();
+      const session = sessions.current;
+      let folder = '.';
+      for (;;) {
+        const listing = await api.listFiles(session, folder);
+        const items: (vscode.QuickPickItem & { entryPath: string; dir: boolean })[] = [];
+        if (folder !== '.') {
+          items.push({ label: '$(arrow-up) ..', entryPath: path.posix.dirname(folder), dir: true });
+        }
+        for (const e of listing.entries) {
+          items.push({
+            label: `${e.type === 'dir' ? '$(folder)' : '$(file)'} ${e.name}`,
+            description: e.type === 'dir' ? '' : `${e.size} bytes`,
+            entryPath: e.path,
+            dir: e.type === 'dir',
+          });
+        }
+        const choice = await vscode.window.showQuickPick(items, {
+          title: `runbridge: download from ${session}:${listing.path}`,
+          ignoreFocusOut: true,
+        });
+        if (!choice) {
+          return;
+        }
+        if (choice.dir) {
+          folder = choice.entryPath;
+          continue;
+        }
+        const target = await vscode.window.showOpenDialog({
+          canSelectFolders: true,
+          canSelectFiles: false,
+          openLabel: 'Download here',
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        });
+        if (!target) {
+          return;
+        }
+        const written = await transfer(daemon, `Downloading ${choice.entryPath}`, (token, workDoneToken) =>
+          api.download(session, [choice.entryPath], target[0].fsPath, token, workDoneToken),
+        );
+        if (written) {
+          const open = 'Open';
+          const answer = await vscode.window.showInformationMessage(
+            `runbridge: downloaded ${written.map((f) => f.path).join(', ')}`,
+            open,
+          );
+          if (answer === open && written[0]) {
+            await vscode.window.showTextDocument(vscode.Uri.file(written[0].path));
+          }
+        }
+        return;
+      }
+    });
+  };
+
+  const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        await fn(...args);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`runbridge: ${errorMessage(error)}`);
+      }
+    });
+
+  return [
+    register('runbridge.runSelection', runSelection),
+    register('runbridge.runCell', (uri, line) => runCell(uri, line)),
+    register('runbridge.runCellAndAdvance', (uri, line) => runCell(uri, line, true)),
+    register('runbridge.runAbove', runAbove),
+    register('runbridge.runFile', runFile),
+    register('runbridge.runBatch', runBatch),
+    register('runbridge.selectSession', async () => {
+      const name = await pickSession('runbridge: select session');
+      if (name) {
+        await sessions.select(name);
+      }
+    }),
+    register('runbridge.newSession', newSession),
+    register('runbridge.closeSession', async (arg) => {
+      const name = typeof arg === 'string' ? arg : await pickSession('runbridge: close which session?');
+      if (!name) {
+        return;
+      }
+      const api = await daemon.ensure();
+      const info = await api.closeSession(name);
+      sessions.update(info);
+      outputs.write(name, '\x1b[2m── session closed ──\x1b[22m\r\n');
+    }),
+    register('runbridge.interrupt', async (arg) => {
+      const session = sessionArg(arg);
+      const api = daemon.current();
+      if (!api) {
+        return;
+      }
+      sessions.update(await api.interrupt(session));
+    }),
+    register('runbridge.restart', async (arg) => {
+      const session = sessionArg(arg);
+      const api = await daemon.ensure();
+      outputs.write(session, '\x1b[2m── restarting the kernel ──\x1b[22m\r\n');
+      sessions.update(await api.restart(session));
+      outputs.write(session, '\x1b[2m── restarted: a fresh kernel, the work folder is kept ──\x1b[22m\r\n');
+    }),
+    register('runbridge.uploadFiles', uploadFiles),
+    register('runbridge.downloadFile', downloadFile),
+    register('runbridge.openTerminal', async (arg) => {
+      await daemon.ensure();
+      terminals.open(sessionArg(arg));
+    }),
+    register('runbridge.showOutput', (arg) => outputs.show(sessionArg(arg), false)),
+    register('runbridge.showMedia', (arg) => media.show(sessionArg(arg))),
+    register('runbridge.showDaemonLog', async () => {
+      daemon.output.show(true);
+      const logFile = daemon.info?.logFile;
+      if (logFile) {
+        await vscode.window.showTextDocument(vscode.Uri.file(logFile), { preview: true });
+      }
+    }),
+    register('runbridge.restartDaemon', async () => {
+      await daemon.restart();
+      const api = daemon.current();
+      if (api) {
+        sessions.replaceAll(await api.listSessions());
+      }
+    }),
+  ];
+}
+
+/** Run a transfer with a cancellable progress notification fed by the daemon's `$/progress`. */
+async function transfer<T>(
+  daemon: Daemon,
+  title: string,
+  fn: (token: vscode.CancellationToken, workDoneToken: string) => Promise<T>,
+): Promise<T | undefined> {
+  const workDoneToken = `runbridge-transfer-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      let last = 0;
+      const sub = daemon.onProgress(workDoneToken, (value) => {
+        if (value.kind === 'end') {
+          return;
+        }
+        const pct = value.percentage ?? last;
+        progress.report({ message: value.message, increment: Math.max(0, pct - last) });
+        last = Math.max(last, pct);
+      });
+      try {
+        return await fn(token, workDoneToken);
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+}

@@ -1,0 +1,200 @@
+// Starting and stopping the runbridge daemon through vscode-languageclient, and
+// the typed API over it. Started lazily, on the first command that needs it.
+
+import * as fs from 'fs';
+import * as vscode from 'vscode';
+import {
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  ServerOptions,
+  State,
+  TransportKind,
+  WorkDoneProgress,
+  WorkDoneProgressBegin,
+  WorkDoneProgressEnd,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
+import { resolveDaemon } from './core/daemonCommand';
+import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
+
+export class DaemonNotFound extends Error {}
+
+type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
+
+export class Daemon implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private api: RunbridgeApi | undefined;
+  private starting: Promise<RunbridgeApi> | undefined;
+  private serverInfo: ServerInfo | undefined;
+  private readonly stateEmitter = new vscode.EventEmitter<string | undefined>();
+  /** Fires `undefined` when the daemon runs, else the reason it does not. */
+  readonly onDidChangeState = this.stateEmitter.event;
+
+  constructor(
+    readonly output: vscode.LogOutputChannel,
+    private readonly events: RunbridgeEvents,
+  ) {}
+
+  get info(): ServerInfo | undefined {
+    return this.serverInfo;
+  }
+
+  get running(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  /** The API, starting the daemon first if needed. */
+  ensure(): Promise<RunbridgeApi> {
+    if (this.api && this.client?.state === State.Running) {
+      return Promise.resolve(this.api);
+    }
+    if (!this.starting) {
+      this.starting = this.start().finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  /** The API if the daemon runs now (for events that must not start it). */
+  current(): RunbridgeApi | undefined {
+    return this.running ? this.api : undefined;
+  }
+
+  /** Show `$/progress` of a token we created (uploads, downloads). */
+  onProgress(token: string, handler: (value: ProgressValue) => void): vscode.Disposable {
+    if (!this.client) {
+      return new vscode.Disposable(() => undefined);
+    }
+    return this.client.onProgress(WorkDoneProgress.type, token, handler);
+  }
+
+  private async start(): Promise<RunbridgeApi> {
+    const config = vscode.workspace.getConfiguration('runbridge');
+    const resolved = resolveDaemon(
+      {
+        path: config.get<string>('daemon.path', ''),
+        args: config.get<string[]>('daemon.args', ['serve']),
+        pythonPath: vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath'),
+      },
+      process.env,
+      (file) => {
+        try {
+          return fs.statSync(file).isFile();
+        } catch {
+          return false;
+        }
+      },
+    );
+    if ('error' in resolved) {
+      this.stateEmitter.fire(resolved.error);
+      void this.offerFix(resolved.error);
+      throw new DaemonNotFound(resolved.error);
+    }
+    this.output.info(`starting the daemon: ${resolved.command} ${resolved.args.join(' ')} (from ${resolved.source})`);
+    const env = { ...process.env, ...config.get<Record<string, string>>('daemon.env', {}) };
+    const serverOptions: ServerOptions = {
+      command: resolved.command,
+      args: resolved.args,
+      transport: TransportKind.stdio,
+      options: { env },
+    };
+    const initializationOptions: InitializationOptions = {
+      outputCapMb: config.get<number>('outputCapMb', 10),
+    };
+    const profile = config.get<string>('defaultProfile', '');
+    if (profile) {
+      initializationOptions.profile = profile;
+    }
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [],
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions,
+      connectionOptions: { maxRestartCount: 3 },
+    };
+    const client = new LanguageClient('runbridge', 'runbridge', serverOptions, clientOptions);
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Stopped) {
+        this.stateEmitter.fire('the daemon stopped');
+      } else if (e.newState === State.Running) {
+        this.stateEmitter.fire(undefined);
+      }
+    });
+    this.api?.dispose();
+    this.client = client;
+    this.api = new RunbridgeApi(peerOf(client), this.events);
+    try {
+      await client.start();
+    } catch (error) {
+      const message = `the runbridge daemon (${resolved.command}) did not start: ${error instanceof Error ? error.message : String(error)}`;
+      this.stateEmitter.fire(message);
+      this.client = undefined;
+      throw new Error(message);
+    }
+    const experimental = client.initializeResult?.capabilities.experimental as
+      | { runbridge?: ServerInfo }
+      | undefined;
+    this.serverInfo = experimental?.runbridge;
+    if (!this.serverInfo) {
+      void vscode.window.showWarningMessage(
+        `${resolved.command} answered initialize without runbridge capabilities: is it really the runbridge daemon?`,
+      );
+    } else if (this.serverInfo.protocolVersion !== PROTOCOL_VERSION) {
+      void vscode.window.showWarningMessage(
+        `The runbridge daemon speaks protocol ${this.serverInfo.protocolVersion}, this extension ${PROTOCOL_VERSION}: update the one that is older.`,
+      );
+    }
+    this.stateEmitter.fire(undefined);
+    return this.api;
+  }
+
+  private async offerFix(message: string): Promise<void> {
+    const setPath = 'Set Daemon Path';
+    const install = 'Install with pip';
+    const choice = await vscode.window.showErrorMessage(message, setPath, install);
+    if (choice === setPath) {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'runbridge.daemon.path');
+    } else if (choice === install) {
+      const python =
+        vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || 'python3';
+      const terminal = vscode.window.createTerminal({ name: 'runbridge install' });
+      terminal.show();
+      terminal.sendText(`"${python}" -m pip install runbridge`);
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.ensure();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.api?.dispose();
+    this.api = undefined;
+    if (client && client.state !== State.Stopped) {
+      await client.stop(5000).catch(() => undefined);
+    }
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.stateEmitter.dispose();
+  }
+}
+
+/** The language client as the API's JSON-RPC peer (string method names only). */
+function peerOf(client: LanguageClient): RpcPeer {
+  return {
+    sendRequest: (method, params, token) => client.sendRequest(method, params, token),
+    sendNotification: (method, params) => client.sendNotification(method, params),
+    onNotification: (method, handler) =>
+      client.onNotification(method, (params: unknown) => handler(params as never)),
+    onRequest: (method, handler) =>
+      client.onRequest(method, (params: unknown, token) => handler(params as never, token)),
+  };
+}

@@ -1,0 +1,180 @@
+// runbridge protocol v1, as docs/protocol.md writes it (and server/runbridge/protocol.py).
+// Keep the three in step. No `vscode` import: unit and integration tests load this file.
+
+export const PROTOCOL_VERSION = 1;
+
+// Requests, editor -> daemon
+export const OPEN_SESSION = 'runbridge/openSession';
+export const LIST_SESSIONS = 'runbridge/listSessions';
+export const CLOSE_SESSION = 'runbridge/closeSession';
+export const INTERRUPT = 'runbridge/interrupt';
+export const RESTART = 'runbridge/restart';
+export const RUN = 'runbridge/run';
+export const UPLOAD = 'runbridge/upload';
+export const DOWNLOAD = 'runbridge/download';
+export const LIST_FILES = 'runbridge/listFiles';
+export const OPEN_TERMINAL = 'runbridge/openTerminal';
+export const CLOSE_TERMINAL = 'runbridge/closeTerminal';
+// Notifications, editor -> daemon
+export const TERMINAL_INPUT = 'runbridge/terminalInput';
+export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';
+// Notifications, daemon -> editor
+export const OUTPUT = 'runbridge/output';
+export const SESSION_CHANGED = 'runbridge/sessionChanged';
+export const TERMINAL_OUTPUT = 'runbridge/terminalOutput';
+export const TERMINAL_EXIT = 'runbridge/terminalExit';
+// Request, daemon -> editor
+export const INPUT = 'runbridge/input';
+
+/** Error codes of the daemon (docs/protocol.md, "Errors"). */
+export const ErrorCodes = {
+  InvalidParams: -32602,
+  ConfigError: -32010,
+  SessionNotFound: -32011,
+  SessionConflict: -32012,
+  TerminalNotFound: -32013,
+  FileError: -32014,
+  BackendError: -32020,
+  KernelSpecNotFound: -32021,
+  BackendUnavailable: -32022,
+  Unsupported: -32023,
+  RequestCancelled: -32800,
+} as const;
+
+export type SessionState = 'starting' | 'idle' | 'busy' | 'dead' | 'closed';
+
+export interface SessionInfo {
+  name: string;
+  profile: string;
+  backend: string;
+  image: string | null;
+  state: SessionState;
+  created: boolean;
+  workdir: string;
+  createdAt?: number;
+  backendStatus?: string | null;
+}
+
+/** `[kind, data]`: `stdout`/`stderr` text, or a MIME type and its data. */
+export type ConsoleRecord = [string, string];
+
+export const CLEAR_OUTPUT_KIND = 'application/x-runbridge-clear-output';
+export const DRAWING_KIND = 'application/x-sorna-drawing';
+
+export interface RunOptions {
+  build?: string;
+  exec?: string;
+  clean?: string;
+  timeout?: number;
+}
+
+export interface Range {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+export interface RunParams {
+  session?: string;
+  code: string;
+  mode?: 'query' | 'batch';
+  options?: RunOptions;
+  profile?: string;
+  image?: string;
+  uri?: string;
+  range?: Range;
+  languageId?: string;
+}
+
+export type RunStatus = 'finished' | 'interrupted' | 'failed' | 'exec-timeout';
+
+export interface RunError {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  exitCode: number | null;
+  error?: RunError;
+  message?: string;
+  transcript?: string;
+}
+
+export interface OpenSessionParams {
+  name: string;
+  profile?: string;
+  image?: string;
+  env?: Record<string, string>;
+}
+
+export interface FileEntry {
+  path: string;
+  size: number;
+}
+
+export interface FolderEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'dir' | 'other';
+  size: number;
+  mtime: number | null;
+}
+
+export interface OutputParams {
+  session: string;
+  runId: string;
+  seq: number;
+  console: ConsoleRecord[];
+}
+
+export interface SessionChangedParams {
+  session: SessionInfo;
+}
+
+export interface TerminalOutputParams {
+  terminalId: string;
+  data: string;
+}
+
+export interface TerminalExitParams {
+  terminalId: string;
+  exitCode: number | null;
+}
+
+export interface InputParams {
+  session: string;
+  runId: string;
+  prompt: string;
+  password: boolean;
+}
+
+export interface InputResult {
+  value: string | null;
+}
+
+export interface ProfileInfo {
+  name: string;
+  type: string;
+  image: string | null;
+  available: boolean;
+}
+
+/** `capabilities.experimental.runbridge` of the `initialize` result. */
+export interface ServerInfo {
+  protocolVersion: number;
+  version: string;
+  backends: string[];
+  profiles: ProfileInfo[];
+  defaultProfile: string;
+  defaultSession: string;
+  logFile?: string;
+}
+
+/** What `initializationOptions` may carry (docs/protocol.md, `initialize`). */
+export interface InitializationOptions {
+  profile?: string;
+  outputCapMb?: number;
+  profiles?: Record<string, Record<string, unknown>>;
+}

@@ -1,0 +1,160 @@
+// Runs code in a session and shows what comes back: text in the session's output
+// terminal, media in its panel, an exception as a diagnostic on the failing line.
+
+import * as vscode from 'vscode';
+import { errorMessage, isRpcError } from './api';
+import { Daemon } from './daemon';
+import { MediaPanels } from './mediaPanel';
+import { OutputTerminals } from './outputTerminal';
+import { ErrorCodes, OutputParams, RunOptions, RunParams, RunResult } from './protocol';
+import { Sessions } from './sessions';
+import { renderRecord, runFooter, runHeader } from './core/terminalText';
+import { locateError } from './core/traceback';
+
+export interface RunOrigin {
+  document: vscode.TextDocument;
+  /** The document range the code came from (diagnostics are placed relative to it). */
+  range: vscode.Range;
+}
+
+export interface RunRequest {
+  code: string;
+  origin?: RunOrigin;
+  mode?: 'query' | 'batch';
+  options?: RunOptions;
+  session?: string;
+  /** A short label for the header line (default: the code's first line). */
+  label?: string;
+}
+
+export class Runner implements vscode.Disposable {
+  readonly diagnostics = vscode.languages.createDiagnosticCollection('runbridge');
+  /** Runs started here and not answered yet, per session (Escape in the input box etc.). */
+  private readonly active = new Map<string, Set<vscode.CancellationTokenSource>>();
+
+  constructor(
+    private readonly daemon: Daemon,
+    private readonly sessions: Sessions,
+    private readonly outputs: OutputTerminals,
+    private readonly media: MediaPanels,
+  ) {}
+
+  /** A `runbridge/output` notification. */
+  onOutput(params: OutputParams): void {
+    const reveal = vscode.workspace.getConfiguration('runbridge').get<boolean>('showMediaPanel', true);
+    for (const [kind, data] of params.console) {
+      const rendered = renderRecord(kind, data);
+      if (rendered.clear) {
+        this.outputs.clear(params.session);
+      }
+      if (rendered.text) {
+        this.outputs.write(params.session, rendered.text);
+      }
+      if (rendered.media) {
+        this.media.add(params.session, params.runId, rendered.media.kind, rendered.media.data, reveal);
+      }
+    }
+  }
+
+  async run(request: RunRequest): Promise<RunResult | undefined> {
+    const session = request.session ?? this.sessions.current;
+    const origin = request.origin;
+    if (!request.code.trim() && request.mode !== 'batch') {
+      void vscode.window.showInformationMessage('runbridge: nothing to run (the code is empty).');
+      return undefined;
+    }
+    const api = await this.daemon.ensure();
+    this.outputs.show(session);
+    const languageId = origin?.document.languageId;
+    this.outputs.write(session, runHeader(request.label ?? session, request.code));
+    if (origin) {
+      this.clearDiagnostics(origin);
+    }
+    const params: RunParams = { session, code: request.code, mode: request.mode ?? 'query' };
+    if (request.options) {
+      params.options = request.options;
+    }
+    if (origin) {
+      params.uri = origin.document.uri.toString();
+      params.languageId = languageId;
+      params.range = {
+        start: { line: origin.range.start.line, character: origin.range.start.character },
+        end: { line: origin.range.end.line, character: origin.range.end.character },
+      };
+    }
+    const cts = new vscode.CancellationTokenSource();
+    const set = this.active.get(session) ?? new Set();
+    set.add(cts);
+    this.active.set(session, set);
+    const started = Date.now();
+    try {
+      const result = await api.run(params, cts.token);
+      this.outputs.write(
+        session,
+        runFooter(result.status, result.exitCode, Date.now() - started, result.message),
+      );
+      if (result.error && origin) {
+        this.showError(origin, request.code, result);
+      }
+      return result;
+    } catch (error) {
+      if (isRpcError(error) && error.code === ErrorCodes.RequestCancelled) {
+        this.outputs.write(session, runFooter('interrupted', 130, Date.now() - started));
+        return undefined;
+      }
+      const message = errorMessage(error);
+      this.outputs.write(session, `\x1b[31mrunbridge: ${message}\x1b[39m\r\n`);
+      void vscode.window.showErrorMessage(`runbridge: ${message}`);
+      return undefined;
+    } finally {
+      set.delete(cts);
+      cts.dispose();
+    }
+  }
+
+  /** Cancel the runs this window started in `session` (they end interrupted). */
+  cancelAll(session: string): void {
+    for (const cts of this.active.get(session) ?? []) {
+      cts.cancel();
+    }
+  }
+
+  private clearDiagnostics(origin: RunOrigin): void {
+    const uri = origin.document.uri;
+    const kept = (this.diagnostics.get(uri) ?? []).filter(
+      (d) => !origin.range.contains(d.range.start),
+    );
+    this.diagnostics.set(uri, kept);
+  }
+
+  private showError(origin: RunOrigin, code: string, result: RunResult): void {
+    const error = result.error;
+    if (!error) {
+      return;
+    }
+    const lineCount = code.split('\n').length;
+    const location = locateError(error, lineCount);
+    if (!location) {
+      return;
+    }
+    const line = origin.range.start.line + location.line;
+    if (line >= origin.document.lineCount) {
+      return;
+    }
+    const text = origin.document.lineAt(line);
+    const range = new vscode.Range(
+      line,
+      text.firstNonWhitespaceCharacterIndex,
+      line,
+      Math.max(text.range.end.character, text.firstNonWhitespaceCharacterIndex + 1),
+    );
+    const diagnostic = new vscode.Diagnostic(range, location.message, vscode.DiagnosticSeverity.Error);
+    diagnostic.source = 'runbridge';
+    const uri = origin.document.uri;
+    this.diagnostics.set(uri, [...(this.diagnostics.get(uri) ?? []), diagnostic]);
+  }
+
+  dispose(): void {
+    this.diagnostics.dispose();
+  }
+}

@@ -1,0 +1,24 @@
+# runbridge end-to-end fixture. test/e2e/scenario.mjs finds each line below by its
+# text (not by its number), so lines may move, but keep every line distinct.
+
+# step a: run one line
+print("hello from runbridge", 6 * 7)
+
+# step b: input() answered through a VS Code InputBox
+name = input("Your name: ")
+print("hi", name)
+
+# step c: select from the next line to the display() line and run the selection:
+# a 16x16 red PNG built by hand (no matplotlib), shown in the media panel
+import struct, zlib
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+raw_rows = b"".join(b"\x00" + b"\xff\x00\x00" * 16 for _ in range(16))
+png_bytes = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0))
+             + png_chunk(b"IDAT", zlib.compress(raw_rows)) + png_chunk(b"IEND", b""))
+from IPython.display import display, Image
+display(Image(data=png_bytes))
+
+# step e: a long run, interrupted; then the session must still answer
+import time; time.sleep(120)
+print("after interrupt")

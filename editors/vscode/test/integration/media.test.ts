@@ -1,0 +1,94 @@
+// Rich display output on the local backend becomes [mime, data] console records.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Daemon, withDaemon } from './daemon';
+
+const TIMEOUT = 45_000;
+
+// A valid 2x1 RGB PNG built with zlib + struct; its base64 is printed for comparison.
+const PNG_CODE = `
+import base64, struct, zlib
+from IPython.display import Image, display
+
+def chunk(kind, data):
+    body = kind + data
+    return struct.pack('>I', len(data)) + body + struct.pack('>I', zlib.crc32(body) & 0xffffffff)
+
+raw = b'\\x00' + b'\\xff\\x00\\x00' + b'\\x00\\x00\\xff'
+png = (b'\\x89PNG\\r\\n\\x1a\\n'
+       + chunk(b'IHDR', struct.pack('>IIBBBBB', 2, 1, 8, 2, 0, 0, 0))
+       + chunk(b'IDAT', zlib.compress(raw))
+       + chunk(b'IEND', b''))
+print(base64.b64encode(png).decode(), flush=True)
+display(Image(data=png))
+`;
+
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="red"/></svg>';
+
+describe('media output', { timeout: 120_000 }, () => {
+  let d: Daemon;
+
+  before(async () => {
+    d = await Daemon.start({ label: 'media' });
+  });
+
+  after(async () => {
+    assert.equal(await d.stop(), 0, 'daemon exit code after shutdown + exit');
+  });
+
+  test('a PNG display is an image/png data URI record', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+    const r = await d.api.run({ session: 'it-media', code: PNG_CODE });
+    assert.equal(r.status, 'finished', JSON.stringify(r));
+    const console = d.events.consoleOf(r.runId);
+    const printed = d.events.textOf(r.runId).trim();
+    const images = console.filter(([k]) => k === 'image/png');
+    assert.equal(images.length, 1, JSON.stringify(console));
+    const [, uri] = images[0];
+    assert.ok(uri.startsWith('data:image/png;base64,'), uri.slice(0, 40));
+    const payload = uri.slice('data:image/png;base64,'.length);
+    assert.equal(payload, printed, 'the data URI carries exactly the PNG bytes');
+    const bytes = Buffer.from(payload, 'base64');
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    // Record order is output order: the printed base64 first, then the image.
+    assert.equal(console[0][0], 'stdout');
+    assert.equal(console[console.length - 1][0], 'image/png');
+  }));
+
+  test('SVG, HTML and text/plain displays', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+    const r = await d.api.run({
+      session: 'it-media',
+      code:
+        'from IPython.display import SVG, HTML, display\n' +
+        `display(SVG(${JSON.stringify(SVG)}))\n` +
+        "display(HTML('<b>bold</b> <i>text</i>'))\n" +
+        'display(12345)\n',
+    });
+    assert.equal(r.status, 'finished', JSON.stringify(r));
+    const console = d.events.consoleOf(r.runId);
+    assert.equal(console.length, 3, JSON.stringify(console));
+    const [svg, html, plain] = console;
+    assert.equal(svg[0], 'image/svg+xml');
+    assert.ok(svg[1].startsWith('<svg'), svg[1]);
+    assert.ok(svg[1].includes('<rect'), svg[1]);
+    assert.deepEqual(html, ['text/html', '<b>bold</b> <i>text</i>']);
+    // A bundle with only text/plain is stdout text ending in a newline.
+    assert.deepEqual(plain, ['stdout', '12345\n']);
+  }));
+
+  test('a bundle with PNG and HTML picks the PNG (richest first)', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+    const r = await d.api.run({
+      session: 'it-media',
+      code:
+        'from IPython.display import display\n' +
+        // `png` comes from the first test's run in this session.
+        "display({'image/png': png, 'text/html': '<p>x</p>', 'text/plain': 'x'}, raw=True)\n",
+    });
+    assert.equal(r.status, 'finished', JSON.stringify(r));
+    const console = d.events.consoleOf(r.runId);
+    assert.equal(console.length, 1, JSON.stringify(console));
+    assert.equal(console[0][0], 'image/png');
+    assert.ok(console[0][1].startsWith('data:image/png;base64,iVBORw0KGgo'));
+  }));
+});
