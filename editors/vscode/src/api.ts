@@ -22,8 +22,8 @@ export interface CancellationToken {
 export interface RpcPeer {
   sendRequest<R>(method: string, params: unknown, token?: CancellationToken): Promise<R>;
   sendNotification(method: string, params: unknown): Promise<void> | void;
-  onNotification(method: string, handler: (params: never) => void): Disposable;
-  onRequest(method: string, handler: (params: never, token: CancellationToken) => unknown): Disposable;
+  onNotification(method: string, handler: (params: any) => void): Disposable; // eslint-disable-line @typescript-eslint/no-explicit-any
+  onRequest(method: string, handler: (params: any, token: CancellationToken) => unknown): Disposable; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 export interface RunbridgeEvents {
@@ -90,30 +90,41 @@ export class RunbridgeApi {
     }
   }
 
+  /**
+   * vscode-jsonrpc treats a trailing `undefined` as one more positional parameter
+   * (the request would go out as `params: [params, null]`), so a missing token is
+   * left out of the call, not passed as undefined.
+   */
+  private request<R>(method: string, params: unknown, token?: CancellationToken): Promise<R> {
+    return token
+      ? this.peer.sendRequest<R>(method, params, token)
+      : this.peer.sendRequest<R>(method, params);
+  }
+
   openSession(params: P.OpenSessionParams, token?: CancellationToken): Promise<P.SessionInfo> {
-    return this.peer.sendRequest(P.OPEN_SESSION, params, token);
+    return this.request(P.OPEN_SESSION, params, token);
   }
 
   async listSessions(): Promise<P.SessionInfo[]> {
-    const result = await this.peer.sendRequest<{ sessions: P.SessionInfo[] }>(P.LIST_SESSIONS, {});
+    const result = await this.request<{ sessions: P.SessionInfo[] }>(P.LIST_SESSIONS, {});
     return result.sessions;
   }
 
   closeSession(name: string): Promise<P.SessionInfo> {
-    return this.peer.sendRequest(P.CLOSE_SESSION, { name });
+    return this.request(P.CLOSE_SESSION, { name });
   }
 
   interrupt(session: string): Promise<P.SessionInfo> {
-    return this.peer.sendRequest(P.INTERRUPT, { session });
+    return this.request(P.INTERRUPT, { session });
   }
 
   restart(session: string, token?: CancellationToken): Promise<P.SessionInfo> {
-    return this.peer.sendRequest(P.RESTART, { session }, token);
+    return this.request(P.RESTART, { session }, token);
   }
 
   /** Cancelling `token` interrupts the run; the promise then rejects with -32800. */
   run(params: P.RunParams, token?: CancellationToken): Promise<P.RunResult> {
-    return this.peer.sendRequest(P.RUN, params, token);
+    return this.request(P.RUN, params, token);
   }
 
   /** `workDoneToken`: the daemon reports bytes copied as `$/progress` on it. */
@@ -124,7 +135,7 @@ export class RunbridgeApi {
     token?: CancellationToken,
     workDoneToken?: string,
   ): Promise<P.FileEntry[]> {
-    const result = await this.peer.sendRequest<{ files: P.FileEntry[] }>(
+    const result = await this.request<{ files: P.FileEntry[] }>(
       P.UPLOAD,
       { session, files, dest, ...(workDoneToken ? { workDoneToken } : {}) },
       token,
@@ -139,7 +150,7 @@ export class RunbridgeApi {
     token?: CancellationToken,
     workDoneToken?: string,
   ): Promise<P.FileEntry[]> {
-    const result = await this.peer.sendRequest<{ files: P.FileEntry[] }>(
+    const result = await this.request<{ files: P.FileEntry[] }>(
       P.DOWNLOAD,
       { session, files, dest, ...(workDoneToken ? { workDoneToken } : {}) },
       token,
@@ -148,7 +159,7 @@ export class RunbridgeApi {
   }
 
   listFiles(session: string, path = '.'): Promise<{ path: string; entries: P.FolderEntry[] }> {
-    return this.peer.sendRequest(P.LIST_FILES, { session, path });
+    return this.request(P.LIST_FILES, { session, path });
   }
 
   async openTerminal(session: string, rows?: number, cols?: number): Promise<string> {
@@ -157,12 +168,12 @@ export class RunbridgeApi {
       params.rows = rows;
       params.cols = cols;
     }
-    const result = await this.peer.sendRequest<{ terminalId: string }>(P.OPEN_TERMINAL, params);
+    const result = await this.request<{ terminalId: string }>(P.OPEN_TERMINAL, params);
     return result.terminalId;
   }
 
   async closeTerminal(terminalId: string): Promise<void> {
-    await this.peer.sendRequest(P.CLOSE_TERMINAL, { terminalId });
+    await this.request(P.CLOSE_TERMINAL, { terminalId });
   }
 
   async terminalInput(terminalId: string, data: string): Promise<void> {

@@ -190,11 +190,12 @@ export class Daemon implements vscode.Disposable {
 /** The language client as the API's JSON-RPC peer (string method names only). */
 function peerOf(client: LanguageClient): RpcPeer {
   return {
-    sendRequest: (method, params, token) => client.sendRequest(method, params, token),
+    sendRequest: (method, params, token) =>
+      token ? client.sendRequest(method, params, token) : client.sendRequest(method, params),
     sendNotification: (method, params) => client.sendNotification(method, params),
     onNotification: (method, handler) =>
-      client.onNotification(method, (params: unknown) => handler(params as never)),
+      client.onNotification(method, (params: unknown) => handler(params)),
     onRequest: (method, handler) =>
-      client.onRequest(method, (params: unknown, token) => handler(params as never, token)),
+      client.onRequest(method, (params: unknown, token) => handler(params, token)),
   };
 }

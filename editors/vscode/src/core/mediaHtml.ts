@@ -3,10 +3,13 @@
 // Everything from the kernel is untrusted: text is escaped, raster images are accepted
 // only as well-formed base64 data URIs, SVG is shown through <img> (which never runs
 // SVG scripts), and HTML goes into an iframe with an empty sandbox (no scripts, no
-// same-origin). The page's CSP allows only its own nonce-tagged <style> and <script>.
+// same-origin). The page's CSP allows only its own nonce-tagged <script>; styles may be
+// inline (HTML output such as pandas tables carries its own), but nothing loads from
+// outside: images are data: URIs or the webview's own resources.
 
 import { randomBytes } from 'node:crypto';
 import { DRAWING_KIND } from '../protocol';
+import { drawingToSvg } from './drawing';
 
 export interface MediaItem {
   id: number;
@@ -67,7 +70,12 @@ function body(item: MediaItem): string {
     return `<iframe sandbox="" title="text/html output" srcdoc="${escapeHtml(data)}"></iframe>`;
   }
   if (kind === DRAWING_KIND) {
-    return `<p class="note">Drawing commands (${escapeHtml(DRAWING_KIND)}) cannot be rendered here; their data:</p>${pre(data)}`;
+    const svg = drawingToSvg(data);
+    if (svg) {
+      const src = `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
+      return `<img alt="drawing output" src="${src}">`;
+    }
+    return `<p class="note">These drawing commands (${escapeHtml(DRAWING_KIND)}) could not be read; their data:</p>${pre(data)}`;
   }
   return pre(data);
 }
@@ -101,7 +109,7 @@ export function mediaPage(items: readonly MediaItem[], opts: MediaPageOptions): 
   const csp = escapeHtml(opts.cspSource);
   const nonce = escapeHtml(opts.nonce);
   const policy =
-    `default-src 'none'; img-src ${csp} data:; style-src ${csp} 'nonce-${nonce}'; ` +
+    `default-src 'none'; img-src ${csp} data:; style-src ${csp} 'unsafe-inline'; ` +
     `script-src 'nonce-${nonce}'; frame-src 'self' data:; font-src ${csp};`;
   const newestFirst = [...items].sort((a, b) => b.id - a.id);
   const content = newestFirst.length

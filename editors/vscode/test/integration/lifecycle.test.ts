@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test';
 
 import * as P from '../../src/protocol';
 import { RunbridgeApi } from '../../src/api';
-import { Daemon, rawPeer, rpcFailure, sleep, withDaemon } from './daemon';
+import { Daemon, describeError, rawPeer, rpcFailure, sleep, withDaemon } from './daemon';
 
 const TIMEOUT = 45_000;
 
 describe('daemon lifecycle and sessions', { timeout: 120_000 }, () => {
-  let d: Daemon;
+  let d: Daemon | undefined;
   let stopped = false;
 
   before(async () => {
@@ -24,13 +24,13 @@ describe('daemon lifecycle and sessions', { timeout: 120_000 }, () => {
   });
 
   after(async () => {
-    if (!stopped) {
+    if (d !== undefined && !stopped) {
       const code = await d.stop();
       assert.equal(code, 0, 'daemon exit code after shutdown + exit');
     }
   });
 
-  test('initialize announces protocol v1 and the local backend', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('initialize announces protocol v1 and the local backend', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const info = d.serverInfo;
     assert.equal(info.protocolVersion, P.PROTOCOL_VERSION);
     assert.ok(info.backends.includes('local'), `backends: ${JSON.stringify(info.backends)}`);
@@ -48,7 +48,7 @@ describe('daemon lifecycle and sessions', { timeout: 120_000 }, () => {
     assert.equal(warning.type, 2, `a warning, got ${JSON.stringify(warning)}`);
   }));
 
-  test('openSession creates, then reuses; listSessions; closeSession', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('openSession creates, then reuses; listSessions; closeSession', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const name = 'it-life-a';
     const first = await d.api.openSession({ name });
     assert.equal(first.name, name);
@@ -107,7 +107,7 @@ describe('daemon lifecycle and sessions', { timeout: 120_000 }, () => {
     assert.equal(missing.data?.session, name);
   }));
 
-  test('bad params give -32602 naming the field; the daemon keeps serving', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('bad params give -32602 naming the field; the daemon keeps serving', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const badRun = await rpcFailure(
       d.connection.sendRequest(P.RUN, { session: 'it-life-bad', code: 42 }),
     );
@@ -137,11 +137,20 @@ describe('daemon lifecycle and sessions', { timeout: 120_000 }, () => {
     assert.equal(d.events.textOf(r.runId), '42\n');
   }));
 
-  test('RunbridgeApi on the bare MessageConnection sends object params (api.ts token bug)', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('RunbridgeApi on the bare MessageConnection sends object params (api.ts token bug)', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     // Exactly what the extension does: the peer's sendRequest gets (method, params, undefined).
     // (It reuses the collecting handlers: vscode-jsonrpc keeps one handler per method.)
     const api = new RunbridgeApi(rawPeer(d.connection), d.sink);
-    const sessions = await api.listSessions();
+    let sessions: unknown;
+    try {
+      sessions = await api.listSessions();
+    } catch (err) {
+      assert.fail(
+        `${describeError(err)}\nsrc/api.ts passes an undefined CancellationToken to ` +
+          'sendRequest; vscode-jsonrpc (and LanguageClient) then send params as ' +
+          '[params, null]. Pass the token only when it is defined.',
+      );
+    }
     assert.ok(Array.isArray(sessions));
     const info = await api.openSession({ name: 'it-life-raw' });
     assert.equal(info.name, 'it-life-raw');
@@ -149,7 +158,7 @@ describe('daemon lifecycle and sessions', { timeout: 120_000 }, () => {
     assert.equal(closed.state, 'closed');
   }));
 
-  test('shutdown closes every session, exit ends the daemon with code 0', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('shutdown closes every session, exit ends the daemon with code 0', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const r = await d.api.run({ session: 'it-life-b', code: 'import os; print(os.getpid())' });
     const kernelPid = Number(d.events.textOf(r.runId).trim());
     assert.ok(

@@ -28,17 +28,19 @@ display(Image(data=png))
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="red"/></svg>';
 
 describe('media output', { timeout: 120_000 }, () => {
-  let d: Daemon;
+  let d: Daemon | undefined;
 
   before(async () => {
     d = await Daemon.start({ label: 'media' });
   });
 
   after(async () => {
-    assert.equal(await d.stop(), 0, 'daemon exit code after shutdown + exit');
+    if (d !== undefined) {
+      assert.equal(await d.stop(), 0, 'daemon exit code after shutdown + exit');
+    }
   });
 
-  test('a PNG display is an image/png data URI record', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('a PNG display is an image/png data URI record', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const r = await d.api.run({ session: 'it-media', code: PNG_CODE });
     assert.equal(r.status, 'finished', JSON.stringify(r));
     const console = d.events.consoleOf(r.runId);
@@ -56,7 +58,7 @@ describe('media output', { timeout: 120_000 }, () => {
     assert.equal(console[console.length - 1][0], 'image/png');
   }));
 
-  test('SVG, HTML and text/plain displays', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('SVG, HTML and text/plain displays', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const r = await d.api.run({
       session: 'it-media',
       code:
@@ -77,7 +79,7 @@ describe('media output', { timeout: 120_000 }, () => {
     assert.deepEqual(plain, ['stdout', '12345\n']);
   }));
 
-  test('a bundle with PNG and HTML picks the PNG (richest first)', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('a bundle with PNG and HTML picks the PNG (richest first)', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const r = await d.api.run({
       session: 'it-media',
       code:

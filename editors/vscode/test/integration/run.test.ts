@@ -11,17 +11,19 @@ import { Daemon, isPending, rpcFailure, withDaemon } from './daemon';
 const TIMEOUT = 45_000;
 
 describe('runbridge/run', { timeout: 120_000 }, () => {
-  let d: Daemon;
+  let d: Daemon | undefined;
 
   before(async () => {
     d = await Daemon.start({ label: 'run' });
   });
 
   after(async () => {
-    assert.equal(await d.stop(), 0, 'daemon exit code after shutdown + exit');
+    if (d !== undefined) {
+      assert.equal(await d.stop(), 0, 'daemon exit code after shutdown + exit');
+    }
   });
 
-  test('output streams before the reply; busy then idle; state persists', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('output streams before the reply; busy then idle; state persists', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const S = 'it-run-stream';
     await d.api.openSession({ name: S });
     const changesBefore = d.events.sessionChanges.length;
@@ -73,7 +75,7 @@ describe('runbridge/run', { timeout: 120_000 }, () => {
     );
   }));
 
-  test('stderr records and an exception (exit 1, error.ename)', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('stderr records and an exception (exit 1, error.ename)', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const S = 'it-run-errors';
     const warn = await d.api.run({
       session: S,
@@ -111,7 +113,7 @@ describe('runbridge/run', { timeout: 120_000 }, () => {
     assert.ok(ofRun.some((l) => l.kind === 'stdout' && l.data === 'hi\n'));
   }));
 
-  test('interrupt stops a sleeping run quickly and keeps its output', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('interrupt stops a sleeping run quickly and keeps its output', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const S = 'it-run-interrupt';
     await d.api.openSession({ name: S });
     const pending = d.api.run({
@@ -147,7 +149,7 @@ describe('runbridge/run', { timeout: 120_000 }, () => {
     assert.equal((await d.api.interrupt(S)).state, 'idle');
   }));
 
-  test('cancelling the run request interrupts it (-32800, run ends interrupted)', { timeout: TIMEOUT }, withDaemon(() => d, async (d) => {
+  test('cancelling the run request interrupts it (-32800, run ends interrupted)', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const S = 'it-run-cancel';
     await d.api.openSession({ name: S });
     const cts = new CancellationTokenSource();
