@@ -237,6 +237,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="the daemon: LSP JSON-RPC over stdio (the default)")
     serve.add_argument("--log-level", default=os.environ.get("RUNBRIDGE_LOG_LEVEL", "INFO"))
+    serve.add_argument(
+        "--socket",
+        type=Path,
+        default=None,
+        help="serve editors one after another on this Unix socket; sessions outlive them",
+    )
+    serve.add_argument(
+        "--linger",
+        type=float,
+        default=600.0,
+        help="with --socket: seconds without an editor before the daemon closes its sessions "
+        "and exits (default 600)",
+    )
 
     def session_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("-s", "--session", default="default", help="session name")
@@ -275,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "serve"):
         from runbridge.lsp.serve import main as serve_main
 
-        return serve_main(getattr(args, "log_level", "INFO"))
+        return serve_main(
+            getattr(args, "log_level", "INFO"),
+            getattr(args, "socket", None),
+            getattr(args, "linger", 600.0),
+        )
     handlers = {
         "run": _cmd_run,
         "sessions": _cmd_sessions,

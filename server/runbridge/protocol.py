@@ -26,6 +26,7 @@ DOWNLOAD: Final = "runbridge/download"
 LIST_FILES: Final = "runbridge/listFiles"
 OPEN_TERMINAL: Final = "runbridge/openTerminal"
 CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
+STOP_DAEMON: Final = "runbridge/stopDaemon"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"

@@ -19,6 +19,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -62,9 +64,10 @@ async def _watch_parent(ls: RunbridgeServer, stop: threading.Event) -> None:
             pass
 
 
-def _forward_logs(ls: RunbridgeServer, loop: asyncio.AbstractEventLoop) -> None:
+def _forward_logs(ls: RunbridgeServer, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
     """Warnings and errors also go to the editor; always written from the loop's thread,
-    so a log call in a worker thread cannot interleave bytes with another message."""
+    so a log call in a worker thread cannot interleave bytes with another message.
+    Returns the function that stops the forwarding."""
     loop_thread = threading.get_ident()
 
     def write(level: int, message: str) -> None:
@@ -77,7 +80,9 @@ def _forward_logs(ls: RunbridgeServer, loop: asyncio.AbstractEventLoop) -> None:
         elif not loop.is_closed():
             loop.call_soon_threadsafe(write, level, message)
 
-    logging.getLogger().addHandler(logs.ForwardHandler(send))
+    handler = logs.ForwardHandler(send)
+    logging.getLogger().addHandler(handler)
+    return lambda: logging.getLogger().removeHandler(handler)
 
 
 class _BatchingWriter:
@@ -176,10 +181,21 @@ async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
         ls.thread_pool.shutdown(wait=False, cancel_futures=True)
 
 
-def main(log_level: str = "INFO") -> int:
+def main(log_level: str = "INFO", socket_path: Path | None = None, linger: float = 600.0) -> int:
+    """Serve over stdio, or (``socket_path``) as a shared daemon on a Unix socket."""
     wire_in, wire_out = _private_stdio()
     path = logs.setup(log_level)
     os.environ["RUNBRIDGE_DAEMON"] = "1"
+    if socket_path is not None:
+        from runbridge.lsp import shared
+
+        os.close(wire_in)
+        os.close(wire_out)
+        log.info("runbridge shared daemon starting (pid %s), log %s", os.getpid(), path)
+        code = shared.main(socket_path, linger)
+        log.info("runbridge shared daemon exiting with code %s", code)
+        logging.shutdown()
+        os._exit(code)
     ls = create_server()
     log.info("runbridge daemon starting (pid %s), log %s", os.getpid(), path)
     code = 1

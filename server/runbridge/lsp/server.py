@@ -24,7 +24,7 @@ from runbridge import PROTOCOL_VERSION, __version__, logs, protocol
 from runbridge.config import AVAILABLE_BACKENDS, Settings, load_settings
 from runbridge.errors import InvalidParams, RunbridgeError
 from runbridge.lsp.progress import WorkDone, client_token
-from runbridge.sessions.manager import RunRequest, SessionManager
+from runbridge.sessions.manager import Events, RunRequest, SessionManager
 from runbridge.sessions.model import RunResult, SessionInfo
 from runbridge.sessions.output import OutputBatch
 
@@ -87,6 +87,17 @@ class RunbridgeProtocol(LanguageServerProtocol):
             data = {**data, "params": None}
         return super().structure_message(data)
 
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        server = self._server
+        if not (isinstance(server, RunbridgeServer) and server.shared):
+            yield from super().lsp_exit(*args)
+            return
+        # A shared daemon: this editor leaves; the daemon and its sessions stay.
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None
+        server.detached.set()
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
         self, params: types.InitializeParams
@@ -110,17 +121,29 @@ class RunbridgeProtocol(LanguageServerProtocol):
 
 
 class RunbridgeServer(LanguageServer):
-    def __init__(self) -> None:
+    def __init__(self, manager: SessionManager | None = None) -> None:
+        """``manager``: the sessions of a shared daemon, which outlive this connection
+        (``shutdown`` and ``exit`` then end the connection, not the sessions)."""
         super().__init__("runbridge", __version__, protocol_cls=RunbridgeProtocol)
         self.settings: Settings = load_settings()
-        self._manager: SessionManager | None = None
+        self.shared = manager is not None
+        self._manager: SessionManager | None = manager
         self._events = _LspEvents(self)
+        #: Set when a shared daemon's client sent ``exit`` (or ``runbridge/stopDaemon``).
+        self.detached = asyncio.Event()
+        self.stop_daemon_requested = False
+        if manager is not None:
+            manager.events = self._events
 
     @property
     def manager(self) -> SessionManager:
         if self._manager is None:
             self._manager = SessionManager(self.settings, self._events)
         return self._manager
+
+    @property
+    def events(self) -> Events:
+        return self._events
 
     def configure(self, init_options: Any) -> None:
         self.settings = load_settings(init_options)
@@ -229,6 +252,13 @@ async def _list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     return {"sessions": [s.to_wire() for s in ls.manager.sessions()]}
 
 
+async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    protocol.as_object(raw, protocol.STOP_DAEMON)
+    ls.stop_daemon_requested = True
+    await ls.aclose()
+    return {}
+
+
 async def _close_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     name = protocol.parse_session_name(raw, protocol.CLOSE_SESSION, "name")
     return (await ls.manager.close(name)).to_wire()
@@ -294,6 +324,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.LIST_FILES: _list_files,
     protocol.OPEN_TERMINAL: _open_terminal,
     protocol.CLOSE_TERMINAL: _close_terminal,
+    protocol.STOP_DAEMON: _stop_daemon,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.
@@ -325,16 +356,19 @@ def _as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[
     return _mapped(run_command)
 
 
-def create_server() -> RunbridgeServer:
-    server = RunbridgeServer()
+def create_server(manager: SessionManager | None = None) -> RunbridgeServer:
+    """A server; ``manager``: the sessions of a shared daemon (see :mod:`runbridge.lsp.shared`)."""
+    server = RunbridgeServer(manager)
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: RunbridgeServer, *_: Any) -> None:
-        await ls.aclose()
+        if not ls.shared:  # a shared daemon keeps its sessions for the next editor
+            await ls.aclose()
 
     @server.feature(types.EXIT)
     async def on_exit(ls: RunbridgeServer, *_: Any) -> None:
-        await ls.aclose()
+        if not ls.shared:
+            await ls.aclose()
 
     for method, handler in REQUEST_HANDLERS.items():
         server.feature(method)(_as_request(handler))

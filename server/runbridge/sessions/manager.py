@@ -436,6 +436,11 @@ class SessionManager:
     async def close_terminal(self, terminal_id: str) -> None:
         await self._terminal(terminal_id).close()
 
+    async def close_terminals(self) -> None:
+        """Close every terminal (their editor went away); sessions stay open."""
+        entries = [e.terminal for e in self._terminals.values() if e.terminal is not None]
+        await asyncio.gather(*(t.close() for t in entries), return_exceptions=True)
+
     # -- shutdown ----------------------------------------------------------------
     async def aclose(self) -> None:
         """Close every session and backend (idempotent)."""

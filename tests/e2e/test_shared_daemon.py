@@ -1,0 +1,323 @@
+"""The shared daemon (``runbridge serve --socket``): sessions outlive their editor.
+
+Each test starts the real daemon as a process on a Unix socket and connects to it
+like an editor does (LSP framing over the socket), so a window reload is: the
+editor sends ``shutdown`` + ``exit`` (or just disappears), a new one connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.conftest import isolated_env
+
+RUNBRIDGE = [sys.executable, "-m", "runbridge"]
+
+
+class Editor:
+    """A minimal LSP client over the daemon's socket."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.next_id = 0
+        self.notifications: list[dict[str, Any]] = []
+        self.input_answer: str | None = "typed"
+
+    @classmethod
+    async def connect(cls, sock: Path) -> Editor:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                reader, writer = await asyncio.open_unix_connection(str(sock), limit=1 << 22)
+                return cls(reader, writer)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        body = json.dumps(message).encode()
+        self.writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
+
+    async def _read(self) -> dict[str, Any] | None:
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if not line:
+                return None
+            if not line.strip():
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return dict(json.loads(await self.reader.readexactly(length)))
+
+    async def request(self, method: str, params: Any = None, timeout: float = 60) -> Any:
+        self.next_id += 1
+        my_id = self.next_id
+        self._send({"jsonrpc": "2.0", "id": my_id, "method": method, "params": params})
+        await self.writer.drain()
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self._read()
+                if message is None:
+                    raise ConnectionError(f"the daemon hung up during {method}")
+                if message.get("id") == my_id and "method" not in message:
+                    if "error" in message:
+                        raise RuntimeError(message["error"])
+                    return message.get("result")
+                if "method" in message and "id" in message:  # a request to the editor
+                    await self._answer(message)
+                elif "method" in message:
+                    self.notifications.append(message)
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        result: Any = None
+        if message["method"] == "runbridge/input":
+            result = {"value": self.input_answer}
+        self._send({"jsonrpc": "2.0", "id": message["id"], "result": result})
+        await self.writer.drain()
+
+    def notify(self, method: str, params: Any = None) -> None:
+        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    async def initialize(self) -> dict[str, Any]:
+        result = await self.request("initialize", {"processId": os.getpid(), "capabilities": {}})
+        self.notify("initialized", {})
+        return dict(result)
+
+    def stdout(self, run_id: str) -> str:
+        return "".join(
+            data
+            for n in self.notifications
+            if n["method"] == "runbridge/output" and n["params"]["runId"] == run_id
+            for kind, data in n["params"]["console"]
+            if kind == "stdout"
+        )
+
+    async def leave(self) -> None:
+        """What an editor does on reload: shutdown, exit, close the connection."""
+        await self.request("shutdown")
+        self.notify("exit")
+        with contextlib.suppress(Exception):
+            await self.writer.drain()
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()
+
+    async def hung_up(self, timeout: float = 10) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while await self._read() is not None:
+                    pass
+                return True
+        return False
+
+
+class SharedDaemon:
+    def __init__(self, home: Path, linger: float) -> None:
+        self.home = home
+        self.sock = home / "run" / "daemon.sock"
+        self.env = isolated_env(home)
+        self.proc = subprocess.Popen(
+            [*RUNBRIDGE, "serve", "--socket", str(self.sock), "--linger", str(linger)],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def kernels(self) -> list[psutil.Process]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return [
+                p
+                for p in psutil.Process(self.proc.pid).children(recursive=True)
+                if "ipykernel" in " ".join(p.cmdline())
+            ]
+        return []
+
+    async def exited(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return self.proc.poll()
+
+    def log(self) -> str:
+        path = self.home / "log" / "daemon.log"
+        return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture
+async def shared(tmp_path: Path) -> AsyncIterator[SharedDaemon]:
+    daemon = SharedDaemon(tmp_path / "home", linger=600)
+    try:
+        yield daemon
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                daemon.proc.wait(10)
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+
+
+async def test_sessions_survive_the_editor_leaving_and_coming_back(shared: SharedDaemon) -> None:
+    first = await Editor.connect(shared.sock)
+    caps = await first.initialize()
+    assert caps["capabilities"]["experimental"]["runbridge"]["protocolVersion"] == 1
+    result = await first.request("runbridge/run", {"session": "keep", "code": "x = 41"})
+    assert result["status"] == "finished"
+    kernels = shared.kernels()
+    assert len(kernels) == 1
+    await first.leave()  # a window reload: shutdown + exit
+    await asyncio.sleep(0.5)
+    assert shared.proc.poll() is None, "the shared daemon must outlive its editor"
+    assert all(k.is_running() for k in kernels)
+
+    second = await Editor.connect(shared.sock)
+    await second.initialize()
+    listed = await second.request("runbridge/listSessions", {})
+    assert [s["name"] for s in listed["sessions"]] == ["keep"]
+    again = await second.request("runbridge/run", {"session": "keep", "code": "print(x + 1)"})
+    assert second.stdout(again["runId"]) == "42\n"  # the variable survived
+    assert [k.pid for k in shared.kernels()] == [k.pid for k in kernels]
+    await second.leave()
+
+
+async def test_a_new_editor_takes_over_and_the_old_one_is_hung_up(shared: SharedDaemon) -> None:
+    old = await Editor.connect(shared.sock)
+    await old.initialize()
+    await old.request("runbridge/run", {"session": "take", "code": "y = 'kept'"})
+    new = await Editor.connect(shared.sock)
+    await new.initialize()
+    assert await old.hung_up(), "the previous editor's connection was not closed"
+    result = await new.request("runbridge/run", {"session": "take", "code": "print(y)"})
+    assert new.stdout(result["runId"]) == "kept\n"
+    await new.leave()
+
+
+async def test_editor_that_vanishes_mid_run_leaves_the_run_finishing(
+    shared: SharedDaemon,
+) -> None:
+    first = await Editor.connect(shared.sock)
+    await first.initialize()
+    await first.request("runbridge/openSession", {"name": "bg"})
+    first._send(
+        {
+            "jsonrpc": "2.0",
+            "id": 99,
+            "method": "runbridge/run",
+            "params": {"session": "bg", "code": "import time\ntime.sleep(1)\nz = 'done'"},
+        }
+    )
+    await first.writer.drain()
+    first.writer.close()  # the editor dies: no shutdown, no exit
+    second = await Editor.connect(shared.sock)
+    await second.initialize()
+    result = await second.request("runbridge/run", {"session": "bg", "code": "print(z)"})
+    assert second.stdout(result["runId"]) == "done\n"  # queued behind the first run
+    await second.leave()
+
+
+async def test_input_with_no_editor_interrupts_the_run(shared: SharedDaemon) -> None:
+    first = await Editor.connect(shared.sock)
+    await first.initialize()
+    await first.request("runbridge/openSession", {"name": "ask"})
+    first._send(
+        {
+            "jsonrpc": "2.0",
+            "id": 77,
+            "method": "runbridge/run",
+            "params": {
+                "session": "ask",
+                "code": "import time\ntime.sleep(1)\ntry:\n    v = input('q? ')\n"
+                "except KeyboardInterrupt:\n    v = 'interrupted'\n",
+            },
+        }
+    )
+    await first.writer.drain()
+    first.writer.close()
+    await asyncio.sleep(2.5)
+    second = await Editor.connect(shared.sock)
+    await second.initialize()
+    result = await second.request("runbridge/run", {"session": "ask", "code": "print(v)"})
+    assert second.stdout(result["runId"]) == "interrupted\n"
+    assert "asked for input with no editor connected" in shared.log()
+    await second.leave()
+
+
+async def test_linger_expiry_closes_every_session_and_exits(tmp_path: Path) -> None:
+    daemon = SharedDaemon(tmp_path / "home", linger=1.5)
+    try:
+        editor = await Editor.connect(daemon.sock)
+        await editor.initialize()
+        await editor.request("runbridge/run", {"session": "brief", "code": "pass"})
+        kernels = daemon.kernels()
+        assert kernels
+        assert stat.S_IMODE(daemon.sock.stat().st_mode) == 0o600
+        assert stat.S_IMODE(daemon.sock.parent.stat().st_mode) == 0o700
+        await editor.leave()
+        assert await daemon.exited(15) == 0
+        assert not daemon.sock.exists()
+        _, alive = psutil.wait_procs(kernels, timeout=5)
+        assert not alive, f"kernels left running: {alive}"
+        assert "no editor for 1.5s" in daemon.log()
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+
+
+async def test_stop_daemon_closes_everything_now(shared: SharedDaemon) -> None:
+    editor = await Editor.connect(shared.sock)
+    await editor.initialize()
+    await editor.request("runbridge/run", {"session": "gone", "code": "pass"})
+    kernels = shared.kernels()
+    assert await editor.request("runbridge/stopDaemon", {}) == {}
+    _, alive = psutil.wait_procs(kernels, timeout=5)
+    assert not alive
+    editor.writer.close()
+    assert await shared.exited(10) == 0
+
+
+async def test_a_second_daemon_on_a_live_socket_refuses_and_a_stale_one_is_replaced(
+    shared: SharedDaemon, tmp_path: Path
+) -> None:
+    editor = await Editor.connect(shared.sock)  # the first one is up
+    await editor.initialize()
+    rival = subprocess.run(
+        [*RUNBRIDGE, "serve", "--socket", str(shared.sock)],
+        env=shared.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+    )
+    assert rival.returncode == 1
+    assert f"another runbridge daemon already serves {shared.sock}" in shared.log()
+    await editor.request("runbridge/listSessions", {})  # the first one still serves
+    await editor.leave()
+    shared.proc.kill()  # dies without removing its socket
+    shared.proc.wait(10)
+    assert shared.sock.exists()
+    successor = SharedDaemon(shared.home, linger=600)
+    try:
+        editor = await Editor.connect(successor.sock)
+        await editor.initialize()
+        assert (await editor.request("runbridge/listSessions", {}))["sessions"] == []
+        await editor.leave()
+    finally:
+        successor.proc.terminate()
+        successor.proc.wait(10)
