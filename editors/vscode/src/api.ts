@@ -162,6 +162,11 @@ export class RunbridgeApi {
     return this.request(P.LIST_FILES, { session, path });
   }
 
+  /** Close every session and end the daemon (a shared one exits when this connection ends). */
+  async stopDaemon(): Promise<void> {
+    await this.request(P.STOP_DAEMON, {});
+  }
+
   async openTerminal(session: string, rows?: number, cols?: number): Promise<string> {
     const params: Record<string, unknown> = { session };
     if (rows !== undefined && cols !== undefined) {

@@ -1,7 +1,12 @@
 // Starting and stopping the runbridge daemon through vscode-languageclient, and
 // the typed API over it. Started lazily, on the first command that needs it.
 
+import { spawn } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   LanguageClient,
@@ -9,6 +14,7 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
+  StreamInfo,
   TransportKind,
   WorkDoneProgress,
   WorkDoneProgressBegin,
@@ -16,7 +22,7 @@ import {
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
-import { resolveDaemon } from './core/daemonCommand';
+import { DaemonCommand, resolveDaemon } from './core/daemonCommand';
 import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
 
 export class DaemonNotFound extends Error {}
@@ -25,6 +31,8 @@ type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDonePr
 
 export class Daemon implements vscode.Disposable {
   private client: LanguageClient | undefined;
+  /** The shared daemon's socket (setting runbridge.daemon.keepSessions), else undefined. */
+  private socketPath: string | undefined;
   private api: RunbridgeApi | undefined;
   private starting: Promise<RunbridgeApi> | undefined;
   private serverInfo: ServerInfo | undefined;
@@ -95,12 +103,22 @@ export class Daemon implements vscode.Disposable {
     }
     this.output.info(`starting the daemon: ${resolved.command} ${resolved.args.join(' ')} (from ${resolved.source})`);
     const env = { ...process.env, ...config.get<Record<string, string>>('daemon.env', {}) };
-    const serverOptions: ServerOptions = {
-      command: resolved.command,
-      args: resolved.args,
-      transport: TransportKind.stdio,
-      options: { env },
-    };
+    const keepSessions = config.get<boolean>('daemon.keepSessions', true);
+    let serverOptions: ServerOptions;
+    if (keepSessions) {
+      const lingerSeconds = Math.max(1, Math.round(config.get<number>('daemon.lingerMinutes', 10) * 60));
+      const socketPath = sharedSocketPath(resolved, env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+      this.socketPath = socketPath;
+      serverOptions = () => connectShared(resolved, env, socketPath, lingerSeconds, this.output);
+    } else {
+      this.socketPath = undefined;
+      serverOptions = {
+        command: resolved.command,
+        args: resolved.args,
+        transport: TransportKind.stdio,
+        options: { env },
+      };
+    }
     const initializationOptions: InitializationOptions = {
       outputCapMb: config.get<number>('outputCapMb', 10),
     };
@@ -166,7 +184,11 @@ export class Daemon implements vscode.Disposable {
     }
   }
 
+  /** Restart the daemon; a shared one is told to close its sessions and exit first. */
   async restart(): Promise<void> {
+    if (this.socketPath && this.api && this.running) {
+      await this.api.stopDaemon().catch(() => undefined);
+    }
     await this.stop();
     await this.ensure();
   }
@@ -198,4 +220,77 @@ function peerOf(client: LanguageClient): RpcPeer {
     onRequest: (method, handler) =>
       client.onRequest(method, (params: unknown, token) => handler(params, token)),
   };
+}
+
+/**
+ * The shared daemon's socket: one per workspace, daemon command and environment, in a
+ * private folder of the temp directory (Unix socket paths must stay short).
+ */
+function sharedSocketPath(
+  command: DaemonCommand,
+  env: NodeJS.ProcessEnv,
+  workspace: string | undefined,
+): string {
+  const key = JSON.stringify([workspace ?? '', command.command, command.args, env.RUNBRIDGE_CONFIG_DIR ?? '', env.RUNBRIDGE_DATA_DIR ?? '', env.RUNBRIDGE_STATE_DIR ?? '', env.RUNBRIDGE_CONFIG ?? '']);
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return path.join(os.tmpdir(), `runbridge-${uid}`, `vscode-${hash}.sock`);
+}
+
+function connectSocket(socketPath: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * Connect to the shared daemon of this workspace, starting it (detached, so it
+ * outlives this window) when none serves the socket.
+ */
+async function connectShared(
+  command: DaemonCommand,
+  env: NodeJS.ProcessEnv,
+  socketPath: string,
+  lingerSeconds: number,
+  log: vscode.LogOutputChannel,
+): Promise<StreamInfo> {
+  try {
+    const socket = await connectSocket(socketPath);
+    log.info(`reattached to the shared daemon on ${socketPath}`);
+    return { reader: socket, writer: socket };
+  } catch {
+    // nobody serves it yet: start one
+  }
+  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  const args = [...command.args, '--socket', socketPath, '--linger', String(lingerSeconds)];
+  log.info(`starting a shared daemon: ${command.command} ${args.join(' ')}`);
+  const child = spawn(command.command, args, { env, detached: true, stdio: 'ignore' });
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => {
+    exit = signal ? `signal ${signal}` : `exit code ${code}`;
+  });
+  child.once('error', (error) => {
+    exit = error.message;
+  });
+  child.unref();
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const socket = await connectSocket(socketPath);
+      return { reader: socket, writer: socket };
+    } catch (error) {
+      if (exit !== undefined) {
+        throw new Error(`the runbridge daemon ended at start (${exit}); see "Runbridge: Show Daemon Log"`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`the runbridge daemon did not open ${socketPath} within 30 s: ${String(error)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

@@ -15,6 +15,7 @@ export const DOWNLOAD = 'runbridge/download';
 export const LIST_FILES = 'runbridge/listFiles';
 export const OPEN_TERMINAL = 'runbridge/openTerminal';
 export const CLOSE_TERMINAL = 'runbridge/closeTerminal';
+export const STOP_DAEMON = 'runbridge/stopDaemon';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
 export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';

@@ -190,6 +190,9 @@ try {
     try {
       fs.writeFileSync(path.join(artifacts, 'code-server.log'), vs.codeServerLogTail(400) + '\n');
       fs.writeFileSync(path.join(artifacts, 'browser-console.log'), vs.consoleMessages.join('\n') + '\n');
+      // VS Code's own logs: extension host, and the extension's output channels (exthost*/output_logging_*)
+      const vsLogs = path.join(vs.tmp, 'user-data', 'logs');
+      if (fs.existsSync(vsLogs)) fs.cpSync(vsLogs, path.join(artifacts, 'vscode-logs'), { recursive: true });
     } catch { /* best effort */ }
     await vs.stop().catch((e) => log(`stop: ${e.message}`));
   }
