@@ -454,3 +454,33 @@ async def test_list_files_shows_folders_first_and_refuses_escapes(daemon: Daemon
         with pytest.raises(JsonRpcException) as info:
             await daemon.request("runbridge/listFiles", {"session": "b-list", "path": bad})
         assert bad.rstrip("/") in info.value.message or "outside" in info.value.message
+
+
+async def test_cancelling_the_transfer_progress_stops_the_copy(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    workdir = Path(await open_session(daemon, "f-cancel"))
+    src = tmp_path / "huge.bin"
+    with src.open("wb") as f:  # sparse: cheap to make, still 1 GiB to copy
+        f.truncate(1 << 30)
+    token = "tok-cancel-upload"
+    daemon.client.progress_reports[token] = []
+    uploading = asyncio.ensure_future(
+        daemon.request(
+            "runbridge/upload",
+            {"session": "f-cancel", "files": [str(src)], "workDoneToken": token},
+        )
+    )
+    await daemon.wait_for(lambda: daemon.client.progress_reports[token], timeout=10)
+    assert daemon.client.progress_reports[token][0].cancellable is True
+    daemon.client.protocol.notify(
+        types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)
+    )
+    with pytest.raises(JsonRpcException) as caught:
+        await asyncio.wait_for(uploading, 30)
+    assert "uploading was cancelled" in str(caught.value)
+    # the copy thread stops at its next chunk and removes its partial file
+    deadline = time.monotonic() + 10
+    while list(workdir.iterdir()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert list(workdir.iterdir()) == []

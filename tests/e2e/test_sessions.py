@@ -229,3 +229,28 @@ async def test_open_and_restart_report_progress_on_the_client_token(daemon: Daem
         assert isinstance(reports[0], types.WorkDoneProgressBegin), reports
         assert "s-tok" in reports[0].title
         assert isinstance(reports[-1], types.WorkDoneProgressEnd), reports
+
+
+async def test_cancelling_the_start_progress_abandons_the_session(daemon: Daemon) -> None:
+    token = "tok-cancel-open"
+    daemon.client.progress_reports[token] = []
+    opening = asyncio.ensure_future(
+        daemon.request("runbridge/openSession", {"name": "s-abandon", "workDoneToken": token})
+    )
+    await daemon.wait_for(lambda: daemon.client.progress_reports[token], timeout=10)
+    begin = daemon.client.progress_reports[token][0]
+    assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable is True
+    daemon.client.protocol.notify(
+        types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)
+    )
+    with pytest.raises(JsonRpcException) as caught:
+        await asyncio.wait_for(opening, 30)
+    assert "starting session 's-abandon' was cancelled" in str(caught.value)
+    await daemon.wait_for(functools.partial(progress_ended, daemon, token), timeout=10)
+    assert daemon.client.progress_reports[token][-1].message == "cancelled"
+    listed = (await daemon.request("runbridge/listSessions"))["sessions"]
+    assert "s-abandon" not in [s["name"] for s in listed]
+    # the name is free: opening it again starts a working session
+    info = await daemon.request("runbridge/openSession", {"name": "s-abandon"})
+    assert info["created"] is True and info["state"] == "idle"
+    await daemon.request("runbridge/closeSession", {"name": "s-abandon"})

@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from runbridge import paths
@@ -89,16 +91,12 @@ class LocalSession:
     async def upload(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
-        return await asyncio.to_thread(
-            local_files.copy_in, self._workdir, files, dest, _threadsafe(progress)
-        )
+        return await _in_thread(local_files.copy_in, self._workdir, files, dest, progress)
 
     async def download(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
-        return await asyncio.to_thread(
-            local_files.copy_out, self._workdir, files, dest, _threadsafe(progress)
-        )
+        return await _in_thread(local_files.copy_out, self._workdir, files, dest, progress)
 
     async def list_files(self, path: str) -> list[FolderEntry]:
         return await asyncio.to_thread(local_files.list_folder, self._workdir, path)
@@ -118,18 +116,44 @@ class LocalSession:
         )
 
 
-def _threadsafe(progress: ProgressCallback) -> ProgressCallback:
-    """Wrap a loop-side progress callback so a worker thread can call it (throttled)."""
+class _TransferCancelled(Exception):
+    """Raised in the copying thread when its request was cancelled."""
+
+
+def _threadsafe(progress: ProgressCallback, stop: threading.Event) -> ProgressCallback:
+    """Wrap a loop-side progress callback so a worker thread can call it (throttled).
+
+    Once ``stop`` is set, the next call raises in the thread: the copy stops at the next
+    chunk and its partial file is removed.
+    """
     loop = asyncio.get_running_loop()
     last = [0.0]
 
     def report(done: int, total: int) -> None:
+        if stop.is_set():
+            raise _TransferCancelled
         now = time.monotonic()
         if done >= total or now - last[0] >= _PROGRESS_INTERVAL_S:
             last[0] = now
             loop.call_soon_threadsafe(progress, done, total)
 
     return report
+
+
+async def _in_thread(
+    copy: Callable[[Path, list[str], str, ProgressCallback], list[FileEntry]],
+    workdir: Path,
+    files: list[str],
+    dest: str,
+    progress: ProgressCallback,
+) -> list[FileEntry]:
+    """Run a file copy in a thread; cancelling the caller stops the copy too."""
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(copy, workdir, files, dest, _threadsafe(progress, stop))
+    except asyncio.CancelledError:
+        stop.set()
+        raise
 
 
 class LocalBackend:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
@@ -26,6 +27,14 @@ class WorkDone:
             return False
         future = self._ls.work_done_progress.tokens.get(self._token)
         return bool(future is not None and future.cancelled())
+
+    def on_cancel(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` when the editor cancels this progress (a begun, cancellable one)."""
+        if not self._active or self._token is None:
+            return
+        future = self._ls.work_done_progress.tokens.get(self._token)
+        if future is not None:
+            future.add_done_callback(lambda f: callback() if f.cancelled() else None)
 
     async def begin(
         self, title: str, message: str | None = None, cancellable: bool = False

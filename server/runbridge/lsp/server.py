@@ -22,7 +22,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from runbridge import PROTOCOL_VERSION, __version__, logs, protocol
 from runbridge.config import AVAILABLE_BACKENDS, Settings, load_settings
-from runbridge.errors import InvalidParams, RunbridgeError
+from runbridge.errors import BackendError, FileError, InvalidParams, RunbridgeError
 from runbridge.lsp.progress import WorkDone, client_token
 from runbridge.sessions.manager import Events, RunRequest, SessionManager
 from runbridge.sessions.model import RunResult, SessionInfo
@@ -386,6 +386,19 @@ def create_server(manager: SessionManager | None = None) -> RunbridgeServer:
     return server
 
 
+def _ending(task: asyncio.Future[Any], success: str) -> str:
+    """The last message of a progress bar for ``task``."""
+    if task.cancelled() or not task.done():
+        return "cancelled"
+    return "failed" if task.exception() is not None else success
+
+
+def _current_task_cancelling() -> bool:
+    """True when this handler itself is being cancelled ($/cancelRequest, shutdown)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _notification(action: Callable[[], None]) -> None:
     """Notifications have no reply: bad ones are logged (warning -> window/logMessage)."""
     try:
@@ -406,11 +419,19 @@ async def _open(
     if ls.manager.is_open(name):
         return await ls.manager.open(name, profile, image, env)
     progress = WorkDone(ls, token)
-    await progress.begin(f"Starting session {name}", "starting")
+    await progress.begin(f"Starting session {name}", "starting", cancellable=True)
+    task = asyncio.ensure_future(
+        ls.manager.open(name, profile, image, env, on_status=progress.message)
+    )
+    progress.on_cancel(task.cancel)  # Cancel on the progress bar: the start is abandoned
     try:
-        return await ls.manager.open(name, profile, image, env, on_status=progress.message)
+        return await task
+    except asyncio.CancelledError:
+        if progress.cancelled and not _current_task_cancelling():
+            raise BackendError(f"starting session {name!r} was cancelled", session=name) from None
+        raise
     finally:
-        progress.end("ready")
+        progress.end(_ending(task, "ready"))
 
 
 async def _run(ls: RunbridgeServer, request: RunRequest) -> RunResult:
@@ -432,12 +453,23 @@ async def _transfer(ls: RunbridgeServer, raw: Any, method: str) -> dict[str, Any
     verb = "Uploading" if method == protocol.UPLOAD else "Downloading"
     progress = WorkDone(ls, p.token)
     if p.token is not None:
-        await progress.begin(f"{verb} {len(p.files)} file(s)", cancellable=False)
+        await progress.begin(f"{verb} {len(p.files)} file(s)", cancellable=True)
+    if method == protocol.UPLOAD:
+        task = asyncio.ensure_future(ls.manager.upload(p.session, p.files, p.dest, progress.report))
+    else:
+        task = asyncio.ensure_future(
+            ls.manager.download(p.session, p.files, p.dest, progress.report)
+        )
+    progress.on_cancel(task.cancel)
     try:
-        if method == protocol.UPLOAD:
-            entries = await ls.manager.upload(p.session, p.files, p.dest, progress.report)
-        else:
-            entries = await ls.manager.download(p.session, p.files, p.dest, progress.report)
+        entries = await task
+    except asyncio.CancelledError:
+        if progress.cancelled and not _current_task_cancelling():
+            raise FileError(
+                f"{verb.lower()} was cancelled; files not complete were not written",
+                session=p.session,
+            ) from None
+        raise
     finally:
-        progress.end("done")
+        progress.end(_ending(task, "done"))
     return {"files": [e.to_wire() for e in entries]}
