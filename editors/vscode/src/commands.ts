@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { errorMessage } from './api';
 import { cellAt, cellText, cellsAbove, nextCellStart } from './core/cells';
 import { cellsOf, documentLines } from './codeLens';
-import { Daemon } from './daemon';
+import { Daemon, DaemonNotFound } from './daemon';
 import { MediaPanels } from './mediaPanel';
 import { OutputTerminals } from './outputTerminal';
 import { RemoteTerminals } from './remoteTerminal';
@@ -72,6 +72,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     }
     const document = editor.document;
     const selection = editor.selection;
+    await daemon.ensure(); // a daemon that cannot start says so; the cursor then stays put
     let range: vscode.Range;
     if (selection.isEmpty) {
       const line = document.lineAt(selection.active.line);
@@ -401,7 +402,10 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       try {
         await fn(...args);
       } catch (error) {
-        void vscode.window.showErrorMessage(`runbridge: ${errorMessage(error)}`);
+        if (!(error instanceof DaemonNotFound)) {
+          // (a missing daemon was already reported, with its fix-it buttons)
+          void vscode.window.showErrorMessage(`runbridge: ${errorMessage(error)}`);
+        }
       }
     });
 

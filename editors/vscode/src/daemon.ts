@@ -9,13 +9,14 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import {
+  CloseAction,
+  ErrorAction,
   LanguageClient,
   LanguageClientOptions,
   RevealOutputChannelOn,
   ServerOptions,
   State,
   StreamInfo,
-  TransportKind,
   WorkDoneProgress,
   WorkDoneProgressBegin,
   WorkDoneProgressEnd,
@@ -33,6 +34,8 @@ export class Daemon implements vscode.Disposable {
   private client: LanguageClient | undefined;
   /** The shared daemon's socket (setting runbridge.daemon.keepSessions), else undefined. */
   private socketPath: string | undefined;
+  /** Connection losses since the last successful start (restart at most 3 times). */
+  private closedCount = 0;
   private api: RunbridgeApi | undefined;
   private starting: Promise<RunbridgeApi> | undefined;
   private serverInfo: ServerInfo | undefined;
@@ -66,6 +69,25 @@ export class Daemon implements vscode.Disposable {
     return this.starting;
   }
 
+  /** Connect now if a shared daemon of this workspace is already running (never starts one). */
+  async reattach(): Promise<RunbridgeApi | undefined> {
+    const config = vscode.workspace.getConfiguration('runbridge');
+    if (!config.get<boolean>('daemon.keepSessions', true)) {
+      return undefined;
+    }
+    const resolved = this.resolve(config);
+    if ('error' in resolved) {
+      return undefined;
+    }
+    const socketPath = sharedSocketPath(resolved, this.environment(config), workspaceFolder());
+    try {
+      (await connectSocket(socketPath)).destroy();
+    } catch {
+      return undefined; // none running: start it on the first command, as usual
+    }
+    return this.ensure().catch(() => undefined);
+  }
+
   /** The API if the daemon runs now (for events that must not start it). */
   current(): RunbridgeApi | undefined {
     return this.running ? this.api : undefined;
@@ -81,43 +103,25 @@ export class Daemon implements vscode.Disposable {
 
   private async start(): Promise<RunbridgeApi> {
     const config = vscode.workspace.getConfiguration('runbridge');
-    const resolved = resolveDaemon(
-      {
-        path: config.get<string>('daemon.path', ''),
-        args: config.get<string[]>('daemon.args', ['serve']),
-        pythonPath: vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath'),
-      },
-      process.env,
-      (file) => {
-        try {
-          return fs.statSync(file).isFile();
-        } catch {
-          return false;
-        }
-      },
-    );
+    const resolved = this.resolve(config);
     if ('error' in resolved) {
       this.stateEmitter.fire(resolved.error);
       void this.offerFix(resolved.error);
       throw new DaemonNotFound(resolved.error);
     }
     this.output.info(`starting the daemon: ${resolved.command} ${resolved.args.join(' ')} (from ${resolved.source})`);
-    const env = { ...process.env, ...config.get<Record<string, string>>('daemon.env', {}) };
+    const env = this.environment(config);
     const keepSessions = config.get<boolean>('daemon.keepSessions', true);
     let serverOptions: ServerOptions;
     if (keepSessions) {
       const lingerSeconds = Math.max(1, Math.round(config.get<number>('daemon.lingerMinutes', 10) * 60));
-      const socketPath = sharedSocketPath(resolved, env, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
+      const socketPath = sharedSocketPath(resolved, env, workspaceFolder());
       this.socketPath = socketPath;
       serverOptions = () => connectShared(resolved, env, socketPath, lingerSeconds, this.output);
     } else {
       this.socketPath = undefined;
-      serverOptions = {
-        command: resolved.command,
-        args: resolved.args,
-        transport: TransportKind.stdio,
-        options: { env },
-      };
+      // No `transport` field: with TransportKind.stdio the client would append `--stdio`.
+      serverOptions = { command: resolved.command, args: resolved.args, options: { env } };
     }
     const initializationOptions: InitializationOptions = {
       outputCapMb: config.get<number>('outputCapMb', 10),
@@ -132,6 +136,26 @@ export class Daemon implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions,
       connectionOptions: { maxRestartCount: 3 },
+      // One clear message of ours (see start() and the status bar) instead of the
+      // client's generic "couldn't create connection to server" on top of it.
+      initializationFailedHandler: () => false,
+      errorHandler: {
+        error: (error, _message, count) => {
+          this.output.error(`connection to the daemon: ${error.message}`);
+          return { action: (count ?? 1) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
+        },
+        closed: () => {
+          this.closedCount += 1;
+          const restart = this.closedCount <= 3;
+          this.output.warn(`the daemon connection closed${restart ? '; reconnecting' : ''}`);
+          if (!restart) {
+            void vscode.window.showErrorMessage(
+              'runbridge: the daemon keeps stopping; see "Runbridge: Show Daemon Log", then "Runbridge: Restart Daemon".',
+            );
+          }
+          return { action: restart ? CloseAction.Restart : CloseAction.DoNotRestart, handled: true };
+        },
+      },
     };
     const client = new LanguageClient('runbridge', 'runbridge', serverOptions, clientOptions);
     client.onDidChangeState((e) => {
@@ -165,8 +189,31 @@ export class Daemon implements vscode.Disposable {
         `The runbridge daemon speaks protocol ${this.serverInfo.protocolVersion}, this extension ${PROTOCOL_VERSION}: update the one that is older.`,
       );
     }
+    this.closedCount = 0;
     this.stateEmitter.fire(undefined);
     return this.api;
+  }
+
+  private resolve(config: vscode.WorkspaceConfiguration): DaemonCommand | { error: string } {
+    return resolveDaemon(
+      {
+        path: config.get<string>('daemon.path', ''),
+        args: config.get<string[]>('daemon.args', ['serve']),
+        pythonPath: vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath'),
+      },
+      process.env,
+      (file) => {
+        try {
+          return fs.statSync(file).isFile();
+        } catch {
+          return false;
+        }
+      },
+    );
+  }
+
+  private environment(config: vscode.WorkspaceConfiguration): NodeJS.ProcessEnv {
+    return { ...process.env, ...config.get<Record<string, string>>('daemon.env', {}) };
   }
 
   private async offerFix(message: string): Promise<void> {
@@ -293,4 +340,8 @@ async function connectShared(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+function workspaceFolder(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 }

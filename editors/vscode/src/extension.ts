@@ -63,6 +63,11 @@ export function activate(context: vscode.ExtensionContext): void {
     d,
     d.onDidChangeState((reason) => sessions.setDaemonDown(reason)),
     vscode.languages.registerCodeLensProvider({ scheme: '*' }, lenses),
+    // A media panel restored by a window reload would be empty (its media lived in the
+    // old window): close it; the next media reopens the panel.
+    vscode.window.registerWebviewPanelSerializer('runbridge.media', {
+      deserializeWebviewPanel: async (panel) => panel.dispose(),
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('runbridge.cellMarkers') || e.affectsConfiguration('runbridge.languages')) {
         lenses.refresh();
@@ -76,6 +81,13 @@ export function activate(context: vscode.ExtensionContext): void {
     trackContext(),
     ...registerCommands({ daemon: d, sessions, runner, outputs, media, terminals }),
   );
+  // After a window reload, reattach to the shared daemon at once when it still runs, so
+  // the status bar shows the session's state before the first run.
+  void d.reattach().then(async (api) => {
+    if (api) {
+      sessions.replaceAll(await api.listSessions());
+    }
+  });
 }
 
 export async function deactivate(): Promise<void> {

@@ -11,7 +11,7 @@
 //      editors/vscode/test-artifacts/e2e/ (cleared first)
 //
 // Exit code 0 = every step passed; 1 = a step failed or the test could not run (never a silent skip).
-// Env: RUNBRIDGE_E2E_KEEP_TEMP=1 keeps the temp folder; RUNBRIDGE_E2E_STOP_ON_FAILURE=1 skips the
+// Env: RUNBRIDGE_E2E_SETTINGS='{json}' adds user settings; RUNBRIDGE_E2E_KEEP_TEMP=1 keeps the temp folder; RUNBRIDGE_E2E_STOP_ON_FAILURE=1 skips the
 // steps after the first failure (default: they still run, for more evidence); VSCODE_E2E_DEBUG=1
 // logs the harness's progress.
 
@@ -24,7 +24,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const extDir = path.resolve(here, '../..');           // editors/vscode
 const repo = path.resolve(extDir, '../..');           // repository root
-const artifacts = path.join(extDir, 'test-artifacts', 'e2e');
+const artifacts = process.env.RUNBRIDGE_E2E_ARTIFACTS
+  ? path.resolve(extDir, process.env.RUNBRIDGE_E2E_ARTIFACTS)
+  : path.join(extDir, 'test-artifacts', 'e2e');
 const t00 = Date.now();
 
 const stamp = () => new Date().toISOString().slice(11, 19);
@@ -102,7 +104,18 @@ const settings = {
   'runbridge.daemon.path': daemon,
   'runbridge.daemon.env': daemonEnv,
   'runbridge.defaultSession': 'e2e',
+  // the shared daemon (keepSessions, the default) must outlive a window reload; whatever
+  // is left when the run ends is ended by PID below
+  'runbridge.daemon.lingerMinutes': 1,
 };
+if (process.env.RUNBRIDGE_E2E_SETTINGS) {
+  // extra user settings as JSON, e.g. '{"runbridge.daemon.keepSessions": false}'
+  try {
+    Object.assign(settings, JSON.parse(process.env.RUNBRIDGE_E2E_SETTINGS));
+  } catch (e) {
+    die(`RUNBRIDGE_E2E_SETTINGS is not a JSON object: ${e.message}`);
+  }
+}
 log(`workspace: ${workspace}`);
 log(`runbridge home: ${rbHome}`);
 log(`daemon: ${daemon}`);
@@ -138,7 +151,11 @@ try {
   }
   await vs.screenshot(path.join(artifacts, '00-started.png'));
 
-  for (const [i, step] of scenario.steps.entries()) {
+  // RUNBRIDGE_E2E_STEPS=name,name runs only those steps (e.g. a second pass with other settings)
+  const only = (process.env.RUNBRIDGE_E2E_STEPS || '').split(',').map((x) => x.trim()).filter(Boolean);
+  const chosen = only.length ? scenario.steps.filter((st) => only.includes(st.name)) : scenario.steps;
+  if (only.length && chosen.length !== only.length) die(`RUNBRIDGE_E2E_STEPS names unknown steps: ${only.join(', ')}`);
+  for (const [i, step] of chosen.entries()) {
     const nn = String(i + 1).padStart(2, '0');
     const base = `${nn}-${step.name}`;
     const res = { step: base, title: step.title, ok: false, ms: 0, notes: [] };
@@ -157,6 +174,8 @@ try {
     };
     // leave no quick input / find widget from an earlier failed step in the way
     if (i > 0) await vs.page.keyboard.press('Escape').catch(() => {});
+    // error toasts of a failed step (already recorded) would make this step fail at once
+    if (results.some((r) => r.error)) await vs.dismissNotifications().catch(() => {});
     const t0 = Date.now();
     let timer;
     try {
@@ -170,8 +189,10 @@ try {
       log(`  ok (${res.ms} ms)`);
     } catch (e) {
       res.ms = Date.now() - t0;
-      res.error = e.message;
-      log(`  FAILED (${res.ms} ms): ${e.message}`);
+      res.error = String(e.message).replace(/\x1b\[[0-9;]*m/g, ''); // Playwright colours its call logs
+      const toasts = await vs.notifications().catch(() => []);
+      if (toasts.length) res.error += `\nvisible notifications: ${toasts.map((t) => JSON.stringify(t)).join(', ')}`;
+      log(`  FAILED (${res.ms} ms): ${res.error}`);
       await vs.screenshot(path.join(artifacts, `${base}.failure.png`)).catch(() => {});
       if (!firstFailureShot) {
         firstFailureShot = true;
@@ -234,7 +255,8 @@ for (const r of results) {
   if (!r.ok && r.error) console.log(`        ${r.error.split('\n').join('\n        ')}`);
 }
 if (leftovers.length) {
-  console.log(`WARNING: ${leftovers.length} runbridge process(es) outlived VS Code and were killed:`);
+  // with runbridge.daemon.keepSessions the shared daemon (serve --socket) lingers by design
+  console.log(`note: ${leftovers.length} runbridge process(es) outlived VS Code (a shared daemon lingers by design); ended by PID:`);
   for (const p of leftovers) console.log(`        ${p.pid} ${p.cmd}`);
 }
 if (failed) {
@@ -242,5 +264,5 @@ if (failed) {
   if (fs.existsSync(daemonLog)) console.log(`\n--- runbridge daemon log (tail)\n${tail(fs.readFileSync(daemonLog, 'utf8'), 40)}`);
   else console.log(`\n(no runbridge daemon log at ${dirs.RUNBRIDGE_LOG_DIR}/daemon.log: did the daemon start?)`);
 }
-console.log(`\n${failed ? 'FAILED' : 'PASSED'}: ${results.filter((r) => r.ok).length}/${scenario.steps.length} steps passed in ${((Date.now() - t00) / 1000).toFixed(1)} s; artifacts: ${artifacts}`);
+console.log(`\n${failed ? 'FAILED' : 'PASSED'}: ${results.filter((r) => r.ok).length}/${results.filter((r) => r.step !== "harness").length || scenario.steps.length} steps passed in ${((Date.now() - t00) / 1000).toFixed(1)} s; artifacts: ${artifacts}`);
 process.exit(failed ? 1 : 0);

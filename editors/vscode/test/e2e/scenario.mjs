@@ -80,9 +80,21 @@ async function activeTabDirty(vs) {
   return vs.page.locator('.editor-group-container.active .tabs-container .tab.active.dirty').count().then((n) => n > 0, () => false);
 }
 
+/** Messages of visible error notification toasts (e.g. the daemon did not start). */
+export async function errorToasts(vs) {
+  return vs.page.$$eval('.notification-toast .notification-list-item', (items) => items
+    .filter((i) => i.querySelector('.codicon-error'))
+    .map((i) => {
+      const msg = (i.querySelector('.notification-list-item-message')?.textContent || '').trim();
+      const src = (i.querySelector('.notification-list-item-source')?.textContent || '').trim();
+      return src ? `${msg} [${src}]` : msg;
+    })).catch(() => []);
+}
+
 /**
- * Wait for text in the active terminal, failing fast (with a clear message) when the editor
- * became dirty: that means Shift+Enter did not reach runbridge.runSelection and typed a newline.
+ * Wait for text in the active terminal, failing fast (with a clear message) when an error
+ * notification mentioning runbridge shows up, or when the editor became dirty: that means
+ * Shift+Enter did not reach runbridge.runSelection and typed a newline.
  */
 async function waitForOutput(vs, want, timeout, what) {
   const end = Date.now() + timeout;
@@ -91,6 +103,8 @@ async function waitForOutput(vs, want, timeout, what) {
   for (;;) {
     last = await vs.readTerminal().catch(() => '');
     if (test(last)) return;
+    const errors = (await errorToasts(vs)).filter((m) => /runbridge/i.test(m));
+    if (errors.length) throw new Error(`${what}: error notification instead of output: ${errors.join(' | ')}`);
     if (await activeTabDirty(vs)) {
       throw new Error(`${what}: the editor became dirty: Shift+Enter was handled by the editor (newline inserted), `
         + 'not by runbridge.runSelection (keybinding "when" clause false: extension not active or context key not set?)');
@@ -206,6 +220,23 @@ export const steps = [
     },
   },
   {
+    name: 'reload',
+    title: 'g. reload the window: the session and its variables are still there',
+    async run(vs, ctx) {
+      await vs.runCommand('Developer: Reload Window');
+      // the workbench comes back: the status bar item of the extension shows the session again
+      await vs.page.waitForSelector('.part.statusbar', { timeout: 60000 });
+      await vs.waitForText(STATUS_TEXT, { where: 'page', timeout: 60000 });
+      await sleep(1000);
+      await vs.openFile(DEMO_FILE);
+      // `name` was set by the input() run before the reload
+      await shiftEnterOn(vs, ctx, 'greet');
+      await waitForOutput(vs, /^hi Ada\s*$/m, 60000, 'run after the reload');
+      const name = await activeTerminalName(vs);
+      if (name !== OUTPUT_TERMINAL) throw new Error(`output appeared in terminal ${JSON.stringify(name)}, expected "${OUTPUT_TERMINAL}"`);
+    },
+  },
+  {
     name: 'status-bar',
     title: 'f. status bar shows the session',
     async run(vs, ctx) {
@@ -220,8 +251,11 @@ export const steps = [
       }
       const item = await vs.page.evaluate((want) => [...document.querySelectorAll('.part.statusbar .statusbar-item')]
         .filter((e) => e.innerText.replace(/[\s\u00a0]+/g, ' ').includes(want))
-        .map((e) => `${e.innerText.trim()} [${e.getAttribute('aria-label') || ''}]`).join(' | '), STATUS_TEXT);
+        .map((e) => `${e.innerText.trim()} [${e.getAttribute('aria-label') || ''}]`).join(' | '), STATUS_TEXT)
+        .then((t) => t.replace(/\s+/g, ' '));
       ctx.note(`status bar item: ${item}`);
+      // the item stays visible when the daemon died; then its tooltip says so
+      if (/not running|stopped|did not start/i.test(item)) throw new Error(`the status bar item reports a dead daemon: ${item}`);
     },
   },
 ];
