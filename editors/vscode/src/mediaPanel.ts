@@ -46,7 +46,7 @@ export class MediaPanels implements vscode.Disposable {
         'runbridge.media',
         mediaPanelTitle(session),
         { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [] },
+        { enableScripts: false, retainContextWhenHidden: false, localResourceRoots: [] },
       );
       panel.onDidDispose(() => {
         media.panel = undefined;

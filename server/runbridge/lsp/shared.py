@@ -30,6 +30,7 @@ from typing import Any
 from pygls.io_ import run_async
 
 from runbridge.config import load_settings
+from runbridge.lsp.serve import _BatchingWriter, _forward_logs, _PipeReader
 from runbridge.lsp.server import RunbridgeServer, create_server
 from runbridge.sessions.manager import SessionManager
 from runbridge.sessions.output import OutputBatch
@@ -79,24 +80,18 @@ class _SocketWriter:
         self._writer.close()
 
 
-class _FirstLineReader:
+class _FirstLineReader(_PipeReader):
     """pygls' reader over a socket whose first line was already read."""
 
     def __init__(self, stream: asyncio.StreamReader, first: bytes) -> None:
-        self.stream = stream
+        super().__init__(stream)
         self.first: bytes | None = first
 
     async def readline(self) -> bytes:
         if self.first is not None:
             line, self.first = self.first, None
             return line
-        return await self.stream.readline()
-
-    async def readexactly(self, n: int) -> bytes:
-        try:
-            return await self.stream.readexactly(n)
-        except asyncio.IncompleteReadError:
-            return b""  # EOF mid-message: pygls ends its loop on an empty body
+        return await super().readline()
 
 
 class SharedDaemon:
@@ -165,8 +160,6 @@ class SharedDaemon:
 
     # -- one editor -------------------------------------------------------------------
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        from runbridge.lsp.serve import _BatchingWriter, _forward_logs
-
         # A connection that closes before saying anything (a probe: is a daemon up?)
         # must not take over from the editor that is connected.
         first = await reader.readline()
