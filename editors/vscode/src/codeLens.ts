@@ -2,7 +2,7 @@
 // code lenses above each marker, and the `runbridge.hasCells` context key.
 
 import * as vscode from 'vscode';
-import { Cell, compileMarker, findCells, markerFor } from './core/cells';
+import { Cell, cellText, compileMarker, findCells, markerFor } from './core/cells';
 
 const cache = new WeakMap<vscode.TextDocument, { version: number; cells: Cell[] }>();
 
@@ -57,9 +57,10 @@ export class CellCodeLenses implements vscode.CodeLensProvider {
       return [];
     }
     const lenses: vscode.CodeLens[] = [];
+    const lines = documentLines(document);
     for (const cell of cellsOf(document)) {
-      if (cell.header === null) {
-        continue;
+      if (cell.header === null || !cellText(lines, cell).trim()) {
+        continue; // no lens on an empty cell (e.g. a closing marker at the end)
       }
       const range = new vscode.Range(cell.header, 0, cell.header, 0);
       lenses.push(

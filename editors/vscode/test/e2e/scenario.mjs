@@ -24,7 +24,17 @@ export const LINES = {
   imageLast: 'display(Image(data=png_bytes))',
   sleep: 'import time; time.sleep(120)',
   after: 'print("after interrupt")',
+  zeroDiv: 'result = 10 / 0',
+  password: 'import getpass; token = getpass.getpass("Token: ")',
+  tokenLength: 'print("token length", len(token))',
+  afterPassword: 'print("after password escape")',
+  readUpload: 'print(open("data.csv").read().strip())',
+  cellMarker: '# %% a cell for the code lens',
+  cellEnd: '# %% the end of the cell above',
 };
+
+export const UPLOAD_FILE = 'data.csv';
+export const SECRET = 'rb-s3cret-XYZ';
 
 /** {key: {line (1-based), text}} for LINES, read from the workspace copy of demo.py. */
 export function findLines(workspace) {
@@ -127,6 +137,70 @@ async function shiftEnterOn(vs, ctx, key) {
   ctx.log(`Shift+Enter on ${DEMO_FILE}:${line}: ${ctx.lines[key].text}`);
 }
 
+/** Show the output terminal of the session (a user clicks it, or runs Runbridge: Show Output). */
+async function showOutput(vs) {
+  await vs.runCommand('Runbridge: Show Output');
+  await waitForActiveTerminal(vs, OUTPUT_TERMINAL, 10000);
+}
+
+/** Clear the (active) output terminal, so text of earlier runs cannot satisfy a wait. */
+async function clearOutput(vs) {
+  const visible = await vs.page.locator('.terminal-wrapper.active .xterm-rows').first().isVisible().catch(() => false);
+  if (!visible || (await activeTerminalName(vs).catch(() => null)) !== OUTPUT_TERMINAL) {
+    await showOutput(vs);
+  }
+  // Runbridge: Show Output reveals (and focuses) the terminal a moment after the command returns;
+  // a palette opened in that moment loses focus and closes. Let it settle, retry if it happens.
+  await sleep(1000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // a palette that closed under the harness would wait 30 s in fill(): fail fast instead
+      vs.page.setDefaultTimeout(8000);
+      await vs.runCommand('workbench.action.terminal.clear', { timeout: 8000 });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw new Error(`Terminal: Clear from the palette failed ${attempt} times: ${e.message.split('\n')[0]}`);
+      await vs.page.keyboard.press('Escape').catch(() => {});
+      await sleep(1000);
+    } finally {
+      vs.page.setDefaultTimeout(vs.timeout || 30000);
+    }
+  }
+  const end = Date.now() + 10000;
+  for (;;) {
+    const rows = (await vs.readTerminal().catch(() => '')).trim();
+    if (rows.split('\n').filter((r) => r.trim()).length <= 1) return;
+    if (Date.now() > end) throw new Error(`Terminal: Clear did not clear the output terminal; it shows:\n${rows}`);
+    await sleep(150);
+  }
+}
+
+/** The Problems status bar item: {errors, warnings, label}. */
+async function problemsCount(vs) {
+  return vs.page.evaluate(() => {
+    const el = document.getElementById('status.problems');
+    if (!el) return null;
+    const label = `${el.getAttribute('aria-label') || ''} | ${el.innerText.replace(/\s+/g, ' ').trim()}`;
+    const num = (re) => { const m = re.exec(label); return m ? Number(m[1]) : null; };
+    return { errors: num(/(\d+)\s+Errors?/i) ?? num(/Errors?:\s*(\d+)/i), warnings: num(/(\d+)\s+Warnings?/i), label };
+  });
+}
+
+/** Visible notification toasts whose text matches re. */
+async function waitForNotification(vs, re, timeout, what) {
+  const end = Date.now() + timeout;
+  let last = [];
+  for (;;) {
+    last = await vs.notifications().catch(() => []);
+    const hit = last.find((n) => re.test(typeof n === 'string' ? n : JSON.stringify(n)));
+    if (hit) return hit;
+    const errors = (await errorToasts(vs)).filter((m) => /runbridge/i.test(m));
+    if (errors.length) throw new Error(`${what}: error notification: ${errors.join(' | ')}`);
+    if (Date.now() > end) throw new Error(`${what}: timed out after ${timeout} ms waiting for a notification ${re}; visible: ${JSON.stringify(last)}`);
+    await sleep(150);
+  }
+}
+
 // ------------------------------------------------------------------ steps
 
 /**
@@ -217,6 +291,163 @@ export const steps = [
       await shiftEnterOn(vs, ctx, 'after');
       // anchored on a whole row: the code itself (if echoed) also contains "after interrupt"
       await waitForOutput(vs, /^after interrupt\s*$/m, 30000, 'run after the interrupt');
+    },
+  },
+  {
+    name: 'diagnostic',
+    title: 'f1. an error in user code: traceback in the output terminal, diagnostic on the line, Problems panel',
+    async run(vs, ctx) {
+      await vs.openFile(DEMO_FILE);
+      const before = await problemsCount(vs);
+      ctx.note(`Problems status bar before: ${before?.label}`);
+      await shiftEnterOn(vs, ctx, 'zeroDiv');
+      await waitForOutput(vs, 'ZeroDivisionError', 60000, 'traceback of 10 / 0');
+      const end = Date.now() + 30000;
+      let now = null;
+      for (;;) {
+        now = await problemsCount(vs);
+        if (now && now.errors >= 1) break;
+        if (Date.now() > end) throw new Error(`the Problems status bar item shows no error after the ZeroDivisionError: ${JSON.stringify(now)}`);
+        await sleep(200);
+      }
+      ctx.note(`Problems status bar after: ${now.label}`);
+      await ctx.shot('terminal');
+      await vs.runCommand('workbench.actions.view.problems');
+      const panel = vs.page.locator('.markers-panel');
+      await panel.first().waitFor({ state: 'visible', timeout: 15000 }).catch(() => {
+        throw new Error('the Problems panel (.markers-panel) did not become visible');
+      });
+      const end2 = Date.now() + 15000;
+      let text = '';
+      for (;;) {
+        text = (await panel.first().innerText().catch(() => '')).replace(/[\s\u00a0]+/g, ' ');
+        if (text.includes('ZeroDivisionError') && text.includes(DEMO_FILE)) break;
+        if (Date.now() > end2) throw new Error(`Problems panel does not show ZeroDivisionError in ${DEMO_FILE}; it shows: ${text || '(nothing)'}`);
+        await sleep(200);
+      }
+      const line = ctx.lines.zeroDiv.line;
+      ctx.note(`Problems panel: ${text.slice(0, 160)}`);
+      if (!new RegExp(`\\[(Ln )?${line}(, Col |,\\s*)\\d+\\]`).test(text)) {
+        ctx.note(`Problems panel row does not name line ${line} as "[Ln ${line}, Col N]"`);
+      }
+      await ctx.shot('problems');
+    },
+  },
+  {
+    name: 'password',
+    title: 'f2. getpass(): masked InputBox, secret not echoed; Escape interrupts the run; the session still runs',
+    async run(vs, ctx) {
+      await clearOutput(vs);
+      await vs.openFile(DEMO_FILE);
+      await shiftEnterOn(vs, ctx, 'password');
+      await vs.waitForQuickInput({ prompt: 'Token:', timeout: 30000 });
+      const input = vs.page.locator('.quick-input-widget .quick-input-box input').first();
+      const type = await input.getAttribute('type', { timeout: 5000 });
+      if (type !== 'password') throw new Error(`the quick input's <input> has type=${JSON.stringify(type)}, expected "password"`);
+      ctx.note(`quick input <input type="${type}">`);
+      await vs.type(SECRET);
+      await ctx.shot('masked');
+      await vs.press('Enter');
+      await waitForOutput(vs, /finished in/, 30000, 'the getpass run after Enter');
+      await shiftEnterOn(vs, ctx, 'tokenLength');
+      await waitForOutput(vs, new RegExp(`^token length ${SECRET.length}\\s*$`, 'm'), 30000, 'the length of the token the kernel got');
+      const shown = await vs.readTerminal();
+      if (shown.includes(SECRET)) throw new Error(`the secret is shown in the output terminal:\n${shown}`);
+      await ctx.shot('answered');
+      // nor do the daemon's logs, transcripts or state files under the temp runbridge home
+      const leaks = [];
+      const walk = (dir) => {
+        for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+          const f = path.join(dir, ent.name);
+          if (ent.isDirectory()) walk(f);
+          else if (ent.isFile() && fs.statSync(f).size < 20e6 && fs.readFileSync(f).includes(SECRET)) leaks.push(f);
+        }
+      };
+      if (ctx.rbHome && fs.existsSync(ctx.rbHome)) walk(ctx.rbHome);
+      if (leaks.length) throw new Error(`the secret typed in the password box is stored in: ${leaks.join(', ')}`);
+
+      // second run: Escape in the InputBox interrupts the run
+      await clearOutput(vs);
+      await vs.openFile(DEMO_FILE);
+      await shiftEnterOn(vs, ctx, 'password');
+      await vs.waitForQuickInput({ prompt: 'Token:', timeout: 30000 });
+      const t = Date.now();
+      await vs.press('Escape');
+      await waitForOutput(vs, /interrupted|KeyboardInterrupt/, 30000, 'the run after Escape in the InputBox');
+      ctx.note(`run interrupted ${Date.now() - t} ms after Escape`);
+      const rows = await vs.readTerminal();
+      ctx.note(`footer: ${rows.split('\n').filter((r) => /interrupted|KeyboardInterrupt/.test(r)).map((r) => r.trim()).join(' / ')}`);
+      await ctx.shot('escaped');
+      await vs.focusEditor();
+      await shiftEnterOn(vs, ctx, 'afterPassword');
+      await waitForOutput(vs, /^after password escape\s*$/m, 30000, 'run after the cancelled getpass');
+    },
+  },
+  {
+    name: 'cell-lens',
+    title: 'f3. click the code lens "Run Cell" above a # %% marker: the cell runs',
+    async run(vs, ctx) {
+      await vs.openFile(DEMO_FILE);
+      const { cellMarker } = ctx.lines;
+      await vs.goTo(ctx.lines.cellEnd.line, 1);
+      await vs.goTo(cellMarker.line, 1);
+      // the lens sits in a view zone just above the marker line: take the "Run Cell" lens whose
+      // bottom is closest above the top of the marker line
+      const end = Date.now() + 30000;
+      let found = null;
+      for (;;) {
+        found = await vs.page.evaluate((markerText) => {
+          const editor = document.querySelector('.editor-group-container.active .monaco-editor');
+          if (!editor) return { error: 'no active editor' };
+          const lineEl = [...editor.querySelectorAll('.view-line')].find((l) => l.innerText.replace(/\u00a0/g, ' ').trim() === markerText);
+          const lenses = [...editor.querySelectorAll('.codelens-decoration a')]
+            .map((a, i) => ({ i, text: a.innerText.replace(/\s+/g, ' ').trim(), r: a.getBoundingClientRect() }))
+            .filter((l) => /Run Cell/.test(l.text));
+          if (!lineEl) return { error: 'marker line not rendered', lenses: lenses.map((l) => l.text) };
+          const top = lineEl.getBoundingClientRect().top;
+          const above = lenses.filter((l) => l.r.bottom <= top + 2).sort((a, b) => b.r.bottom - a.r.bottom);
+          if (!above.length) return { error: `no "Run Cell" lens above the marker (lenses: ${JSON.stringify(lenses.map((l) => [l.text, Math.round(l.r.top)]))}, line top ${Math.round(top)})` };
+          const l = above[0];
+          return { x: l.r.left + l.r.width / 2, y: l.r.top + l.r.height / 2, text: l.text, gap: top - l.r.bottom };
+        }, cellMarker.text);
+        if (!found.error && found.gap < 30) break;
+        if (Date.now() > end) throw new Error(`code lens: ${found.error || `nearest lens ${found.gap}px above the marker`}`);
+        await sleep(250);
+      }
+      ctx.note(`code lens "${found.text}" clicked at (${Math.round(found.x)}, ${Math.round(found.y)})`);
+      await ctx.shot('lens');
+      await vs.page.mouse.click(found.x, found.y);
+      await waitForOutput(vs, /^cell says 42\s*$/m, 60000, 'the cell run from the code lens');
+    },
+  },
+  {
+    name: 'upload',
+    title: 'f4. Runbridge: Upload Files (simple file dialog), destination ".", then the kernel reads the file',
+    async run(vs, ctx) {
+      await vs.openFile(DEMO_FILE);
+      await vs.runCommand('Runbridge: Upload Files');
+      // code-server: showOpenDialog is VS Code's simple file dialog, a quick input taking a path
+      await vs.waitForQuickInput({ timeout: 15000 });
+      await sleep(500);
+      await ctx.shot('dialog');
+      const target = path.join(ctx.workspace, UPLOAD_FILE);
+      const box = vs.page.locator('.quick-input-widget .quick-input-box input').first();
+      await box.fill(target);
+      await sleep(500);
+      await vs.press('Enter');
+      await vs.waitForQuickInput({ prompt: 'Folder in the session work folder', timeout: 15000 }).catch(async (e) => {
+        throw new Error(`after typing ${target} in the open dialog, no destination InputBox: ${e.message.split('\n')[0]}; quick input rows: ${JSON.stringify(await vs.quickInputItems().catch(() => []))}`);
+      });
+      const value = await box.inputValue().catch(() => null);
+      if (value !== '.') ctx.note(`destination InputBox value ${JSON.stringify(value)} (expected ".")`);
+      await ctx.shot('destination');
+      await vs.press('Enter');
+      const toast = await waitForNotification(vs, new RegExp(`uploaded .*${UPLOAD_FILE.replace('.', '\\.')}`), 30000, 'upload');
+      ctx.note(`notification: ${typeof toast === 'string' ? toast : JSON.stringify(toast)}`);
+      await ctx.shot('uploaded');
+      await vs.openFile(DEMO_FILE);
+      await shiftEnterOn(vs, ctx, 'readUpload');
+      await waitForOutput(vs, /^rb-upload-apple,17\s*$/m, 30000, 'the uploaded file read by the kernel');
     },
   },
   {

@@ -22,3 +22,20 @@ display(Image(data=png_bytes))
 # step e: a long run, interrupted; then the session must still answer
 import time; time.sleep(120)
 print("after interrupt")
+
+# step diagnostic: an error in user code becomes a diagnostic on this line
+result = 10 / 0
+
+# step password: getpass() opens a masked InputBox (answered once, cancelled once)
+import getpass; token = getpass.getpass("Token: ")
+print("token length", len(token))
+print("after password escape")
+
+# step upload: data.csv (uploaded with Runbridge: Upload Files) read in the session work folder
+print(open("data.csv").read().strip())
+
+# step cell-lens: the code lens "Run Cell" above the next marker runs this cell
+# %% a cell for the code lens
+cell_value = 6 * 7
+print("cell says", cell_value)
+# %% the end of the cell above
