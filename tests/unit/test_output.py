@@ -298,3 +298,18 @@ async def test_throttle_now_cancels_the_pending_call() -> None:
     assert len(calls.times) == 2  # the scheduled call was cancelled
     throttle.poke()
     assert len(calls.times) == 3
+
+
+async def test_a_huge_chunk_is_sent_in_pieces_no_larger_than_the_flush_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = 64 * 1024
+    monkeypatch.setattr(output, "FLUSH_BYTES", limit)
+    out, rec, _ = make_output(tmp_path)
+    huge = "".join(chr(0x41 + i % 26) for i in range(5 * limit + 123))
+    out.emit("stdout", huge)
+    out.close()
+    sizes = [sum(len(d) for _, d in n["console"]) for n in rec.sent]
+    assert max(sizes) <= limit, sizes
+    assert len(sizes) >= 6
+    assert "".join(d for _, d in rec.records()) == huge  # nothing lost, in order

@@ -300,6 +300,8 @@ async def _list_files(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 
 async def _open_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     p = protocol.parse_open_terminal(raw)
+    if not ls.manager.is_open(p.session):  # like run and upload, a terminal opens its session
+        await _open(ls, p.session, None, None, None, None)
     return {"terminalId": await ls.manager.open_terminal(p.session, p.rows, p.cols)}
 
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 #: Coalescing window for output notifications.
 FLUSH_INTERVAL_S = 0.025
 #: A buffer this large is flushed before the window ends.
-FLUSH_BYTES = 4 * 1024 * 1024
+FLUSH_BYTES = 1024 * 1024
 
 _TEXT_KINDS = frozenset({"stdout", "stderr"})
 
@@ -172,6 +172,14 @@ class RunOutput:
             if kind in _TEXT_KINDS and room > 0:
                 self._append(kind, encode(data[:room]), room)
             self._truncate()
+            return
+        if kind in _TEXT_KINDS and size > FLUSH_BYTES:
+            # one huge chunk (a kernel flushes what a tight loop printed) goes out in
+            # FLUSH_BYTES pieces, so no notification costs an editor a long JSON decode
+            for start in range(0, size, FLUSH_BYTES):
+                piece = data[start : start + FLUSH_BYTES]
+                self._append(kind, encode(piece), len(piece))
+                self._throttle.now()
             return
         self._append(kind, encoded, size)
         if self._buffered >= FLUSH_BYTES:

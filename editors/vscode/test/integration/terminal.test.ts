@@ -83,11 +83,9 @@ describe('terminals', { timeout: 120_000 }, () => {
 
   test('closing the session ends its terminals', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const S = 'it-term-close';
-    // openTerminal does not open sessions (docs/protocol.md says so only for run/upload).
-    const missing = await rpcFailure(d.api.openTerminal(S, 10, 40));
-    assert.equal(missing.code, P.ErrorCodes.SessionNotFound);
-    await d.api.openSession({ name: S });
+    // like run and upload, openTerminal opens a session that is not open yet
     const id = await d.api.openTerminal(S, 10, 40);
+    assert.ok((await d.api.listSessions()).some((s) => s.name === S && s.state === 'idle'));
     await d.api.terminalInput(id, 'echo up\r');
     await d.waitFor(() => d.events.terminalText(id).includes('up\r\n'), "'up' echoed");
     await d.api.closeSession(S);
