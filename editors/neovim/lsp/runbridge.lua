@@ -1,0 +1,32 @@
+---@brief
+--- runbridge: run code in named compute sessions (local Jupyter kernels, Backend.AI).
+--- The plugin starts this client lazily on first use; `vim.lsp.enable('runbridge')` works too.
+--- Override with `vim.lsp.config('runbridge', {...})` or `require('runbridge').setup({cmd = ...})`.
+
+local config = require('runbridge.config').get()
+
+local function handler(module, fn)
+  return function(...)
+    return require(module)[fn](...)
+  end
+end
+
+---@type vim.lsp.Config
+return {
+  cmd = vim.deepcopy(config.cmd),
+  cmd_env = vim.deepcopy(config.cmd_env),
+  init_options = require('runbridge.config').init_options(),
+  before_init = function(params)
+    -- read at start time, so setup() after this file was loaded still counts
+    params.initializationOptions = require('runbridge.config').init_options()
+  end,
+  handlers = {
+    ['runbridge/output'] = handler('runbridge.runner', 'on_output'),
+    ['runbridge/sessionChanged'] = handler('runbridge.client', 'on_session_changed'),
+    ['runbridge/terminalOutput'] = handler('runbridge.terminal', 'on_output'),
+    ['runbridge/terminalExit'] = handler('runbridge.terminal', 'on_exit'),
+    ['runbridge/input'] = handler('runbridge.input', 'handle'),
+  },
+  on_init = handler('runbridge.client', 'on_init'),
+  on_exit = handler('runbridge.client', 'on_exit'),
+}

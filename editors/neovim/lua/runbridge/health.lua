@@ -1,0 +1,192 @@
+---@mod runbridge.health :checkhealth runbridge
+
+local M = {}
+
+local health = vim.health
+
+--- The command that prints the daemon's version: cmd up to 'serve', then --version.
+---@param cmd string[]
+---@return string[]
+local function version_cmd(cmd)
+  local out = {}
+  for _, word in ipairs(cmd) do
+    if word == 'serve' then
+      break
+    end
+    table.insert(out, word)
+  end
+  table.insert(out, '--version')
+  return out
+end
+
+local function frame(msg)
+  local body = vim.json.encode(msg)
+  return ('Content-Length: %d\r\n\r\n%s'):format(#body, body)
+end
+
+--- The initialize result of a short-lived daemon (initialize, shutdown, exit), or nil + reason.
+---@param cmd string[]
+---@param env table
+---@return table?, string?
+local function probe(cmd, env)
+  local input = frame({
+    jsonrpc = '2.0',
+    id = 1,
+    method = 'initialize',
+    params = {
+      processId = vim.fn.getpid(),
+      rootUri = vim.NIL,
+      capabilities = vim.empty_dict(),
+      initializationOptions = require('runbridge.config').init_options(),
+    },
+  }) .. frame({ jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() }) .. frame({
+    jsonrpc = '2.0',
+    id = 2,
+    method = 'shutdown',
+  }) .. frame({ jsonrpc = '2.0', method = 'exit' })
+  local ok, obj = pcall(function()
+    return vim.system(cmd, { stdin = input, env = env, timeout = 20000 }):wait()
+  end)
+  if not ok then
+    return nil, tostring(obj)
+  end
+  local stdout = obj.stdout or ''
+  local pos = 1
+  while true do
+    local _, hs, len = stdout:find('Content%-Length: (%d+)', pos)
+    local _, e = stdout:find('\r\n\r\n', hs or #stdout + 1, true)
+    if not hs or not e then
+      break
+    end
+    local body = stdout:sub(e + 1, e + tonumber(len))
+    pos = e + tonumber(len) + 1
+    local okj, msg = pcall(vim.json.decode, body, { luanil = { object = true } })
+    if okj and type(msg) == 'table' and msg.id == 1 then
+      if msg.error then
+        return nil, vim.inspect(msg.error)
+      end
+      return msg.result
+    end
+  end
+  return nil, ('no initialize answer (exit code %s): %s'):format(tostring(obj.code), vim.trim(obj.stderr or ''))
+end
+
+function M.check()
+  health.start('runbridge')
+
+  -- Neovim
+  local v = vim.version()
+  local vs = ('%d.%d.%d'):format(v.major, v.minor, v.patch)
+  if vim.fn.has('nvim-0.11') == 1 then
+    health.ok('Neovim ' .. vs)
+  elseif vim.fn.has('nvim-0.10') == 1 then
+    health.warn('Neovim ' .. vs .. ' works; 0.11 or newer is recommended (vim.lsp.config/enable, lsp/ files)')
+  else
+    health.error('Neovim ' .. vs .. ' is too old: runbridge needs 0.10 or newer')
+    return
+  end
+
+  -- configuration
+  local config = require('runbridge.config')
+  local ok_cfg, err_cfg = pcall(config.validate, config.get())
+  if ok_cfg then
+    health.ok('configuration is valid')
+  else
+    health.error('configuration: ' .. tostring(err_cfg))
+  end
+
+  -- daemon
+  local client = require('runbridge.client')
+  local cfg = client.resolve_config()
+  if not cfg then
+    health.error('lsp/runbridge.lua is not on the runtimepath', { 'add the plugin folder to &runtimepath' })
+    return
+  end
+  local cmd = cfg.cmd
+  if type(cmd) ~= 'table' then
+    health.info('the daemon command is a function; skipping the daemon checks')
+    return
+  end
+  local exe = vim.fn.exepath(cmd[1])
+  if exe == '' then
+    health.error(('daemon %q not found'):format(cmd[1]), {
+      'pip install runbridge (or pipx install runbridge)',
+      "or require('runbridge').setup({ cmd = { '/path/to/runbridge', 'serve' } })",
+    })
+    return
+  end
+  health.ok('daemon found: ' .. exe .. ' (cmd: ' .. table.concat(cmd, ' ') .. ')')
+
+  local env = next(cfg.cmd_env or {}) and cfg.cmd_env or nil
+  local okv, res = pcall(function()
+    return vim.system(version_cmd(cmd), { text = true, env = env, timeout = 15000 }):wait()
+  end)
+  local out = okv and vim.trim((res.stdout or '') .. ' ' .. (res.stderr or '')) or ''
+  local version, proto = out:match('runbridge%s+(%S+)%s*%(protocol%s+(%d+)%)')
+  if version then
+    health.ok(('daemon version %s, protocol version %s'):format(version, proto))
+    if tonumber(proto) ~= client.PROTOCOL_VERSION then
+      health.error(
+        ('the daemon speaks protocol %s; this plugin needs protocol %d'):format(proto, client.PROTOCOL_VERSION),
+        { 'upgrade runbridge and this plugin together' }
+      )
+    end
+  else
+    health.warn('could not read the daemon version from `' .. table.concat(version_cmd(cmd), ' ') .. '`: ' .. out)
+  end
+
+  -- profiles (from the running daemon, or a short-lived one)
+  local caps = client.capabilities()
+  local source = 'running daemon'
+  if not caps then
+    source = 'probe'
+    local result, why = probe(cmd, env)
+    local exp = result and result.capabilities and result.capabilities.experimental
+    caps = exp and exp.runbridge
+    if not caps then
+      health.warn('could not ask the daemon for its profiles: ' .. tostring(why or 'no runbridge capabilities'))
+    end
+  end
+  if caps then
+    health.ok(
+      ('daemon answers initialize (%s): protocolVersion %s, backends %s'):format(
+        source,
+        tostring(caps.protocolVersion),
+        table.concat(caps.backends or {}, ', ')
+      )
+    )
+    for _, p in ipairs(caps.profiles or {}) do
+      local desc = ('profile %s (%s%s)%s'):format(
+        tostring(p.name),
+        tostring(p.type),
+        type(p.image) == 'string' and (', image ' .. p.image) or '',
+        p.name == caps.defaultProfile and ' [default]' or ''
+      )
+      if p.available then
+        health.ok(desc .. ' is available')
+      else
+        health.warn(desc .. ' is not available: this daemon cannot serve its type')
+      end
+    end
+    if type(caps.logFile) == 'string' then
+      health.info('daemon log: ' .. caps.logFile)
+    end
+  end
+
+  -- media
+  local media = require('runbridge.media')
+  local provider = media.provider()
+  local want = config.get().media.provider
+  if provider then
+    health.ok('inline images: ' .. provider)
+  elseif want == 'none' then
+    health.info('inline images are off (media.provider = none); media are saved to files')
+  elseif want ~= 'auto' then
+    health.warn(('media.provider = %s but that plugin is not installed; media are saved to files'):format(want))
+  else
+    health.info('no image.nvim or snacks.nvim: media are saved to files (:Runbridge open-media opens them)')
+  end
+  health.info('media folder: ' .. config.get().media.dir)
+end
+
+return M

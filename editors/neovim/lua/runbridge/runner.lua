@@ -1,0 +1,242 @@
+---@mod runbridge.runner Runs code in a session and routes what comes back: text to the output
+--- terminal, media to files, an exception to a diagnostic, the state to an inline status mark.
+
+local uv = vim.uv or vim.loop
+local api = vim.api
+local client = require('runbridge.client')
+local output = require('runbridge.output')
+local text = require('runbridge.text')
+
+local M = {}
+
+---@class runbridge.Run
+---@field session string
+---@field code string
+---@field buf? integer
+---@field first? integer 1-based first line of the range
+---@field last? integer 1-based last line of the range
+---@field mark? integer status extmark id
+---@field started number ms (hrtime)
+---@field run_id? string
+---@field done? boolean
+---@field handle? runbridge.RequestHandle
+
+---@type table<string, runbridge.Run[]> runs sent and not answered, per session, in order
+local queues = {}
+---@type table<string, runbridge.Run>
+local by_id = {}
+
+local function now_ms()
+  return uv.hrtime() / 1e6
+end
+
+---@class runbridge.RunRequest
+---@field code string
+---@field session? string
+---@field buf? integer origin buffer (diagnostics, status)
+---@field first? integer 1-based first line of the origin range
+---@field last? integer 1-based last line
+---@field first_col? integer 0-based column where the code starts on the first line
+---@field last_col? integer 0-based exclusive column where it ends on the last line
+---@field mode? 'query'|'batch'
+---@field options? table
+---@field label? string header text instead of the code's first line
+
+local function status_of(run, result, err)
+  if err then
+    if err.code == -32800 then
+      return '■ interrupted', 'RunbridgeInterrupted'
+    end
+    return '✗ ' .. client.error_message(err):gsub('\n.*', ''), 'RunbridgeError'
+  end
+  local took = text.format_duration(now_ms() - run.started)
+  local exit = result.exitCode ~= vim.NIL and result.exitCode or nil
+  if result.status == 'finished' then
+    if type(result.error) == 'table' then
+      return '✗ ' .. tostring(result.error.ename), 'RunbridgeError'
+    end
+    if exit == nil or exit == 0 then
+      return '✓ ' .. took, 'RunbridgeDone'
+    end
+    return '✗ exit code ' .. tostring(exit), 'RunbridgeError'
+  elseif result.status == 'interrupted' then
+    return '■ interrupted', 'RunbridgeInterrupted'
+  elseif result.status == 'exec-timeout' then
+    return '⏱ timed out', 'RunbridgeInterrupted'
+  end
+  return '✗ ' .. tostring(result.status), 'RunbridgeError'
+end
+
+local function forget(run)
+  local q = queues[run.session] or {}
+  for i, r in ipairs(q) do
+    if r == run then
+      table.remove(q, i)
+      break
+    end
+  end
+  if run.run_id then
+    by_id[run.run_id] = nil
+  end
+end
+
+---@param run runbridge.Run
+---@param err? table
+---@param result? table
+local function finish(run, err, result)
+  if run.done then
+    return
+  end
+  run.done = true
+  forget(run)
+  local ms = now_ms() - run.started
+  if err then
+    if err.code == -32800 then
+      output.write(run.session, text.run_footer('interrupted', 130, ms))
+    else
+      local msg = client.error_message(err)
+      output.write(run.session, text.error_line(msg))
+      vim.notify('runbridge: ' .. msg, vim.log.levels.ERROR)
+    end
+  else
+    output.write(run.session, text.run_footer(result.status, result.exitCode, ms, result.message))
+  end
+  if run.buf and api.nvim_buf_is_valid(run.buf) then
+    local label, hl = status_of(run, result, err)
+    output.set_status(run.buf, run.last - 1, label, hl, run.mark)
+    if result and type(result.error) == 'table' then
+      local count = select(2, run.code:gsub('\n', '')) + 1
+      local loc = require('runbridge.traceback').locate(result.error, count)
+      if loc then
+        output.add_diagnostic(run.buf, run.first - 1 + loc.line, loc.message)
+      end
+    end
+  end
+end
+
+--- Runs code; returns the run (async: the result arrives later).
+---@param req runbridge.RunRequest
+---@return runbridge.Run?
+function M.run(req)
+  local session = req.session or require('runbridge.sessions').current()
+  local mode = req.mode or 'query'
+  if mode ~= 'batch' and vim.trim(req.code or '') == '' then
+    vim.notify('runbridge: nothing to run (the code is empty)', vim.log.levels.INFO)
+    return nil
+  end
+  if not client.ensure() then
+    return nil
+  end
+  ---@type runbridge.Run
+  local run = { session = session, code = req.code or '', started = now_ms() }
+  output.write(session, text.run_header(session, req.label or req.code))
+  output.show_on_run(session)
+  local params = { session = session, code = req.code or '', mode = mode }
+  if req.options then
+    params.options = req.options
+  end
+  if req.buf and api.nvim_buf_is_valid(req.buf) and req.first and req.last then
+    run.buf, run.first, run.last = req.buf, req.first, req.last
+    output.clear_diagnostics(req.buf, req.first - 1, req.last - 1)
+    output.clear_status(req.buf, req.first - 1, req.last - 1)
+    require('runbridge.media').clear_inline(req.buf, req.first - 1, req.last - 1)
+    run.mark = output.set_status(req.buf, req.last - 1, '… running', 'RunbridgeRunning')
+    local last_line = api.nvim_buf_get_lines(req.buf, req.last - 1, req.last, false)[1] or ''
+    local name = api.nvim_buf_get_name(req.buf)
+    if name ~= '' then
+      params.uri = vim.uri_from_bufnr(req.buf)
+    end
+    local ft = vim.bo[req.buf].filetype
+    if ft ~= '' then
+      params.languageId = ft
+    end
+    params.range = {
+      start = { line = req.first - 1, character = req.first_col or 0 },
+      ['end'] = { line = req.last - 1, character = req.last_col or #last_line },
+    }
+  end
+  queues[session] = queues[session] or {}
+  table.insert(queues[session], run)
+  run.handle = client.request('runbridge/run', params, function(err, result)
+    if result and type(result.runId) == 'string' and not run.run_id then
+      run.run_id = result.runId
+    end
+    finish(run, err, result)
+  end)
+  return run
+end
+
+--- The run a notification belongs to: by runId, else the oldest unanswered run of the session.
+---@param session string
+---@param run_id string
+---@return runbridge.Run?
+local function run_for(session, run_id)
+  if by_id[run_id] then
+    return by_id[run_id]
+  end
+  for _, run in ipairs(queues[session] or {}) do
+    if not run.run_id then
+      run.run_id = run_id
+      by_id[run_id] = run
+      return run
+    end
+  end
+end
+
+--- The run behind a runId (for input prompts and media), if it was started here.
+---@param run_id string
+---@return runbridge.Run?
+function M.get(run_id)
+  return by_id[run_id]
+end
+
+--- runbridge/output handler.
+---@param params {session: string, runId: string, seq: integer, console: table}
+function M.on_output(_, params)
+  if type(params) ~= 'table' or type(params.session) ~= 'string' or type(params.console) ~= 'table' then
+    return
+  end
+  local session = params.session
+  local run = run_for(session, params.runId)
+  for _, record in ipairs(params.console) do
+    local kind, data = record[1], record[2]
+    if type(kind) == 'string' then
+      if (kind == 'stdout' or kind == 'stderr') and type(data) == 'string' then
+        data = output.pre_trim(session, data)
+      end
+      local rendered = text.render_record(kind, data == nil and '' or data)
+      if rendered.clear then
+        output.clear(session, rendered.wait)
+      end
+      if rendered.text ~= '' then
+        output.write(session, rendered.text)
+      end
+      if rendered.media then
+        local origin = run and run.buf and { buf = run.buf, row = run.last - 1 } or nil
+        require('runbridge.media').handle(session, params.runId, rendered.media.kind, rendered.media.data, origin)
+      end
+    end
+  end
+end
+
+--- The daemon exited: every run still waiting ends failed.
+---@param code? integer
+---@param signal? integer
+function M.on_daemon_exit(code, signal)
+  local how = (signal and signal ~= 0) and ('signal ' .. signal) or ('exit code ' .. tostring(code))
+  for _, q in pairs(queues) do
+    for _, run in ipairs(vim.list_slice(q)) do
+      finish(run, { message = ('the daemon exited (%s) before the run ended; see :Runbridge log'):format(how) })
+    end
+  end
+  queues, by_id = {}, {}
+end
+
+--- Runs started here and not answered yet in a session.
+---@param session string
+---@return integer
+function M.pending(session)
+  return #(queues[session] or {})
+end
+
+return M
