@@ -27,6 +27,7 @@ LIST_FILES: Final = "runbridge/listFiles"
 OPEN_TERMINAL: Final = "runbridge/openTerminal"
 CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
 STOP_DAEMON: Final = "runbridge/stopDaemon"
+CHECK_PROFILE: Final = "runbridge/checkProfile"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"
@@ -214,3 +215,9 @@ def parse_terminal_input(raw: Any) -> tuple[str, str]:
 def parse_resize(raw: Any) -> tuple[str, int, int]:
     p = as_object(raw, RESIZE_TERMINAL)
     return _name(p, "terminalId"), _size(p, "rows", 24), _size(p, "cols", 80)
+
+
+def parse_check_profile(raw: Any) -> str | None:
+    p = as_object(raw, CHECK_PROFILE)
+    value: str | None = _get(p, "profile", str, False)
+    return value

@@ -757,6 +757,20 @@ async def test_wrong_secret_key_is_a_clear_auth_error(daemon: Daemon) -> None:
             assert WRONG_SECRET not in text and SECRET_KEY not in text, path
 
 
+async def test_check_profile_reaches_the_manager_and_proves_the_keys(
+    daemon: Daemon, emu: Emulator
+) -> None:
+    good = await daemon.request("runbridge/checkProfile", {})  # the default profile
+    assert good["ok"] is True and good["type"] == "backendai", good
+    assert emu.url in good["message"] and "API v" in good["message"], good
+    bad = await daemon.request("runbridge/checkProfile", {"profile": "badkey"})
+    assert bad["ok"] is False and "credentials" in bad["message"], bad
+    nokey = await daemon.request("runbridge/checkProfile", {"profile": "nokey"})
+    assert nokey["ok"] is False and "secret_key" in nokey["message"], nokey
+    for answer in (good, bad, nokey):
+        assert SECRET_KEY not in repr(answer) and WRONG_SECRET not in repr(answer)
+
+
 async def test_missing_secret_key_is_a_config_error(daemon: Daemon) -> None:
     error = await rpc_error(
         daemon, "runbridge/openSession", {"name": "bai-nokey", "profile": "nokey"}

@@ -156,6 +156,22 @@ async def test_initialize_reports_runbridge_capabilities(tmp_path: Path, client_
         assert daemon.text(result["runId"]) == "up\n"
 
 
+async def test_check_profile_says_whether_sessions_could_open(tmp_path: Path) -> None:
+    options = {"profiles": {"ghostly": {"type": "local", "image": "no-such-kernel"}}}
+    async with launch(tmp_path / "home", "neovim", options) as (daemon, _):
+        local = await daemon.request("runbridge/checkProfile", {"profile": "local"})
+        assert local["ok"] is True and local["type"] == "local", local
+        assert "'python3'" in local["message"], local
+        ghost = await daemon.request("runbridge/checkProfile", {"profile": "ghostly"})
+        assert ghost["ok"] is False, ghost
+        assert "no Jupyter kernelspec named 'no-such-kernel'" in ghost["message"], ghost
+        with pytest.raises(JsonRpcException) as caught:
+            await daemon.request("runbridge/checkProfile", {"profile": "missing"})
+        assert caught.value.code == -32010 and "unknown profile 'missing'" in str(caught.value)
+        # checking starts nothing
+        assert (await daemon.request("runbridge/listSessions"))["sessions"] == []
+
+
 async def test_init_options_profile_and_output_cap_are_honoured(tmp_path: Path) -> None:
     options = {
         "profiles": {"big": {"type": "local"}, "remote": {"type": "jupyter"}},

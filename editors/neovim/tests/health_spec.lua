@@ -41,5 +41,24 @@ T.test(':checkhealth runbridge reports OK for Neovim, the daemon and protocol 1,
     T.ok(ok_line(lines, T.version), 'an OK line with the daemon version ' .. T.version .. ':\n' .. text)
   end
   T.ok(ok_line(lines, 'protocol', '1'), 'an OK line for protocol version 1:\n' .. text)
+  -- the default profile was checked by the daemon (runbridge/checkProfile), not just listed
+  T.ok(
+    ok_line(lines, 'profile local', "kernelspec 'python3'", 'is installed'),
+    'an OK line saying the local profile can open sessions:\n' .. text
+  )
   T.not_contains(text, 'ERROR', 'no ERROR in the report')
+end)
+
+T.test(':checkhealth runbridge warns about a profile that cannot open sessions', function()
+  -- a profile in the daemon's config file whose kernelspec does not exist
+  local dir = vim.env.RUNBRIDGE_CONFIG_DIR
+  T.ok(dir and dir ~= '', 'the wrapper isolates the daemon config folder')
+  vim.fn.mkdir(dir, 'p')
+  vim.fn.writefile({ '[profiles.broken]', 'type = "local"', 'image = "no-such-kernel"' }, dir .. '/config.toml')
+  local lines = health_lines()
+  vim.fn.delete(dir .. '/config.toml')
+  local text = table.concat(lines, '\n')
+  T.contains(text, "no Jupyter kernelspec named 'no-such-kernel'", 'the reason is reported')
+  T.ok(ok_line(lines, 'profile local'), 'the working profile is still OK:\n' .. text)
+  T.not_contains(text, 'ERROR', 'a profile that cannot open sessions is a warning, not an error')
 end)

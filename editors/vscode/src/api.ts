@@ -162,6 +162,11 @@ export class RunbridgeApi {
     return this.request(P.LIST_FILES, { session, path });
   }
 
+  /** Whether sessions of `profile` (default: the default profile) could open now. */
+  checkProfile(profile?: string): Promise<P.ProfileCheck> {
+    return this.request(P.CHECK_PROFILE, profile ? { profile } : {});
+  }
+
   /** Close every session and end the daemon (a shared one exits when this connection ends). */
   async stopDaemon(): Promise<void> {
     await this.request(P.STOP_DAEMON, {});

@@ -16,6 +16,7 @@ export const LIST_FILES = 'runbridge/listFiles';
 export const OPEN_TERMINAL = 'runbridge/openTerminal';
 export const CLOSE_TERMINAL = 'runbridge/closeTerminal';
 export const STOP_DAEMON = 'runbridge/stopDaemon';
+export const CHECK_PROFILE = 'runbridge/checkProfile';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
 export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';
@@ -160,6 +161,14 @@ export interface ProfileInfo {
   type: string;
   image: string | null;
   available: boolean;
+}
+
+/** Result of `runbridge/checkProfile`. */
+export interface ProfileCheck {
+  profile: string;
+  type: string;
+  ok: boolean;
+  message: string;
 }
 
 /** `capabilities.experimental.runbridge` of the `initialize` result. */

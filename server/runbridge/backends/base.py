@@ -101,4 +101,9 @@ class Backend(Protocol):
         status of its own (a remote scheduler's), gets each new status word.
         """
 
+    async def check(self, image: str | None) -> str:
+        """Whether a session could open here: a one-line description of what was found,
+        or a :class:`~runbridge.errors.RunbridgeError` saying what is wrong."""
+        ...
+
     async def aclose(self) -> None: ...

@@ -28,7 +28,7 @@ from runbridge.backends.base import (
     TerminalOutput,
 )
 from runbridge.backends.local_batch import BatchRunner
-from runbridge.backends.local_kernel import LocalKernel
+from runbridge.backends.local_kernel import LocalKernel, find_kernelspec
 from runbridge.backends.pty_terminal import PtyTerminal
 from runbridge.sessions.model import (
     BatchOptions,
@@ -172,6 +172,11 @@ class LocalBackend:
         on_status: StatusCallback | None = None,
     ) -> LocalSession:
         return LocalSession(name, image, env, on_state, self._runtime)
+
+    async def check(self, image: str | None) -> str:
+        name = image or DEFAULT_IMAGE
+        spec = await asyncio.to_thread(find_kernelspec, name)
+        return f"kernelspec {name!r} ({spec.display_name}) is installed on this machine"
 
     async def aclose(self) -> None:
         with contextlib.suppress(OSError):

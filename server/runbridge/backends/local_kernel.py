@@ -65,6 +65,17 @@ def available_kernelspecs() -> list[str]:
     return sorted(KernelSpecManager().find_kernel_specs())
 
 
+def find_kernelspec(name: str) -> Any:
+    """The kernelspec ``name``, or :class:`KernelSpecNotFound` naming the installed ones."""
+    try:
+        return KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        known = ", ".join(available_kernelspecs()) or "none installed"
+        raise KernelSpecNotFound(
+            f"no Jupyter kernelspec named {name!r} (installed: {known})", image=name
+        ) from None
+
+
 class _ActiveRun:
     def __init__(self, msg_id: str, sink: RunSink) -> None:
         self.msg_id = msg_id
@@ -115,14 +126,7 @@ class LocalKernel:
         return self._km is not None and bool(await self._km.is_alive())
 
     async def start(self) -> None:
-        try:
-            spec = KernelSpecManager().get_kernel_spec(self.kernel_name)
-        except NoSuchKernel:
-            known = ", ".join(available_kernelspecs()) or "none installed"
-            raise KernelSpecNotFound(
-                f"no Jupyter kernelspec named {self.kernel_name!r} (installed: {known})",
-                image=self.kernel_name,
-            ) from None
+        spec = find_kernelspec(self.kernel_name)
         self._language = (spec.language or "").lower()
         self.workdir.mkdir(parents=True, exist_ok=True)
         key = uuid.uuid4().hex[:12]

@@ -252,6 +252,10 @@ async def _list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     return {"sessions": [s.to_wire() for s in ls.manager.sessions()]}
 
 
+async def _check_profile(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    return await ls.manager.check_profile(protocol.parse_check_profile(raw))
+
+
 async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     protocol.as_object(raw, protocol.STOP_DAEMON)
     ls.stop_daemon_requested = True
@@ -327,6 +331,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.OPEN_TERMINAL: _open_terminal,
     protocol.CLOSE_TERMINAL: _close_terminal,
     protocol.STOP_DAEMON: _stop_daemon,
+    protocol.CHECK_PROFILE: _check_profile,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.

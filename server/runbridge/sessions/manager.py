@@ -199,6 +199,16 @@ class SessionManager:
         self._set_state(session, SessionState.IDLE)
         return _copy(info)
 
+    async def check_profile(self, name: str | None) -> dict[str, Any]:
+        """Whether sessions of profile ``name`` could open: ``{profile, type, ok, message}``."""
+        profile = self.settings.profile(name)  # an unknown profile is a ConfigError
+        result: dict[str, Any] = {"profile": profile.name, "type": profile.type}
+        try:  # a profile missing keys, or of a type this daemon lacks, is "not ok" too
+            message = await self._backend(profile).check(profile.image)
+        except RunbridgeError as exc:
+            return {**result, "ok": False, "message": exc.message}
+        return {**result, "ok": True, "message": message}
+
     def is_open(self, name: str) -> bool:
         return name in self._sessions
 

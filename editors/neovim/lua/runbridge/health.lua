@@ -28,47 +28,103 @@ end
 ---@param cmd string[]
 ---@param env table
 ---@return table?, string?
-local function probe(cmd, env)
-  local input = frame({
-    jsonrpc = '2.0',
-    id = 1,
-    method = 'initialize',
-    params = {
-      processId = vim.fn.getpid(),
-      rootUri = vim.NIL,
-      capabilities = vim.empty_dict(),
-      initializationOptions = require('runbridge.config').init_options(),
-    },
-  }) .. frame({ jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() }) .. frame({
-    jsonrpc = '2.0',
-    id = 2,
-    method = 'shutdown',
-  }) .. frame({ jsonrpc = '2.0', method = 'exit' })
-  local ok, obj = pcall(function()
-    return vim.system(cmd, { stdin = input, env = env, timeout = 20000 }):wait()
-  end)
-  if not ok then
-    return nil, tostring(obj)
-  end
-  local stdout = obj.stdout or ''
-  local pos = 1
-  while true do
-    local _, hs, len = stdout:find('Content%-Length: (%d+)', pos)
-    local _, e = stdout:find('\r\n\r\n', hs or #stdout + 1, true)
-    if not hs or not e then
-      break
-    end
-    local body = stdout:sub(e + 1, e + tonumber(len))
-    pos = e + tonumber(len) + 1
-    local okj, msg = pcall(vim.json.decode, body, { luanil = { object = true } })
-    if okj and type(msg) == 'table' and msg.id == 1 then
-      if msg.error then
-        return nil, vim.inspect(msg.error)
+--- Starts a short-lived daemon: initialize, then runbridge/checkProfile for each name in
+--- `profiles`, then shutdown and exit. Returns the initialize result and the checks by name.
+---@return table? result, table<string, table> checks, string? why
+local function probe(cmd, env, profiles)
+  profiles = profiles or {}
+  local out = ''
+  local ok, proc = pcall(vim.system, cmd, {
+    stdin = true,
+    env = env,
+    stdout = function(_, data)
+      if data then
+        out = out .. data
       end
-      return msg.result
+    end,
+  })
+  if not ok then
+    return nil, {}, tostring(proc)
+  end
+  local parts = {
+    frame({
+      jsonrpc = '2.0',
+      id = 1,
+      method = 'initialize',
+      params = {
+        processId = vim.fn.getpid(),
+        rootUri = vim.NIL,
+        capabilities = vim.empty_dict(),
+        initializationOptions = require('runbridge.config').init_options(),
+      },
+    }),
+    frame({ jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() }),
+  }
+  for i, name in ipairs(profiles) do
+    table.insert(parts, frame({ jsonrpc = '2.0', id = 10 + i, method = 'runbridge/checkProfile', params = { profile = name } }))
+  end
+  proc:write(table.concat(parts))
+
+  local result, why
+  local checks, answered = {}, 0
+  local pos = 1
+  local function parse()
+    while true do
+      local _, hs, len = out:find('Content%-Length: (%d+)', pos)
+      local _, e = out:find('\r\n\r\n', hs or #out + 1, true)
+      if not hs or not e or #out < e + tonumber(len) then
+        return
+      end
+      local body = out:sub(e + 1, e + tonumber(len))
+      pos = e + tonumber(len) + 1
+      local okj, msg = pcall(vim.json.decode, body, { luanil = { object = true } })
+      if okj and type(msg) == 'table' and msg.id == 1 then
+        result, why = msg.result, msg.error and vim.inspect(msg.error) or nil
+      elseif okj and type(msg) == 'table' and type(msg.id) == 'number' and profiles[msg.id - 10] then
+        checks[profiles[msg.id - 10]] = msg.result or { ok = false, message = msg.error and msg.error.message or '?' }
+        answered = answered + 1
+      end
     end
   end
-  return nil, ('no initialize answer (exit code %s): %s'):format(tostring(obj.code), vim.trim(obj.stderr or ''))
+  -- answers, not the daemon's exit: the checks run concurrently with everything else
+  vim.wait(30000, function()
+    parse()
+    return (result ~= nil or why ~= nil) and answered == #profiles
+  end, 20)
+  proc:write(frame({ jsonrpc = '2.0', id = 2, method = 'shutdown' }) .. frame({ jsonrpc = '2.0', method = 'exit' }))
+  proc:write(nil)
+  local done = proc:wait(10000)
+  if not result and not why then
+    why = ('no initialize answer (exit code %s): %s'):format(tostring(done and done.code), vim.trim(done and done.stderr or ''))
+  end
+  return result, checks, why
+end
+
+--- runbridge/checkProfile for each profile, through the running client or a short-lived daemon.
+---@return table<string, table>
+local function check_profiles(names, cmd, env)
+  local lsp_client = require('runbridge.client').get()
+  if not lsp_client then
+    local _, checks = probe(cmd, env, names)
+    return checks
+  end
+  local checks = {}
+  for _, name in ipairs(names) do
+    local params = { profile = name }
+    local resp
+    if vim.fn.has('nvim-0.11') == 1 then
+      resp = lsp_client:request_sync('runbridge/checkProfile', params, 20000)
+    else
+      ---@diagnostic disable-next-line: missing-parameter
+      resp = lsp_client.request_sync('runbridge/checkProfile', params, 20000)
+    end
+    if resp and resp.result then
+      checks[name] = resp.result
+    elseif resp and resp.err then
+      checks[name] = { ok = false, message = resp.err.message }
+    end
+  end
+  return checks
 end
 
 function M.check()
@@ -140,7 +196,7 @@ function M.check()
   local source = 'running daemon'
   if not caps then
     source = 'probe'
-    local result, why = probe(cmd, env)
+    local result, _, why = probe(cmd, env, {})
     local exp = result and result.capabilities and result.capabilities.experimental
     caps = exp and exp.runbridge
     if not caps then
@@ -155,6 +211,11 @@ function M.check()
         table.concat(caps.backends or {}, ', ')
       )
     )
+    local names = {}
+    for _, p in ipairs(caps.profiles or {}) do
+      table.insert(names, tostring(p.name))
+    end
+    local checks = check_profiles(names, cmd, env)
     for _, p in ipairs(caps.profiles or {}) do
       local desc = ('profile %s (%s%s)%s'):format(
         tostring(p.name),
@@ -162,10 +223,15 @@ function M.check()
         type(p.image) == 'string' and (', image ' .. p.image) or '',
         p.name == caps.defaultProfile and ' [default]' or ''
       )
-      if p.available then
-        health.ok(desc .. ' is available')
-      else
+      local check = checks[tostring(p.name)]
+      if not p.available then
         health.warn(desc .. ' is not available: this daemon cannot serve its type')
+      elseif check and check.ok then
+        health.ok(desc .. ': ' .. tostring(check.message))
+      elseif check then
+        health.warn(desc .. ' cannot open sessions now: ' .. tostring(check.message))
+      else
+        health.warn(desc .. ': could not check it')
       end
     end
     if type(caps.logFile) == 'string' then

@@ -63,6 +63,17 @@ class BackendAIBackend:
         session.on_status = on_status
         return session
 
+    async def check(self, image: str | None) -> str:
+        """Reach the manager (``GET /``: the API version), prove the keys (signed ``GET /auth``)."""
+        version = await self.client.negotiate()
+        await self.client.request(
+            "GET", "/auth", params={"echo": "runbridge"}, what="checking the profile's keys"
+        )
+        return (
+            f"Backend.AI manager {self.client.endpoint} answers (API {version}) "
+            f"and accepts the keys of access key {self.config.access_key[:4]}…"
+        )
+
     async def aclose(self) -> None:
         await self.client.aclose()
 
