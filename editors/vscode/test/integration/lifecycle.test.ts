@@ -107,6 +107,15 @@ describe('daemon lifecycle and sessions', { timeout: 120_000 }, () => {
     assert.equal(missing.data?.session, name);
   }));
 
+  test('checkProfile says whether the default profile can open sessions', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
+    const check = await d.api.checkProfile();
+    assert.equal(check.ok, true, JSON.stringify(check));
+    assert.equal(check.profile, 'local');
+    assert.match(check.message, /kernelspec 'python3'/);
+    const unknown = await rpcFailure(d.api.checkProfile('nope'));
+    assert.equal(unknown.code, P.ErrorCodes.ConfigError);
+  }));
+
   test('bad params give -32602 naming the field; the daemon keeps serving', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const badRun = await rpcFailure(
       d.connection.sendRequest(P.RUN, { session: 'it-life-bad', code: 42 }),
