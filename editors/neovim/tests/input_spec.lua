@@ -17,14 +17,7 @@ vim.fn.inputsecret = function(prompt)
   return 'hunter2'
 end
 
-local function has_line(chunk, text)
-  for line in (chunk .. '\n'):gmatch('(.-)\n') do
-    if vim.trim(line) == text then
-      return true
-    end
-  end
-  return false
-end
+local has_line = T.has_line
 
 T.test('input(): the prompt goes to vim.ui.input and the answer reaches the kernel', function()
   T.scratch({ "name = input('Your name? ')", "print('hello', name)" })

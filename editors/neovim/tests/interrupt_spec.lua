@@ -4,14 +4,7 @@ local T = ...
 
 T.setup()
 
-local function has_line(chunk, text)
-  for line in (chunk .. '\n'):gmatch('(.-)\n') do
-    if vim.trim(line) == text then
-      return true
-    end
-  end
-  return false
-end
+local has_line = T.has_line
 
 local function interrupt_long_run(how)
   local src = T.scratch({ 'import time', "time.sleep(30); print('NOT-' + 'WOKE')" })

@@ -148,6 +148,16 @@ function T.daemon_sessions()
 end
 
 --- Lines of a buffer, trailing blank lines (the empty rows of a terminal) dropped.
+--- Whether some line of `chunk` (text with newlines) is `text` once trimmed.
+function T.has_line(chunk, text)
+  for line in (chunk .. '\n'):gmatch('(.-)\n') do
+    if vim.trim(line) == text then
+      return true
+    end
+  end
+  return false
+end
+
 function T.lines(buf)
   if not buf or not vim.api.nvim_buf_is_valid(buf) then
     return {}

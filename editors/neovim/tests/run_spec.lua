@@ -16,14 +16,7 @@ local function count_line(text, name)
   return n
 end
 
-local function has_line(chunk, text)
-  for line in (chunk .. '\n'):gmatch('(.-)\n') do
-    if vim.trim(line) == text then
-      return true
-    end
-  end
-  return false
-end
+local has_line = T.has_line
 
 T.test('run_line: runs the current line into a terminal output buffer, with header, footer and cursor move', function()
   local src = T.scratch({ "print('line-' + 'one')", '', "print('line-' + 'two')" })

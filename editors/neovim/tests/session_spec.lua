@@ -5,14 +5,7 @@ local T = ...
 
 T.setup()
 
-local function has_line(chunk, text)
-  for line in (chunk .. '\n'):gmatch('(.-)\n') do
-    if vim.trim(line) == text then
-      return true
-    end
-  end
-  return false
-end
+local has_line = T.has_line
 
 local daemon_sessions = T.daemon_sessions
 
