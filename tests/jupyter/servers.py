@@ -68,7 +68,15 @@ class ServerProcess:
     #: ``jupyter-server`` or ``kernel-gateway`` (what the server is, for messages).
     kind = ""
 
-    def __init__(self, base: Path, port: int | None = None, token: str | None = None) -> None:
+    def __init__(
+        self,
+        base: Path,
+        port: int | None = None,
+        token: str | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        #: More command-line options for the server (e.g. to force the legacy protocol).
+        self.extra_args = extra_args
         self.base = base
         self.port = port or free_port()
         self.token = token or secrets.token_hex(24)
@@ -248,6 +256,7 @@ class JupyterServer(ServerProcess):
             # headless clients want every byte of output
             "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=1e10",
             "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=1e6",
+            *self.extra_args,
         ]  # fmt: skip
 
 
@@ -263,8 +272,9 @@ class KernelGateway(ServerProcess):
         port: int | None = None,
         token: str | None = None,
         list_kernels: bool = False,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(base, port, token)
+        super().__init__(base, port, token, extra_args)
         #: ``GET /api/kernels`` and ``/api/sessions`` answer 403 unless this is set (the
         #: default is off, so a client cannot find its kernels by listing them).
         self.list_kernels = list_kernels
@@ -279,4 +289,5 @@ class KernelGateway(ServerProcess):
             f"--JupyterWebsocketPersonality.list_kernels={self.list_kernels}",
             "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=1e10",
             "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=1e6",
+            *self.extra_args,
         ]  # fmt: skip

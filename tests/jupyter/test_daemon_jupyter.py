@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import functools
 import os
 import signal
@@ -85,38 +84,100 @@ async def test_open_reuse_and_state_changes(daemon: Daemon, server: ServerProces
         assert names.count("j-open") == 1, names
 
 
+async def wait_gone(pid: int) -> None:
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"kernel process {pid} still runs")
+
+
 async def test_close_session_deletes_the_kernel_on_the_server(
     daemon: Daemon, server: ServerProcess
 ) -> None:
     session = "j-close"
     result = await daemon.run("import os\nprint(os.getpid())", session=session)
     pid = int(daemon.text(result["runId"]))
-    task = await start_run(
-        daemon, session, "import time\nprint('zz', flush=True)\ntime.sleep(30)", "zz"
-    )
-    t0 = time.monotonic()
     closed = await daemon.request("runbridge/closeSession", {"name": session})
     assert closed["state"] == "closed"
-    result = await asyncio.wait_for(task, 10)
-    assert time.monotonic() - t0 < 5
-    assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
-    # the kernel process is gone (the server shut it down)
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"kernel {pid} still runs after closeSession")
+    assert states_of(daemon, session)[-1] == "closed"
+    await wait_gone(pid)  # the server shut the kernel down
     if not gateway(server):
         assert session not in [s.get("name") for s in server.api("GET", "/api/sessions")]
+    listed = (await daemon.request("runbridge/listSessions"))["sessions"]
+    assert session not in [s["name"] for s in listed]
+    error = await rpc_error(daemon, "runbridge/closeSession", {"name": session})
+    assert error.code == -32011, error
     # the name opens again, afresh
     info = await open_session(daemon, session)
     assert info["created"] is True
     again = await daemon.run("print('pid' in globals())", session=session)
     assert daemon.text(again["runId"]) == "False\n"
     await daemon.request("runbridge/closeSession", {"name": session})
+
+
+async def test_closing_the_session_ends_its_run(daemon: Daemon) -> None:
+    """closeSession during a run: the run's request is answered at once, not left hanging."""
+    session = "j-close-run"
+    task = await start_run(
+        daemon, session, "import time\nprint('zz', flush=True)\ntime.sleep(30)", "zz"
+    )
+    t0 = time.monotonic()
+    closed = await daemon.request("runbridge/closeSession", {"name": session})
+    assert closed["state"] == "closed"
+    try:
+        result = await asyncio.wait_for(asyncio.shield(task), 10)
+    except TimeoutError:
+        task.cancel()
+        raise AssertionError("the run was still unanswered 10 s after closeSession") from None
+    assert time.monotonic() - t0 < 5
+    # docs/jupyter.md: "closeSession ... a run in progress ends interrupted"
+    assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
+
+
+KERNEL_ID = (
+    "import os\nfrom ipykernel.kernelapp import IPKernelApp\n"
+    "print(os.path.basename(IPKernelApp.instance().connection_file)[7:-5])"
+)
+
+
+async def test_kernel_shut_down_elsewhere_mid_run(daemon: Daemon, server: ServerProcess) -> None:
+    """Someone else deletes the session's kernel on the server during a run: the run ends
+    failed, naming the server, and the next run gets a kernel again."""
+    session = "j-elsewhere"
+    result = await daemon.run(KERNEL_ID, session=session)
+    kernel_id = daemon.text(result["runId"]).strip()
+    assert kernel_id, daemon.console(result["runId"])
+    server.api("GET", f"/api/kernels/{kernel_id}")  # it is the server's kernel
+    task = await start_run(
+        daemon, session, "import time\nprint('busy', flush=True)\ntime.sleep(60)", "busy"
+    )
+    t0 = time.monotonic()
+    server.api("DELETE", f"/api/kernels/{kernel_id}")
+    result = await asyncio.wait_for(task, 20)
+    assert time.monotonic() - t0 < 10
+    assert (result["status"], result["exitCode"]) == ("failed", None), result
+    assert server.url in result["message"] and "'jup'" in result["message"], result
+    await daemon.wait_for(lambda: states_of(daemon, session)[-1] == "dead", timeout=5)
+    after = await daemon.run("print('back')", session=session)
+    assert (after["status"], daemon.text(after["runId"])) == ("finished", "back\n"), after
+    await daemon.request("runbridge/closeSession", {"name": session})
+
+
+async def test_unknown_kernelspec_is_named_and_leaves_nothing(
+    daemon: Daemon, server: ServerProcess
+) -> None:
+    error = await rpc_error(
+        daemon, "runbridge/openSession", {"name": "j-nospec", "image": "no-such-kernel"}
+    )
+    assert error.code == -32021, error  # KernelSpecNotFound
+    assert "no-such-kernel" in error.message and "python3" in error.message, error.message
+    listed = (await daemon.request("runbridge/listSessions"))["sessions"]
+    assert "j-nospec" not in [s["name"] for s in listed]
+    if not gateway(server):
+        assert "j-nospec" not in [s.get("name") for s in server.api("GET", "/api/sessions")]
 
 
 async def test_token_from_the_environment(daemon: Daemon) -> None:
@@ -638,15 +699,28 @@ async def test_reattach_by_name_after_a_daemon_restart(
         assert (result["status"], third.text(result["runId"])) == ("finished", f"42 {pid}\n")
         assert [s["name"] for s in (await third.request("runbridge/listSessions"))["sessions"]]
         await third.request("runbridge/closeSession", {"name": "j-re"})
-    with contextlib.suppress(ProcessLookupError):
-        for _ in range(100):
-            os.kill(int(pid), 0)
-            await asyncio.sleep(0.05)
-        raise AssertionError("the reattached kernel survived closeSession")
+    await wait_gone(int(pid))  # closeSession shut the reattached kernel down
     async with start_daemon(home, init_options=options) as fourth:
         info = await open_session(fourth, "j-re")
         assert info["created"] is True, info  # closed for good: a fresh kernel
         await fourth.request("runbridge/closeSession", {"name": "j-re"})
+
+
+async def test_keep_sessions_false_closes_kernels_on_daemon_exit(
+    server: ServerProcess, silent: SilentServer, tmp_path: Path
+) -> None:
+    profiles = profiles_for(server, silent)
+    profiles["jup"]["keep_sessions"] = False
+    options = {"profiles": profiles, "profile": "jup"}
+    async with start_daemon(tmp_path / "home", init_options=options) as d:
+        result = await d.run("import os\nkept = 1\nprint(os.getpid())", session="j-nokeep")
+        pid = int(d.text(result["runId"]))
+    await wait_gone(pid)  # shutdown closed the session's kernel
+    async with start_daemon(tmp_path / "home", init_options=options) as d:
+        info = await open_session(d, "j-nokeep")
+        assert info["created"] is True, info
+        result = await d.run("print('kept' in globals())", session="j-nokeep")
+        assert d.text(result["runId"]) == "False\n"
 
 
 # -- errors --------------------------------------------------------------------------------------

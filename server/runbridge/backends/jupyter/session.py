@@ -65,6 +65,8 @@ SESSION_FILE = "session"
 IDLE_GRACE_S = 5.0
 #: A run silent this long makes the session check that its kernel still exists.
 LIVENESS_CHECK_S = 3.0
+#: Longest wait for the IOPub barrier before an input prompt is shown.
+BARRIER_TIMEOUT_S = 0.5
 #: How often a waiting run wakes up (timeouts, the idle grace).
 WAIT_TICK_S = 0.5
 
@@ -181,6 +183,8 @@ class JupyterSession:
         self.dead: str | None = None
         self._kernel_gone = False
         self._restarting = False
+        #: IOPub barriers in flight: control request msg_id -> its IOPub idle.
+        self._barriers: dict[str, asyncio.Future[None]] = {}
 
     # -- naming ------------------------------------------------------------------
     @property
@@ -508,6 +512,9 @@ class JupyterSession:
         if not self.client.config.keep_sessions:
             await self.close()
             return
+        run = self._run
+        if run is not None and not run.done.is_set():
+            await self._quiet_interrupt(run)  # the kernel is kept, its run is not
         await self._release()
 
     async def close(self) -> None:
@@ -554,6 +561,12 @@ class JupyterSession:
     def _on_message(self, msg: KernelMessage) -> None:
         kind = msg.msg_type
         content = msg.content
+        if self._barriers and msg.channel == "iopub" and kind == "status":
+            barrier = self._barriers.get(msg.parent_id or "")
+            if barrier is not None and content.get("execution_state") == "idle":
+                if not barrier.done():
+                    barrier.set_result(None)
+                return
         if msg.channel == "iopub" and kind == "status":
             state = content.get("execution_state")
             if state == "restarting":
@@ -605,9 +618,34 @@ class JupyterSession:
             run.idle = True
             run.check_done()
 
+    async def _iopub_barrier(self) -> None:
+        """Wait until the IOPub output sent before now has arrived.
+
+        The kernel flushes stdout before it asks for input, but IOPub and stdin are
+        separate sockets, and the server may forward the ``input_request`` ahead of
+        the output printed just before it. A ``kernel_info_request`` on the control
+        channel makes ipykernel publish ``status`` on IOPub, behind that output: once
+        its ``idle`` arrives, everything printed earlier has too. (Bounded: a kernel
+        that publishes nothing for control requests costs :data:`BARRIER_TIMEOUT_S`.)
+        """
+        channels = self._channels
+        if channels is None:
+            return
+        msg_id = uuid.uuid4().hex
+        barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._barriers[msg_id] = barrier
+        try:
+            await channels.send("control", "kernel_info_request", {}, msg_id=msg_id)
+            await asyncio.wait_for(barrier, BARRIER_TIMEOUT_S)
+        except (TimeoutError, JupyterError):
+            pass
+        finally:
+            self._barriers.pop(msg_id, None)
+
     async def _answer_input(
         self, run: _ActiveRun, request: dict[str, Any], prompt: str, password: bool
     ) -> None:
+        await self._iopub_barrier()
         try:
             value = await run.sink.ask_input(prompt, password)
         except Exception as exc:
