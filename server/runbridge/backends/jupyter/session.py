@@ -413,7 +413,26 @@ class JupyterSession:
                 self._run = None
         return run.reply or {}
 
+    async def _confirm_foreign_interrupt(self, run: _ActiveRun) -> None:
+        """A KeyboardInterrupt nobody here asked for: a server shutting the kernel down
+        (another client, a culler) interrupts it first. Give the server a moment to show
+        whether the kernel is gone, so such a run ends ``failed``, not ``interrupted``."""
+        reply = run.reply or {}
+        ename = reply.get("ename") or (run.error.ename if run.error else "")
+        interrupted = ename == "KeyboardInterrupt" or reply.get("status") == "aborted"
+        if not interrupted or run.interrupt_sent or run.input_cancelled or run.closed:
+            return
+        for _ in range(4):
+            if run.aborted is not None or self._kernel_gone:
+                break
+            await asyncio.sleep(0.25)
+            await self._check_kernel()
+        if self._kernel_gone and run.aborted is None:
+            run.aborted = f"the kernel was shut down on the {self.client.where} during the run"
+
     async def interrupt(self) -> None:
+        if self._run is not None:  # this interrupt is ours: the run ends "interrupted"
+            self._run.interrupt_sent = True
         if self.kernel_id is None or self._kernel_gone:
             return
         await self.client.request(
@@ -691,6 +710,7 @@ class JupyterSession:
                     msg_id=msg_id,
                 )
                 timed_out = await self._wait(run, timeout)
+                await self._confirm_foreign_interrupt(run)
             except asyncio.CancelledError:
                 await self._quiet_interrupt(run)
                 raise
