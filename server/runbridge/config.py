@@ -25,7 +25,7 @@ from runbridge.errors import ConfigError
 
 BACKEND_TYPES = ("local", "jupyter", "backendai")
 #: Backend types this build can open sessions on.
-AVAILABLE_BACKENDS = ("local", "backendai")
+AVAILABLE_BACKENDS = ("local", "jupyter", "backendai")
 DEFAULT_OUTPUT_CAP_MB = 10.0
 
 

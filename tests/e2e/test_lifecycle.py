@@ -179,7 +179,7 @@ async def test_init_options_profile_and_output_cap_are_honoured(tmp_path: Path) 
     }
     async with launch(tmp_path / "home", "vscode", options) as (daemon, caps):
         profiles = {p["name"]: p for p in caps["profiles"]}
-        assert profiles["remote"]["available"] is False
+        assert profiles["remote"]["available"] is True
         info = await daemon.request("runbridge/openSession", {"name": "capped", "profile": "big"})
         assert info["profile"] == "big"
         result = await daemon.run("print('x' * 3_000_000)", session="capped")
@@ -198,11 +198,11 @@ async def test_init_options_profile_and_output_cap_are_honoured(tmp_path: Path) 
                 if record["run"] == run_id and record["kind"] == "stdout":
                     full += record["data"]
         assert full == "x" * 3_000_000 + "\n"
-        # a profile of a backend this build lacks is refused clearly
+        # a profile missing a required setting is refused clearly
         with pytest.raises(JsonRpcException) as refused:
             await daemon.request("runbridge/openSession", {"name": "r", "profile": "remote"})
-        assert refused.value.code == -32022
-        assert "'jupyter'" in refused.value.message
+        assert refused.value.code == -32010
+        assert "'remote' (jupyter): url is not set" in refused.value.message
 
 
 async def test_invalid_init_option_warns_and_the_daemon_still_works(tmp_path: Path) -> None:

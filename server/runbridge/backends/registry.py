@@ -20,6 +20,10 @@ def create_backend(profile: Profile) -> Backend:
         from runbridge.backends.local import LocalBackend
 
         return LocalBackend()
+    if profile.type == "jupyter":
+        from runbridge.backends.jupyter.backend import JupyterBackend
+
+        return JupyterBackend(profile)
     if profile.type == "backendai":
         from runbridge.backends.backendai.backend import BackendAIBackend
 

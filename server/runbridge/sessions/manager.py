@@ -227,7 +227,13 @@ class SessionManager:
     def sessions(self) -> list[SessionInfo]:
         return [_reused(s.info) for s in self._sessions.values() if s.ready.done()]
 
-    async def close(self, name: str) -> SessionInfo:
+    async def close(self, name: str, *, detach: bool = False) -> SessionInfo:
+        """Close session ``name``.
+
+        With ``detach`` (the daemon is exiting), a backend whose sessions live on a
+        server that keeps them (``detach()``: Jupyter) lets go of the session instead
+        of ending it, so that reopening the name later reattaches to it.
+        """
         session = self.get(name)
         self._sessions.pop(name, None)
         for tid, entry in list(self._terminals.items()):
@@ -238,7 +244,11 @@ class SessionManager:
         with contextlib.suppress(BaseException):
             await asyncio.shield(session.ready)
         try:
-            await session.backend.close()
+            leave = getattr(session.backend, "detach", None) if detach else None
+            if leave is not None:
+                await leave()
+            else:
+                await session.backend.close()
         finally:  # closed here even when the server could not be told
             session.transcript.close()
             self._set_state(session, SessionState.CLOSED)
@@ -458,7 +468,7 @@ class SessionManager:
             return
         self._closed = True
         names = list(self._sessions)
-        await asyncio.gather(*(self.close(n) for n in names), return_exceptions=True)
+        await asyncio.gather(*(self.close(n, detach=True) for n in names), return_exceptions=True)
         await asyncio.gather(*(b.aclose() for b in self._backends.values()), return_exceptions=True)
 
 

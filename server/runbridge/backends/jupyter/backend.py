@@ -1,0 +1,109 @@
+"""The ``jupyter`` backend: one server connection per profile, sessions on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import httpx
+
+from runbridge.backends.base import StateCallback, StatusCallback
+from runbridge.backends.jupyter.client import JupyterClient
+from runbridge.backends.jupyter.profile import JupyterProfile
+from runbridge.backends.jupyter.session import JupyterSession, KernelStore
+from runbridge.config import Profile
+from runbridge.errors import KernelSpecNotFound
+
+if TYPE_CHECKING:
+    from runbridge.backends.base import Backend, BackendSession
+
+
+class JupyterBackend:
+    """Implements :class:`runbridge.backends.base.Backend` for a ``type = "jupyter"`` profile.
+
+    Every session of the profile shares one :class:`JupyterClient` (one
+    ``httpx.AsyncClient``). A Jupyter Server, a Kernel Gateway and an Enterprise
+    Gateway are all served; what a gateway lacks (contents, terminals) is
+    reported as ``Unsupported`` when asked for.
+    """
+
+    name = "jupyter"
+
+    def __init__(
+        self,
+        profile: Profile,
+        environ: Mapping[str, str] | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        store: KernelStore | None = None,
+    ) -> None:
+        self.profile = profile
+        self.config = JupyterProfile.from_profile(
+            profile, os.environ if environ is None else environ
+        )
+        self.client = JupyterClient(self.config, transport=transport)
+        self._store = store
+
+    def open(
+        self,
+        name: str,
+        image: str | None,
+        env: dict[str, str],
+        on_state: StateCallback,
+        on_status: StatusCallback | None = None,
+    ) -> JupyterSession:
+        return JupyterSession(
+            self.client,
+            name,
+            image or self.config.kernel_name,
+            env,
+            on_state,
+            store=self._store,
+        )
+
+    async def check(self, image: str | None) -> str:
+        """``GET /api`` (reachable, token accepted, a Jupyter server) and the kernelspec."""
+        features = await self.client.features()
+        kernel = image or self.config.kernel_name
+        body = await self.client.get_json("/api/kernelspecs", what="listing kernelspecs")
+        specs = body.get("kernelspecs") if isinstance(body, dict) else None
+        names = sorted(specs) if isinstance(specs, dict) else []
+        if kernel not in names:
+            raise KernelSpecNotFound(
+                f"the {self.client.where} has no kernelspec {kernel!r} "
+                f"(it has: {', '.join(names) or 'none'})",
+                image=kernel,
+                profile=self.profile.name,
+            )
+        if features.kind == "kernel-gateway":
+            kind = "gateway"
+            if features.gateway_version:
+                kind = f"Enterprise Gateway {features.gateway_version}"
+        else:
+            kind = "Jupyter Server" if features.kind == "jupyter-server" else "Jupyter server"
+        extras = [
+            name
+            for name, present in (
+                ("sessions", features.sessions_api),
+                ("files", features.contents_api),
+                ("terminals", features.terminals_api),
+            )
+            if present
+        ]
+        return (
+            f"{kind} {features.version} at {self.client.endpoint} accepts the token; kernelspec "
+            f"{kernel!r} is available ({', '.join(extras) or 'kernels only'})"
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+if TYPE_CHECKING:  # both classes satisfy the contract of runbridge.backends.base
+
+    def _is_backend(backend: JupyterBackend) -> Backend:
+        return backend
+
+    def _is_session(session: JupyterSession) -> BackendSession:
+        return session

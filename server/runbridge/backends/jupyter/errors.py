@@ -1,0 +1,99 @@
+"""Jupyter server answers as runbridge errors.
+
+Every message names the profile and the server URL (never the token: :func:`scrub`
+removes it from any server text that is quoted) and says what to check.
+
+    BackendError (runbridge.errors)
+    └── JupyterError             any failure answered by (or reaching) the server
+        ├── JupyterAuthError     401 / 403: the token is wrong or missing
+        ├── JupyterNotFound      404: wrong URL (base path), or an unknown kernel
+        ├── JupyterUnreachable   no HTTP answer: refused, timed out, TLS failure
+        └── JupyterKernelGone    the session's kernel no longer exists on the server
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runbridge.errors import BackendError
+
+
+class JupyterError(BackendError):
+    def __init__(self, message: str, *, status: int | None = None, **data: Any) -> None:
+        if status is not None:
+            data["status"] = status
+        super().__init__(message, **data)
+        self.status = status
+
+
+class JupyterAuthError(JupyterError):
+    pass
+
+
+class JupyterNotFound(JupyterError):
+    pass
+
+
+class JupyterUnreachable(JupyterError):
+    pass
+
+
+class JupyterKernelGone(JupyterError):
+    pass
+
+
+def scrub(text: str, token: str) -> str:
+    if token and len(token) >= 4:
+        text = text.replace(token, "***")
+    return text
+
+
+def server_detail(content: bytes, token: str) -> str:
+    """The ``message`` (or ``reason``) of a Jupyter error body, else its first characters."""
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        text = content[:300].decode("utf-8", "replace").strip()
+        if text.lstrip().startswith("<"):  # an HTML error page
+            return ""
+        return scrub(" ".join(text.split()), token)
+    if isinstance(body, dict):
+        for key in ("message", "reason", "short_message"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return scrub(value.strip()[:300], token)
+    return ""
+
+
+def http_error(
+    status: int,
+    content: bytes,
+    *,
+    where: str,
+    what: str,
+    token: str,
+    token_source: str,
+    **data: Any,
+) -> JupyterError:
+    """The error for an HTTP error answer to ``what`` (e.g. "starting a kernel")."""
+    detail = server_detail(content, token)
+    suffix = f": {detail}" if detail else ""
+    if status in (401, 403):
+        if token_source == "none":
+            hint = "the server needs a token: set token_env (or token) in the profile"
+        else:
+            hint = f"check the token ({token_source})"
+        return JupyterAuthError(
+            f"{where} refused {what} (HTTP {status}, not authorised{suffix}); {hint}",
+            status=status,
+            **data,
+        )
+    if status == 404:
+        return JupyterNotFound(
+            f"{where} has no such resource while {what} (HTTP 404{suffix}); check the URL "
+            "(including its base path, e.g. /user/NAME/ on JupyterHub)",
+            status=status,
+            **data,
+        )
+    return JupyterError(f"{where}: {what} failed with HTTP {status}{suffix}", status=status, **data)

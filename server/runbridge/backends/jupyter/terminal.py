@@ -1,0 +1,256 @@
+"""A terminal on a Jupyter Server: ``POST /api/terminals`` + ``/terminals/websocket/<name>``.
+
+The sequence (reference §1.6, §3):
+
+1. ``POST /api/terminals`` with ``{"cwd": <folder>}`` makes a PTY named ``<name>``
+   (jupyter_server_terminals ≥ 0.4 starts the shell there; older ones ignore it,
+   and the shell then starts in the server's root folder);
+2. the websocket ``/terminals/websocket/<name>`` (not under ``/api``) is opened
+   and its first frame, ``["setup", {}]``, awaited;
+3. ``["set_size", rows, cols, 0, 0]`` is sent at once;
+4. ``["stdout", text]`` frames go to ``on_output`` (the server already decoded
+   the PTY's bytes); the first ones replay the PTY's history, which for a fresh
+   terminal is just the prompt;
+5. ``["disconnect", 1]`` or the socket closing means the shell is gone: the PTY
+   is deleted (it outlives the socket otherwise) and ``on_exit(None)`` is called.
+
+``close()`` deletes the PTY (``DELETE /api/terminals/<name>``, which kills the
+shell) and closes the socket. Frames to the server are JSON arrays
+(``["stdin", text]``, ``["set_size", ...]``), sent in order by one writer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+from typing import Any, Protocol
+
+import httpx
+from websockets.exceptions import ConnectionClosed
+
+from runbridge.backends.base import TerminalExit, TerminalOutput
+from runbridge.errors import BackendError, Unsupported
+
+log = logging.getLogger(__name__)
+
+#: How long the server gets to send ``setup`` after the websocket opens.
+SETUP_TIMEOUT_S = 30.0
+
+
+class TerminalClient(Protocol):
+    endpoint: str
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        json: Any = None,
+        params: Any = None,
+        content: bytes | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response: ...
+
+    async def ws_connect(
+        self, path: str, *, what: str, subprotocols: list[str] | None = None
+    ) -> Any: ...
+
+    async def features(self) -> Any: ...
+
+
+def set_size_frame(rows: int, cols: int) -> str:
+    return json.dumps(["set_size", rows, cols, 0, 0])
+
+
+def stdin_frame(data: str) -> str:
+    return json.dumps(["stdin", data])
+
+
+def parse_frame(frame: str | bytes) -> tuple[str, Any] | None:
+    """``(type, first argument)`` of one server frame, or None when it is not one."""
+    try:
+        message = json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(message, list) or not message or not isinstance(message[0], str):
+        return None
+    return message[0], message[1] if len(message) > 1 else None
+
+
+class JupyterTerminal:
+    """One open terminal; implements :class:`runbridge.backends.base.Terminal`."""
+
+    def __init__(
+        self,
+        client: TerminalClient,
+        name: str,
+        ws: Any,
+        on_output: TerminalOutput,
+        on_exit: TerminalExit,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self._ws = ws
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._exited = False
+        self._deleted = False
+
+    def start(self, rows: int, cols: int) -> None:
+        self._outbox.put_nowait(set_size_frame(rows, cols))
+        self._tasks = [
+            asyncio.create_task(self._read(), name=f"jupyter-terminal-read-{self.name}"),
+            asyncio.create_task(self._write(), name=f"jupyter-terminal-write-{self.name}"),
+        ]
+
+    # -- Terminal ----------------------------------------------------------------
+    def write(self, data: str) -> None:
+        if not self._exited and data:
+            self._outbox.put_nowait(stdin_frame(data))
+
+    def resize(self, rows: int, cols: int) -> None:
+        if not self._exited:
+            self._outbox.put_nowait(set_size_frame(rows, cols))
+
+    async def close(self) -> None:
+        """Kill the shell (delete the PTY on the server) and close the socket."""
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        await self._delete()
+        with contextlib.suppress(Exception):
+            await self._ws.close()
+        await self._exit(None)
+
+    # -- internals -----------------------------------------------------------------
+    async def _read(self) -> None:
+        try:
+            async for frame in self._ws:
+                parsed = parse_frame(frame)
+                if parsed is None:
+                    continue
+                kind, payload = parsed
+                if kind == "stdout" and isinstance(payload, str) and payload:
+                    self._on_output(payload)
+                elif kind == "disconnect":
+                    break
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("Jupyter terminal %s stream failed", self.name)
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        with contextlib.suppress(Exception):
+            await self._ws.close()
+        await self._delete()
+        await self._exit(None)
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                frame = await self._outbox.get()
+                await self._ws.send(frame)
+        except ConnectionClosed:
+            pass
+
+    async def _delete(self) -> None:
+        if self._deleted:
+            return
+        self._deleted = True
+        with contextlib.suppress(Exception):  # 404 once the shell has exited by itself
+            await asyncio.shield(
+                self.client.request(
+                    "DELETE",
+                    f"/api/terminals/{self.name}",
+                    what=f"closing terminal {self.name}",
+                    timeout=15.0,
+                )
+            )
+
+    async def _exit(self, code: int | None) -> None:
+        if self._exited:
+            return
+        self._exited = True
+        result: Any = self._on_exit(code)
+        if inspect.isawaitable(result):
+            await result
+
+
+async def _await_setup(ws: Any) -> list[str]:
+    """Read frames up to ``setup``; any output seen before it is returned (kept, not lost)."""
+    early: list[str] = []
+    while True:
+        frame = await ws.recv()
+        parsed = parse_frame(frame)
+        if parsed is None:
+            continue
+        kind, payload = parsed
+        if kind == "setup":
+            return early
+        if kind == "stdout" and isinstance(payload, str):
+            early.append(payload)
+        elif kind == "disconnect":
+            raise BackendError("the terminal's shell exited as it started")
+
+
+async def open_terminal(
+    client: TerminalClient,
+    cwd: str | None,
+    rows: int,
+    cols: int,
+    on_output: TerminalOutput,
+    on_exit: TerminalExit,
+) -> JupyterTerminal:
+    """A shell on the server in ``cwd`` (a folder as the server sees it), sized rows × cols."""
+    features = await client.features()
+    if not getattr(features, "terminals_api", False):
+        raise Unsupported(
+            f"the server at {client.endpoint} has no terminals API "
+            "(a Kernel Gateway, or terminals disabled): terminals are not available"
+        )
+    body: dict[str, Any] = {"cwd": cwd} if cwd else {}
+    response = await client.request("POST", "/api/terminals", what="opening a terminal", json=body)
+    name = str(response.json()["name"])
+    try:
+        ws = await client.ws_connect(
+            f"/terminals/websocket/{name}", what=f"connecting to terminal {name}"
+        )
+        try:
+            early = await asyncio.wait_for(_await_setup(ws), SETUP_TIMEOUT_S)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await ws.close()
+            raise
+    except TimeoutError as exc:
+        await _delete_terminal(client, name)
+        raise BackendError(
+            f"terminal {name} on {client.endpoint} sent no setup within {SETUP_TIMEOUT_S:g} s"
+        ) from exc
+    except ConnectionClosed as exc:
+        await _delete_terminal(client, name)
+        raise BackendError(f"terminal {name} on {client.endpoint} closed as it opened") from exc
+    except BaseException:
+        await _delete_terminal(client, name)
+        raise
+    terminal = JupyterTerminal(client, name, ws, on_output, on_exit)
+    for text in early:
+        on_output(text)
+    terminal.start(rows, cols)
+    return terminal
+
+
+async def _delete_terminal(client: TerminalClient, name: str) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.shield(
+            client.request(
+                "DELETE", f"/api/terminals/{name}", what=f"closing terminal {name}", timeout=15.0
+            )
+        )
