@@ -37,14 +37,12 @@ from tests.backendai.daemon_helpers import (
     error_data,
     free_port,
     init_options,
-    png_code,
     profile,
     rpc_error,
-    start_run,
 )
 from tests.backendai_emulator import Emulator, EmulatorProcess
 from tests.backendai_emulator.server import TERMINAL
-from tests.e2e.conftest import Daemon, start_daemon
+from tests.e2e.conftest import Daemon, png_code, start_daemon, start_run
 from tests.media import make_png
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,6 +9,7 @@ a :class:`Daemon`, which records every runbridge notification and answers
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import sys
 import tempfile
@@ -163,3 +164,32 @@ async def fresh_daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+async def start_run(daemon: Daemon, session: str, code: str, marker: str) -> asyncio.Task[Any]:
+    """Start a run in the background and wait until its stdout shows ``marker``."""
+    before = set(daemon.outputs)
+    task = asyncio.create_task(daemon.run(code, session=session))
+
+    def seen() -> bool:
+        if task.done():
+            return True
+        return any(
+            marker in daemon.text(rid)
+            for rid in daemon.outputs
+            if rid not in before and daemon.outputs[rid][0]["session"] == session
+        )
+
+    await daemon.wait_for(seen, timeout=30)
+    if task.done():
+        raise AssertionError(f"the run ended before printing {marker!r}: {task.result()}")
+    return task
+
+
+def png_code(png: bytes) -> str:
+    """Kernel code that displays ``png`` (IPython.display, no matplotlib needed)."""
+    encoded = base64.b64encode(png).decode()
+    return (
+        "import base64\nfrom IPython.display import display, Image\n"
+        f"display(Image(data=base64.b64decode('{encoded}'), format='png'))\n"
+    )

@@ -25,7 +25,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.backendai.daemon_helpers import error_data, rpc_error
-from tests.e2e.conftest import Daemon, start_daemon
+from tests.e2e.conftest import Daemon, png_code, start_daemon, start_run
 from tests.jupyter.conftest import (
     WRONG_TOKEN,
     SilentServer,
@@ -33,14 +33,7 @@ from tests.jupyter.conftest import (
     profile,
     profiles_for,
 )
-from tests.jupyter.helpers import (
-    assert_secret_nowhere,
-    open_session,
-    png_code,
-    sha256,
-    start_run,
-    states_of,
-)
+from tests.jupyter.helpers import assert_secret_nowhere, open_session, sha256, states_of
 from tests.jupyter.servers import KernelGateway, ServerProcess
 from tests.media import make_png
 

@@ -18,9 +18,8 @@ import pytest_asyncio
 import websockets
 from websockets.typing import Subprotocol
 
-from tests.e2e.conftest import Daemon, start_daemon
+from tests.e2e.conftest import Daemon, png_code, start_daemon, start_run
 from tests.jupyter.conftest import profile
-from tests.jupyter.helpers import png_code, start_run
 from tests.jupyter.servers import JupyterServer
 from tests.media import make_png
 
