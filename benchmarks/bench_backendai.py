@@ -14,8 +14,9 @@ timed on both, in alternating batches so that both see the same server condition
 * SDK: the documented sync ``execute`` loop (query, then continue until ``finished``),
   timed inside the SDK process, which reports each batch as one JSON line.
 
-Goal: runbridge no slower than the SDK (p50 and p99). Informational rows time runbridge's
-``BackendAISession`` in this process (no daemon) on a third session, once on the execute
+Goal: runbridge no slower than the SDK (p50 and p99). Informational rows, in a second phase
+after the head-to-head one, time runbridge's ``BackendAISession`` in this process (no daemon)
+on a third session, once on the execute
 websocket and once with ``stream_execute = False`` (the REST loop the SDK uses): the daemon
 has no setting that forces the REST loop, so this is the only like-for-like REST figure.
 See benchmarks/README.md.
