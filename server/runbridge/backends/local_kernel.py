@@ -76,7 +76,10 @@ def find_kernelspec(name: str) -> Any:
         ) from None
 
 
-class _ActiveRun:
+class KernelRun:
+    """One execute request in flight: it is done once both its reply and its idle arrived
+    (shared by the local and jupyter backends)."""
+
     def __init__(self, msg_id: str, sink: RunSink) -> None:
         self.msg_id = msg_id
         self.sink = sink
@@ -113,7 +116,7 @@ class LocalKernel:
         self._km: AsyncKernelManager | None = None
         self._kc: Any = None
         self._pumps: list[asyncio.Task[None]] = []
-        self._run: _ActiveRun | None = None
+        self._run: KernelRun | None = None
         self._log_file: Any = None
         self._language = ""
 
@@ -258,7 +261,7 @@ class LocalKernel:
                 except Exception:
                     log.exception("error handling a kernel message")
 
-    def _current(self, msg: dict[str, Any]) -> _ActiveRun | None:
+    def _current(self, msg: dict[str, Any]) -> KernelRun | None:
         run = self._run
         parent = msg.get("parent_header", {}).get("msg_id")
         if run is not None and parent == run.msg_id:
@@ -309,7 +312,7 @@ class LocalKernel:
             self._answer_input(run, content.get("prompt", ""), bool(content.get("password")))
         )
 
-    async def _answer_input(self, run: _ActiveRun, prompt: str, password: bool) -> None:
+    async def _answer_input(self, run: KernelRun, prompt: str, password: bool) -> None:
         try:
             value = await run.sink.ask_input(prompt, password)
         except Exception as exc:
@@ -330,7 +333,7 @@ class LocalKernel:
             await self.start()
         assert self._kc is not None
         msg_id = self._kc.execute(code, allow_stdin=True, stop_on_error=False)
-        run = _ActiveRun(msg_id, sink)
+        run = KernelRun(msg_id, sink)
         self._run = run
         try:
             timed_out = await self._wait(run, timeout)
@@ -340,7 +343,7 @@ class LocalKernel:
                 run.input_task.cancel()
         return self._outcome(run, timed_out)
 
-    async def _wait(self, run: _ActiveRun, timeout: float | None) -> bool:
+    async def _wait(self, run: KernelRun, timeout: float | None) -> bool:
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         timed_out = False
@@ -369,7 +372,7 @@ class LocalKernel:
                 await self.interrupt()
         return timed_out
 
-    def _outcome(self, run: _ActiveRun, timed_out: bool) -> RunOutcome:
+    def _outcome(self, run: KernelRun, timed_out: bool) -> RunOutcome:
         if run.aborted == "died":
             code = None
             if self._km is not None and self._km.provisioner is not None:

@@ -42,43 +42,19 @@ import os
 import posixpath
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from runbridge.backends.base import ProgressCallback
 from runbridge.errors import FileError, RunbridgeError, Unsupported
 from runbridge.sessions.model import FileEntry, FolderEntry
 
+if TYPE_CHECKING:
+    from runbridge.backends.jupyter.client import JupyterClient
+
 #: Bytes per upload request (before base64); files up to this size go in one request.
 CHUNK = 4 * 1024 * 1024
 PART_SUFFIX = ".part-runbridge"
-
-
-class Features(Protocol):
-    contents_api: bool
-    terminals_api: bool
-
-
-class ContentsClient(Protocol):
-    """What these functions need of :class:`runbridge.backends.jupyter.client.JupyterClient`."""
-
-    endpoint: str
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        json: Any = None,
-        params: Any = None,
-        content: bytes | None = None,
-        timeout: float | None = None,
-    ) -> httpx.Response: ...
-
-    async def features(self) -> Any: ...
 
 
 # -- paths ------------------------------------------------------------------------
@@ -124,7 +100,7 @@ def status_of(exc: BaseException) -> int | None:
     return None
 
 
-async def require_contents(client: ContentsClient, doing: str) -> None:
+async def require_contents(client: JupyterClient, doing: str) -> None:
     features = await client.features()
     if not getattr(features, "contents_api", False):
         raise Unsupported(
@@ -149,7 +125,7 @@ def _read_body(handle: Any, chunk: int | None, size: int) -> tuple[bytes, int]:
 # -- upload -----------------------------------------------------------------------
 
 
-async def _model(client: ContentsClient, path: str, what: str, content: bool) -> dict[str, Any]:
+async def _model(client: JupyterClient, path: str, what: str, content: bool) -> dict[str, Any]:
     response = await client.request(
         "GET", api_path(path), what=what, params={"content": "1" if content else "0"}
     )
@@ -157,7 +133,7 @@ async def _model(client: ContentsClient, path: str, what: str, content: bool) ->
     return model
 
 
-async def _make_folders(client: ContentsClient, root: str, dest: str) -> None:
+async def _make_folders(client: JupyterClient, root: str, dest: str) -> None:
     done = ""
     for part in dest.split("/") if dest else []:
         done = join(done, part)
@@ -174,7 +150,7 @@ async def _make_folders(client: ContentsClient, root: str, dest: str) -> None:
             raise
 
 
-async def _delete_quietly(client: ContentsClient, path: str) -> None:
+async def _delete_quietly(client: JupyterClient, path: str) -> None:
     """Remove a partly written file; emptied first, so a server that deletes to
     the trash (its default) keeps an empty file there, not the partial data."""
 
@@ -192,7 +168,7 @@ async def _delete_quietly(client: ContentsClient, path: str) -> None:
 
 
 async def _send_file(
-    client: ContentsClient,
+    client: JupyterClient,
     source: Path,
     target: str,
     exists: bool,
@@ -240,7 +216,7 @@ async def _send_file(
 
 
 async def upload(
-    client: ContentsClient, root: str, files: list[str], dest: str, progress: ProgressCallback
+    client: JupyterClient, root: str, files: list[str], dest: str, progress: ProgressCallback
 ) -> list[FileEntry]:
     """Copy local ``files`` into ``root/dest`` on the server; all are checked first.
 
@@ -282,7 +258,7 @@ async def upload(
 
 
 async def download(
-    client: ContentsClient, root: str, files: list[str], dest: str, progress: ProgressCallback
+    client: JupyterClient, root: str, files: list[str], dest: str, progress: ProgressCallback
 ) -> list[FileEntry]:
     """Copy ``files`` (relative to ``root``) into the local folder ``dest``.
 
@@ -357,7 +333,7 @@ def _mtime(value: object) -> float | None:
         return None
 
 
-async def list_folder(client: ContentsClient, root: str, path: str) -> list[FolderEntry]:
+async def list_folder(client: JupyterClient, root: str, path: str) -> list[FolderEntry]:
     """The entries of ``root/path``, folders first, then by name."""
     rel = relative(path or ".", "path")
     await require_contents(client, "listing files")

@@ -43,6 +43,7 @@ from runbridge.backends.base import (
 from runbridge.backends.jupyter.channels import KernelChannels, KernelMessage
 from runbridge.backends.jupyter.client import JupyterClient, ServerFeatures, quote_path
 from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
+from runbridge.backends.local_kernel import KernelRun
 from runbridge.errors import BackendError, KernelSpecNotFound, SessionConflict
 from runbridge.sessions.model import (
     BatchOptions,
@@ -120,26 +121,12 @@ class KernelStore:
 
 
 # -- runs ---------------------------------------------------------------------------
-class _ActiveRun:
+class _ActiveRun(KernelRun):
     def __init__(self, msg_id: str, sink: RunSink) -> None:
-        self.msg_id = msg_id
-        self.sink = sink
-        self.reply: dict[str, Any] | None = None
-        self.idle = False
-        self.done = asyncio.Event()
-        self.last_activity = 0.0
-        #: Why the run ended early (a message), e.g. the kernel died or was restarted.
-        self.aborted: str | None = None
-        self.input_cancelled = False
-        self.input_task: asyncio.Task[None] | None = None
-        self.error: UserError | None = None
+        super().__init__(msg_id, sink)
         self.interrupt_sent = False
         #: The session was closed (or detached) while the run executed.
         self.closed = False
-
-    def check_done(self) -> None:
-        if self.reply is not None and self.idle:
-            self.done.set()
 
 
 class JupyterSession:

@@ -26,40 +26,20 @@ import contextlib
 import inspect
 import json
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from websockets.exceptions import ConnectionClosed
 
 from runbridge.backends.base import TerminalExit, TerminalOutput
 from runbridge.errors import BackendError, Unsupported
 
+if TYPE_CHECKING:
+    from runbridge.backends.jupyter.client import JupyterClient
+
 log = logging.getLogger(__name__)
 
 #: How long the server gets to send ``setup`` after the websocket opens.
 SETUP_TIMEOUT_S = 30.0
-
-
-class TerminalClient(Protocol):
-    endpoint: str
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        json: Any = None,
-        params: Any = None,
-        content: bytes | None = None,
-        timeout: float | None = None,
-    ) -> httpx.Response: ...
-
-    async def ws_connect(
-        self, path: str, *, what: str, subprotocols: list[str] | None = None
-    ) -> Any: ...
-
-    async def features(self) -> Any: ...
 
 
 def set_size_frame(rows: int, cols: int) -> str:
@@ -86,7 +66,7 @@ class JupyterTerminal:
 
     def __init__(
         self,
-        client: TerminalClient,
+        client: JupyterClient,
         name: str,
         ws: Any,
         on_output: TerminalOutput,
@@ -202,7 +182,7 @@ async def _await_setup(ws: Any) -> list[str]:
 
 
 async def open_terminal(
-    client: TerminalClient,
+    client: JupyterClient,
     cwd: str | None,
     rows: int,
     cols: int,
@@ -247,7 +227,7 @@ async def open_terminal(
     return terminal
 
 
-async def _delete_terminal(client: TerminalClient, name: str) -> None:
+async def _delete_terminal(client: JupyterClient, name: str) -> None:
     with contextlib.suppress(Exception):
         await asyncio.shield(
             client.request(
