@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
@@ -335,6 +336,45 @@ async def test_cancel_request_interrupts_the_run(daemon: Daemon) -> None:
     assert daemon.text(after["runId"]) == "10\n"
     # The cancelled run was recorded as interrupted.
     assert run_end(after["transcript"], run_id)["status"] == "interrupted"
+
+
+async def test_cancel_request_drops_a_queued_run(daemon: Daemon) -> None:
+    session = "runs-cancel-queued"
+    await open_session(daemon, session)
+    first = await start_sleeper(daemon, session, SLEEPER)
+    msg_id = f"run-{uuid.uuid4().hex}"
+    queued = start_run(daemon, session, "print('never')", msg_id=msg_id)
+    await asyncio.sleep(0.2)
+    assert not queued.done()
+    daemon.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    with pytest.raises(JsonRpcException) as caught:
+        await asyncio.wait_for(queued, 10)
+    assert caught.value.code == REQUEST_CANCELLED, caught.value
+    # the run ahead of it is untouched: still running, then interrupted on request
+    assert not first.done()
+    await daemon.request("runbridge/interrupt", {"session": session})
+    result = await asyncio.wait_for(first, 10)
+    assert result["status"] == "interrupted", result
+    after = await daemon.run("print(y + 1)", session=session)
+    assert daemon.text(after["runId"]) == "6\n"
+    assert "never" not in session_text(daemon, session)
+
+
+async def test_cancel_request_while_the_run_opens_its_session(daemon: Daemon) -> None:
+    session = "runs-cancel-opening"
+    msg_id = f"run-{uuid.uuid4().hex}"
+    running = start_run(daemon, session, "print('never')", msg_id=msg_id)
+    await daemon.wait_for(lambda: "starting" in states_of(daemon, session), 10)
+    daemon.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    with pytest.raises(JsonRpcException) as caught:
+        await asyncio.wait_for(running, 30)
+    assert caught.value.code == REQUEST_CANCELLED, caught.value
+    listed = (await daemon.request("runbridge/listSessions"))["sessions"]
+    assert session not in [s["name"] for s in listed]  # the start was abandoned
+    assert "never" not in session_text(daemon, session)
+    # the name is free: a new run opens it and runs
+    result = await daemon.run("print('opened')", session=session)
+    assert daemon.text(result["runId"]) == "opened\n"
 
 
 # -- 7. kernel death ------------------------------------------------------------------------

@@ -89,7 +89,8 @@ class _BatchingWriter:
     """The wire writer: messages written in one loop iteration go out in one write.
 
     A run's reply and the notifications around it (output, sessionChanged) then
-    cost one system call instead of one each. Only the loop thread writes.
+    cost one system call and one editor wake-up instead of one each; :meth:`flush`
+    writes at once. Only the loop thread writes.
     """
 
     def __init__(self, stream: Any) -> None:
@@ -110,6 +111,7 @@ class _BatchingWriter:
         loop.call_soon(self.flush)
 
     def flush(self) -> None:
+        """Write everything queued, now."""
         self._scheduled = False
         if self._pending:
             data = b"".join(self._pending)

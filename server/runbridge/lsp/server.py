@@ -80,6 +80,14 @@ class RunbridgeProtocol(LanguageServerProtocol):
             return _RawResponse
         return super().get_result_type(method)
 
+    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
+        server = self._server
+        if method_name == protocol.RUN and isinstance(server, RunbridgeServer):
+            self._ctx_msg_id.set(msg_id)
+            _RunRequest(server, self, msg_id, params)
+            return
+        super()._handle_request(msg_id, method_name, params)
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         # JSON-RPC allows a request without "params"; pygls would fail to parse it
         # and never answer. Give it params=None so the handler can name what is missing.
@@ -168,6 +176,18 @@ class RunbridgeServer(LanguageServer):
             await self._manager.aclose()
 
 
+def _write_message(proto: LanguageServerProtocol, message: str) -> bool:
+    """Frame and write a message that is already JSON text, skipping pygls' object
+    round trip (the hot paths: output, state changes, run replies). False when the
+    writer is not a framed one (then the caller sends it through pygls)."""
+    writer = proto.writer
+    if writer is None or not getattr(proto, "_include_headers", True):
+        return False
+    body = message.encode("utf-8", "replace")
+    writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
+    return True
+
+
 class _LspEvents:
     """The manager's :class:`~runbridge.sessions.manager.Events`, sent over JSON-RPC."""
 
@@ -181,13 +201,9 @@ class _LspEvents:
         object round trip; ``params`` builds the object form when no framed writer exists.
         """
         proto = self._ls.protocol
-        if proto.writer is None or not getattr(proto, "_include_headers", True):
+        message = f'{{"jsonrpc":"2.0","method":"{method}","params":{params_json}}}'
+        if not _write_message(proto, message):
             proto.notify(method, params())
-            return
-        body = f'{{"jsonrpc":"2.0","method":"{method}","params":{params_json}}}'.encode(
-            "utf-8", "replace"
-        )
-        proto.writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
 
     def output(self, batch: OutputBatch) -> None:
         # The console is already JSON (encoded once, in RunOutput).
@@ -284,6 +300,8 @@ async def _restart(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 
 
 async def _run_request(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    """``runbridge.server.run`` (the command); the ``runbridge/run`` request is a
+    :class:`_RunRequest`."""
     request = protocol.parse_run(raw, DEFAULT_SESSION)
     return (await _run(ls, request)).to_wire()
 
@@ -441,11 +459,16 @@ async def _open(
         progress.end(_ending(task, "ready"))
 
 
+async def _queue_run(ls: RunbridgeServer, request: RunRequest) -> None:
+    """Check and queue a run, opening its session first when it is not open."""
+    ls.manager.enqueue(request)
+    if not ls.manager.is_open(request.session):
+        await _open(ls, request.session, request.profile, request.image, None, None)
+
+
 async def _run(ls: RunbridgeServer, request: RunRequest) -> RunResult:
     manager = ls.manager
-    manager.enqueue(request)
-    if not manager.is_open(request.session):
-        await _open(ls, request.session, request.profile, request.image, None, None)
+    await _queue_run(ls, request)
     task = asyncio.ensure_future(manager.run(request))
     try:
         return await asyncio.shield(task)
@@ -480,3 +503,84 @@ async def _transfer(ls: RunbridgeServer, raw: Any, method: str) -> dict[str, Any
     finally:
         progress.end(_ending(task, "done"))
     return {"files": [e.to_wire() for e in entries]}
+
+
+class _RunRequest:
+    """One ``runbridge/run`` request, answered in the very step its run ends.
+
+    A generic handler answers a few loop iterations after its run ends (an inner
+    task shielded from cancellation, the handler task's callbacks, then the
+    writer's flush), and socket events handled in between (a Backend.AI manager
+    closing a finished stream, another session's output) push the reply further
+    back: for a short run that is a measurable share of the round trip. Here the
+    run is awaited directly, and its reply is written and flushed at once, in one
+    write with the run's last output and state change.
+
+    ``$/cancelRequest`` (pygls calls :meth:`cancel`) abandons a session start,
+    drops the run from its queue, or interrupts it (the run still ends and its
+    output is kept); the request answers RequestCancelled (-32800).
+    """
+
+    def __init__(
+        self, ls: RunbridgeServer, proto: LanguageServerProtocol, msg_id: Any, raw: Any
+    ) -> None:
+        self._ls = ls
+        self._proto = proto
+        self._msg_id = msg_id
+        #: Set once the run is queued on an open session.
+        self._request: RunRequest | None = None
+        self._cancelled = False
+        self._interrupt: asyncio.Task[None] | None = None
+        self._task = asyncio.ensure_future(self._serve(raw))
+        # where pygls' $/cancelRequest looks for a request to cancel
+        proto._request_futures[msg_id] = self  # type: ignore[assignment]
+
+    def cancel(self) -> bool:
+        if self._task.done() or self._cancelled:
+            return False
+        self._cancelled = True
+        request = self._request
+        if request is None or not self._ls.manager.is_executing(request.session, request.run_id):
+            self._task.cancel()  # still opening its session, or waiting in its queue
+        else:
+            self._interrupt = asyncio.ensure_future(
+                self._ls.manager.cancel_run(request.session, request.run_id)
+            )
+            self._interrupt.add_done_callback(_log_failure)
+        return True
+
+    async def _run(self, raw: Any) -> dict[str, Any]:
+        request = protocol.parse_run(raw, DEFAULT_SESSION)
+        await _queue_run(self._ls, request)
+        self._request = request
+        return (await self._ls.manager.run(request)).to_wire()
+
+    async def _serve(self, raw: Any) -> None:
+        proto = self._proto
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        try:
+            result = await _mapped(self._run)(raw)
+        except asyncio.CancelledError:
+            answer.cancel()
+        except Exception as exc:  # a JsonRpcException (see _mapped)
+            answer.set_exception(exc)
+        else:
+            if self._cancelled:
+                answer.cancel()
+            else:
+                answer.set_result(result)
+        written = False
+        if not answer.cancelled() and answer.exception() is None:
+            proto._request_futures.pop(self._msg_id, None)
+            reply = {"jsonrpc": "2.0", "id": self._msg_id, "result": answer.result()}
+            written = _write_message(proto, json.dumps(reply, ensure_ascii=False))
+        if not written:  # pygls' own answer: RequestCancelled, the error, or no framing
+            proto._send_handler_result(answer, msg_id=self._msg_id)  # type: ignore[arg-type]
+        flush = getattr(self._proto.writer, "flush", None)
+        if flush is not None:
+            flush()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("interrupting a cancelled run failed: %s", exc)

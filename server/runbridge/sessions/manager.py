@@ -375,6 +375,12 @@ class SessionManager:
             self._set_state(session, SessionState.IDLE)
         return RunResult(request.run_id, outcome, str(transcript.path))
 
+    def is_executing(self, session_name: str, run_id: str) -> bool:
+        """True while run ``run_id`` executes (it is neither queued nor done)."""
+        session = self._sessions.get(session_name)
+        current = session.current if session is not None else None
+        return current is not None and current.request.run_id == run_id
+
     async def cancel_run(self, session_name: str, run_id: str) -> None:
         """Cancel a run: drop it from the queue, or interrupt it if it is executing."""
         session = self._sessions.get(session_name)
