@@ -87,54 +87,102 @@ class RpcError(Exception):
     pass
 
 
+class _DaemonPipes(asyncio.SubprocessProtocol):
+    """The daemon's stdout, framed and parsed in the callback that receives it (as
+    vscode-jsonrpc does in Node): a reply resolves its future with no reader task
+    in between, so the client's own overhead stays out of the figures."""
+
+    def __init__(self, on_message: Callable[[dict[str, Any]], None]) -> None:
+        self._on_message = on_message
+        self._buffer = bytearray()
+        self.stdout_closed = asyncio.get_running_loop().create_future()
+        self.exited = asyncio.Event()
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd != 1:
+            return
+        buffer = self._buffer
+        buffer += data
+        while True:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            length = 0
+            for line in bytes(buffer[:end]).split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            start = end + 4
+            if len(buffer) < start + length:
+                return
+            body = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            self._on_message(json.loads(body))
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1 and not self.stdout_closed.done():
+            self.stdout_closed.set_result(None)
+
+    def process_exited(self) -> None:
+        self.exited.set()
+
+
+class DaemonProcess:
+    """What the benchmarks need of the daemon's process: its pid, and waiting for it."""
+
+    def __init__(self, transport: asyncio.SubprocessTransport, pipes: _DaemonPipes) -> None:
+        self._transport = transport
+        self._pipes = pipes
+        self.pid = transport.get_pid()
+
+    async def wait(self) -> int | None:
+        await self._pipes.exited.wait()
+        return self._transport.get_returncode()
+
+
 class RpcClient:
     """Content-Length framed JSON-RPC over a child's stdio; answers only what it must."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        assert proc.stdin is not None and proc.stdout is not None
-        self._stdin = proc.stdin
-        self._stdout = proc.stdout
+    def __init__(self, transport: asyncio.SubprocessTransport, pipes: _DaemonPipes) -> None:
+        self.proc = DaemonProcess(transport, pipes)
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        self._stdin = stdin
+        self._transport = transport
         self._next_id = 0
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self.handlers: dict[str, Callable[[Any], None]] = {}
-        self._reader = asyncio.create_task(self._read_loop())
         self.closed = asyncio.Event()
+        pipes.stdout_closed.add_done_callback(lambda _: self._on_closed())
 
     @classmethod
     async def spawn(cls, env: dict[str, str], cwd: Path) -> RpcClient:
-        proc = await asyncio.create_subprocess_exec(
+        loop = asyncio.get_running_loop()
+        client: RpcClient | None = None
+
+        def on_message(msg: dict[str, Any]) -> None:
+            if client is not None:
+                client._dispatch(msg)
+
+        transport, pipes = await loop.subprocess_exec(
+            lambda: _DaemonPipes(on_message),
             PYTHON,
             "-m",
             "runbridge",
             "serve",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             env=env,
             cwd=str(cwd),
-            limit=1 << 20,
         )
-        return cls(proc)
+        client = cls(transport, pipes)
+        return client
 
-    async def _read_loop(self) -> None:
-        stdout = self._stdout
-        try:
-            while True:
-                header = await stdout.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in header.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                body = await stdout.readexactly(length)
-                self._dispatch(json.loads(body))
-        except (asyncio.IncompleteReadError, ConnectionResetError):
-            pass
-        finally:
-            self.closed.set()
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(RpcError("daemon closed the connection"))
+    def _on_closed(self) -> None:
+        self.closed.set()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(RpcError("daemon closed the connection"))
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
         method = msg.get("method")
@@ -170,8 +218,10 @@ class RpcClient:
         return future
 
     async def request(self, method: str, params: Any = None, timeout: float = 120) -> Any:
+        future = self.send_request(method, params)
         try:
-            return await asyncio.wait_for(self.send_request(method, params), timeout)
+            async with asyncio.timeout(timeout):  # no extra task or loop turn, unlike wait_for
+                return await future
         except TimeoutError:
             raise TimeoutError(f"{method}: no reply within {timeout:g} s") from None
 
@@ -200,17 +250,14 @@ class RpcClient:
             if not self.closed.is_set():
                 await self.request("shutdown", None, timeout)
                 self.notify("exit")
-                await self._stdin.drain()
         with contextlib.suppress(Exception):
-            self._stdin.close()
+            self._stdin.close()  # after what is buffered has been written
         try:
             code = await asyncio.wait_for(self.proc.wait(), timeout)
         except TimeoutError:
             kill_tree(self.proc.pid)
             code = await self.proc.wait()
-        self._reader.cancel()
-        with contextlib.suppress(BaseException):
-            await self._reader
+        self._transport.close()
         return code
 
 
