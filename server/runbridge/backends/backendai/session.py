@@ -107,9 +107,6 @@ STARTING_STATUSES = frozenset(
 RUNNING_STATUSES = frozenset({"RUNNING", "RUNNING_DEGRADED"})
 ENDED_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
 
-#: How long a finished run's execute stream may wait for the manager to close it.
-SERVER_CLOSE_WAIT_S = 2.0
-
 #: Polling while the session starts: first interval, growth, cap; overall limit.
 START_POLL_S = 0.25
 START_POLL_MAX_S = 2.0
@@ -181,8 +178,8 @@ class BackendAISession:
         #: The next run's execute websocket, opened in the background after a run so that
         #: the connect and signed upgrade (~1 ms) are off the next run's critical path.
         self._spare: asyncio.Task[ClientConnection] | None = None
-        #: Execute websockets of finished runs, until the manager has closed them.
-        self._closing_sockets: dict[ClientConnection, asyncio.Task[None]] = {}
+        #: Execute websockets of finished runs whose closing handshake is under way.
+        self._closing_sockets: set[asyncio.Task[None]] = set()
 
     # -- state ---------------------------------------------------------------------
     def _set_status(self, status: str | None, info: Any = None) -> None:
@@ -367,10 +364,7 @@ class BackendAISession:
             run.interrupted = True
         self._closing = True
         await self._drop_spare()
-        closing = self._closing_sockets
-        await asyncio.gather(
-            *(ws.close() for ws in list(closing)), *closing.values(), return_exceptions=True
-        )
+        await asyncio.gather(*self._closing_sockets, return_exceptions=True)
         await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
         self._terminals.clear()
         if self._create_refused:
@@ -491,19 +485,9 @@ class BackendAISession:
         )
 
     def _close_later(self, ws: ClientConnection) -> None:
-        """Let the manager end a finished run's stream, as it does after the last frame
-        (the library answers its close frame); close from this side only if it has not
-        within ``SERVER_CLOSE_WAIT_S`` (an interrupted or abandoned run)."""
-
-        async def close() -> None:
-            try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ws.wait_closed(), SERVER_CLOSE_WAIT_S)
-                await ws.close()
-            finally:
-                self._closing_sockets.pop(ws, None)
-
-        self._closing_sockets[ws] = asyncio.create_task(close())
+        task = asyncio.create_task(ws.close())
+        self._closing_sockets.add(task)
+        task.add_done_callback(self._closing_sockets.discard)
 
     def _prepare_spare(self) -> None:
         if self._closing or self.stream_execute is not True or self._spare is not None:
