@@ -314,10 +314,13 @@ class BackendAIBench:
         samples = await alternate({"runbridge": self.rb_batch, "sdk": sdk_batch})
         sdk_calls_head_to_head = sdk_calls
         # Phase 2, information: runbridge's session in this process (no daemon), on the
-        # websocket and on the REST loop, against the SDK again. A separate phase: a third
-        # and fourth client taking turns on 2 cores would weigh on the figures of phase 1.
+        # websocket and on the REST loop, against the SDK again. A separate phase, and a
+        # session opened only now: a third client taking turns on 2 cores, or even its
+        # idle kernel, would weigh on the figures of phase 1.
         inproc: dict[str, list[float]] = {}
         if self.with_inproc:
+            assert self.emu is not None
+            await self.start_inproc(self.emu.url)
             inproc = await alternate(
                 {
                     "inproc_stream": lambda n: self.inproc_batch(n, True),
@@ -392,8 +395,6 @@ class BackendAIBench:
                 raise RuntimeError(f"SDK run of {CODE!r} gave {first}")
             self.info["sdk_api_version"] = hello["api_version"]
             await self.check_rb_output()
-            if self.with_inproc:
-                await self.start_inproc(url)
             self.info["runbridge_path"] = await self.probe_rb_path()
             self.info["sdk_path"] = "REST query/continue loop (sync Session, execute)"
             await self.measure()
