@@ -147,6 +147,9 @@ class EmulatorConfig:
     #: False: ``/stream/session/{name}/execute`` answers 404 ``url-not-found`` (a manager or
     #: proxy without the route), so clients fall back to the REST execute loop.
     stream_execute: bool = True
+    #: In-process tests: a new session stays PREPARING until this event is set (a cluster
+    #: pulling an image), so a client's view of that status can be checked for sure.
+    preparing_gate: asyncio.Event | None = None
 
     @property
     def old(self) -> bool:
@@ -647,6 +650,8 @@ class Emulator:
             await asyncio.sleep(delay / 2)
             sess.set_status("SCHEDULED")
             sess.set_status("PREPARING")
+            if self.config.preparing_gate is not None:
+                await self.config.preparing_gate.wait()
             await asyncio.sleep(delay / 4)
             sess.set_status("CREATING")
             await sess.runtime.start()
