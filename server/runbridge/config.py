@@ -4,8 +4,10 @@ Sources, lowest to highest precedence:
 
 1. built-in defaults (a ``local`` profile);
 2. ``config.toml`` in the platformdirs config folder (or ``$RUNBRIDGE_CONFIG``);
-3. environment variables ``RUNBRIDGE_PROFILE`` and ``RUNBRIDGE_OUTPUT_CAP_MB``;
-4. LSP ``initializationOptions`` (``profile``, ``outputCapMb``, ``profiles``).
+3. environment variables ``RUNBRIDGE_PROFILE``, ``RUNBRIDGE_OUTPUT_CAP_MB`` and
+   ``RUNBRIDGE_TRANSCRIPT_MAX_MB``;
+4. LSP ``initializationOptions`` (``profile``, ``outputCapMb``, ``transcriptMaxMb``,
+   ``profiles``).
 
 Invalid values never stop the daemon: each problem becomes a warning naming the
 key, and the default is used instead.
@@ -27,6 +29,13 @@ BACKEND_TYPES = ("local", "jupyter", "backendai")
 #: Backend types this build can open sessions on.
 AVAILABLE_BACKENDS = ("local", "jupyter", "backendai")
 DEFAULT_OUTPUT_CAP_MB = 10.0
+DEFAULT_TRANSCRIPT_MAX_MB = 100.0
+
+#: The size settings: attribute, ``config.toml`` key, ``initializationOptions`` key, env var.
+_SIZES = (
+    ("output_cap_mb", "output_cap_mb", "outputCapMb", "RUNBRIDGE_OUTPUT_CAP_MB"),
+    ("transcript_max_mb", "transcript_max_mb", "transcriptMaxMb", "RUNBRIDGE_TRANSCRIPT_MAX_MB"),
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class Settings:
     profiles: dict[str, Profile]
     default_profile: str = "local"
     output_cap_mb: float = DEFAULT_OUTPUT_CAP_MB
+    #: A session's transcript is rotated (``NAME.1.jsonl``) at a run start past this size.
+    transcript_max_mb: float = DEFAULT_TRANSCRIPT_MAX_MB
     warnings: list[str] = field(default_factory=list)
 
     def profile(self, name: str | None) -> Profile:
@@ -96,13 +107,15 @@ def _parse_cap(value: Any, where: str, warnings: list[str]) -> float | None:
     return cap
 
 
-def _apply(settings: Settings, raw: dict[str, Any], where: str, cap_key: str) -> None:
+def _apply(settings: Settings, raw: dict[str, Any], where: str, init_options: bool) -> None:
     if "profiles" in raw:
         settings.profiles.update(_parse_profiles(raw["profiles"], where, settings.warnings))
-    if cap_key in raw:
-        cap = _parse_cap(raw[cap_key], f"{where}: {cap_key}", settings.warnings)
-        if cap is not None:
-            settings.output_cap_mb = cap
+    for attr, file_key, init_key, _ in _SIZES:
+        key = init_key if init_options else file_key
+        if key in raw:
+            size = _parse_cap(raw[key], f"{where}: {key}", settings.warnings)
+            if size is not None:
+                setattr(settings, attr, size)
     for key in ("default_profile", "profile"):
         if key in raw:
             if isinstance(raw[key], str):
@@ -132,20 +145,20 @@ def load_settings(init_options: Any = None) -> Settings:
     settings = Settings(profiles=_default_profiles())
     path = paths.config_file()
     raw = _read_file(path, settings.warnings)
-    _apply(settings, raw, str(path), "output_cap_mb")
+    _apply(settings, raw, str(path), init_options=False)
 
     env_profile = os.environ.get("RUNBRIDGE_PROFILE")
     if env_profile:
         settings.default_profile = env_profile
-    env_cap = os.environ.get("RUNBRIDGE_OUTPUT_CAP_MB")
-    if env_cap:
-        cap = _parse_cap(env_cap, "RUNBRIDGE_OUTPUT_CAP_MB", settings.warnings)
-        if cap is not None:
-            settings.output_cap_mb = cap
+    for attr, _, _, env_var in _SIZES:
+        if env_value := os.environ.get(env_var):
+            size = _parse_cap(env_value, env_var, settings.warnings)
+            if size is not None:
+                setattr(settings, attr, size)
 
     if init_options is not None:
         if isinstance(init_options, dict):
-            _apply(settings, init_options, "initializationOptions", "outputCapMb")
+            _apply(settings, init_options, "initializationOptions", init_options=True)
         else:
             settings.warnings.append("initializationOptions must be an object; ignored")
 

@@ -21,7 +21,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.e2e.conftest import Daemon, plain
+from tests.e2e.conftest import Daemon, plain, start_daemon
 from tests.media import make_png
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -57,6 +57,11 @@ def session_text(daemon: Daemon, session: str, kind: str = "stdout") -> str:
 
 def states_of(daemon: Daemon, session: str) -> list[str]:
     return [s["state"] for s in daemon.states if s["name"] == session]
+
+
+def transcript_lines(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
 def transcript_records(path: str, run_id: str) -> list[dict[str, Any]]:
@@ -464,6 +469,23 @@ async def test_output_flood_is_capped_and_kept_in_the_transcript(fresh_daemon: D
     end = run_end(result["transcript"], run_id)
     assert end["status"] == "finished"
     assert end["bytes"] >= chunks * 1024 * 1024
+
+
+async def test_a_full_transcript_is_rotated_at_the_next_run(tmp_path: Path) -> None:
+    options = {"transcriptMaxMb": 0.01}  # ~10 KB
+    async with start_daemon(tmp_path / "home", "vscode", options) as daemon:
+        big = await daemon.run("print('a' * 20000)", session="runs-rotate")
+        path = Path(big["transcript"])
+        rotated = path.with_name(path.name + ".1")
+        assert not rotated.exists()
+        small = await daemon.run("print('after')", session="runs-rotate")
+        assert small["transcript"] == big["transcript"]  # the same name, a fresh file
+        # the big run is whole in the rotated file, the next one starts the new file
+        assert [r["run"] for r in transcript_lines(path)] == [small["runId"]] * 3
+        old = [r for r in transcript_lines(rotated) if r["run"] == big["runId"]]
+        assert "".join(r["data"] for r in old if r["kind"] == "stdout") == "a" * 20000 + "\n"
+        assert old[-1]["kind"] == "runbridge/run-end"
+        await daemon.request("runbridge/closeSession", {"name": "runs-rotate"})
 
 
 # -- 10. timeout ---------------------------------------------------------------------------------

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from runbridge.config import DEFAULT_OUTPUT_CAP_MB, Profile, load_settings
+from runbridge.config import (
+    DEFAULT_OUTPUT_CAP_MB,
+    DEFAULT_TRANSCRIPT_MAX_MB,
+    Profile,
+    load_settings,
+)
 from runbridge.errors import ConfigError
 
 
@@ -15,7 +20,10 @@ from runbridge.errors import ConfigError
 def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "config"
     monkeypatch.setenv("RUNBRIDGE_CONFIG_DIR", str(folder))
-    for name in ("RUNBRIDGE_CONFIG", "RUNBRIDGE_PROFILE", "RUNBRIDGE_OUTPUT_CAP_MB"):
+    for name in (
+        "RUNBRIDGE_CONFIG", "RUNBRIDGE_PROFILE", "RUNBRIDGE_OUTPUT_CAP_MB",
+        "RUNBRIDGE_TRANSCRIPT_MAX_MB",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return folder
 
@@ -205,3 +213,21 @@ def test_unknown_profile_lookup_names_the_known_ones(config_dir: Path) -> None:
     assert "'gpu'" in info.value.message
     assert "local, other, team" in info.value.message
     assert info.value.data == {"profile": "gpu"}
+
+
+def test_transcript_limit_from_file_env_and_init_options(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().transcript_max_mb == DEFAULT_TRANSCRIPT_MAX_MB
+    write_config(config_dir, "transcript_max_mb = 20\n")
+    assert load_settings().transcript_max_mb == 20.0
+    monkeypatch.setenv("RUNBRIDGE_TRANSCRIPT_MAX_MB", "30")
+    assert load_settings().transcript_max_mb == 30.0
+    settings = load_settings({"transcriptMaxMb": 40})
+    assert (settings.transcript_max_mb, settings.warnings) == (40.0, [])
+    # a bad value names its key and keeps the value from below
+    settings = load_settings({"transcriptMaxMb": -1})
+    assert settings.transcript_max_mb == 30.0
+    assert "transcriptMaxMb" in settings.warnings[0], settings.warnings
+    # the two size settings do not leak into each other
+    assert settings.output_cap_mb == DEFAULT_OUTPUT_CAP_MB

@@ -313,3 +313,26 @@ async def test_a_huge_chunk_is_sent_in_pieces_no_larger_than_the_flush_size(
     assert max(sizes) <= limit, sizes
     assert len(sizes) >= 6
     assert "".join(d for _, d in rec.records()) == huge  # nothing lost, in order
+
+
+def test_transcript_rotates_between_runs_past_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    transcript = Transcript(path)
+    assert transcript.rotate_if_over(100) is False  # nothing written yet: no file
+    transcript.mark("r1", "run-start")
+    transcript.write_encoded("r1", "stdout", output.encode("x" * 200))
+    transcript.flush()
+    assert transcript.rotate_if_over(10_000) is False  # under the limit: kept
+    assert transcript.rotate_if_over(100) is True
+    assert transcript.rotated_path == tmp_path / "s.jsonl.1"
+    assert not path.exists()
+    assert [r["run"] for r in transcript_lines(transcript.rotated_path)] == ["r1", "r1"]
+    transcript.mark("r2", "run-start")  # the next run starts a fresh file
+    assert [r["run"] for r in transcript_lines(path)] == ["r2"]
+    # a reopened session (a new Transcript on the same file) counts what is there
+    transcript.write_encoded("r2", "stdout", output.encode("y" * 200))
+    transcript.close()
+    again = Transcript(path)
+    assert again.rotate_if_over(100) is True  # the older rotated file is replaced
+    assert [r["run"] for r in transcript_lines(again.rotated_path)] == ["r2", "r2"]
+    again.close()

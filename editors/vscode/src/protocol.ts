@@ -186,5 +186,7 @@ export interface ServerInfo {
 export interface InitializationOptions {
   profile?: string;
   outputCapMb?: number;
+  /** Rotate a session's transcript past this size (set in config.toml; no editor setting). */
+  transcriptMaxMb?: number;
   profiles?: Record<string, Record<string, unknown>>;
 }

@@ -327,6 +327,8 @@ class SessionManager:
             await session.backend.restart()
         self._set_state(session, SessionState.BUSY)
         transcript = session.transcript
+        if transcript.rotate_if_over(int(self.settings.transcript_max_mb * 1024 * 1024)):
+            log.info("transcript of %s rotated to %s", session.info.name, transcript.rotated_path)
         transcript.mark(request.run_id, "run-start", mode=request.mode, code=request.code)
 
         async def ask(run_id: str, prompt: str, password: bool) -> str | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -69,17 +70,49 @@ AskInput = Callable[[str, str, bool], Awaitable[str | None]]
 
 
 class Transcript:
-    """The append-only JSON-lines transcript of one session."""
+    """The append-only JSON-lines transcript of one session.
+
+    It is rotated between runs (:meth:`rotate_if_over`): the full file becomes
+    ``NAME.jsonl.1`` (a name no session's transcript can have), replacing an older
+    one, so a session reopened day after day keeps at most about twice the limit on
+    disk, and a run's records stay in one file.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: IO[str] | None = None
+        #: Characters in the file (its size, give or take non-ASCII text).
+        self._size = 0
+
+    @property
+    def rotated_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".1")
 
     def write_encoded(self, run_id: str, kind: str, data_json: str) -> None:
         """Append a record whose ``data`` is already a JSON string literal."""
         if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8", errors="replace")
-        self._file.write(f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}}}\n')
+            self._open()
+            assert self._file is not None
+        line = f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}}}\n'
+        self._size += len(line)
+        self._file.write(line)
+
+    def _open(self) -> None:
+        self._file = self.path.open("a", encoding="utf-8", errors="replace")
+        self._size = self.path.stat().st_size
+
+    def rotate_if_over(self, max_bytes: int) -> bool:
+        """Start a new file if this one holds ``max_bytes`` or more (True if it did)."""
+        if self._file is None:
+            if not self.path.exists():
+                return False
+            self._open()
+        if self._size < max_bytes:
+            return False
+        self.close()
+        os.replace(self.path, self.rotated_path)
+        self._size = 0
+        return True
 
     def mark(self, run_id: str, event: str, **fields: Any) -> None:
         details = json.dumps({"time": time.time(), **fields})
