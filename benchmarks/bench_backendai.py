@@ -167,7 +167,7 @@ class NullSink:
     def __init__(self) -> None:
         self.stdout = ""
 
-    def emit(self, kind: str, data: str) -> None:
+    def emit(self, kind: str, data: str, display: Any = None) -> None:
         if kind == "stdout":
             self.stdout += data
 

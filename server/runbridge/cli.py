@@ -52,7 +52,8 @@ class CliEvents:
 
     def output(self, batch: OutputBatch) -> None:
         params = batch.to_params()
-        for kind, data in params["console"]:
+        for record in params["console"]:
+            kind, data = record[0], record[1]  # a display's record has a third element
             if kind == "stdout":
                 if self._echoed is not None and data.startswith(self._echoed):
                     data = data[len(self._echoed) :]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runbridge.sessions.model import Display
+
 #: A record telling the editor to clear the run's output ("data" is JSON: {"wait": bool}).
 CLEAR_OUTPUT = "application/x-runbridge-clear-output"
 DRAWING = "application/x-sorna-drawing"
@@ -62,6 +64,16 @@ def _encode(mime: str, value: Any) -> str:
     if mime == "application/json" or (mime == DRAWING and not isinstance(value, str)):
         return json.dumps(value)
     return _text(value)
+
+
+def display_of(msg_type: str, content: dict[str, Any]) -> Display | None:
+    """The display a ``display_data``/``update_display_data`` message belongs to, when
+    the kernel gave it an id (``transient.display_id``)."""
+    transient = content.get("transient")
+    display_id = transient.get("display_id") if isinstance(transient, dict) else None
+    if not isinstance(display_id, str) or not display_id:
+        return None
+    return Display(display_id, update=msg_type == "update_display_data")
 
 
 def clear_record(wait: bool) -> tuple[str, str]:

@@ -104,7 +104,7 @@ class Sink:
         self.asked: list[tuple[str, bool]] = []
         self.answers = list(answers or [])
 
-    def emit(self, kind: str, data: str) -> None:
+    def emit(self, kind: str, data: str, display: Any = None) -> None:
         self.records.append((kind, data))
 
     async def ask_input(self, prompt: str, password: bool) -> str | None:

@@ -104,7 +104,7 @@ class Daemon:
         return records
 
     def text(self, run_id: str, kind: str = "stdout") -> str:
-        return "".join(data for k, data in self.console(run_id) if k == kind)
+        return "".join(r[1] for r in self.console(run_id) if r[0] == kind)
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Wait until ``predicate()`` is truthy, re-checking on every notification."""

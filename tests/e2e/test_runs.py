@@ -202,6 +202,34 @@ async def test_clear_output_record(daemon: Daemon) -> None:
     assert records[2][1] == "after\n"
 
 
+async def test_a_display_with_an_id_is_updated_in_place_even_from_a_later_run(
+    daemon: Daemon,
+) -> None:
+    session = "runs-display-id"
+    first = await daemon.run(
+        "from IPython.display import display, HTML\n"
+        "h = display(HTML('<b>one</b>'), display_id=True)\n"
+        "h.update(HTML('<b>two</b>'))\n"
+        "display('plain', display_id='txt')\n"
+        "print('printed')\n",
+        session=session,
+    )
+    records = daemon.console(first["runId"])
+    shown, updated, text, printed = records
+    assert shown[:2] == ["text/html", "<b>one</b>"] and shown[2].keys() == {"displayId"}
+    display_id = shown[2]["displayId"]
+    assert updated == ["text/html", "<b>two</b>", {"displayId": display_id, "update": True}]
+    # a text-only display stays its own record: printed text is not merged into it
+    assert text == ["stdout", "'plain'\n", {"displayId": "txt"}]
+    assert printed == ["stdout", "printed\n"]
+    later = await daemon.run("h.update(HTML('<b>three</b>'))", session=session)
+    assert daemon.console(later["runId"]) == [
+        ["text/html", "<b>three</b>", {"displayId": display_id, "update": True}]
+    ]
+    saved = [r for r in transcript_records(later["transcript"], later["runId"])]
+    assert saved[1]["display"] == {"displayId": display_id, "update": True}
+
+
 # -- 4. input -------------------------------------------------------------------------
 
 

@@ -239,6 +239,15 @@ async def test_media_records(daemon: Daemon) -> None:
     records = daemon.console(result["runId"])
     assert [k for k, _ in records] == ["image/svg+xml", "text/html"], records
     assert "<rect" in records[0][1] and records[1][1] == "<b>bold</b>"
+    # a display with an id keeps it, and its update says so
+    result = await daemon.run(
+        "h = display(HTML('<i>v1</i>'), display_id='progress')\nh.update(HTML('<i>v2</i>'))",
+        session=session,
+    )
+    assert daemon.console(result["runId"]) == [
+        ["text/html", "<i>v1</i>", {"displayId": "progress"}],
+        ["text/html", "<i>v2</i>", {"displayId": "progress", "update": True}],
+    ]
 
 
 async def test_input_and_password(daemon: Daemon) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ class Sink:
     def __init__(self) -> None:
         self.records: list[tuple[str, str]] = []
 
-    def emit(self, kind: str, data: str) -> None:
+    def emit(self, kind: str, data: str, display: Any = None) -> None:
         self.records.append((kind, data))
 
     async def ask_input(self, prompt: str, password: bool) -> str | None:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from runbridge import mime
+from runbridge.sessions.model import Display
 
 PNG_B64 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
@@ -106,3 +107,14 @@ def test_clear_record(wait: bool) -> None:
     kind, data = mime.clear_record(wait)
     assert kind == mime.CLEAR_OUTPUT
     assert json.loads(data) == {"wait": wait}
+
+
+def test_display_ids_come_from_transient_and_updates_are_marked() -> None:
+    shown = mime.display_of("display_data", {"data": {}, "transient": {"display_id": "abc"}})
+    assert shown == Display("abc", update=False)
+    updated = mime.display_of("update_display_data", {"transient": {"display_id": "abc"}})
+    assert updated == Display("abc", update=True)
+    assert updated.to_wire() == {"displayId": "abc", "update": True}
+    assert shown.to_wire() == {"displayId": "abc"}
+    for content in ({}, {"transient": {}}, {"transient": {"display_id": ""}}, {"transient": 3}):
+        assert mime.display_of("display_data", content) is None

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from runbridge.sessions import output
+from runbridge.sessions.model import Display
 from runbridge.sessions.output import FLUSH_INTERVAL_S, RunOutput, Throttle, Transcript
 
 WINDOW = FLUSH_INTERVAL_S
@@ -336,3 +337,29 @@ def test_transcript_rotates_between_runs_past_its_limit(tmp_path: Path) -> None:
     assert again.rotate_if_over(100) is True  # the older rotated file is replaced
     assert [r["run"] for r in transcript_lines(again.rotated_path)] == ["r2", "r2"]
     again.close()
+
+
+async def test_a_display_keeps_its_id_and_is_never_merged(tmp_path: Path) -> None:
+    out, rec, transcript = make_output(tmp_path)
+    out.emit("stdout", "before\n")
+    out.emit("stdout", "10%\n", Display("d1"))  # a text-only display
+    out.emit("stdout", "after\n")
+    out.emit("image/png", "data:image/png;base64,AAAA", Display("d2"))
+    out.emit("stdout", "", Display("d1", update=True))  # an emptied display still counts
+    out.close()
+    await settle()
+    assert rec.records() == [
+        ["stdout", "before\n"],
+        ["stdout", "10%\n", {"displayId": "d1"}],
+        ["stdout", "after\n"],
+        ["image/png", "data:image/png;base64,AAAA", {"displayId": "d2"}],
+        ["stdout", "", {"displayId": "d1", "update": True}],
+    ]
+    lines = [r for r in transcript_lines(transcript.path) if r["kind"] != "runbridge/run-end"]
+    assert [r.get("display") for r in lines] == [
+        None,
+        {"displayId": "d1"},
+        None,
+        {"displayId": "d2"},
+        {"displayId": "d1", "update": True},
+    ]

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from runbridge.sessions.model import (
     BatchOptions,
+    Display,
     FileEntry,
     FolderEntry,
     RunOutcome,
@@ -33,8 +34,9 @@ StatusCallback = Callable[[str], None]
 class RunSink(Protocol):
     """Where a run's output goes."""
 
-    def emit(self, kind: str, data: str) -> None:
-        """One console record: kind is stdout, stderr or a MIME type."""
+    def emit(self, kind: str, data: str, display: Display | None = None) -> None:
+        """One console record: kind is stdout, stderr or a MIME type; ``display`` when it
+        comes from a display with an id (shown, or updated in place)."""
 
     async def ask_input(self, prompt: str, password: bool) -> str | None:
         """Ask the user for a line; None means the user cancelled."""

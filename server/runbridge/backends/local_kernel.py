@@ -281,7 +281,7 @@ class LocalKernel:
         elif kind in ("display_data", "execute_result", "update_display_data"):
             record = mime.record_from_bundle(content.get("data", {}))
             if record is not None:
-                sink.emit(*record)
+                sink.emit(*record, mime.display_of(kind, content))
         elif kind == "error":
             traceback = list(content.get("traceback", []))
             sink.emit("stderr", "\n".join(traceback) + "\n")

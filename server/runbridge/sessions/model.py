@@ -23,6 +23,21 @@ class RunStatus(StrEnum):
     EXEC_TIMEOUT = "exec-timeout"
 
 
+@dataclass(frozen=True)
+class Display:
+    """A Jupyter display with an id (``display(..., display_id=...)``): ``update`` is
+    True for an ``update_display_data``, which replaces what that display shows."""
+
+    id: str
+    update: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"displayId": self.id}
+        if self.update:
+            wire["update"] = True
+        return wire
+
+
 @dataclass
 class SessionInfo:
     name: str

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
+from runbridge.sessions.model import Display
+
 #: Coalescing window for output notifications.
 FLUSH_INTERVAL_S = 0.025
 #: A buffer this large is flushed before the window ends, and no notification carries
@@ -88,12 +90,14 @@ class Transcript:
     def rotated_path(self) -> Path:
         return self.path.with_name(self.path.name + ".1")
 
-    def write_encoded(self, run_id: str, kind: str, data_json: str) -> None:
-        """Append a record whose ``data`` is already a JSON string literal."""
+    def write_encoded(self, run_id: str, kind: str, data_json: str, display_json: str = "") -> None:
+        """Append a record whose ``data`` is already a JSON string literal (``display_json``:
+        its display, ``{"displayId", "update"}``, when it has one)."""
         if self._file is None:
             self._open()
             assert self._file is not None
-        line = f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}}}\n'
+        display = f',"display":{display_json}' if display_json else ""
+        line = f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}{display}}}\n'
         self._size += len(line)
         self._file.write(line)
 
@@ -182,9 +186,9 @@ class RunOutput:
         self._ask = ask
         self._transcript = transcript
         self._cap = cap_bytes
-        # (kind, chunks): chunks are joined at flush time, since `+=` on a list item
-        # copies the whole buffer each time (quadratic under a flood)
-        self._buffer: list[tuple[str, list[str]]] = []
+        # (kind, chunks, display JSON or ""): chunks are joined at flush time, since `+=`
+        # on a list item copies the whole buffer each time (quadratic under a flood)
+        self._buffer: list[tuple[str, list[str], str]] = []
         self._buffered = 0
         self._sent = 0
         self._seq = 0
@@ -193,22 +197,27 @@ class RunOutput:
         self._throttle = Throttle(self._flush, FLUSH_INTERVAL_S)
 
     # RunSink ------------------------------------------------------------
-    def emit(self, kind: str, data: str) -> None:
-        if not data and kind in _TEXT_KINDS:
+    def emit(self, kind: str, data: str, display: Display | None = None) -> None:
+        if not data and kind in _TEXT_KINDS and display is None:
             return
         encoded = encode(data)
-        self._transcript.write_encoded(self.run_id, kind, encoded)
+        # a display's record keeps its id (the third element on the wire) and is never
+        # merged with the text around it: an editor may replace it in place later
+        display_json = json.dumps(display.to_wire()) if display is not None else ""
+        self._transcript.write_encoded(self.run_id, kind, encoded, display_json)
         size = len(data)
         self.total_bytes += size
         if self.truncated:
             return
         if self._sent + self._buffered + size > self._cap:
             room = self._cap - self._sent - self._buffered
-            if kind in _TEXT_KINDS and room > 0:
+            if kind in _TEXT_KINDS and room > 0 and not display_json:
                 self._append(kind, encode(data[:room]), room)
             self._truncate()
             return
-        if kind in _TEXT_KINDS and size > FLUSH_BYTES:
+        if display_json:
+            self._append(kind, encoded, size, display_json)
+        elif kind in _TEXT_KINDS and size > FLUSH_BYTES:
             # one huge chunk (a kernel flushes what a tight loop printed) goes out in
             # FLUSH_BYTES pieces, so no notification costs an editor a long JSON decode
             for start in range(0, size, FLUSH_BYTES):
@@ -216,7 +225,8 @@ class RunOutput:
                 self._append(kind, encode(piece), len(piece))
                 self._throttle.now()
             return
-        self._append(kind, encoded, size)
+        else:
+            self._append(kind, encoded, size)
         if self._buffered >= FLUSH_BYTES:
             self._throttle.now()
         else:
@@ -238,12 +248,19 @@ class RunOutput:
         return value
 
     # internals -----------------------------------------------------------
-    def _append(self, kind: str, encoded: str, size: int) -> None:
+    def _append(self, kind: str, encoded: str, size: int, display_json: str = "") -> None:
         """Buffer an encoded chunk (``size`` counts the text's characters, for the cap)."""
-        if self._buffer and kind in _TEXT_KINDS and self._buffer[-1][0] == kind:
-            self._buffer[-1][1].append(encoded)
+        last = self._buffer[-1] if self._buffer else None
+        if (
+            last is not None
+            and kind in _TEXT_KINDS
+            and last[0] == kind
+            and not last[2]
+            and not display_json
+        ):
+            last[1].append(encoded)
         else:
-            self._buffer.append((kind, [encoded]))
+            self._buffer.append((kind, [encoded], display_json))
         self._buffered += size
 
     def _truncate(self) -> None:
@@ -253,14 +270,15 @@ class RunOutput:
             f"\n[runbridge] output of this run passed {mb:g} MB; the rest is not shown here. "
             f"Full output: {self._transcript.path}\n"
         )
-        self._buffer.append(("stderr", [encode(notice)]))
+        self._buffer.append(("stderr", [encode(notice)], ""))
         self._throttle.now()
 
     def _flush(self) -> None:
         if not self._buffer:
             return
         records = ",".join(
-            f"[{encode(kind)},{_join_literals(chunks)}]" for kind, chunks in self._buffer
+            f"[{encode(kind)},{_join_literals(chunks)}{',' + display if display else ''}]"
+            for kind, chunks, display in self._buffer
         )
         self._buffer = []
         self._sent += self._buffered

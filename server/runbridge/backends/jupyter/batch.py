@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from runbridge.backends.base import RunSink
 from runbridge.errors import Unsupported
 from runbridge.languages import batch_file
-from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
+from runbridge.sessions.model import BatchOptions, Display, RunOutcome, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -297,10 +297,10 @@ class MarkerSink:
         self._held = ""
         self.result: dict[str, Any] | None = None
 
-    def emit(self, kind: str, data: str) -> None:
-        if kind != "stdout":
+    def emit(self, kind: str, data: str, display: Display | None = None) -> None:
+        if kind != "stdout" or display is not None:
             self.flush()
-            self._sink.emit(kind, data)
+            self._sink.emit(kind, data, display)
             return
         text = self._held + data
         self._held = ""

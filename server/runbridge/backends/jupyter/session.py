@@ -47,6 +47,7 @@ from runbridge.backends.local_kernel import KernelRun
 from runbridge.errors import BackendError, KernelSpecNotFound, SessionConflict
 from runbridge.sessions.model import (
     BatchOptions,
+    Display,
     FileEntry,
     FolderEntry,
     RunOutcome,
@@ -609,7 +610,7 @@ class JupyterSession:
             data = content.get("data")
             record = mime.record_from_bundle(data if isinstance(data, dict) else {})
             if record is not None:
-                sink.emit(*record)
+                sink.emit(*record, mime.display_of(kind, content))
         elif kind == "error":
             traceback = [str(line) for line in content.get("traceback") or []]
             sink.emit("stderr", "\n".join(traceback) + "\n")
@@ -824,7 +825,7 @@ class JupyterSession:
 
 
 class _NullSink:
-    def emit(self, kind: str, data: str) -> None:
+    def emit(self, kind: str, data: str, display: Display | None = None) -> None:
         pass
 
     async def ask_input(self, prompt: str, password: bool) -> str | None:
