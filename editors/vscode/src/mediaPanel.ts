@@ -3,6 +3,8 @@
 
 import * as vscode from 'vscode';
 import { MediaItem, makeNonce, mediaPage } from './core/mediaHtml';
+import { Placement, placeMedia } from './core/mediaList';
+import type { DisplayRef } from './protocol';
 
 /** Items kept per session; older ones drop off. */
 const MAX_ITEMS = 50;
@@ -22,21 +24,31 @@ export class MediaPanels implements vscode.Disposable {
   private readonly sessions = new Map<string, SessionMedia>();
   private nextId = 1;
 
-  add(session: string, runId: string, kind: string, data: string, reveal: boolean): void {
+  /** Adds a record's media, or (a display update) replaces that display's in place. */
+  add(
+    session: string,
+    runId: string,
+    kind: string,
+    data: string,
+    reveal: boolean,
+    display?: DisplayRef,
+  ): Placement {
     const media = this.entry(session);
     const item: MediaItem = {
       id: this.nextId++,
       runId,
       kind,
       data,
-      label: `Out [${runId.slice(0, 4)}] ${kind}`,
+      label: `Out [${runId.slice(0, 4)}] ${kind}${display?.update ? ' (updated)' : ''}`,
       time: new Date().toLocaleTimeString(),
     };
-    media.items.unshift(item);
-    media.items.length = Math.min(media.items.length, MAX_ITEMS);
-    if (reveal || media.panel) {
+    const placed = placeMedia(media.items, item, display, MAX_ITEMS);
+    if (placed === 'added' && (reveal || media.panel)) {
       this.show(session, reveal);
+    } else if (placed === 'updated' && media.panel) {
+      this.show(session, false); // re-render where it is, without stealing the view
     }
+    return placed;
   }
 
   show(session: string, reveal = true): void {

@@ -57,8 +57,15 @@ export interface SessionInfo {
   backendStatus?: string | null;
 }
 
-/** `[kind, data]`: `stdout`/`stderr` text, or a MIME type and its data. */
-export type ConsoleRecord = [string, string];
+/** The display a record belongs to (a Jupyter display with an id); `update` replaces it. */
+export interface DisplayRef {
+  displayId: string;
+  update?: boolean;
+}
+
+/** `[kind, data]`: `stdout`/`stderr` text, or a MIME type and its data; a display's
+ * record carries a third element. */
+export type ConsoleRecord = [string, string] | [string, string, DisplayRef];
 
 export const CLEAR_OUTPUT_KIND = 'application/x-runbridge-clear-output';
 export const DRAWING_KIND = 'application/x-sorna-drawing';

@@ -42,16 +42,23 @@ export class Runner implements vscode.Disposable {
   /** A `runbridge/output` notification. */
   onOutput(params: OutputParams): void {
     const reveal = vscode.workspace.getConfiguration('runbridge').get<boolean>('showMediaPanel', true);
-    for (const [kind, data] of params.console) {
+    for (const record of params.console) {
+      const [kind, data] = record;
+      const display = record[2];
       const rendered = renderRecord(kind, data);
       if (rendered.clear) {
         this.outputs.clear(params.session);
+      }
+      if (rendered.media && display?.update) {
+        // replaced in the media panel where it stands; no new note in the terminal
+        this.media.add(params.session, params.runId, rendered.media.kind, rendered.media.data, false, display);
+        continue;
       }
       if (rendered.text) {
         this.outputs.write(params.session, rendered.text);
       }
       if (rendered.media) {
-        this.media.add(params.session, params.runId, rendered.media.kind, rendered.media.data, reveal);
+        this.media.add(params.session, params.runId, rendered.media.kind, rendered.media.data, reveal, display);
       }
     }
   }

@@ -19,6 +19,8 @@ export interface MediaItem {
   /** e.g. "Out [3f2a] image/png" */
   label: string;
   time: string;
+  /** The Jupyter display it shows, when that display has an id (updates replace it). */
+  displayId?: string;
 }
 
 export interface MediaPageOptions {

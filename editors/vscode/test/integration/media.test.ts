@@ -79,6 +79,21 @@ describe('media output', { timeout: 120_000 }, () => {
     assert.deepEqual(plain, ['stdout', '12345\n']);
   }));
 
+  test('a display with an id carries it, and its updates say so', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
+    const r = await d.api.run({
+      session: 'it-media',
+      code:
+        'from IPython.display import HTML, display\n' +
+        "h = display(HTML('<p>1</p>'), display_id='bar')\n" +
+        "h.update(HTML('<p>2</p>'))\n",
+    });
+    assert.equal(r.status, 'finished', JSON.stringify(r));
+    assert.deepEqual(d.events.consoleOf(r.runId), [
+      ['text/html', '<p>1</p>', { displayId: 'bar' }],
+      ['text/html', '<p>2</p>', { displayId: 'bar', update: true }],
+    ]);
+  }));
+
   test('a bundle with PNG and HTML picks the PNG (richest first)', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     const r = await d.api.run({
       session: 'it-media',
