@@ -93,3 +93,48 @@ T.test('open_media() opens the newest media file (or a given path) with vim.ui.o
   vim.ui.open = orig
   T.ok(ok, err)
 end)
+
+T.test('a display with an id is rewritten in place by its updates, even from a later run', function()
+  local before = #T.rb().media_files()
+  T.scratch({
+    'from IPython.display import SVG, display, update_display',
+    'def box(colour):',
+    [[    return SVG('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect fill="%s"/></svg>' % colour)]],
+    "h = display(box('red'), display_id='bar')",
+    "h.update(box('green'))",
+  })
+  local footer = T.run_wait(function()
+    T.rb().run_file()
+  end)
+  T.ok(footer:find('^✓'), footer)
+  local files = T.wait_for(function()
+    local f = T.rb().media_files()
+    return #f > before and f
+  end, 5000, 'the display to be saved')
+  T.eq(before + 1, #files, 'one file for the display and its update: ' .. vim.inspect(files))
+  local path = files[#files].path
+  T.wait_for(function()
+    return (T.read_file(path) or ''):find('green', 1, true)
+  end, 5000, 'the file to show the update', function()
+    return T.read_file(path)
+  end)
+  T.ok(not T.read_file(path):find('red', 1, true), 'the first version is gone')
+
+  T.scratch({ "h.update(box('blue'))" })
+  T.run_wait(function()
+    T.rb().run_file()
+  end)
+  T.wait_for(function()
+    return (T.read_file(path) or ''):find('blue', 1, true)
+  end, 5000, 'a later run to update the same file')
+  T.eq(before + 1, #T.rb().media_files(), 'still one file')
+  T.eq(path, T.rb().media_files()[#T.rb().media_files()].path, 'same path')
+
+  T.scratch({ "update_display(box('grey'), display_id='never-shown')", "print('after')" })
+  local _, new = T.run_wait(function()
+    T.rb().run_file()
+  end)
+  T.contains(new, 'after', 'the run finished')
+  T.eq(before + 1, #T.rb().media_files(), 'an update of a display not shown adds nothing')
+  T.ok(not new:find('image/svg', 1, true), 'and leaves no note in the output: ' .. new)
+end)

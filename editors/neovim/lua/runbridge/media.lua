@@ -17,6 +17,13 @@ local files = {}
 local counter = 0
 ---@type table<string, {close: fun()}[]> inline images per "buf:row"
 local shown = {}
+---@class runbridge.ShownDisplay
+---@field file runbridge.MediaFile the entry in `files` that shows it
+---@field origin? {buf: integer, row: integer} where it is shown inline
+---@field inline? {close: fun()}
+
+---@type table<string, runbridge.ShownDisplay> displays with an id, per "session\0id"
+local displays = {}
 
 local EXT = {
   ['image/png'] = 'png',
@@ -164,10 +171,19 @@ end
 ---@param row integer
 ---@return boolean
 function M.show_inline(path, buf, row)
+  return M.place_inline(path, buf, row) ~= nil
+end
+
+--- Like show_inline; returns the handle that removes the image (nil when not shown).
+---@param path string
+---@param buf integer
+---@param row integer
+---@return {close: fun()}?
+function M.place_inline(path, buf, row)
   local provider = M.provider()
   local ext = path:match('%.(%w+)$')
   if not provider or not RASTER[ext] or not api.nvim_buf_is_valid(buf) then
-    return false
+    return nil
   end
   local key = buf .. ':' .. row
   local ok, handle = pcall(function()
@@ -200,9 +216,9 @@ function M.show_inline(path, buf, row)
   if ok and handle then
     shown[key] = shown[key] or {}
     table.insert(shown[key], handle)
-    return true
+    return handle
   end
-  return false
+  return nil
 end
 
 --- Removes inline images on 0-based rows first..last of buf.
@@ -226,19 +242,68 @@ end
 ---@param data string
 ---@param origin? {buf: integer, row: integer}
 ---@return string?
-function M.handle(session, run_id, kind, data, origin)
+---@param display? {displayId: string, update?: boolean} the Jupyter display it belongs to
+function M.handle(session, run_id, kind, data, origin, display)
+  if display and display.update then
+    return M.update(session, run_id, kind, data, display.displayId)
+  end
   local path, why = M.save(session, run_id, kind, data)
   if not path then
     vim.notify(('runbridge: could not save %s output: %s'):format(kind, why or '?'), vim.log.levels.WARN)
     return nil
   end
-  local inline = origin and M.show_inline(path, origin.buf, origin.row)
+  local inline = origin and M.place_inline(path, origin.buf, origin.row)
+  if display and type(display.displayId) == 'string' then
+    displays[session .. '\0' .. display.displayId] = { file = files[#files], origin = origin, inline = inline }
+  end
   local what = kind == text.DRAWING_KIND and 'drawing (SVG)' or kind
   vim.notify(
     ('runbridge: %s saved to %s%s'):format(what, path, inline and '' or ' (:Runbridge open-media to open it)'),
     vim.log.levels.INFO
   )
   return path
+end
+
+--- A display update: the display's file is rewritten in place (same path when the kind keeps
+--- its extension) and its inline image redrawn; an update of a display not shown here is
+--- ignored, as Jupyter front ends do. Quiet: an animation may update many times a second.
+---@param session string
+---@param run_id string
+---@param kind string
+---@param data string
+---@param display_id string
+---@return string? path
+function M.update(session, run_id, kind, data, display_id)
+  local entry = displays[session .. '\0' .. tostring(display_id)]
+  if not entry then
+    return nil
+  end
+  local content, why = M.content(kind, data)
+  if not content then
+    vim.notify(('runbridge: could not save %s output: %s'):format(kind, why or '?'), vim.log.levels.WARN)
+    return nil
+  end
+  local file = entry.file
+  local ext = EXT[kind] or 'bin'
+  if file.path:match('%.(%w+)$') ~= ext then
+    file.path = file.path:gsub('%.%w+$', '.' .. ext)
+  end
+  local f, err = io.open(file.path, 'wb')
+  if not f then
+    vim.notify(('runbridge: could not save %s output: %s'):format(kind, err or '?'), vim.log.levels.WARN)
+    return nil
+  end
+  f:write(content)
+  f:close()
+  file.kind, file.run_id = kind, run_id
+  if entry.inline then
+    pcall(entry.inline.close)
+    entry.inline = nil
+  end
+  if entry.origin then
+    entry.inline = M.place_inline(file.path, entry.origin.buf, entry.origin.row)
+  end
+  return file.path
 end
 
 --- Opens a media file (default: the newest) with the system opener.

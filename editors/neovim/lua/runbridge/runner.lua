@@ -200,6 +200,7 @@ function M.on_output(_, params)
   local run = run_for(session, params.runId)
   for _, record in ipairs(params.console) do
     local kind, data = record[1], record[2]
+    local display = type(record[3]) == 'table' and record[3] or nil
     if type(kind) == 'string' then
       if (kind == 'stdout' or kind == 'stderr') and type(data) == 'string' then
         data = output.pre_trim(session, data)
@@ -208,12 +209,20 @@ function M.on_output(_, params)
       if rendered.clear then
         output.clear(session, rendered.wait)
       end
-      if rendered.text ~= '' then
+      local media_update = rendered.media and display and display.update
+      if rendered.text ~= '' and not media_update then -- an update redraws, it adds no note
         output.write(session, rendered.text)
       end
       if rendered.media then
         local origin = run and run.buf and { buf = run.buf, row = run.last - 1 } or nil
-        require('runbridge.media').handle(session, params.runId, rendered.media.kind, rendered.media.data, origin)
+        require('runbridge.media').handle(
+          session,
+          params.runId,
+          rendered.media.kind,
+          rendered.media.data,
+          origin,
+          display
+        )
       end
     end
   end
