@@ -128,6 +128,24 @@ def test_a_png_display_is_saved_and_its_path_printed(env: dict[str, str]) -> Non
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def test_a_display_update_rewrites_its_file(env: dict[str, str], tmp_path: Path) -> None:
+    code = (
+        "from IPython.display import HTML, display, update_display\n"
+        "h = display(HTML('<b>v1</b>'), display_id='d')\n"
+        "h.update(HTML('<b>v2</b>'))\n"
+        "update_display(HTML('<b>lost</b>'), display_id='never-shown')\n"
+    )
+    media = tmp_path / "media"
+    proc = rb(env, "run", "--media-dir", str(media), "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    files = list(media.iterdir())
+    assert len(files) == 1, files
+    assert files[0].read_text() == "<b>v2</b>"
+    assert f"[text/html saved to {files[0]}]" in proc.stderr
+    assert f"[text/html display updated: {files[0]}]" in proc.stderr
+    assert "lost" not in proc.stderr
+
+
 def test_media_dir_option(env: dict[str, str], tmp_path: Path) -> None:
     code = "from IPython.display import HTML, display\ndisplay(HTML('<b>bold</b>'))"
     media = tmp_path / "media"

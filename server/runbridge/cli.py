@@ -46,6 +46,8 @@ class CliEvents:
         self.out, self.err = out, err
         self.media_dir = media_dir
         self.media: list[Path] = []
+        #: The file of each display with an id (its updates rewrite it).
+        self.displays: dict[str, Path] = {}
         self.terminal_sink: Any = None
         #: An input answer the terminal has already echoed (the run's stream repeats it).
         self._echoed: str | None = None
@@ -66,19 +68,31 @@ class CliEvents:
             elif kind == mime.CLEAR_OUTPUT:
                 continue
             else:
-                path = self.save_media(params["runId"], kind, data)
-                self.err.write(f"[{kind} saved to {path}]\n")
+                display = record[2] if len(record) > 2 else None
+                display_id = display.get("displayId") if isinstance(display, dict) else None
+                if display_id in self.displays and display and display.get("update"):
+                    path = self.save_media(params["runId"], kind, data, self.displays[display_id])
+                    self.err.write(f"[{kind} display updated: {path}]\n")
+                elif display and display.get("update"):
+                    continue  # an update of a display this shell never showed
+                else:
+                    path = self.save_media(params["runId"], kind, data)
+                    if isinstance(display_id, str):
+                        self.displays[display_id] = path
+                    self.err.write(f"[{kind} saved to {path}]\n")
                 self.err.flush()
 
-    def save_media(self, run_id: str, kind: str, data: str) -> Path:
+    def save_media(self, run_id: str, kind: str, data: str, path: Path | None = None) -> Path:
+        """Write a media record to a new file, or over ``path`` (a display update)."""
         self.media_dir.mkdir(parents=True, exist_ok=True)
         ext = _EXTENSIONS.get(kind, "txt")
-        path = self.media_dir / f"{run_id}-{len(self.media) + 1}.{ext}"
+        if path is None:
+            path = self.media_dir / f"{run_id}-{len(self.media) + 1}.{ext}"
+            self.media.append(path)
         if data.startswith("data:") and ";base64," in data:
             path.write_bytes(base64.b64decode(data.split(",", 1)[1]))
         else:
             path.write_text(data, encoding="utf-8")
-        self.media.append(path)
         return path
 
     def session_changed(self, info: dict[str, Any]) -> None:
