@@ -22,6 +22,8 @@ export const LINES = {
   greet: 'print("hi", name)',
   imageFirst: 'import struct, zlib',
   imageLast: 'display(Image(data=png_bytes))',
+  svgShow: `from IPython.display import SVG; bar = display(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#0000ff"/></svg>'), display_id=True)`,
+  svgUpdate: `bar.update(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#00ff00"/></svg>'))`,
   sleep: 'import time; time.sleep(120)',
   after: 'print("after interrupt")',
   zeroDiv: 'result = 10 / 0',
@@ -255,6 +257,31 @@ export const steps = [
       }
       ctx.note(`image loaded: ${info.w}x${info.h} (${info.src}…)`);
       if (info.w !== 16 || info.h !== 16) throw new Error(`image has natural size ${info.w}x${info.h}, expected 16x16`);
+    },
+  },
+  {
+    name: 'display-update',
+    title: 'c2. a display with an id, updated by a later run: its one media card is redrawn',
+    async run(vs, ctx) {
+      const svgs = () => vs.page.frameLocator('iframe.webview').frameLocator('#active-frame')
+        .locator('img[alt="image/svg+xml output"]')
+        .evaluateAll((els) => els.map((el) => atob(el.src.split(',')[1] || '')), null)
+        .catch(() => []);
+      const waitForSvgs = async (want, what) => {
+        const end = Date.now() + 30000;
+        let got = [];
+        for (;;) {
+          got = await svgs();
+          if (got.length === want.length && want.every((fill, i) => got[i].includes(fill))) return;
+          if (Date.now() > end) throw new Error(`${what}: media panel SVGs ${JSON.stringify(got)}, expected fills ${JSON.stringify(want)}`);
+          await sleep(250);
+        }
+      };
+      await shiftEnterOn(vs, ctx, 'svgShow');
+      await waitForSvgs(['#0000ff'], 'the display');
+      await shiftEnterOn(vs, ctx, 'svgUpdate');
+      await waitForSvgs(['#00ff00'], 'the update from the next run');
+      ctx.note('one SVG card, redrawn with the update');
     },
   },
   {

@@ -19,6 +19,10 @@ png_bytes = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1
 from IPython.display import display, Image
 display(Image(data=png_bytes))
 
+# step c2: a display with an id, shown by one run and updated by the next: one card, redrawn
+from IPython.display import SVG; bar = display(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#0000ff"/></svg>'), display_id=True)
+bar.update(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#00ff00"/></svg>'))
+
 # step e: a long run, interrupted; then the session must still answer
 import time; time.sleep(120)
 print("after interrupt")
