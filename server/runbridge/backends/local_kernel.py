@@ -96,6 +96,30 @@ class KernelRun:
         if self.reply is not None and self.idle:
             self.done.set()
 
+    def on_iopub(self, kind: str, content: dict[str, Any]) -> None:
+        """One IOPub message of this run: output to the sink, the error, the idle."""
+        sink = self.sink
+        if kind == "stream":
+            sink.emit(str(content.get("name", "stdout")), str(content.get("text", "")))
+        elif kind in ("display_data", "execute_result", "update_display_data"):
+            data = content.get("data")
+            record = mime.record_from_bundle(data if isinstance(data, dict) else {})
+            if record is not None:
+                sink.emit(*record, mime.display_of(kind, content))
+        elif kind == "error":
+            traceback = [str(line) for line in content.get("traceback") or []]
+            sink.emit("stderr", "\n".join(traceback) + "\n")
+            self.error = UserError(
+                ename=str(content.get("ename", "")),
+                evalue=str(content.get("evalue", "")),
+                traceback=[strip_ansi(line) for line in traceback],
+            )
+        elif kind == "clear_output":
+            sink.emit(*mime.clear_record(bool(content.get("wait", False))))
+        elif kind == "status" and content.get("execution_state") == "idle":
+            self.idle = True
+            self.check_done()
+
 
 class LocalKernel:
     def __init__(
@@ -273,28 +297,7 @@ class LocalKernel:
         if run is None:
             return
         run.last_activity = asyncio.get_running_loop().time()
-        kind = msg["header"]["msg_type"]
-        content = msg["content"]
-        sink = run.sink
-        if kind == "stream":
-            sink.emit(content.get("name", "stdout"), content.get("text", ""))
-        elif kind in ("display_data", "execute_result", "update_display_data"):
-            record = mime.record_from_bundle(content.get("data", {}))
-            if record is not None:
-                sink.emit(*record, mime.display_of(kind, content))
-        elif kind == "error":
-            traceback = list(content.get("traceback", []))
-            sink.emit("stderr", "\n".join(traceback) + "\n")
-            run.error = UserError(
-                ename=content.get("ename", ""),
-                evalue=content.get("evalue", ""),
-                traceback=[strip_ansi(line) for line in traceback],
-            )
-        elif kind == "clear_output":
-            sink.emit(*mime.clear_record(bool(content.get("wait", False))))
-        elif kind == "status" and content.get("execution_state") == "idle":
-            run.idle = True
-            run.check_done()
+        run.on_iopub(msg["header"]["msg_type"], msg["content"])
 
     def _on_shell(self, msg: dict[str, Any]) -> None:
         run = self._current(msg)

@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from runbridge import mime, paths
+from runbridge import paths
 from runbridge.backends.base import (
     ProgressCallback,
     RunSink,
@@ -590,7 +590,7 @@ class JupyterSession:
             return
         run.last_activity = asyncio.get_running_loop().time()
         if msg.channel == "iopub":
-            self._on_iopub(run, kind, content)
+            run.on_iopub(kind, content)
         elif msg.channel == "shell":
             if kind == "execute_reply":
                 run.reply = content
@@ -601,29 +601,6 @@ class JupyterSession:
                     run, msg.header, str(content.get("prompt", "")), bool(content.get("password"))
                 )
             )
-
-    def _on_iopub(self, run: _ActiveRun, kind: str, content: dict[str, Any]) -> None:
-        sink = run.sink
-        if kind == "stream":
-            sink.emit(str(content.get("name", "stdout")), str(content.get("text", "")))
-        elif kind in ("display_data", "execute_result", "update_display_data"):
-            data = content.get("data")
-            record = mime.record_from_bundle(data if isinstance(data, dict) else {})
-            if record is not None:
-                sink.emit(*record, mime.display_of(kind, content))
-        elif kind == "error":
-            traceback = [str(line) for line in content.get("traceback") or []]
-            sink.emit("stderr", "\n".join(traceback) + "\n")
-            run.error = UserError(
-                ename=str(content.get("ename", "")),
-                evalue=str(content.get("evalue", "")),
-                traceback=[strip_ansi(line) for line in traceback],
-            )
-        elif kind == "clear_output":
-            sink.emit(*mime.clear_record(bool(content.get("wait", False))))
-        elif kind == "status" and content.get("execution_state") == "idle":
-            run.idle = True
-            run.check_done()
 
     async def _iopub_barrier(self) -> None:
         """Wait until the IOPub output sent before now has arrived.
