@@ -68,13 +68,13 @@ class CliEvents:
             elif kind == mime.CLEAR_OUTPUT:
                 continue
             else:
-                display = record[2] if len(record) > 2 else None
-                display_id = display.get("displayId") if isinstance(display, dict) else None
-                if display_id in self.displays and display and display.get("update"):
+                display = record[2] if len(record) > 2 and isinstance(record[2], dict) else {}
+                display_id = display.get("displayId")
+                if display.get("update"):
+                    if display_id not in self.displays:
+                        continue  # an update of a display this shell never showed
                     path = self.save_media(params["runId"], kind, data, self.displays[display_id])
                     self.err.write(f"[{kind} display updated: {path}]\n")
-                elif display and display.get("update"):
-                    continue  # an update of a display this shell never showed
                 else:
                     path = self.save_media(params["runId"], kind, data)
                     if isinstance(display_id, str):
