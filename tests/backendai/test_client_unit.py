@@ -831,6 +831,60 @@ async def test_stream_execute_and_rest_fallback() -> None:
         await client.aclose()
 
 
+async def test_execute_stream_result_is_read_before_the_close_is_answered() -> None:
+    """The manager's last result and its close frame in one TCP segment: the reader gets
+    the result before the close reply is written (it must not wait for that write), and
+    the closing handshake still completes."""
+    import hashlib
+    import struct
+
+    got: dict[str, Any] = {}
+    ready = asyncio.Event()
+
+    async def manager(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        key = re.search(r"(?i)sec-websocket-key: *(\S+)", head)
+        assert key is not None
+        guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        accept = base64.b64encode(hashlib.sha1(key.group(1).encode() + guid).digest()).decode()
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
+        )
+        await ready.wait()
+        last = json.dumps({"status": "finished", "console": [], "exitCode": 0}).encode()
+        close = b"\x88\x02" + struct.pack("!H", 1000)
+        writer.write(b"\x81" + bytes([len(last)]) + last + close)  # one segment
+        head2 = await reader.readexactly(2)  # the client's (masked) close frame
+        body = await reader.readexactly((head2[1] & 0x7F) + 4)
+        mask, payload = body[:4], body[4:]
+        unmasked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        got["close"] = (head2[0], struct.unpack("!H", unmasked[:2])[0])
+        writer.close()
+
+    server = await asyncio.start_server(manager, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    rest = Server(lambda r: result("finished", [], exitCode=0))
+    client = BackendAIClient(
+        _profile(endpoint=f"http://127.0.0.1:{port}"), transport=httpx.MockTransport(rest)
+    )
+    ws = await client.ws_connect("/stream/session/s1/execute", what="a test")
+    writes: list[bytes] = []
+    real_write = ws.transport.write
+    ws.transport.write = lambda data: (writes.append(bytes(data)), real_write(data))[1]  # type: ignore[method-assign]
+    ready.set()
+    frame = await ws.recv()
+    assert json.loads(frame)["status"] == "finished"
+    assert writes == []  # the close reply has not been written yet
+    await ws.close()
+    assert ws.close_code == 1000
+    assert len(writes) == 1 and writes[0][0] == 0x88  # then it was, once
+    assert got["close"] == (0x88, 1000)
+    server.close()
+    await server.wait_closed()
+    await client.aclose()
+
+
 async def test_restart_recreates_a_gone_session() -> None:
     calls: list[str] = []
 

@@ -329,7 +329,11 @@ class SessionManager:
         transcript = session.transcript
         if transcript.rotate_if_over(int(self.settings.transcript_max_mb * 1024 * 1024)):
             log.info("transcript of %s rotated to %s", session.info.name, transcript.rotated_path)
-        transcript.mark(request.run_id, "run-start", mode=request.mode, code=request.code)
+        # not flushed on its own: it reaches the disk with the run's output records (at
+        # the run's end, or before when the buffer fills), one write per run, not two
+        transcript.mark(
+            request.run_id, "run-start", flush=False, mode=request.mode, code=request.code
+        )
 
         async def ask(run_id: str, prompt: str, password: bool) -> str | None:
             return await self.events.ask_input(
@@ -362,10 +366,10 @@ class SessionManager:
             log.exception("run %s failed", request.run_id)
             outcome = RunOutcome(RunStatus.FAILED, None, message=f"backend lost: {exc}")
         finally:
-            output.close()
+            output.close(flush_transcript=False)  # the run-end mark below flushes it
         if outcome.status == RunStatus.FAILED and outcome.message:
             output.emit("stderr", f"[runbridge] run failed: {outcome.message}\n")
-            output.close()
+            output.close(flush_transcript=False)
         transcript.mark(
             request.run_id,
             "run-end",

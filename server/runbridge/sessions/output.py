@@ -118,10 +118,13 @@ class Transcript:
         self._size = 0
         return True
 
-    def mark(self, run_id: str, event: str, **fields: Any) -> None:
+    def mark(self, run_id: str, event: str, *, flush: bool = True, **fields: Any) -> None:
+        """Append a ``runbridge/EVENT`` record; ``flush=False`` leaves it in the buffer
+        with the run's output records (both go to disk at the run's end)."""
         details = json.dumps({"time": time.time(), **fields})
         self.write_encoded(run_id, "runbridge/" + event, encode(details))
-        self.flush()
+        if flush:
+            self.flush()
 
     def flush(self) -> None:
         if self._file is not None:
@@ -286,9 +289,11 @@ class RunOutput:
         self._seq += 1
         self._send(OutputBatch(self.session, self.run_id, self._seq, f"[{records}]"))
 
-    def close(self) -> None:
+    def close(self, flush_transcript: bool = True) -> None:
+        """Send what is buffered; ``flush_transcript=False`` when a flushed record follows."""
         self._throttle.now()
-        self._transcript.flush()
+        if flush_transcript:
+            self._transcript.flush()
 
 
 def _join_literals(literals: list[str]) -> str:

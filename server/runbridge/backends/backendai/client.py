@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.protocol import State
 
 from runbridge.backends.backendai.auth import (
     CLIENT_API_VERSION,
@@ -310,6 +311,7 @@ class BackendAIClient:
                 proxy=None,
                 compression=None,
                 ssl=ssl_ctx,
+                create_connection=_FramesBeforeCloseReply,
             )
         except InvalidStatus as exc:
             response = exc.response
@@ -348,6 +350,34 @@ class BackendAIClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+class _FramesBeforeCloseReply(ClientConnection):
+    """A websocket that hands the frames it reads to their reader before answering a close.
+
+    The manager ends an execute stream with the run's last result and a close frame,
+    often in one TCP segment. websockets writes the close reply while it parses that
+    segment, before the reader sees the result, so the run's end waited for a loopback
+    write (about 0.1 ms, with the manager woken to handle it). Here a close reply
+    written while reading goes out two loop steps later: after the reader has taken the
+    result and the run's reply is out. The manager waits seconds for it.
+    """
+
+    _reading = False
+
+    def data_received(self, data: bytes) -> None:
+        self._reading = True
+        try:
+            super().data_received(data)
+        finally:
+            self._reading = False
+
+    def send_data(self) -> None:
+        if self._reading and self.protocol.state is State.CLOSING:
+            send = super().send_data
+            self.loop.call_soon(self.loop.call_soon, send)
+            return
+        super().send_data()
 
 
 def _verify(value: bool) -> bool:

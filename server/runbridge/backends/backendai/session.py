@@ -647,7 +647,10 @@ class BackendAISession:
 
     async def _stream_frames(self, ws: ClientConnection, run: _Run, sink: RunSink) -> RunOutcome:
         try:
-            async for frame in ws:
+            while True:
+                # recv, not `async for`: a generator left at the run's end is finalized by
+                # a callback from the garbage collector, an extra loop wake-up per run
+                frame = await ws.recv()
                 try:
                     result = json.loads(frame)
                 except (ValueError, UnicodeDecodeError):
