@@ -374,10 +374,15 @@ class _FramesBeforeCloseReply(ClientConnection):
 
     def send_data(self) -> None:
         if self._reading and self.protocol.state is State.CLOSING:
-            send = super().send_data
-            self.loop.call_soon(self.loop.call_soon, send)
+            self.loop.call_soon(self.loop.call_soon, self._send_close_reply)
             return
         super().send_data()
+
+    def _send_close_reply(self) -> None:
+        try:
+            super().send_data()
+        except Exception as exc:  # the socket is gone: the manager times the close out
+            log.debug("websocket close reply not sent: %s", exc)
 
 
 def _verify(value: bool) -> bool:
