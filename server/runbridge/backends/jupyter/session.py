@@ -71,6 +71,11 @@ LIVENESS_CHECK_S = 3.0
 BARRIER_TIMEOUT_S = 0.5
 #: How often a waiting run wakes up (timeouts, the idle grace).
 WAIT_TICK_S = 0.5
+#: After a restart, the kernel's channels websocket must open within this, else the
+#: kernel is replaced. Jupyter Server holds the upgrade until it has "nudged" the kernel
+#: (up to its kernel_info_timeout, 60 s), and a restart racing the server's own
+#: auto-restart of a crashed kernel can leave that wait with nothing to answer it.
+RESTART_CONNECT_S = 30.0
 
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
 _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
@@ -468,7 +473,21 @@ class JupyterSession:
             if not restarted:
                 await self._discard_kernel()
                 await self._create_kernel()
-            await self._connect()
+            try:
+                async with asyncio.timeout(RESTART_CONNECT_S):
+                    await self._connect()
+            except TimeoutError:
+                log.warning(
+                    "session %r: the %s did not open kernel %s's channels within %g s of "
+                    "its restart; starting a new kernel",
+                    self.name,
+                    self.client.where,
+                    self.kernel_id,
+                    RESTART_CONNECT_S,
+                )
+                await self._discard_kernel()
+                await self._create_kernel()
+                await self._connect()
         finally:
             self._restarting = False
         await self._setup()
