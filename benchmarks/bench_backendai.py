@@ -46,6 +46,7 @@ sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 from bench import RpcClient, finish, fmt, isolated_env, pct, print_rows  # noqa: E402
 from tests.backendai.sdk_venv import sdk_python  # noqa: E402
 from tests.backendai_emulator import EmulatorProcess  # noqa: E402
+from tests.sinks import StdoutSink  # noqa: E402
 
 AK = "AKIABENCHBENCHEXAMPLE"
 SK = "benchbenchbenchbenchbenchbenchbenchbench"
@@ -166,20 +167,6 @@ class SdkWorker:
                 await self.proc.wait()
 
 
-class NullSink:
-    """Run sink of the in-process session: keeps stdout for one check."""
-
-    def __init__(self) -> None:
-        self.stdout = ""
-
-    def emit(self, kind: str, data: str, display: Any = None) -> None:
-        if kind == "stdout":
-            self.stdout += data
-
-    async def ask_input(self, prompt: str, password: bool) -> str | None:
-        return None
-
-
 class BackendAIBench:
     def __init__(self, args: argparse.Namespace, home: Path) -> None:
         self.quick = args.quick
@@ -271,7 +258,7 @@ class BackendAIBench:
         session = backend.open(INPROC_SESSION, None, {}, lambda state: None)
         self.inproc = (backend, session)
         await session.start()
-        sink = NullSink()
+        sink = StdoutSink()
         outcome = await session.execute(CODE, sink, None)
         if sink.stdout != "1\n" or outcome.exit_code not in (0, None):
             raise RuntimeError(f"in-process run gave {outcome} and stdout {sink.stdout!r}")
@@ -280,7 +267,7 @@ class BackendAIBench:
         session = self.inproc[1]
         # None: try the websocket (it works on both generations); False: the REST loop
         session.stream_execute = None if stream else False
-        sink = NullSink()
+        sink = StdoutSink()
         times = []
         for _ in range(n):
             t0 = time.perf_counter()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,20 +20,9 @@ from runbridge.backends.jupyter.session import KernelStore
 from runbridge.config import Profile
 from runbridge.sessions.model import RunStatus
 from tests.jupyter.servers import ServerProcess, http
+from tests.sinks import StdoutSink
 
 pytestmark = pytest.mark.timeout(90)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.stdout = ""
-
-    def emit(self, kind: str, data: str, display: Any = None) -> None:
-        if kind == "stdout":
-            self.stdout += data
-
-    async def ask_input(self, prompt: str, password: bool) -> str | None:
-        return None
 
 
 async def test_restart_replaces_a_kernel_whose_channels_never_open(
@@ -48,7 +36,7 @@ async def test_restart_replaces_a_kernel_whose_channels_never_open(
     session = backend.open("restart-hang", None, {}, lambda state: None)
     await session.start()
     try:
-        outcome = await session.execute("x = 41", Sink(), 30)
+        outcome = await session.execute("x = 41", StdoutSink(), 30)
         assert outcome.status == RunStatus.FINISHED
         old = session.kernel_id
         real_connect = KernelChannels.connect
@@ -70,7 +58,7 @@ async def test_restart_replaces_a_kernel_whose_channels_never_open(
         assert http("GET", f"{server.url}/api/kernels/{old}", server.token)[0] == 404
         new = http("GET", f"{server.url}/api/kernels/{session.kernel_id}", server.token)
         assert new[0] == 200, new
-        sink = Sink()
+        sink = StdoutSink()
         outcome = await session.execute("print('x' in globals())", sink, 30)
         assert (outcome.status, sink.stdout) == (RunStatus.FINISHED, "False\n")
     finally:
