@@ -73,8 +73,8 @@ BARRIER_TIMEOUT_S = 0.5
 WAIT_TICK_S = 0.5
 #: After a restart, the kernel's channels websocket must open within this, else the
 #: kernel is replaced. Jupyter Server holds the upgrade until it has "nudged" the kernel
-#: (up to its kernel_info_timeout, 60 s), and a restart racing the server's own
-#: auto-restart of a crashed kernel can leave that wait with nothing to answer it.
+#: (up to its kernel_info_timeout, 60 s); once, after a crash and a restart, it held it
+#: for all of that.
 RESTART_CONNECT_S = 30.0
 
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
