@@ -365,18 +365,19 @@ class SessionManager:
         except Exception as exc:
             log.exception("run %s failed", request.run_id)
             outcome = RunOutcome(RunStatus.FAILED, None, message=f"backend lost: {exc}")
-        finally:
-            output.close(flush_transcript=False)  # the run-end mark below flushes it
+        except BaseException:
+            output.close()  # cancelled: what the run printed still goes out, and to disk
+            raise
         if outcome.status == RunStatus.FAILED and outcome.message:
             output.emit("stderr", f"[runbridge] run failed: {outcome.message}\n")
-            output.close(flush_transcript=False)
-        transcript.mark(
+        transcript.mark(  # flushed: the run's records reach the disk in one write
             request.run_id,
             "run-end",
             status=str(outcome.status),
             exitCode=outcome.exit_code,
             bytes=output.total_bytes,
         )
+        output.close()  # the run's last output (the transcript has nothing left to write)
         if session.info.state == SessionState.BUSY:
             self._set_state(session, SessionState.IDLE)
         return RunResult(request.run_id, outcome, str(transcript.path))

@@ -289,11 +289,9 @@ class RunOutput:
         self._seq += 1
         self._send(OutputBatch(self.session, self.run_id, self._seq, f"[{records}]"))
 
-    def close(self, flush_transcript: bool = True) -> None:
-        """Send what is buffered; ``flush_transcript=False`` when a flushed record follows."""
+    def close(self) -> None:
         self._throttle.now()
-        if flush_transcript:
-            self._transcript.flush()
+        self._transcript.flush()
 
 
 def _join_literals(literals: list[str]) -> str:

@@ -471,8 +471,7 @@ class JupyterSession:
                     log.info("session %r: restart refused (%s); new kernel", self.name, exc)
             await self._close_channels()
             if not restarted:
-                await self._discard_kernel()
-                await self._create_kernel()
+                await self._replace_kernel()
             try:
                 async with asyncio.timeout(RESTART_CONNECT_S):
                     await self._connect()
@@ -485,12 +484,15 @@ class JupyterSession:
                     self.kernel_id,
                     RESTART_CONNECT_S,
                 )
-                await self._discard_kernel()
-                await self._create_kernel()
+                await self._replace_kernel()
                 await self._connect()
         finally:
             self._restarting = False
         await self._setup()
+
+    async def _replace_kernel(self) -> None:
+        await self._discard_kernel()
+        await self._create_kernel()
 
     async def _discard_kernel(self) -> None:
         """Before replacing the kernel: shut down what is left of it (errors ignored)."""
