@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runbridge import paths
-from runbridge.errors import ConfigError
+from runbridge.errors import ConfigError, quote
 
 BACKEND_TYPES = ("local", "jupyter", "backendai")
 #: Backend types this build can open sessions on.
@@ -62,7 +62,7 @@ class Settings:
         except KeyError:
             known = ", ".join(sorted(self.profiles)) or "none"
             raise ConfigError(
-                f"unknown profile {key!r} (known profiles: {known})", profile=key
+                f"unknown profile {quote(key)} (known profiles: {known})", profile=key
             ) from None
 
 

@@ -22,6 +22,21 @@ from __future__ import annotations
 
 from typing import Any
 
+#: How much of a value sent by the editor (or a server) an error message quotes.
+QUOTE_CHARS = 80
+
+
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` of a string, or of its first ``limit`` characters and its length.
+
+    Error messages name what was sent, but a 50 MB name must not come back as a
+    50 MB error: every quote of outside text in a message goes through here.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
 
 class RunbridgeError(Exception):
     """Root of runbridge's errors; never raised directly."""

@@ -25,7 +25,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from runbridge import mime
 from runbridge.backends.base import RunSink
-from runbridge.errors import BackendError, KernelSpecNotFound
+from runbridge.errors import BackendError, KernelSpecNotFound, quote
 from runbridge.sessions.model import RunOutcome, RunStatus, UserError
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def find_kernelspec(name: str) -> Any:
     except NoSuchKernel:
         known = ", ".join(available_kernelspecs()) or "none installed"
         raise KernelSpecNotFound(
-            f"no Jupyter kernelspec named {name!r} (installed: {known})", image=name
+            f"no Jupyter kernelspec named {quote(name)} (installed: {known})", image=name
         ) from None
 
 

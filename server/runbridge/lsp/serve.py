@@ -19,14 +19,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from lsprotocol import types
-from pygls.io_ import StdinAsyncReader, run_async
 
 from runbridge import logs
+from runbridge.lsp import wire
 from runbridge.lsp.server import RunbridgeServer, create_server
 
 log = logging.getLogger(__name__)
@@ -64,118 +60,40 @@ async def _watch_parent(ls: RunbridgeServer, stop: threading.Event) -> None:
             pass
 
 
-def _forward_logs(ls: RunbridgeServer, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
-    """Warnings and errors also go to the editor; always written from the loop's thread,
-    so a log call in a worker thread cannot interleave bytes with another message.
-    Returns the function that stops the forwarding."""
-    loop_thread = threading.get_ident()
-
-    def write(level: int, message: str) -> None:
-        kind = types.MessageType.Error if level >= logging.ERROR else types.MessageType.Warning
-        ls.window_log_message(types.LogMessageParams(type=kind, message=message))
-
-    def send(level: int, message: str) -> None:
-        if threading.get_ident() == loop_thread:
-            write(level, message)
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(write, level, message)
-
-    handler = logs.ForwardHandler(send)
-    logging.getLogger().addHandler(handler)
-    return lambda: logging.getLogger().removeHandler(handler)
-
-
-class _BatchingWriter:
-    """The wire writer: messages written in one loop iteration go out in one write.
-
-    A run's reply and the notifications around it (output, sessionChanged) then
-    cost one system call and one editor wake-up instead of one each; :meth:`flush`
-    writes at once. Only the loop thread writes.
-    """
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self._pending: list[bytes] = []
-        self._scheduled = False
-
-    def write(self, data: bytes) -> None:
-        self._pending.append(data)
-        if self._scheduled:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (last words at exit): write now
-            self.flush()
-            return
-        self._scheduled = True
-        loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Write everything queued, now."""
-        self._scheduled = False
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._stream.write(data)
-            self._stream.flush()
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.flush()
-        self._stream.close()
-
-
-class _PipeReader:
-    """pygls' AsyncReader on the event loop: no thread hop per header line and body."""
-
-    def __init__(self, stream: asyncio.StreamReader) -> None:
-        self.stream = stream
-
-    async def readline(self) -> bytes:
-        return await self.stream.readline()
-
-    async def readexactly(self, n: int) -> bytes:
-        try:
-            return await self.stream.readexactly(n)
-        except asyncio.IncompleteReadError:
-            return b""  # EOF mid-message: pygls ends its loop on an empty body
-
-
-async def _reader(ls: RunbridgeServer, stdin: Any) -> Any:
-    """Read the wire on the loop when it is a pipe or socket; else through a thread."""
+async def _stdin_stream(wire_in: int) -> asyncio.StreamReader:
+    """The wire's input as a StreamReader: read on the loop when it is a pipe or socket
+    (no thread hop per message), else (a regular file) by a thread."""
     loop = asyncio.get_running_loop()
     stream = asyncio.StreamReader(limit=1 << 20)
+    pipe = os.fdopen(wire_in, "rb", buffering=0)
     try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
-    except ValueError:  # a regular file or a tty
-        return StdinAsyncReader(stdin, ls.thread_pool)
-    return _PipeReader(stream)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
+    except ValueError:  # a regular file
+
+        def pump() -> None:
+            while chunk := pipe.read(1 << 20):
+                loop.call_soon_threadsafe(stream.feed_data, chunk)
+            loop.call_soon_threadsafe(stream.feed_eof)
+
+        threading.Thread(target=pump, name="runbridge-stdin", daemon=True).start()
+    return stream
 
 
 async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
-    # Buffered: a raw read(n) on a pipe may return fewer than n bytes, which broke the
-    # framing of any message over 64 KB (pygls reads a body with one read(n) call).
-    stdin = os.fdopen(wire_in, "rb")
     with contextlib.suppress(OSError, AttributeError):  # Linux: a 1 MB pipe, fewer wake-ups
         fcntl.fcntl(wire_out, fcntl.F_SETPIPE_SZ, 1 << 20)
-    stdout = os.fdopen(wire_out, "wb")
-    ls.protocol.set_writer(_BatchingWriter(stdout))
+    ls.protocol.set_writer(wire.FrameWriter(wire_out))
     stop = threading.Event()
     loop = asyncio.get_running_loop()
-    _forward_logs(ls, loop)
+    ls.forward_logs(loop)
     main = asyncio.current_task()
     assert main is not None
     loop.add_signal_handler(signal.SIGTERM, main.cancel)
     watchdog = asyncio.create_task(_watch_parent(ls, stop))
-    reader = await _reader(ls, stdin)
+    stream = await _stdin_stream(wire_in)
     try:
-        await run_async(
-            stop_event=stop,
-            reader=reader,
-            protocol=ls.protocol,
-            logger=log,
-            error_handler=ls.report_server_error,
-        )
+        await wire.serve(ls.wire_protocol, stream, "editor's stdio")
+        log.info("the editor closed the daemon's stdin")
     finally:
         watchdog.cancel()
         with contextlib.suppress(BaseException):

@@ -11,6 +11,8 @@ import asyncio
 import functools
 import json
 import logging
+import threading
+import uuid
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
@@ -22,7 +24,8 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from runbridge import PROTOCOL_VERSION, __version__, logs, protocol
 from runbridge.config import AVAILABLE_BACKENDS, Settings, load_settings
-from runbridge.errors import BackendError, FileError, InvalidParams, RunbridgeError
+from runbridge.errors import BackendError, FileError, InvalidParams, RunbridgeError, quote
+from runbridge.lsp import wire
 from runbridge.lsp.progress import WorkDone, client_token
 from runbridge.sessions.manager import Events, RunRequest, SessionManager
 from runbridge.sessions.model import RunResult, SessionInfo
@@ -67,7 +70,88 @@ _NOTIFICATIONS = frozenset(
 )  # fmt: skip
 
 
+#: The longest error message sent on the wire (longer ones are cut).
+_MAX_ERROR_MESSAGE = 1000
+
+
 class RunbridgeProtocol(LanguageServerProtocol):
+    # -- the wire's entry points (see runbridge.lsp.wire) -------------------------------
+    def send_json(self, text: str) -> None:
+        """Send a message that is already JSON text."""
+        if not _write_message(self, text):
+            self._send_data(json.loads(text))
+
+    def receive(self, checked: wire.Checked) -> None:
+        """Handle one message that passed :func:`runbridge.lsp.wire.check`."""
+        kind, method, msg_id = checked.kind, checked.method, checked.msg_id
+        if kind == "request":
+            refusal = self._refusal(method, msg_id)
+            if refusal is not None:
+                log.warning("refused request %s %s: %s", quote(str(msg_id)), method, refusal)
+                self.send_json(wire.error_reply(msg_id, wire.INVALID_REQUEST, refusal))
+                return
+        elif kind == "notification":
+            if self._shutdown and method != types.EXIT:
+                log.info("ignored %s: the daemon is shutting down", method)
+                return
+            if method == types.CANCEL_REQUEST and not _cancel_params_ok(checked.data):
+                log.warning("ignored $/cancelRequest: its params need an integer or string id")
+                return
+        try:
+            message = self.structure_message(checked.data)
+        except Exception as exc:
+            self._unreadable(checked, exc)
+            return
+        try:
+            self.handle_message(message)
+        except Exception:
+            log.exception("internal error handling %s", method or "a response")
+            if kind == "request":
+                internal = "internal error (see the daemon log)"
+                self.send_json(wire.error_reply(msg_id, wire.INTERNAL_ERROR, internal))
+
+    def _refusal(self, method: str, msg_id: Any) -> str | None:
+        """Why request ``msg_id`` is refused before it is handled, or None."""
+        if msg_id in self._request_futures:
+            return f"request id {quote(str(msg_id))} is already in use by a request in progress"
+        if self._shutdown and method != types.EXIT:
+            return "the daemon is shutting down: only 'exit' is accepted now"
+        return None
+
+    def _unreadable(self, checked: wire.Checked, exc: Exception) -> None:
+        """A message pygls could not read (its params do not fit the method's types)."""
+        cause = exc.__cause__ or exc
+        log.warning(
+            "could not read the %s %s: %s",
+            checked.kind,
+            checked.method or quote(str(checked.msg_id)),
+            quote(f"{type(cause).__name__}: {cause}", 300),
+        )
+        if checked.kind == "request":
+            message = f"invalid params for {quote(checked.method)}: they do not fit its types"
+            self.send_json(wire.error_reply(checked.msg_id, wire.INVALID_PARAMS, message))
+        elif checked.kind == "response":  # a request of ours waits for it: it failed
+            future = self._request_futures.pop(checked.msg_id, None)  # type: ignore[arg-type]
+            self._result_types.pop(checked.msg_id, None)  # type: ignore[arg-type]
+            if future is not None and not future.done():
+                future.set_exception(
+                    JsonRpcException(message="the editor's answer could not be read")
+                )
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        """Every reply pygls sends: errors lose their traceback and long messages are cut
+        (an internal error's details are in the daemon log)."""
+        if error is not None:
+            message = str(error.message)
+            if isinstance(error.data, dict) and "traceback" in error.data:
+                error.data = None
+                if error.code == wire.INTERNAL_ERROR:
+                    message = "internal error (see the daemon log)"
+            if len(message) > _MAX_ERROR_MESSAGE:
+                message = message[:_MAX_ERROR_MESSAGE] + "..."
+            error.message = message
+        super()._send_response(msg_id, result, error)
+
     def get_message_type(self, method: str) -> Any:  # type: ignore[override]
         if method in REQUEST_HANDLERS or method == protocol.INPUT:
             return _RawRequest
@@ -128,6 +212,11 @@ class RunbridgeProtocol(LanguageServerProtocol):
         return result
 
 
+def _cancel_params_ok(data: dict[str, Any]) -> bool:
+    params = data.get("params")
+    return isinstance(params, dict) and wire.valid_id(params.get("id"))
+
+
 class RunbridgeServer(LanguageServer):
     def __init__(self, manager: SessionManager | None = None) -> None:
         """``manager``: the sessions of a shared daemon, which outlive this connection
@@ -142,6 +231,13 @@ class RunbridgeServer(LanguageServer):
         self.stop_daemon_requested = False
         if manager is not None:
             manager.events = self._events
+
+    @property
+    def wire_protocol(self) -> RunbridgeProtocol:
+        """This server's protocol, typed (pygls types it as its base class)."""
+        proto = self.protocol
+        assert isinstance(proto, RunbridgeProtocol)
+        return proto
 
     @property
     def manager(self) -> SessionManager:
@@ -175,6 +271,35 @@ class RunbridgeServer(LanguageServer):
         if self._manager is not None:
             await self._manager.aclose()
 
+    def connection_closed(self) -> None:
+        """The editor is gone: what waits for its answers ends now."""
+        self._events.connection_closed()
+
+    def forward_logs(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Send runbridge's warnings and errors to this editor too (``window/logMessage``);
+        always written from the loop's thread, so a log call in a worker thread cannot
+        interleave bytes with another message. Returns the function that stops it."""
+        loop_thread = threading.get_ident()
+
+        def write(level: int, message: str) -> None:
+            kind = types.MessageType.Error if level >= logging.ERROR else types.MessageType.Warning
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+        def send(level: int, message: str) -> None:
+            if threading.get_ident() == loop_thread:
+                write(level, message)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(write, level, message)
+
+        handler = logs.ForwardHandler(send)
+        logging.getLogger().addHandler(handler)
+        return lambda: logging.getLogger().removeHandler(handler)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls' errors out of band: logged, never a message box in the editor (the
+        request, if any, was answered with an error already)."""
+        log.warning("%s", quote(f"{type(error).__name__}: {error}", 500))
+
 
 def _write_message(proto: LanguageServerProtocol, message: str) -> bool:
     """Frame and write a message that is already JSON text, skipping pygls' object
@@ -183,8 +308,7 @@ def _write_message(proto: LanguageServerProtocol, message: str) -> bool:
     writer = proto.writer
     if writer is None or not getattr(proto, "_include_headers", True):
         return False
-    body = message.encode("utf-8", "replace")
-    writer.write(b"Content-Length: %d\r\n\r\n%b" % (len(body), body))
+    writer.write(wire.framed(message.encode("utf-8", "replace")))
     return True
 
 
@@ -193,6 +317,8 @@ class _LspEvents:
 
     def __init__(self, ls: RunbridgeServer) -> None:
         self._ls = ls
+        #: Ids of the input requests sent and not answered yet.
+        self._asking: set[str] = set()
 
     def _notify_json(self, method: str, params_json: str, params: Callable[[], Any]) -> None:
         """Frame and write a notification whose params are already JSON text.
@@ -224,15 +350,44 @@ class _LspEvents:
         )
 
     async def ask_input(self, params: dict[str, Any]) -> str | None:
-        result = await self._ls.protocol.send_request_async(protocol.INPUT, params)
+        """The editor's answer; None (the run is interrupted) when it cancels, answers
+        with an error, or goes away before it answers."""
+        msg_id = f"runbridge-input-{uuid.uuid4().hex}"
+        self._asking.add(msg_id)
+        try:
+            result = await self._ls.protocol.send_request_async(
+                protocol.INPUT, params, msg_id=msg_id
+            )
+        except (JsonRpcException, ConnectionError) as exc:
+            log.info("input request %s ended without an answer: %s", msg_id, exc)
+            return None
+        finally:
+            self._asking.discard(msg_id)
         if isinstance(result, dict):
             value = result.get("value")
             return value if isinstance(value, str) else None
         return None
 
+    def connection_closed(self) -> None:
+        """The editor is gone: its unanswered input prompts end (their runs are interrupted)."""
+        futures = self._ls.protocol._request_futures
+        for msg_id in list(self._asking):
+            future = futures.pop(msg_id, None)
+            if future is not None and not future.done():
+                future.set_exception(ConnectionError("the editor left before answering"))
+
+
+#: The longest string in an error's ``data`` (a name, a path): longer ones are cut.
+_MAX_DATA_CHARS = 300
+
 
 def to_jsonrpc(exc: RunbridgeError) -> JsonRpcException:
-    data = {"kind": exc.kind, **{k: v for k, v in exc.data.items() if isinstance(v, str | int)}}
+    data: dict[str, Any] = {"kind": exc.kind}
+    for key, value in exc.data.items():
+        if isinstance(value, str):
+            data[key] = value if len(value) <= _MAX_DATA_CHARS else value[:_MAX_DATA_CHARS] + "..."
+        elif isinstance(value, int):
+            data[key] = value
     return JsonRpcException(message=exc.message, code=exc.code, data=data)
 
 
@@ -250,7 +405,8 @@ def _mapped(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
         except Exception as exc:
             log.exception("internal error in %s", fn.__name__)
             raise JsonRpcException(
-                message=f"internal error: {type(exc).__name__}: {exc} (see the daemon log)",
+                message=f"internal error: {type(exc).__name__}: {quote(str(exc), 200)} "
+                "(see the daemon log)",
                 code=-32603,
             ) from None
 
@@ -453,7 +609,8 @@ async def _open(
         return await task
     except asyncio.CancelledError:
         if progress.cancelled and not _current_task_cancelling():
-            raise BackendError(f"starting session {name!r} was cancelled", session=name) from None
+            why = f"starting session {quote(name)} was cancelled"
+            raise BackendError(why, session=name) from None
         raise
     finally:
         progress.end(_ending(task, "ready"))

@@ -11,7 +11,13 @@ daemon exits. SIGTERM does the same at once.
 
 While no editor is connected, output is not streamed (the transcripts keep it),
 an ``input()`` prompt is cancelled (the run is interrupted), and terminals are
-closed when their editor leaves.
+closed when their editor leaves. A prompt waiting for an editor that leaves (or
+is taken over) is cancelled the same way.
+
+The socket lives in a private folder (see :mod:`runbridge.private_folders`): the
+daemon creates it 0700 or uses it only when it is a folder of this user closed
+to others; it never changes one it did not create. Each connection's peer must
+be this user (``SO_PEERCRED``, where the system has it).
 """
 
 from __future__ import annotations
@@ -23,20 +29,42 @@ import os
 import signal
 import socket
 import stat
-import threading
+import struct
+import sys
 from pathlib import Path
 from typing import Any
 
-from pygls.io_ import run_async
-
 from runbridge.config import load_settings
-from runbridge.lsp.serve import _BatchingWriter, _forward_logs, _PipeReader
+from runbridge.lsp import wire
 from runbridge.lsp.server import RunbridgeServer, create_server
+from runbridge.private_folders import UnsafeFolder, private_folder
 from runbridge.sessions.manager import SessionManager
 from runbridge.sessions.output import OutputBatch
 
 log = logging.getLogger(__name__)
 _CLOSE_TIMEOUT_S = 5.0
+#: An editor that reads nothing for this long while the daemon has output for it is
+#: disconnected (its sessions stay); RUNBRIDGE_SOCKET_STALL_S changes it.
+_STALL_S = 30.0
+
+
+def stall_seconds() -> float:
+    value = os.environ.get("RUNBRIDGE_SOCKET_STALL_S", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return _STALL_S
+    return seconds if seconds > 0 else _STALL_S
+
+
+def peer_uid(sock: Any) -> int | None:
+    """The user id of the process at the other end of a Unix socket (None: unknown)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
 
 
 class DetachedEvents:
@@ -63,37 +91,6 @@ class DetachedEvents:
         return None
 
 
-class _SocketWriter:
-    """pygls' writer over a socket; :class:`runbridge.lsp.serve._BatchingWriter` wraps it."""
-
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-
-    def write(self, data: bytes) -> None:
-        if not self._writer.is_closing():
-            self._writer.write(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-class _FirstLineReader(_PipeReader):
-    """pygls' reader over a socket whose first line was already read."""
-
-    def __init__(self, stream: asyncio.StreamReader, first: bytes) -> None:
-        super().__init__(stream)
-        self.first: bytes | None = first
-
-    async def readline(self) -> bytes:
-        if self.first is not None:
-            line, self.first = self.first, None
-            return line
-        return await super().readline()
-
-
 class SharedDaemon:
     def __init__(self, path: Path, linger: float) -> None:
         self.path = path
@@ -105,21 +102,31 @@ class SharedDaemon:
 
     # -- the socket -------------------------------------------------------------
     def claim_path(self) -> None:
-        """Make the socket's folder private and remove a stale socket; refuse a live one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        folder = self.path.parent.stat()
-        if folder.st_uid == os.getuid() and stat.S_IMODE(folder.st_mode) & 0o077:
-            os.chmod(self.path.parent, 0o700)
-        if self.path.exists() or self.path.is_symlink():
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                probe.connect(str(self.path))
-            except OSError:
-                self.path.unlink()  # nobody listens: a daemon that died
-            else:
-                raise RuntimeError(f"another runbridge daemon already serves {self.path}")
-            finally:
-                probe.close()
+        """Check the socket's folder (created private if missing); remove a stale socket of
+        ours; refuse a live one, or anything at the path that is not a socket of ours."""
+        try:
+            private_folder(self.path.parent)
+        except (UnsafeFolder, OSError) as exc:
+            raise RuntimeError(f"cannot serve on {self.path}: {exc}") from None
+        try:
+            info = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(info.st_mode) or info.st_uid != os.geteuid():
+            what = "a socket of another user" if stat.S_ISSOCK(info.st_mode) else "not a socket"
+            raise RuntimeError(
+                f"cannot serve on {self.path}: something is there that is {what}; "
+                "remove it or choose another path"
+            )
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(self.path))
+        except OSError:
+            self.path.unlink()  # our socket, and nobody listens: a daemon that died
+        else:
+            raise RuntimeError(f"another runbridge daemon already serves {self.path}")
+        finally:
+            probe.close()
 
     async def serve(self) -> None:
         self.claim_path()
@@ -128,6 +135,8 @@ class SharedDaemon:
             server = await asyncio.start_unix_server(
                 self._connection, path=str(self.path), limit=1 << 20
             )
+        except OSError as exc:
+            raise RuntimeError(f"cannot serve on {self.path}: {exc.strerror or exc}") from None
         finally:
             os.umask(old_umask)
         log.info("shared daemon listening on %s (linger %ss)", self.path, self.linger)
@@ -160,9 +169,15 @@ class SharedDaemon:
 
     # -- one editor -------------------------------------------------------------------
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        uid = peer_uid(sock)
+        if uid is not None and uid != os.geteuid():
+            log.warning("refused a connection from another user (uid %s)", uid)
+            writer.close()
+            return
         # A connection that closes before saying anything (a probe: is a daemon up?)
         # must not take over from the editor that is connected.
-        first = await reader.readline()
+        first = await reader.read(1 << 16)
         if not first:
             writer.close()
             return
@@ -171,26 +186,26 @@ class SharedDaemon:
             log.info("a new editor connected: ending the previous connection")
             self.current[1].close()
         ls = create_server(self.manager)
-        ls.protocol.set_writer(_BatchingWriter(_SocketWriter(writer)))
+        frames = wire.FrameWriter(
+            os.dup(sock.fileno()),
+            stall_s=stall_seconds(),
+            on_stall=writer.transport.abort,
+            label="editor connection",
+        )
+        ls.protocol.set_writer(frames)
         self.current = (ls, writer)
-        stop = threading.Event()
-        remove_log_forwarding = _forward_logs(ls, asyncio.get_running_loop())
+        remove_log_forwarding = ls.forward_logs(asyncio.get_running_loop())
         loop_task = asyncio.ensure_future(
-            run_async(
-                stop_event=stop,
-                reader=_FirstLineReader(reader, first),
-                protocol=ls.protocol,
-                logger=log,
-                error_handler=ls.report_server_error,
-            )
+            wire.serve(ls.wire_protocol, reader, "editor connection", first)
         )
         detached = asyncio.ensure_future(ls.detached.wait())
         try:
             await asyncio.wait({loop_task, detached}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stop.set()
             detached.cancel()
             remove_log_forwarding()
+            ls.connection_closed()
+            frames.close()
             writer.close()
             if not loop_task.done():
                 loop_task.cancel()
@@ -224,5 +239,6 @@ def main(path: Path, linger: float) -> int:
         asyncio.run(run())
     except RuntimeError as exc:
         log.error("%s", exc)
+        sys.stderr.write(f"runbridge: {exc}\n")
         return 1
     return 0

@@ -25,6 +25,7 @@ from runbridge.errors import (
     SessionNotFound,
     TerminalNotFound,
     Unsupported,
+    quote,
 )
 from runbridge.sessions.model import (
     BatchOptions,
@@ -139,14 +140,16 @@ class SessionManager:
             await asyncio.shield(existing.ready)
             if image is not None and image != existing.info.image:
                 raise SessionConflict(
-                    f"session {name!r} is already open with image {existing.info.image!r}, "
-                    f"not {image!r}; close it first or pick another name",
+                    f"session {quote(name)} is already open with image "
+                    f"{quote(existing.info.image or '')}, not {quote(image)}; close it first or "
+                    "pick another name",
                     session=name,
                 )
             if profile is not None and profile != existing.info.profile:
                 raise SessionConflict(
-                    f"session {name!r} is already open on profile {existing.info.profile!r}, "
-                    f"not {profile!r}; close it first or pick another name",
+                    f"session {quote(name)} is already open on profile "
+                    f"{quote(existing.info.profile)}, not {quote(profile)}; close it first or "
+                    "pick another name",
                     session=name,
                 )
             return _reused(existing.info)
@@ -215,8 +218,11 @@ class SessionManager:
     def get(self, name: str) -> _Session:
         session = self._sessions.get(name)
         if session is None:
-            known = ", ".join(sorted(self._sessions)) or "none open"
-            raise SessionNotFound(f"no session named {name!r} (open: {known})", session=name)
+            names = sorted(self._sessions)
+            known = ", ".join(quote(n, 40) for n in names[:10]) or "none open"
+            if len(names) > 10:
+                known += f" and {len(names) - 10} more"
+            raise SessionNotFound(f"no session named {quote(name)} (open: {known})", session=name)
         return session
 
     async def _ready(self, name: str) -> _Session:
@@ -284,7 +290,7 @@ class SessionManager:
         """
         if request.mode not in ("query", "batch"):
             raise InvalidParams(
-                f"mode must be 'query' or 'batch', not {request.mode!r}", field="mode"
+                f"mode must be 'query' or 'batch', not {quote(request.mode)}", field="mode"
             )
         if request.mode == "batch" and not (
             request.options.exec or request.options.build or request.code
@@ -456,7 +462,7 @@ class SessionManager:
         entry = self._terminals.get(terminal_id)
         if entry is None or entry.terminal is None:
             raise TerminalNotFound(
-                f"no open terminal with id {terminal_id!r}", terminal=terminal_id
+                f"no open terminal with id {quote(terminal_id)}", terminal=terminal_id
             )
         return entry.terminal
 
