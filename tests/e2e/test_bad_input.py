@@ -127,6 +127,27 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("openTerminal", {"session": S, "cols": 10001}, "cols"),
     ("closeTerminal", {}, "terminalId"),
     ("closeTerminal", {"terminalId": 3}, "terminalId"),
+    # names and paths the file system cannot take are bad params too, never internal errors
+    ("openSession", {"name": "\ud800"}, "name"),
+    ("openSession", {"name": "n", "env": {"": "1"}}, "env."),
+    ("openSession", {"name": "n", "env": {"A=B": "1"}}, "env.A=B"),
+    ("openSession", {"name": "n", "env": {"A\x00": "1"}}, "env.A\x00"),
+    ("openSession", {"name": "n", "env": {"A": "1\x00"}}, "env.A"),
+    ("openSession", {"name": "n", "env": {"K" * 5000 + "=": "1"}}, "env." + "K" * 40 + "…"),
+    ("run", {"session": "", "code": "1"}, "session"),
+    ("run", {"session": "  ", "code": "1"}, "session"),
+    ("run", {"session": "\udc80", "code": "1"}, "session"),
+    ("upload", {"session": S, "files": ["a", "b\x00"]}, "files[1]"),
+    ("upload", {"session": S, "files": ["x" * 10_000]}, "files[0]"),
+    ("upload", {"session": S, "files": [], "dest": "d\x00"}, "dest"),
+    ("upload", {"session": S, "files": [], "dest": "d/" + "y" * 256}, "dest"),
+    ("upload", {"session": S, "files": [], "dest": "\ud800"}, "dest"),
+    ("download", {"session": S, "files": ["ok", "x\x00"], "dest": "/tmp"}, "files[1]"),
+    ("download", {"session": S, "files": ["z" * 10_000], "dest": "/tmp"}, "files[0]"),
+    ("download", {"session": S, "files": ["a"], "dest": "/tmp/\x00"}, "dest"),
+    ("listFiles", {"session": S, "path": "a\x00b"}, "path"),
+    ("listFiles", {"session": S, "path": "x" * 10_000}, "path"),
+    ("listFiles", {"session": S, "path": "a/" * 2100}, "path"),
 ]
 
 
