@@ -43,11 +43,18 @@ class Place:
         return FileError(f"{self.what} {path!r} {problem}", path=path)
 
     def link(self, path: str, at: str) -> FileError:
-        here = "" if at == path else f" ({at!r} is one)"
-        return self.error(
-            path,
-            f"is a symbolic link{here}; runbridge does not follow links in {self.where}",
+        """``path`` is a link, or leads through the link ``at``."""
+        what = (
+            "is a symbolic link"
+            if _is_whole(at, path)
+            else f"goes through a symbolic link ({at!r})"
         )
+        return self.error(path, f"{what}; runbridge does not follow links in {self.where}")
+
+
+def _is_whole(at: str, path: str) -> bool:
+    """Whether ``at``, a leading part of ``path`` (normalised), is all of it."""
+    return at == posixpath.normpath(path)
 
 
 def parts_of(path: str, place: Place) -> list[str]:
@@ -73,7 +80,7 @@ def _refusal(dir_fd: int, name: str, exc: OSError, path: str, at: str, place: Pl
         if stat.S_ISLNK(mode):
             return place.link(path, at)
         if mode and not stat.S_ISDIR(mode):
-            if at == path:
+            if _is_whole(at, path):
                 return place.error(path, f"is not a folder in {place.where}")
             return place.error(path, f"is not in a folder ({at!r} is a file) in {place.where}")
     if isinstance(exc, FileNotFoundError):
@@ -129,7 +136,7 @@ def open_folder(
     fd = os.dup(root)
     try:
         for i, name in enumerate(parts):
-            at = "/".join(parts[: i + 1]) if i + 1 < len(parts) else path
+            at = "/".join(parts[: i + 1])
             try:
                 try:
                     child = os.open(name, _FOLDER, dir_fd=fd)
@@ -157,7 +164,7 @@ def open_file(root: int, parts: list[str], path: str, place: Place) -> Iterator[
         try:
             fd = os.open(parts[-1], _READ, dir_fd=folder)
         except OSError as exc:
-            raise _refusal(folder, parts[-1], exc, path, path, place) from None
+            raise _refusal(folder, parts[-1], exc, path, "/".join(parts), place) from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):

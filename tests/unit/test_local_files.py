@@ -96,3 +96,18 @@ def test_a_folder_turned_into_a_link_after_the_check_is_not_listed(
     with pytest.raises(FileError, match="symbolic link"):
         local_files.list_folder(workdir, "data")
     assert flipped
+
+
+def test_fifos_and_folders_in_the_way_are_file_errors(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    os.mkfifo(workdir / "pipe")  # opening it to read would wait for a writer
+    dest = tmp_path / "dest"
+    with pytest.raises(FileError, match="'pipe'"):
+        local_files.copy_out(workdir, ["pipe"], str(dest), lambda done, total: None)
+    (workdir / "taken.txt").mkdir()
+    src = tmp_path / "taken.txt"
+    src.write_text("a file")
+    with pytest.raises(FileError, match=r"'taken\.txt' is a folder"):
+        local_files.copy_in(workdir, [str(src)], ".", lambda done, total: None)
+    assert sorted(p.name for p in workdir.iterdir()) == ["pipe", "taken.txt"]
