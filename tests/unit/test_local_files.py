@@ -111,3 +111,20 @@ def test_fifos_and_folders_in_the_way_are_file_errors(tmp_path: Path) -> None:
     with pytest.raises(FileError, match=r"'taken\.txt' is a folder"):
         local_files.copy_in(workdir, [str(src)], ".", lambda done, total: None)
     assert sorted(p.name for p in workdir.iterdir()) == ["pipe", "taken.txt"]
+
+
+def test_a_download_replaces_a_link_in_dest_instead_of_writing_through_it(
+    tmp_path: Path,
+) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "out.txt").write_text("from the session")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "out.txt").symlink_to(victim)
+    local_files.copy_out(workdir, ["out.txt"], str(dest), lambda done, total: None)
+    assert victim.read_text() == "precious"
+    assert not (dest / "out.txt").is_symlink()
+    assert (dest / "out.txt").read_text() == "from the session"
