@@ -130,6 +130,8 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("closeTerminal", {"terminalId": 3}, "terminalId"),
     # names and paths the file system cannot take are bad params too, never internal errors
     ("openSession", {"name": "\ud800"}, "name"),
+    ("openSession", {"name": "a\x00b"}, "name"),
+    ("closeSession", {"name": "a\x00b"}, "name"),
     ("openSession", {"name": "n", "env": {"": "1"}}, "env."),
     ("openSession", {"name": "n", "env": {"A=B": "1"}}, "env.A=B"),
     ("openSession", {"name": "n", "env": {"A\x00": "1"}}, "env.A\x00"),
