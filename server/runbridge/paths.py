@@ -12,6 +12,7 @@ tests use to keep each daemon in its own temporary tree:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -114,7 +115,7 @@ def safe_name(name: str) -> str:
 
 
 def legacy_safe_name(name: str) -> str | None:
-    """The folder name that runbridge 0.1 gave ``name`` (it could give two names one
+    """The folder name that runbridge 0.1.0 gave ``name`` (it could give two names one
     folder); ``None`` for a name it could not have had."""
     try:
         encoded = name.encode("utf-8")
@@ -139,7 +140,7 @@ def transcript_file(name: str) -> Path:
 
 def move_legacy_files(name: str, open_names: Iterable[str] = ()) -> None:
     """Move session ``name``'s work folder, transcripts and kernel log from their
-    runbridge 0.1 names (:func:`legacy_safe_name`) to their names now, each one that
+    runbridge 0.1.0 names (:func:`legacy_safe_name`) to their names now, each one that
     exists under the old name but not under the new.
 
     Not when the old folder name is the folder of a session in ``open_names``: the old
@@ -178,10 +179,8 @@ def _move_folder(parent: Path, old: str, new: str) -> None:
         os.rename(parent / old, parent / new)
     except OSError as exc:
         log.warning("could not move %s to %s: %s", parent / old, new, exc.strerror)
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(parent / new)
-        except OSError:
-            pass
         return
     log.info("moved %s to %s (session names now map to folders one to one)", parent / old, new)
 

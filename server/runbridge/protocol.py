@@ -90,7 +90,7 @@ MAX_PATH_BYTES: Final = 4096
 _SHOWN = 40
 
 
-def shown(text: str) -> str:
+def _shown(text: str) -> str:
     """``text``, or its first characters and an ellipsis when it is long."""
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
@@ -153,7 +153,7 @@ def _env(params: dict[str, Any]) -> dict[str, str]:
     """``env``: keys that an environment can hold (not empty, no ``=``, no NUL), string values."""
     env: dict[str, Any] = _get(params, "env", dict, False) or {}
     for key, value in env.items():
-        field = f"env.{shown(key)}"
+        field = f"env.{_shown(key)}"
         if not key or "=" in key:
             raise InvalidParams(
                 f"field '{field}': an environment variable's name must not be empty or hold '='",
