@@ -82,19 +82,88 @@ def _get(params: dict[str, Any], key: str, kind: type, required: bool, where: st
     return value
 
 
-def _name(params: dict[str, Any], key: str) -> str:
-    value: str = _get(params, key, str, True)
+#: Longest path component, and longest path, that a file name may have (bytes of UTF-8):
+#: NAME_MAX and PATH_MAX on Linux.
+MAX_COMPONENT_BYTES: Final = 255
+MAX_PATH_BYTES: Final = 4096
+#: Characters of a user-chosen key quoted in a field name (an env key, say).
+_SHOWN = 40
+
+
+def _shown(text: str) -> str:
+    """``text``, or its first characters and an ellipsis when it is long."""
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
+
+
+def _check_text(value: str, field: str) -> bytes:
+    """``value`` as UTF-8; a NUL or a lone surrogate (no file or process takes them) is refused."""
+    if "\x00" in value:
+        raise InvalidParams(f"field '{field}' must not contain a NUL character", field=field)
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidParams(
+            f"field '{field}' is not valid text (it holds a lone surrogate)", field=field
+        ) from None
+
+
+def _check_name(value: str, field: str) -> str:
     if not value.strip():
-        raise InvalidParams(f"field '{key}' must not be empty", field=key)
+        raise InvalidParams(f"field '{field}' must not be empty", field=field)
+    _check_text(value, field)
     return value
 
 
-def _str_list(params: dict[str, Any], key: str) -> list[str]:
+def _check_path(value: str, field: str) -> str:
+    """A path the file system can take: no NUL, components of at most 255 bytes, 4096 in all."""
+    encoded = _check_text(value, field)
+    if len(encoded) > MAX_PATH_BYTES:
+        raise InvalidParams(
+            f"field '{field}' is longer than {MAX_PATH_BYTES} bytes ({len(encoded)})", field=field
+        )
+    longest = max(len(part) for part in encoded.split(b"/"))
+    if longest > MAX_COMPONENT_BYTES:
+        raise InvalidParams(
+            f"field '{field}' has a file or folder name longer than {MAX_COMPONENT_BYTES} "
+            f"bytes ({longest})",
+            field=field,
+        )
+    return value
+
+
+def _name(params: dict[str, Any], key: str) -> str:
+    return _check_name(_get(params, key, str, True), key)
+
+
+def _path(params: dict[str, Any], key: str, required: bool) -> str | None:
+    value: str | None = _get(params, key, str, required)
+    return None if value is None else _check_path(value, key)
+
+
+def _path_list(params: dict[str, Any], key: str) -> list[str]:
     values: list[Any] = _get(params, key, list, True)
     for i, item in enumerate(values):
         if not isinstance(item, str):
             raise InvalidParams(f"field '{key}[{i}]' must be a string", field=f"{key}[{i}]")
+        _check_path(item, f"{key}[{i}]")
     return values
+
+
+def _env(params: dict[str, Any]) -> dict[str, str]:
+    """``env``: keys that an environment can hold (not empty, no ``=``, no NUL), string values."""
+    env: dict[str, Any] = _get(params, "env", dict, False) or {}
+    for key, value in env.items():
+        field = f"env.{_shown(key)}"
+        if not key or "=" in key:
+            raise InvalidParams(
+                f"field '{field}': an environment variable's name must not be empty or hold '='",
+                field=field,
+            )
+        _check_text(key, field)
+        if not isinstance(value, str):
+            raise InvalidParams(f"field '{field}' must be a string", field=field)
+        _check_text(value, field)
+    return env
 
 
 def _size(params: dict[str, Any], key: str, default: int) -> int:
@@ -116,10 +185,7 @@ class OpenSessionParams:
 
 def parse_open_session(raw: Any) -> OpenSessionParams:
     p = as_object(raw, OPEN_SESSION)
-    env = _get(p, "env", dict, False) or {}
-    for key, value in env.items():
-        if not isinstance(value, str):
-            raise InvalidParams(f"field 'env.{key}' must be a string", field=f"env.{key}")
+    env = _env(p)
     return OpenSessionParams(
         name=_name(p, "name"),
         profile=_get(p, "profile", str, False),
@@ -134,7 +200,9 @@ def parse_session_name(raw: Any, method: str, key: str) -> str:
 
 def parse_run(raw: Any, default_session: str) -> RunRequest:
     p = as_object(raw, RUN)
-    session = _get(p, "session", str, False) or default_session
+    # absent or null: the default session; an empty name is a mistake, not "default"
+    named: str | None = _get(p, "session", str, False)
+    session = default_session if named is None else _check_name(named, "session")
     code = _get(p, "code", str, False)
     mode = _get(p, "mode", str, False) or "query"
     opts = _get(p, "options", dict, False) or {}
@@ -182,13 +250,15 @@ def parse_transfer(raw: Any, method: str) -> TransferParams:
         raise InvalidParams(
             "field 'workDoneToken' must be a string or an integer", field="workDoneToken"
         )
-    dest = _get(p, "dest", str, method == DOWNLOAD)
-    return TransferParams(_name(p, "session"), _str_list(p, "files"), dest or ".", token)
+    session = _name(p, "session")
+    files = _path_list(p, "files")
+    dest = _path(p, "dest", method == DOWNLOAD)
+    return TransferParams(session, files, dest or ".", token)
 
 
 def parse_list_files(raw: Any) -> tuple[str, str]:
     p = as_object(raw, LIST_FILES)
-    return _name(p, "session"), _get(p, "path", str, False) or "."
+    return _name(p, "session"), _path(p, "path", False) or "."
 
 
 @dataclass

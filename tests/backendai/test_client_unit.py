@@ -29,6 +29,7 @@ from runbridge.backends.backendai.session import (
     UPLOAD_MAX_BYTES,
     WORKDIR,
     BackendAISession,
+    extract_tar,
     split_multipart,
 )
 from runbridge.config import Profile
@@ -665,6 +666,44 @@ async def test_download_multipart_tars(tmp_path: Path) -> None:
     assert split_multipart("text/plain", body) == []
     with pytest.raises(FileError):
         await session.download(["../etc/passwd"], str(tmp_path), lambda d, t: None)
+
+
+def _tar_of(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_a_hostile_archive_writes_only_files_it_creates_under_dest(tmp_path: Path) -> None:
+    """The manager's tar is unpacked into dest without following any link there: not
+    at a member's partial-file name, not on a member's way, and never outside dest."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    dest = tmp_path / "dest"
+    (dest / "real").mkdir(parents=True)
+    (dest / "x.txt.part-runbridge").symlink_to(victim)
+    (dest / "y.txt").symlink_to(victim)
+    entries = extract_tar(_tar_of([("x.txt", b"x"), ("y.txt", b"y")]), dest)
+    assert [Path(e.path).name for e in entries] == ["x.txt", "y.txt"]
+    assert victim.read_text() == "precious"
+    assert (dest / "x.txt").read_bytes() == b"x"
+    assert not (dest / "y.txt").is_symlink() and (dest / "y.txt").read_bytes() == b"y"
+    (dest / "inner").symlink_to("real")  # a link that stays inside dest: not followed either
+    (dest / "out").symlink_to(tmp_path)
+    for name, match in [
+        ("inner/z.txt", "symbolic link"),
+        ("out/z.txt", "symbolic link"),
+        ("../z.txt", "outside"),
+        ("/tmp/z.txt", "outside|relative"),
+    ]:
+        with pytest.raises(FileError, match=match):
+            extract_tar(_tar_of([(name, b"z")]), dest)
+    assert list((dest / "real").iterdir()) == []
+    assert not (tmp_path / "z.txt").exists()
 
 
 async def test_list_files_sends_query_and_body() -> None:

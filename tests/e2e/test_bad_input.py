@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,29 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("openTerminal", {"session": S, "cols": 10001}, "cols"),
     ("closeTerminal", {}, "terminalId"),
     ("closeTerminal", {"terminalId": 3}, "terminalId"),
+    # names and paths the file system cannot take are bad params too, never internal errors
+    ("openSession", {"name": "\ud800"}, "name"),
+    ("openSession", {"name": "a\x00b"}, "name"),
+    ("closeSession", {"name": "a\x00b"}, "name"),
+    ("openSession", {"name": "n", "env": {"": "1"}}, "env."),
+    ("openSession", {"name": "n", "env": {"A=B": "1"}}, "env.A=B"),
+    ("openSession", {"name": "n", "env": {"A\x00": "1"}}, "env.A\x00"),
+    ("openSession", {"name": "n", "env": {"A": "1\x00"}}, "env.A"),
+    ("openSession", {"name": "n", "env": {"K" * 5000 + "=": "1"}}, "env." + "K" * 40 + "…"),
+    ("run", {"session": "", "code": "1"}, "session"),
+    ("run", {"session": "  ", "code": "1"}, "session"),
+    ("run", {"session": "\udc80", "code": "1"}, "session"),
+    ("upload", {"session": S, "files": ["a", "b\x00"]}, "files[1]"),
+    ("upload", {"session": S, "files": ["x" * 10_000]}, "files[0]"),
+    ("upload", {"session": S, "files": [], "dest": "d\x00"}, "dest"),
+    ("upload", {"session": S, "files": [], "dest": "d/" + "y" * 256}, "dest"),
+    ("upload", {"session": S, "files": [], "dest": "\ud800"}, "dest"),
+    ("download", {"session": S, "files": ["ok", "x\x00"], "dest": "/tmp"}, "files[1]"),
+    ("download", {"session": S, "files": ["z" * 10_000], "dest": "/tmp"}, "files[0]"),
+    ("download", {"session": S, "files": ["a"], "dest": "/tmp/\x00"}, "dest"),
+    ("listFiles", {"session": S, "path": "a\x00b"}, "path"),
+    ("listFiles", {"session": S, "path": "x" * 10_000}, "path"),
+    ("listFiles", {"session": S, "path": "a/" * 2100}, "path"),
 ]
 
 
@@ -240,6 +264,52 @@ async def test_odd_but_valid_session_names_work(prepared: Daemon) -> None:
         assert prepared.text(result["runId"]) == f"{workdir}\n"
         await prepared.request("runbridge/closeSession", {"name": name})
     await assert_still_serves(prepared)
+
+
+async def test_names_that_shared_a_folder_have_their_own(prepared: Daemon) -> None:
+    """The name "a/b" and the literal name of the folder that the first naming gave it (unsafe
+    characters made '_', the crc32 appended) shared a work folder, transcript and kernel
+    log. The literal name opens first: its folder stays its own."""
+    literal = f"a_b-{zlib.crc32(b'a/b'):08x}"
+    seen: dict[str, tuple[Path, Path]] = {}
+    for name in (literal, "a/b"):
+        info = await prepared.request("runbridge/openSession", {"name": name})
+        result = await prepared.run(f"open('who.txt', 'a').write({name!r})", session=name)
+        assert result["status"] == "finished", result
+        seen[name] = (Path(info["workdir"]), Path(result["transcript"]))
+    (work_literal, transcript_literal), (work_ab, transcript_ab) = seen[literal], seen["a/b"]
+    assert work_literal != work_ab and transcript_literal != transcript_ab
+    assert (work_literal / "who.txt").read_text() == literal
+    assert (work_ab / "who.txt").read_text() == "a/b"
+    assert literal not in transcript_ab.read_text()
+    assert "a/b" not in transcript_literal.read_text()
+    kernel_logs = prepared.home / "log" / "kernels"
+    assert (kernel_logs / f"{work_literal.name}.log").is_file()
+    assert (kernel_logs / f"{work_ab.name}.log").is_file()
+    for name in seen:
+        await prepared.request("runbridge/closeSession", {"name": name})
+
+
+async def test_a_work_folder_of_the_first_naming_moves_to_the_name(prepared: Daemon) -> None:
+    name = "old data/1"
+    old = f"old_data_1-{zlib.crc32(name.encode()):08x}"
+    sessions = prepared.home / "data" / "sessions"
+    (sessions / old).mkdir(parents=True)
+    (sessions / old / "kept.txt").write_text("kept\n")
+    transcripts = prepared.home / "state" / "transcripts"
+    record = '{"run": "r0", "kind": "stdout", "data": "before"}'
+    (transcripts / f"{old}.jsonl").write_text(record + "\n")
+
+    info = await prepared.request("runbridge/openSession", {"name": name})
+    assert Path(info["workdir"]).parent == sessions
+    assert Path(info["workdir"]).name != old
+    result = await prepared.run("print(open('kept.txt').read(), end='')", session=name)
+    assert prepared.text(result["runId"]) == "kept\n"
+    transcript = Path(result["transcript"])
+    assert transcript.parent == transcripts and transcript.name != f"{old}.jsonl"
+    assert transcript.read_text().splitlines()[0] == record
+    assert not (sessions / old).exists() and not (transcripts / f"{old}.jsonl").exists()
+    await prepared.request("runbridge/closeSession", {"name": name})
 
 
 # -- notifications ------------------------------------------------------------------

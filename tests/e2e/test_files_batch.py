@@ -200,6 +200,81 @@ async def test_upload_into_symlink_leaving_work_folder_is_refused(
     assert list(outside.iterdir()) == []
 
 
+# -- links planted by code in the session are never followed -----------------------------------
+
+
+async def test_upload_does_not_write_through_a_link_at_its_temporary_name(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """Code in the session plants a link where an upload used to write its partial file
+    (``NAME.part-runbridge``): the upload must not write to what it points at."""
+    workdir = await open_session(daemon, "f-plant")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    plant = f"import os; os.symlink({str(victim)!r}, 'data.txt.part-runbridge')"
+    assert (await daemon.run(plant, session="f-plant"))["status"] == "finished"
+    src = tmp_path / "data.txt"
+    src.write_text("uploaded\n")
+    result = await daemon.request("runbridge/upload", {"session": "f-plant", "files": [str(src)]})
+    assert result["files"] == [{"path": "data.txt", "size": 9}]
+    assert victim.read_text() == "precious\n"
+    assert not (workdir / "data.txt").is_symlink()
+    assert (workdir / "data.txt").read_text() == "uploaded\n"
+    # an upload onto a link replaces the link, never what it points at
+    os.symlink(victim, workdir / "onto.txt")
+    (tmp_path / "onto.txt").write_text("new\n")
+    await daemon.request(
+        "runbridge/upload", {"session": "f-plant", "files": [str(tmp_path / "onto.txt")]}
+    )
+    assert victim.read_text() == "precious\n"
+    assert not (workdir / "onto.txt").is_symlink()
+    assert (workdir / "onto.txt").read_text() == "new\n"
+
+
+async def test_links_in_the_work_folder_are_refused_not_followed(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    workdir = await open_session(daemon, "f-links")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the session\n")
+    (workdir / "data").mkdir()
+    (workdir / "data" / "real.txt").write_text("real\n")
+    os.symlink(secret, workdir / "to-secret.txt")
+    os.symlink("data/real.txt", workdir / "to-real.txt")  # even one that stays inside
+    os.symlink("data", workdir / "inner")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    for name in ("to-secret.txt", "to-real.txt", "inner/real.txt"):
+        error = await rpc_error(
+            daemon,
+            "runbridge/download",
+            {"session": "f-links", "files": ["data/real.txt", name], "dest": str(dest)},
+        )
+        assert error.code == -32014, error
+        assert repr(name) in error.message and "symbolic link" in error.message, error.message
+        assert list(dest.iterdir()) == []
+    for path in ("inner", "inner/."):
+        error = await rpc_error(daemon, "runbridge/listFiles", {"session": "f-links", "path": path})
+        assert error.code == -32014, error
+        assert "symbolic link" in error.message and "does not follow" in error.message
+    error = await rpc_error(
+        daemon,
+        "runbridge/upload",
+        {"session": "f-links", "files": [str(secret)], "dest": "inner/sub"},
+    )
+    assert error.code == -32014 and "symbolic link" in error.message, error
+    assert sorted(p.name for p in (workdir / "data").iterdir()) == ["real.txt"]
+    # the listing shows links as they are, without following them
+    listing = await daemon.request("runbridge/listFiles", {"session": "f-links"})
+    kinds = {e["name"]: e["type"] for e in listing["entries"]}
+    assert kinds == {
+        "data": "dir",
+        "inner": "other",
+        "to-real.txt": "other",
+        "to-secret.txt": "other",
+    }
+
+
 async def test_upload_with_a_missing_file_copies_nothing(daemon: Daemon, tmp_path: Path) -> None:
     workdir = await open_session(daemon, "f-missing")
     first = tmp_path / "first.txt"

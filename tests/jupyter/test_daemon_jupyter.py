@@ -17,6 +17,7 @@ import os
 import signal
 import time
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -610,6 +611,33 @@ async def test_upload_download_list_round_trip(
         daemon, "runbridge/upload", {"session": session, "files": files, "dest": "../out"}
     )
     assert escape.code == -32014, escape
+
+
+async def test_session_folders_by_name_one_to_one(daemon: Daemon, server: ServerProcess) -> None:
+    """Session names map to folders one to one on the server too; a folder that the first
+    naming gave a name (unsafe characters made '_', the crc32 appended) moves to its new
+    name when nothing is there and no server-side session lives in it."""
+    if gateway(server):
+        return  # no folders on a gateway
+    crc = f"{zlib.crc32(b'j old/1'):08x}"
+    old = server.root / "runbridge" / f"j_old_1-{crc}"
+    old.mkdir(parents=True)
+    (old / "kept.txt").write_text("kept\n")
+    info = await open_session(daemon, "j old/1")
+    assert info["workdir"] == "runbridge/j~20old~2F1", info
+    listing = await daemon.request("runbridge/listFiles", {"session": "j old/1"})
+    assert "kept.txt" in [e["name"] for e in listing["entries"]]
+    assert not old.exists()
+    # "j/2" and the literal name of the folder the first naming gave it: the literal name
+    # opens first, and its folder (the other's old folder) stays its own
+    literal = f"j_2-{zlib.crc32(b'j/2'):08x}"
+    for name in (literal, "j/2"):
+        result = await daemon.run(f"open('who.txt', 'w').write({name!r})", session=name)
+        assert result["status"] == "finished", result
+    assert (server.root / "runbridge" / literal / "who.txt").read_text() == literal
+    assert (server.root / "runbridge" / "j~2F2" / "who.txt").read_text() == "j/2"
+    for name in ("j old/1", literal, "j/2"):
+        await daemon.request("runbridge/closeSession", {"name": name})
 
 
 # -- terminal ----------------------------------------------------------------------------------

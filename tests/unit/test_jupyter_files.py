@@ -226,6 +226,26 @@ async def test_download_and_errors(tmp_path: Path):
         await files.download(client, ROOT, ["out/r.bin"], "relative/dir", lambda d, t: None)
 
 
+async def test_download_never_writes_through_a_link_in_dest(tmp_path: Path):
+    """Links in the local dest (at the name a download wrote its partial file to, or at
+    the file's own name) are replaced or avoided, never written through."""
+    fake = FakeContents()
+    fake.files[f"{ROOT}/a.bin"] = b"from the server"
+    fake.files[f"{ROOT}/b.bin"] = b"also from the server"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "a.bin.part-runbridge").symlink_to(victim)
+    (dest / "b.bin").symlink_to(victim)
+    client = make_client(fake)
+    await files.download(client, ROOT, ["a.bin", "b.bin"], str(dest), lambda d, t: None)
+    assert victim.read_text() == "precious"
+    assert (dest / "a.bin").read_bytes() == b"from the server"
+    assert not (dest / "b.bin").is_symlink()
+    assert (dest / "b.bin").read_bytes() == b"also from the server"
+
+
 async def test_list_folder_sorted_folders_first():
     fake = FakeContents()
     fake.dirs.update({f"{ROOT}/b_dir", f"{ROOT}/z_dir"})

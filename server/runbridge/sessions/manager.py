@@ -155,6 +155,10 @@ class SessionManager:
             return _reused(existing.info)
         chosen = self.settings.profile(profile)
         backend = self._backend(chosen)
+        try:  # files of the naming before names mapped one to one
+            paths.move_legacy_files(name, self._sessions)
+        except OSError as exc:
+            log.warning("session %r: files of the old naming not moved: %s", name, exc)
         session_env = dict(env or {})
         holder: list[_Session] = []
 

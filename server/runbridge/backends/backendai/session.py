@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.message
+import functools
 import io
 import json
 import logging
 import os
 import posixpath
 import re
+import shutil
 import tarfile
 import time
 import uuid
@@ -40,6 +42,7 @@ from urllib.parse import quote
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from runbridge import confined_paths
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.console import normalize_console, user_error_from_stderr
 from runbridge.backends.backendai.errors import (
@@ -59,6 +62,7 @@ from runbridge.backends.base import (
     TerminalExit,
     TerminalOutput,
 )
+from runbridge.confined_paths import Place
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
 from runbridge.languages import batch_file
 from runbridge.sessions.model import (
@@ -889,31 +893,38 @@ def split_multipart(content_type: str, body: bytes) -> list[bytes]:
 
 
 def extract_tar(archive: bytes, target: Path) -> list[FileEntry]:
-    """Extract the regular files of a tar archive under ``target`` (never outside it)."""
-    target.mkdir(parents=True, exist_ok=True)
-    root = target.resolve()
+    """Extract the regular files of a tar archive (from the manager: not trusted) under
+    ``target``: each member is written through a new temporary file and renamed onto its
+    name, its folders made or opened one by one; a member that climbs out of ``target``
+    or whose way has a link in it (one the archive did not make either) is refused."""
+    place = Place("download: archive member", f"the download folder {str(target)!r}")
     entries: list[FileEntry] = []
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+    with (
+        confined_paths.open_dest(str(target)) as root,
+        tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar,
+    ):
         for member in tar.getmembers():
             if not member.isfile():
                 continue
-            dst = (root / member.name).resolve()
-            if not dst.is_relative_to(root):
-                raise FileError(f"download: archive member {member.name!r} escapes {target}")
+            parts = confined_paths.parts_of(member.name, place)
+            if not parts:
+                continue
             source = tar.extractfile(member)
             if source is None:
                 continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            partial = dst.with_name(dst.name + ".part-runbridge")
-            try:
-                with partial.open("wb") as out:
-                    while chunk := source.read(1024 * 1024):
-                        out.write(chunk)
-                os.replace(partial, dst)
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
-            with contextlib.suppress(OSError):
-                os.utime(dst, (time.time(), member.mtime))
-            entries.append(FileEntry(str(dst), member.size))
+            with confined_paths.open_folder(
+                root, parts[:-1], member.name, place, create=True
+            ) as folder:
+                size = confined_paths.write_file(
+                    folder,
+                    parts[-1],
+                    functools.partial(shutil.copyfileobj, source),
+                    member.name,
+                    place,
+                )
+                with contextlib.suppress(OSError):
+                    os.utime(
+                        parts[-1], (time.time(), member.mtime), dir_fd=folder, follow_symlinks=False
+                    )
+            entries.append(FileEntry(str(target.joinpath(*parts)), size))
     return entries

@@ -25,7 +25,9 @@ Uploads (reference §1.5):
 
 Downloads read ``GET /api/contents/<path>?type=file&format=base64&content=1``
 (the whole file in one answer: fine for ordinary files, memory-hungry for
-very large ones) and write ``dest/<name>.part-runbridge``, then rename it.
+very large ones) and write a new temporary file in ``dest`` (``O_EXCL``, a random
+name), then rename it onto ``dest/<name>``: a link in ``dest`` is never written
+through (:mod:`runbridge.confined_paths`).
 
 Servers without a contents API (Kernel Gateway, Enterprise Gateway) raise
 :class:`~runbridge.errors.Unsupported`. Hidden files and folders (names starting
@@ -42,10 +44,12 @@ import os
 import posixpath
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
 
+from runbridge import confined_paths
 from runbridge.backends.base import ProgressCallback
+from runbridge.confined_paths import Place
 from runbridge.errors import FileError, RunbridgeError, Unsupported
 from runbridge.sessions.model import FileEntry, FolderEntry
 
@@ -287,7 +291,6 @@ async def download(
     total = sum(sizes)
     done = 0
     target_dir = Path(dest)
-    target_dir.mkdir(parents=True, exist_ok=True)
     entries: list[FileEntry] = []
     for name, rel in zip(files, names, strict=True):
         response = await client.request(
@@ -303,7 +306,7 @@ async def download(
         else:
             data = str(content).encode("utf-8")
         target = target_dir / posixpath.basename(rel)
-        await asyncio.to_thread(_write_atomically, target, data)
+        await asyncio.to_thread(_write_atomically, dest, target.name, data)
         done += len(data)
         progress(done, max(total, done))
         entries.append(FileEntry(str(target), len(data)))
@@ -311,14 +314,15 @@ async def download(
     return entries
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    partial = target.with_name(target.name + PART_SUFFIX)
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+def _write_atomically(dest: str, name: str, data: bytes) -> None:
+    """Write ``dest/name`` through a new temporary file (never through a link in ``dest``)."""
+
+    def fill(out: BinaryIO) -> None:
+        out.write(data)
+
+    place = Place("download file", f"the download folder {dest!r}")
+    with confined_paths.open_dest(dest) as folder:
+        confined_paths.write_file(folder, name, fill, name, place)
 
 
 # -- listing ----------------------------------------------------------------------

@@ -192,6 +192,8 @@ class JupyterSession:
         self.features = await self.client.features()
         self.language = await self._kernel_language()
         if self.features.contents_api:
+            if self.features.sessions_api:
+                await self._move_legacy_folder()
             await self._ensure_folders()
         if self.features.sessions_api:
             await self._attach_server_session()
@@ -227,6 +229,51 @@ class JupyterSession:
         inner = spec.get("spec")
         language = inner.get("language") if isinstance(inner, dict) else None
         return str(language).lower() if language else None
+
+    async def _move_legacy_folder(self) -> None:
+        """Move the folder that runbridge 0.1.0 gave this name (:func:`paths.legacy_safe_name`)
+        to :attr:`root`, when nothing is at :attr:`root` and no server-side session lives in
+        the old folder (the session of the name that shared it, or a kernel left running:
+        both keep it, and this session starts in a new folder)."""
+        legacy = paths.legacy_safe_name(self.name)
+        if legacy is None or legacy == paths.safe_name(self.name):
+            return
+        old = f"{ROOT_FOLDER}/{legacy}"
+        sessions = await self.client.get_json(
+            "/api/sessions", what=self._what("listing the server's sessions")
+        )
+        for item in sessions if isinstance(sessions, list) else []:
+            path = item.get("path") if isinstance(item, dict) else None
+            if isinstance(path, str) and path.startswith(old + "/"):
+                return
+        if await self._folder_type(self.root) is not None:
+            return
+        if await self._folder_type(old) != "directory":
+            return
+        try:
+            await self.client.request(
+                "PATCH",
+                f"/api/contents/{quote_path(old)}",
+                json={"path": self.root},
+                what=self._what(f"moving the folder {old!r} to {self.root!r}"),
+            )
+        except JupyterError as exc:
+            log.warning("session %r: folder %r not moved: %s", self.name, old, exc.message)
+            return
+        log.info("session %r: moved the folder %r to %r", self.name, old, self.root)
+
+    async def _folder_type(self, path: str) -> str | None:
+        """The contents-API type of ``path`` (``None`` when nothing is there)."""
+        try:
+            model = await self.client.get_json(
+                f"/api/contents/{quote_path(path)}",
+                params={"content": "0"},
+                what=self._what(f"looking up {path!r}"),
+            )
+        except JupyterNotFound:
+            return None
+        kind = model.get("type") if isinstance(model, dict) else None
+        return str(kind) if kind else "unknown"
 
     async def _ensure_folders(self) -> None:
         path = ""
