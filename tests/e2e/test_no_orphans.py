@@ -1,0 +1,111 @@
+"""Nothing the daemon started outlives it, even when it is killed with SIGKILL.
+
+Kernels notice their parent is gone by themselves; batch steps and terminal shells
+(and everything they started) are ended by the guardian process the daemon starts.
+Each test starts its own daemon: these tests end daemons on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import Daemon
+from tests.e2e.test_lifecycle import (
+    assert_all_gone,
+    descendants,
+    launch,
+    server_pid,
+    start_busy_daemon,
+    wait_exit,
+)
+
+#: How long the daemon's processes may outlive a daemon killed with SIGKILL
+#: (kernels look for their parent once a second).
+KILLED_CLEANUP_S = 5.0
+
+
+@pytest.fixture
+def leftovers() -> Iterator[list[psutil.Process]]:
+    """Processes a failed test must not leave running: SIGKILLed at teardown."""
+    procs: list[psutil.Process] = []
+    yield procs
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()  # psutil checks the start time: never a reused pid
+
+
+def named(pid: int, name: str) -> list[psutil.Process]:
+    """The descendants of ``pid`` called ``name``."""
+    found = []
+    for proc in descendants(pid):
+        with contextlib.suppress(psutil.Error):
+            if proc.name() == name:
+                found.append(proc)
+    return found
+
+
+async def kill_9(daemon: Daemon, leftovers: list[psutil.Process]) -> list[psutil.Process]:
+    """SIGKILL the daemon; returns every process it had started."""
+    procs = descendants(server_pid(daemon))
+    leftovers.extend(procs)
+    server = daemon.client._server
+    assert server is not None
+    server.send_signal(signal.SIGKILL)
+    assert await wait_exit(server) == -signal.SIGKILL
+    return procs
+
+
+async def test_kill_9_during_a_batch_step_ends_the_step_and_its_children(
+    tmp_path: Path, leftovers: list[psutil.Process]
+) -> None:
+    async with launch(tmp_path / "home") as (daemon, _):
+        await daemon.request("runbridge/openSession", {"name": "b"})
+        params: dict[str, Any] = {
+            "session": "b",
+            "mode": "batch",
+            "code": "",
+            "options": {"exec": "sh -c 'sleep 97 & sleep 98'"},
+        }
+        run = asyncio.create_task(daemon.request("runbridge/run", params))
+        try:
+            pid = server_pid(daemon)
+            await daemon.wait_for(lambda: len(named(pid, "sleep")) == 2, timeout=15)
+            sleeps = named(pid, "sleep")
+            assert sorted(p.cmdline()[1] for p in sleeps) == ["97", "98"]
+            procs = await kill_9(daemon, leftovers)
+            assert_all_gone(procs, within=KILLED_CLEANUP_S)
+        finally:
+            run.cancel()
+
+
+async def test_kill_9_with_an_open_terminal_ends_the_shell_and_its_jobs(
+    tmp_path: Path, leftovers: list[psutil.Process]
+) -> None:
+    async with launch(tmp_path / "home") as (daemon, _):
+        await daemon.request("runbridge/openSession", {"name": "t"})
+        terminal = await daemon.request("runbridge/openTerminal", {"session": "t"})
+        daemon.notify(
+            "runbridge/terminalInput",
+            {"terminalId": terminal["terminalId"], "data": "sleep 96 &\nsleep 95\n"},
+        )
+        pid = server_pid(daemon)
+        await daemon.wait_for(lambda: len(named(pid, "sleep")) == 2, timeout=15)
+        procs = await kill_9(daemon, leftovers)
+        assert_all_gone(procs, within=KILLED_CLEANUP_S)
+
+
+async def test_kill_9_of_a_busy_daemon_ends_kernels_their_children_and_shells(
+    tmp_path: Path, leftovers: list[psutil.Process]
+) -> None:
+    async with launch(tmp_path / "home") as (daemon, _):
+        await start_busy_daemon(daemon)
+        procs = await kill_9(daemon, leftovers)
+        assert_all_gone(procs, within=KILLED_CLEANUP_S)
