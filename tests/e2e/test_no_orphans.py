@@ -109,3 +109,77 @@ async def test_kill_9_of_a_busy_daemon_ends_kernels_their_children_and_shells(
         await start_busy_daemon(daemon)
         procs = await kill_9(daemon, leftovers)
         assert_all_gone(procs, within=KILLED_CLEANUP_S)
+
+
+def guardians(pid: int) -> list[psutil.Process]:
+    found = []
+    for proc in descendants(pid):
+        with contextlib.suppress(psutil.Error):
+            if any(part.endswith("guardian_process.py") for part in proc.cmdline()):
+                found.append(proc)
+    return found
+
+
+async def start_step(daemon: Daemon, session: str) -> asyncio.Task[Any]:
+    """A batch step ``sh -c 'sleep 97 & sleep 98'``, once both sleeps run."""
+    await daemon.request("runbridge/openSession", {"name": session})
+    params = {
+        "session": session,
+        "mode": "batch",
+        "code": "",
+        "options": {"exec": "sh -c 'sleep 97 & sleep 98'"},
+    }
+    run = asyncio.create_task(daemon.request("runbridge/run", params))
+    pid = server_pid(daemon)
+    await daemon.wait_for(lambda: len(named(pid, "sleep")) == 2, timeout=15)
+    return run
+
+
+@pytest.mark.parametrize("way_out", ["shutdown-exit", "sigterm"])
+async def test_a_normal_exit_during_a_step_leaves_nothing_not_even_the_guardian(
+    tmp_path: Path, leftovers: list[psutil.Process], way_out: str
+) -> None:
+    async with launch(tmp_path / "home") as (daemon, _):
+        run = await start_step(daemon, "b")
+        procs = descendants(server_pid(daemon))
+        leftovers.extend(procs)
+        assert len(guardians(server_pid(daemon))) == 1
+        server = daemon.client._server
+        assert server is not None
+        if way_out == "sigterm":
+            server.terminate()
+            assert await wait_exit(server) == 1
+        else:
+            await asyncio.wait_for(daemon.client.shutdown_async(None), 15)
+            daemon.client.exit(None)
+            assert await wait_exit(server) == 0
+        run.cancel()
+        assert_all_gone(procs)
+
+
+async def test_a_step_outliving_its_daemon_and_guardian_is_ended_by_the_next_daemon(
+    tmp_path: Path, leftovers: list[psutil.Process]
+) -> None:
+    """As ``pkill -9 -f runbridge`` does: the daemon and its guardian killed together."""
+    home = tmp_path / "home"
+    async with launch(home) as (daemon, _):
+        run = await start_step(daemon, "b")
+        pid = server_pid(daemon)
+        step = [p for p in descendants(pid) if p.name() in ("sh", "sleep")]
+        assert len(step) == 4  # the step's sh, the sh it runs, two sleeps
+        (guardian,) = guardians(pid)
+        guardian.kill()
+        assert_all_gone([guardian])  # a zombie: the daemon reaps it only when it next tells it
+        await kill_9(daemon, leftovers)
+        run.cancel()
+    assert all(p.is_running() for p in step)  # nobody was left to end them
+    records = home / "state" / "guardian"
+    (old_record,) = (p.name for p in records.iterdir())
+    assert old_record.startswith(f"{pid}-")
+    async with launch(home) as (daemon, _):
+        # the next daemon's guardian starts with its first session
+        await daemon.request("runbridge/openSession", {"name": "next"})
+        assert_all_gone(step, within=KILLED_CLEANUP_S)
+        await daemon.wait_for(lambda: not (records / old_record).exists(), timeout=5)
+        # what may remain is the new daemon's own record (its kernel)
+        assert all(p.name.startswith(f"{server_pid(daemon)}-") for p in records.iterdir())

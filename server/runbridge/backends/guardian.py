@@ -65,8 +65,16 @@ class Guardian:
         if self._watched.pop(sid, None) is not None:
             self._send(f"forget {sid}\n")
 
+    def close(self) -> None:
+        """Close the pipe: the guardian ends the sessions still watched and exits."""
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):
+                self._pipe.close()
+        self._process = self._pipe = None  # not waited for: it may still be ending sessions
+        self._watched.clear()
+
     def _send(self, line: str) -> None:
-        if self._process is None or self._process.poll() is not None:
+        if self._pipe is None or self._process is None or self._process.poll() is not None:
             if self._process is not None:
                 log.warning("guardian (pid %s) is gone; starting another", self.pid)
             self._start()  # the new guardian is told every watched session
