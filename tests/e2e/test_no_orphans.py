@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,27 +64,60 @@ async def kill_9(daemon: Daemon, leftovers: list[psutil.Process]) -> list[psutil
     return procs
 
 
+def guardians(pid: int) -> list[psutil.Process]:
+    found = []
+    for proc in descendants(pid):
+        with contextlib.suppress(psutil.Error):
+            if any(part.endswith("guardian_process.py") for part in proc.cmdline()):
+                found.append(proc)
+    return found
+
+
+async def start_step(daemon: Daemon, session: str) -> asyncio.Task[Any]:
+    """A batch step ``sh -c 'sleep 97 & sleep 98'``, once both sleeps run."""
+    await daemon.request("runbridge/openSession", {"name": session})
+    params = {
+        "session": session,
+        "mode": "batch",
+        "code": "",
+        "options": {"exec": "sh -c 'sleep 97 & sleep 98'"},
+    }
+    run = asyncio.create_task(daemon.request("runbridge/run", params))
+    pid = server_pid(daemon)
+    await daemon.wait_for(lambda: len(named(pid, "sleep")) == 2, timeout=15)
+    return run
+
+
 async def test_kill_9_during_a_batch_step_ends_the_step_and_its_children(
     tmp_path: Path, leftovers: list[psutil.Process]
 ) -> None:
     async with launch(tmp_path / "home") as (daemon, _):
-        await daemon.request("runbridge/openSession", {"name": "b"})
-        params: dict[str, Any] = {
-            "session": "b",
-            "mode": "batch",
-            "code": "",
-            "options": {"exec": "sh -c 'sleep 97 & sleep 98'"},
-        }
-        run = asyncio.create_task(daemon.request("runbridge/run", params))
+        run = await start_step(daemon, "b")
         try:
-            pid = server_pid(daemon)
-            await daemon.wait_for(lambda: len(named(pid, "sleep")) == 2, timeout=15)
-            sleeps = named(pid, "sleep")
+            sleeps = named(server_pid(daemon), "sleep")
             assert sorted(p.cmdline()[1] for p in sleeps) == ["97", "98"]
             procs = await kill_9(daemon, leftovers)
             assert_all_gone(procs, within=KILLED_CLEANUP_S)
         finally:
             run.cancel()
+
+
+async def test_kill_9_of_the_daemons_process_group_spares_the_guardian(
+    tmp_path: Path, leftovers: list[psutil.Process]
+) -> None:
+    async with launch(tmp_path / "home", own_session=True) as (daemon, _):
+        run = await start_step(daemon, "b")
+        pid = server_pid(daemon)
+        assert os.getpgid(pid) == pid
+        procs = descendants(pid)
+        leftovers.extend(procs)
+        assert guardians(pid)
+        os.killpg(pid, signal.SIGKILL)
+        server = daemon.client._server
+        assert server is not None
+        assert await wait_exit(server) == -signal.SIGKILL
+        run.cancel()
+        assert_all_gone(procs, within=KILLED_CLEANUP_S)
 
 
 async def test_kill_9_with_an_open_terminal_ends_the_shell_and_its_jobs(
@@ -109,30 +143,6 @@ async def test_kill_9_of_a_busy_daemon_ends_kernels_their_children_and_shells(
         await start_busy_daemon(daemon)
         procs = await kill_9(daemon, leftovers)
         assert_all_gone(procs, within=KILLED_CLEANUP_S)
-
-
-def guardians(pid: int) -> list[psutil.Process]:
-    found = []
-    for proc in descendants(pid):
-        with contextlib.suppress(psutil.Error):
-            if any(part.endswith("guardian_process.py") for part in proc.cmdline()):
-                found.append(proc)
-    return found
-
-
-async def start_step(daemon: Daemon, session: str) -> asyncio.Task[Any]:
-    """A batch step ``sh -c 'sleep 97 & sleep 98'``, once both sleeps run."""
-    await daemon.request("runbridge/openSession", {"name": session})
-    params = {
-        "session": session,
-        "mode": "batch",
-        "code": "",
-        "options": {"exec": "sh -c 'sleep 97 & sleep 98'"},
-    }
-    run = asyncio.create_task(daemon.request("runbridge/run", params))
-    pid = server_pid(daemon)
-    await daemon.wait_for(lambda: len(named(pid, "sleep")) == 2, timeout=15)
-    return run
 
 
 @pytest.mark.parametrize("way_out", ["shutdown-exit", "sigterm"])
