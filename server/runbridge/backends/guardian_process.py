@@ -82,22 +82,28 @@ def has_proc() -> bool:
     return os.path.isdir("/proc/self")
 
 
-def session_members(sid: int) -> list[int]:
-    """The live (not zombie) processes of session ``sid``, found through /proc."""
+def members_of(sids: set[int]) -> dict[int, list[int]]:
+    """The live (not zombie) processes of each of the sessions ``sids``, found through /proc."""
+    members: dict[int, list[int]] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return []
-    members = []
+        return members
     for entry in entries:
         if _number(entry):
             pid = int(entry)
             with contextlib.suppress(OSError):
-                if os.getsid(pid) == sid:
+                sid = os.getsid(pid)
+                if sid in sids:
                     fields = _stat(pid)
                     if fields and fields[0] != "Z":
-                        members.append(pid)
+                        members.setdefault(sid, []).append(pid)
     return members
+
+
+def session_members(sid: int) -> list[int]:
+    """The live (not zombie) processes of session ``sid``."""
+    return members_of({sid}).get(sid, [])
 
 
 def still_watched(sid: int, start: str | None) -> bool:
@@ -134,12 +140,12 @@ def signal_member(pid: int, sid: int, sig: int) -> bool:
 
 def _signal_sessions(sessions: Watched, sig: int) -> bool:
     """Signal every member of the sessions; True if any was found."""
-    found = False
     for sid, start in list(sessions.items()):
         if not still_watched(sid, start):
             del sessions[sid]
-            continue
-        for pid in session_members(sid):
+    found = False
+    for sid, pids in members_of(set(sessions)).items():
+        for pid in pids:
             if pid != os.getpid():
                 found = signal_member(pid, sid, sig) or found
     return found
@@ -156,7 +162,7 @@ def end_sessions(watched: Watched, grace: float = GRACE_S) -> None:
     _signal_sessions(sessions, signal.SIGCONT)  # a stopped job sees its SIGHUP
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not any(session_members(sid) for sid in sessions):
+        if not members_of(set(sessions)):
             return
         time.sleep(_POLL_S)
     for _ in range(_KILL_ROUNDS):
