@@ -37,10 +37,18 @@ async def launch(
     client_name: str = "neovim",
     init_options: Any = None,
     process_id: int | None = None,
+    own_session: bool = False,
 ) -> AsyncIterator[tuple[Daemon, dict[str, Any]]]:
-    """A daemon and its initialize result; stopped at the end if the test did not."""
+    """A daemon and its initialize result; stopped at the end if the test did not.
+
+    ``own_session``: the daemon leads a process session (and group) of its own.
+    """
     config = server_config(home)
     config.server_env = {**(config.server_env or {}), "SHELL": "/bin/sh"}  # no user rc files
+    if own_session:
+        command = config.server_command
+        setsid_then_serve = f"import os; os.setsid(); os.execv({command[0]!r}, {command!r})"
+        config.server_command = [sys.executable, "-c", setsid_then_serve]
     client = await config.start()
     daemon = Daemon(client, home)
     result = await client.initialize_session(

@@ -1,8 +1,9 @@
 """Batch jobs on this machine: ``build`` then ``exec`` (then ``clean``) shell commands.
 
-The commands run with ``/bin/sh -c`` in the session's work folder, in their own
-process group, with stdin closed. Their stdout and stderr are streamed as they
-come (decoded incrementally, so a multi-byte character is never split).
+The commands run with ``/bin/sh -c`` in the session's work folder, with stdin
+closed, in a process session of their own (which the guardian ends if the daemon
+dies). Their stdout and stderr are streamed as they come (decoded incrementally,
+so a multi-byte character is never split).
 
 ``build: "*"`` is the default build; see :func:`default_build_command`.
 ``exec: "*"`` is the default exec: ``python main.py``.
@@ -24,6 +25,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from runbridge.backends import guardian
 from runbridge.backends.base import RunSink
 from runbridge.languages import batch_file
 from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
@@ -176,6 +178,7 @@ class BatchRunner:
             start_new_session=True,
         )
         self._process = process
+        guardian.watch(process.pid)
         if self._interrupted:  # the interrupt came while the process was being started
             self._kill(signal.SIGINT)
         assert process.stdout is not None and process.stderr is not None
@@ -195,6 +198,7 @@ class BatchRunner:
         finally:
             code = await process.wait()
             self._process = None
+            guardian.forget(process.pid)
         return code, timed_out
 
     def _kill(self, sig: int) -> None:

@@ -24,6 +24,7 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
 from runbridge import mime
+from runbridge.backends import guardian
 from runbridge.backends.base import RunSink
 from runbridge.errors import BackendError, KernelSpecNotFound, quote
 from runbridge.sessions.model import RunOutcome, RunStatus, UserError
@@ -143,6 +144,8 @@ class LocalKernel:
         self._run: KernelRun | None = None
         self._log_file: Any = None
         self._language = ""
+        #: the session the guardian watches (the kernel's pid), 0 for none
+        self._guarded = 0
 
     # -- lifecycle ---------------------------------------------------------
     @property
@@ -183,6 +186,10 @@ class LocalKernel:
         with contextlib.suppress(OSError):
             os.chmod(km.connection_file, 0o600)
         self._km = km
+        process = getattr(km.provisioner, "process", None)
+        if process is not None:  # the kernel leads a session: its children end with the daemon
+            self._guarded = process.pid
+            guardian.watch(process.pid)
         kc = km.client()
         # A short receive queue bounds the daemon's memory; with XPUB_NODROP (below) the
         # kernel then waits for the daemon instead of dropping output.
@@ -237,6 +244,9 @@ class LocalKernel:
                     os.killpg(pgid, signal.SIGKILL)
             with contextlib.suppress(Exception):
                 await km.shutdown_kernel(now=True)  # also removes the connection file
+        if self._guarded:
+            guardian.forget(self._guarded)
+            self._guarded = 0
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None

@@ -20,7 +20,9 @@ import struct
 import termios
 from pathlib import Path
 
+from runbridge.backends import guardian
 from runbridge.backends.base import TerminalExit, TerminalOutput
+from runbridge.backends.guardian_process import session_members
 
 log = logging.getLogger(__name__)
 _READ = 65536
@@ -28,21 +30,6 @@ _READ = 65536
 
 def _set_size(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-
-def _session_members(sid: int) -> list[int]:
-    """The processes of session ``sid`` (found through /proc; none where it is missing)."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    members = []
-    for entry in entries:
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                if os.getsid(int(entry)) == sid:
-                    members.append(int(entry))
-    return members
 
 
 def _signal_jobs(sid: int, pids: list[int], sig: int) -> bool:
@@ -78,6 +65,7 @@ class PtyTerminal:
         self._reaper: asyncio.Task[None] | None = None
         self._pending = b""
         self._writer_armed = False
+        self._closing = False
 
     @property
     def pid(self) -> int:
@@ -104,6 +92,7 @@ class PtyTerminal:
             finally:
                 os._exit(127)
         os.close(slave)
+        guardian.watch(pid)  # the shell leads a session: ended with the daemon, jobs and all
         os.set_blocking(master, False)
         self._master, self._pid = master, pid
         asyncio.get_running_loop().add_reader(master, self._readable)
@@ -151,6 +140,8 @@ class PtyTerminal:
         with contextlib.suppress(OSError):
             os.close(self._master)
         self._closed = True
+        if not self._closing:  # else close() forgets it once the jobs are gone too
+            guardian.forget(self._pid)
         result = self._on_exit(code)
         if inspect.isawaitable(result):
             await result
@@ -195,8 +186,15 @@ class PtyTerminal:
         """Hang up the shell and its jobs (SIGHUP), then SIGKILL after 1 s."""
         if self._closed or not self._pid:
             return
+        self._closing = True
+        try:
+            await self._hang_up()
+        finally:
+            guardian.forget(self._pid)
+
+    async def _hang_up(self) -> None:
         # Background jobs have process groups of their own but stay in the shell's session.
-        jobs = [pid for pid in _session_members(self._pid) if pid != self._pid]
+        jobs = [pid for pid in session_members(self._pid) if pid != self._pid]
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._pid, signal.SIGHUP)
         _signal_jobs(self._pid, jobs, signal.SIGHUP)
