@@ -26,6 +26,11 @@ from typing import Any
 QUOTE_CHARS = 80
 
 
+def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and an ellipsis."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def quote(value: object, limit: int = QUOTE_CHARS) -> str:
     """``repr(value)`` of a string, or of its first ``limit`` characters and its length.
 

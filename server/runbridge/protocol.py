@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from runbridge.errors import InvalidParams
+from runbridge.errors import InvalidParams, shorten
 from runbridge.sessions.manager import RunRequest
 from runbridge.sessions.model import BatchOptions
 
@@ -86,13 +86,6 @@ def _get(params: dict[str, Any], key: str, kind: type, required: bool, where: st
 #: NAME_MAX and PATH_MAX on Linux.
 MAX_COMPONENT_BYTES: Final = 255
 MAX_PATH_BYTES: Final = 4096
-#: Characters of a user-chosen key quoted in a field name (an env key, say).
-_SHOWN = 40
-
-
-def _shown(text: str) -> str:
-    """``text``, or its first characters and an ellipsis when it is long."""
-    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
 
 def _check_text(value: str, field: str) -> bytes:
@@ -153,7 +146,7 @@ def _env(params: dict[str, Any]) -> dict[str, str]:
     """``env``: keys that an environment can hold (not empty, no ``=``, no NUL), string values."""
     env: dict[str, Any] = _get(params, "env", dict, False) or {}
     for key, value in env.items():
-        field = f"env.{_shown(key)}"
+        field = f"env.{shorten(key, 40)}"
         if not key or "=" in key:
             raise InvalidParams(
                 f"field '{field}': an environment variable's name must not be empty or hold '='",

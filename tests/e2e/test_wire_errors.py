@@ -128,8 +128,9 @@ async def test_an_oversized_message_is_refused_and_skipped(wire: StdioDaemon) ->
     ],
     ids=[
         "truncated-json", "not-utf8", "nan", "deep-nesting", "huge-int", "empty-array",
-        "array", "number", "null", "string", "batch", "empty-object", "id-object", "id-array", "id-bool", "id-float", "id-null",
-        "notification-method-number", "id-5000-chars",
+        "array", "number", "null", "string", "batch", "empty-object", "id-object",
+        "id-array", "id-bool", "id-float", "id-null", "notification-method-number",
+        "id-5000-chars",
     ],
 )  # fmt: skip
 async def test_what_is_not_a_request_gets_the_spec_answer_with_a_null_id(
@@ -239,7 +240,8 @@ async def test_a_duplicate_id_in_flight_is_refused_and_the_first_request_answers
     printed = [
         data
         for m in peer.seen
-        if m.get("method") == "runbridge/output" and m["params"]["runId"] == first["result"]["runId"]
+        if m.get("method") == "runbridge/output"
+        and m["params"]["runId"] == first["result"]["runId"]
         for _, data in m["params"]["console"]
     ]
     assert printed == ["one\n"]

@@ -273,7 +273,9 @@ def check(message: Any) -> Checked:
     if has_id and ("result" in message or "error" in message):
         return Checked("response", message, good_id, "")
     raise Refused(
-        INVALID_REQUEST, "a message needs a 'method' (or an 'id' and a 'result' or 'error')", good_id
+        INVALID_REQUEST,
+        "a message needs a 'method' (or an 'id' and a 'result' or 'error')",
+        good_id,
     )
 
 
