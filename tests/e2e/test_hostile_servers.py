@@ -1,0 +1,194 @@
+"""Remote profiles against a small HTTP server in the test that misbehaves on purpose.
+
+The real daemon talks to an aiohttp server which (a) answers every call with an error
+whose body echoes the request's ``Authorization`` header, placed so that the cut
+errors make of a body (300 characters for Jupyter, 500 for Backend.AI) falls inside
+the token or the access key; (b) answers 200 with an HTML page, or with JSON of the
+wrong shape, where a Jupyter server or a Backend.AI manager would answer JSON.
+
+No 6-character run of a secret may reach the wire (errors, ``checkProfile``
+answers, ``window/logMessage``) or any file the daemon writes; a check that cannot
+read the answer is not a pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from pygls.exceptions import JsonRpcException
+
+from tests.e2e.conftest import Daemon, plain, start_daemon
+from tests.leaks import leaked
+
+TOKEN = "5d0f4a9e2c7b41f8a3e6d9c0b1a2f3e4d5c6b7a8"
+ACCESS_KEY = "AKIAHOSTILEECHO7TEST"
+SECRET_KEY = "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"
+SECRETS = [TOKEN, ACCESS_KEY, SECRET_KEY]
+#: Characters of the secret left before the cut.
+KEPT = 12
+HTML = "<!doctype html><html><head><title>Sign in</title></head><body>portal</body></html>"
+
+
+@dataclass
+class Hostile:
+    """What the server answers (changed by each test), and what it saw."""
+
+    mode: str = "echo"
+    seen: list[tuple[str, str]] = field(default_factory=list)
+    url: str = ""
+
+
+def echo_body(header: str, secret: str, cut: int) -> str:
+    """A text body quoting ``header`` so that the first ``cut`` characters end
+    ``KEPT`` characters into ``secret``."""
+    before = "Authorization: " + header[: header.index(secret)]
+    return "x" * (cut - KEPT - len(before)) + before + header[header.index(secret) :] + "\n"
+
+
+def answer(state: Hostile, request: web.Request) -> web.Response:
+    header = request.headers.get("Authorization", "")
+    path = request.path
+    if state.mode == "html":
+        return web.Response(text=HTML, content_type="text/html")
+    if path == "/":  # the Backend.AI hello (unsigned)
+        if state.mode == "bai-hello-wrong":
+            return web.json_response({"status": "ok"})
+        return web.json_response({"version": "v9.20250722", "manager": "25.1.0"})
+    if state.mode == "echo":
+        if header.startswith("token "):
+            return web.Response(status=500, text=echo_body(header, TOKEN, 300))
+        return web.Response(status=500, text=echo_body(header, ACCESS_KEY, 500))
+    if path == "/auth":  # the Backend.AI key check
+        if state.mode == "bai-auth-wrong":
+            return web.json_response(["authorized"])
+        return web.json_response({"authorized": "yes", "echo": "runbridge"})
+    # Jupyter answers of the wrong shape
+    if path == "/api":
+        version = None if state.mode == "jup-version-wrong" else "2.21.1"
+        return web.json_response({"version": version})
+    if path in ("/api/sessions", "/api/terminals"):
+        return web.json_response([])
+    if path == "/api/contents":
+        return web.json_response({"type": "directory", "content": None})
+    if path == "/api/kernelspecs":
+        if state.mode == "jup-specs-wrong":
+            return web.json_response(["python3"])
+        return web.json_response({"default": "python3", "kernelspecs": {"python3": {}}})
+    return web.json_response({"message": "Not Found"}, status=404)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def hostile() -> AsyncIterator[Hostile]:
+    state = Hostile()
+
+    async def handle(request: web.Request) -> web.Response:
+        state.seen.append((request.method, request.path))
+        return answer(state, request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state.url = f"http://127.0.0.1:{port}"
+    try:
+        yield state
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def daemon(hostile: Hostile, tmp_path: Path) -> AsyncIterator[Daemon]:
+    fast = {"connect_timeout": 5, "read_timeout": 5}
+    options = {
+        "profile": "jup",
+        "profiles": {
+            "jup": {"type": "jupyter", "url": hostile.url, "token": TOKEN, **fast},
+            "bai": {
+                "type": "backendai",
+                "endpoint": hostile.url,
+                "access_key": ACCESS_KEY,
+                "secret_key": SECRET_KEY,
+                "image": "python:3.11",
+                "timeout": 5,
+            },
+        },
+    }
+    async with start_daemon(tmp_path / "home", init_options=options) as started:
+        yield started
+
+
+def assert_no_secret(daemon: Daemon, *answers: Any) -> None:
+    """No run of a secret in the answers, the editor's log messages, or any file written."""
+    for answer in answers:
+        assert leaked(json.dumps(answer), SECRETS) == [], answer
+    for message in daemon.client.log_messages:
+        assert leaked(message.message, SECRETS) == [], message.message
+    for path in daemon.home.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert leaked(text, SECRETS) == [], f"a run of a secret is in {path}"
+
+
+async def open_error(daemon: Daemon, profile: str) -> dict[str, Any]:
+    with pytest.raises(JsonRpcException) as caught:
+        await daemon.request("runbridge/openSession", {"name": f"s-{profile}", "profile": profile})
+    error = caught.value
+    return {"code": error.code, "message": error.message, "data": plain(error.data)}
+
+
+@pytest.mark.parametrize("profile", ["jup", "bai"])
+async def test_echoed_authorization_is_masked_before_the_cut(
+    daemon: Daemon, hostile: Hostile, profile: str
+) -> None:
+    hostile.mode = "echo"
+    error = await open_error(daemon, profile)
+    assert "HTTP 500" in error["message"], error
+    assert hostile.url in error["message"], error
+    check = await daemon.request("runbridge/checkProfile", {"profile": profile})
+    assert check["ok"] is False and "HTTP 500" in check["message"], check
+    assert_no_secret(daemon, error, check)
+    # the daemon keeps serving
+    assert (await daemon.request("runbridge/listSessions"))["sessions"] == []
+
+
+@pytest.mark.parametrize("profile", ["jup", "bai"])
+async def test_check_of_an_html_answer_is_not_a_pass(
+    daemon: Daemon, hostile: Hostile, profile: str
+) -> None:
+    """A web portal (or any catch-all page) answering 200 with HTML."""
+    hostile.mode = "html"
+    check = await daemon.request("runbridge/checkProfile", {"profile": profile})
+    assert check["ok"] is False, check
+    message = check["message"]
+    assert hostile.url in message and "not JSON" in message, check
+    assert_no_secret(daemon, check)
+
+
+@pytest.mark.parametrize(
+    ("profile", "mode", "words"),
+    [
+        ("bai", "bai-hello-wrong", ["GET /", "no API version"]),
+        ("bai", "bai-auth-wrong", ["GET /auth", "not an object"]),
+        ("jup", "jup-version-wrong", ["GET /api", "version"]),
+        ("jup", "jup-specs-wrong", ["GET /api/kernelspecs", "kernelspecs"]),
+    ],
+)
+async def test_check_of_a_wrongly_shaped_answer_is_not_a_pass(
+    daemon: Daemon, hostile: Hostile, profile: str, mode: str, words: list[str]
+) -> None:
+    hostile.mode = mode
+    check = await daemon.request("runbridge/checkProfile", {"profile": profile})
+    assert check["ok"] is False, check
+    for word in [hostile.url, *words]:
+        assert word in check["message"], check
+    assert_no_secret(daemon, check)
