@@ -57,6 +57,12 @@ def answer(state: Hostile, request: web.Request) -> web.Response:
     path = request.path
     if state.mode == "html":
         return web.Response(text=HTML, content_type="text/html")
+    if state.mode == "bad-gzip":  # says gzip, is not
+        return web.Response(
+            body=b"this is not gzip",
+            headers={"Content-Encoding": "gzip"},
+            content_type="text/plain",
+        )
     if path == "/":  # the Backend.AI hello (unsigned)
         if state.mode == "bai-hello-wrong":
             return web.json_response({"status": "ok"})
@@ -192,3 +198,18 @@ async def test_check_of_a_wrongly_shaped_answer_is_not_a_pass(
     for word in [hostile.url, *words]:
         assert word in check["message"], check
     assert_no_secret(daemon, check)
+
+
+@pytest.mark.parametrize("profile", ["jup", "bai"])
+async def test_an_undecodable_body_is_a_clear_error(
+    daemon: Daemon, hostile: Hostile, profile: str
+) -> None:
+    """A body that claims a compression it does not have: a backend error naming the
+    server, not an internal error."""
+    hostile.mode = "bad-gzip"
+    error = await open_error(daemon, profile)
+    assert error["code"] == -32020, error  # BackendError
+    assert hostile.url in error["message"] and "cannot be decoded" in error["message"], error
+    check = await daemon.request("runbridge/checkProfile", {"profile": profile})
+    assert check["ok"] is False and "cannot be decoded" in check["message"], check
+    assert_no_secret(daemon, error, check)

@@ -132,6 +132,14 @@ class BackendAIClient:
             endpoint=self.endpoint,
         )
 
+    def _undecodable(self, exc: httpx.DecodingError, what: str) -> BackendAIError:
+        """A body that claims an encoding (gzip, a charset) it does not have."""
+        return BackendAIError(
+            f"the Backend.AI manager at {self.endpoint} answered {what} with a body that "
+            f"cannot be decoded ({self.quote(str(exc))}); is the endpoint a Backend.AI manager?",
+            endpoint=self.endpoint,
+        )
+
     def _path(self, path: str) -> str:
         return path.lstrip("/")
 
@@ -146,6 +154,8 @@ class BackendAIClient:
             response = await self._http.get("", auth=None)
         except httpx.TransportError as exc:
             raise self._unreachable(exc, "asking for its API version") from None
+        except httpx.DecodingError as exc:
+            raise self._undecodable(exc, "asking for its API version (GET /)") from None
         server, problem = self._read_hello(response)
         if problem is not None and strict:
             raise BackendAIError(
@@ -233,6 +243,8 @@ class BackendAIClient:
                 response = await self._http.request(method, self._path(path), **kwargs)
             except httpx.TransportError as exc:
                 raise self._unreachable(exc, what) from None
+            except httpx.DecodingError as exc:
+                raise self._undecodable(exc, what) from None
             if response.status_code < 400:
                 return response
             error = self.error_for(response, what=what, session=session)

@@ -123,6 +123,15 @@ class JupyterClient:
             profile=self.profile_name,
         )
 
+    def undecodable(self, exc: httpx.DecodingError, what: str) -> JupyterError:
+        """A body that claims an encoding (gzip, a charset) it does not have."""
+        return JupyterError(
+            f"the {self.where} answered {what} with a body that cannot be decoded "
+            f"({self.quote(str(exc))}); is the url a Jupyter server?",
+            endpoint=self.endpoint,
+            profile=self.profile_name,
+        )
+
     def error_for(self, status: int, content: bytes, what: str) -> JupyterError:
         return http_error(
             status,
@@ -166,6 +175,8 @@ class JupyterClient:
             response = await self._http.request(method, path.lstrip("/"), **kwargs)
         except httpx.TransportError as exc:
             raise self.unreachable(exc, what) from None
+        except httpx.DecodingError as exc:
+            raise self.undecodable(exc, what) from None
         except httpx.InvalidURL as exc:
             raise JupyterError(
                 f"{what}: invalid URL for {self.where} ({self.quote(str(exc))})",
@@ -214,6 +225,8 @@ class JupyterClient:
             response = await self._http.get(path.lstrip("/"), params=params)
         except httpx.TransportError as exc:
             raise self.unreachable(exc, what) from None
+        except httpx.DecodingError as exc:
+            raise self.undecodable(exc, what) from None
         status = response.status_code
         # (Kernel Gateway answers 403 to listing sessions unless list_kernels is on)
         if status == 401 or (status == 403 and path != "/api/sessions"):
