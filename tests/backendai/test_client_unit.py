@@ -316,6 +316,22 @@ async def test_echoed_authorization_header_is_masked() -> None:
     await client.aclose()
 
 
+async def test_problem_type_echoing_the_credential_is_masked_in_error_data() -> None:
+    """The problem ``type`` goes to the wire as ``data.problem``: masked and bounded too."""
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        kind = PROB + "x" * 1000 + request.headers["Authorization"]
+        return httpx.Response(500, json={"type": kind, "title": "t"})
+
+    client = Server(echo).client()
+    with pytest.raises(bai_errors.BackendAIError) as info:
+        await client.call_json("GET", "/session/sess1", what="reading", session="sess1")
+    problem = str(info.value.data["problem"])
+    assert leaked(problem, [ACCESS_KEY]) == [], problem
+    assert len(problem) <= 200
+    await client.aclose()
+
+
 async def test_problem_detail_is_a_bounded_prefix() -> None:
     server = Server(lambda r: problem(500, "internal-server-error", "t" * 50_000, "m" * 50_000))
     client = server.client()

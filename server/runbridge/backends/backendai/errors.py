@@ -36,6 +36,8 @@ from runbridge.redaction import quote
 PROBLEM_PREFIX = "https://api.backend.ai/probs/"
 #: How many characters of a manager's error text a message quotes.
 DETAIL_LIMIT = 500
+#: How many characters of a problem type (its slug) an error keeps.
+SLUG_LIMIT = 100
 #: How much of a non-JSON body :func:`parse_problem` keeps for :func:`problem_error`
 #: to mask and cut (bounded work on a huge body).
 _CONTENT_KEEP = 16 * 1024
@@ -190,7 +192,8 @@ def problem_error(
     ``what`` says what was being done ("creating session 'x'"); ``endpoint`` is
     the manager URL (never with credentials).
     """
-    slug = problem_slug(body)
+    secrets = list(secrets)
+    slug = quote(problem_slug(body), secrets, SLUG_LIMIT)  # sent as data.problem
     detail = quote(_detail(body), secrets, DETAIL_LIMIT)
     data: dict[str, Any] = {"status": status, "problem": slug or None, "endpoint": endpoint}
     if session is not None:
