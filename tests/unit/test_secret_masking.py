@@ -17,7 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runbridge import logs
+from runbridge import logs, redaction
+from runbridge.backends.backendai.client import BackendAIClient
+from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.jupyter.client import JupyterClient
 from runbridge.backends.jupyter.errors import http_error
 from runbridge.backends.jupyter.profile import JupyterProfile
@@ -115,22 +117,29 @@ def test_redact_filter_masks_tracebacks(monkeypatch: pytest.MonkeyPatch) -> None
     assert leaked(text, [TOKEN]) == [], text
 
 
-def test_redact_filter_knows_profile_secrets() -> None:
-    """A token given in a profile (not in the environment) is masked in log lines too."""
-    token = "pr0f1leT0kenNotInTheEnvironment77"
-    profile = Profile(name="p", type="jupyter", settings={"url": "http://h:1", "token": token})
-    client = JupyterClient(
-        JupyterProfile.from_profile(profile, {}),
-        transport=httpx.MockTransport(lambda r: httpx.Response(500)),
-    )
-    assert client.endpoint == "http://h:1"
+@pytest.mark.parametrize("kind", ["jupyter", "backendai"])
+async def test_redact_filter_knows_profile_secrets(kind: str) -> None:
+    """A token or key given in a profile (not in the environment) is masked in log lines
+    once the profile's client exists."""
+    secret = f"pr0f1le{kind}SecretNotInTheEnvironment77"
+    transport = httpx.MockTransport(lambda r: httpx.Response(500))
+    client: JupyterClient | BackendAIClient
+    if kind == "jupyter":
+        settings = {"url": "http://h:1", "token": secret}
+        profile = Profile(name="p", type=kind, settings=settings)
+        client = JupyterClient(JupyterProfile.from_profile(profile, {}), transport=transport)
+    else:
+        settings = {"endpoint": "http://h:1", "access_key": "AKIAPROFILE", "secret_key": secret}
+        profile = Profile(name="p", type=kind, settings=settings)
+        client = BackendAIClient(BackendAIProfile.from_profile(profile, {}), transport=transport)
 
     def emit(logger: logging.Logger) -> None:
-        logger.warning("a header came back: token %s", token[3:])
+        logger.warning("a header came back: %s", secret[3:])
 
-    text = _logged("runbridge.test.profile", emit)
+    text = _logged(f"runbridge.test.profile.{kind}", emit)
     assert "a header came back" in text
-    assert leaked(text, [token]) == [], text
+    assert leaked(text, [secret]) == [], text
+    await client.aclose()
 
 
 # -- the masking rule itself ---------------------------------------------------------------------
@@ -148,3 +157,20 @@ def test_no_run_of_a_secret_survives(secret: str, parts: list[tuple[str, int, in
     text = "".join(noise + secret[a:b] for noise, a, b in parts)
     masked = logs.redact(text, [secret])
     assert leaked(masked, [secret]) == [], (text, masked)
+
+
+def test_quote_masks_then_cuts() -> None:
+    """Wherever the cut falls, no 6-run is left; the cut text can be cut again."""
+    text = "x" * 290 + TOKEN + " tail"
+    for limit in range(280, 340):
+        quoted = redaction.quote(text, [TOKEN], limit)
+        assert len(quoted) <= limit
+        assert leaked(quoted, [TOKEN]) == [], (limit, quoted)
+    assert redaction.quote(text, [TOKEN], 1000).endswith("x***" + " tail")
+
+
+def test_short_secrets_are_masked_whole_and_tiny_ones_not() -> None:
+    assert redaction.mask("pin 12345 and 1234", ["12345"]) == "pin *** and 1234"
+    assert redaction.mask("abc abc", ["abc"]) == "abc abc"  # shorter than 4: not a secret
+    assert redaction.mask(f"{TOKEN[:5]}|{TOKEN[-5:]}", [TOKEN]) == f"{TOKEN[:5]}|{TOKEN[-5:]}"
+    assert redaction.mask(f"<{TOKEN[:6]}|{TOKEN[-6:]}>", [TOKEN]) == "<***|***>"
