@@ -13,8 +13,9 @@ read the answer is not a pass.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,13 @@ import pytest_asyncio
 from aiohttp import web
 from pygls.exceptions import JsonRpcException
 
+from runbridge.backends.backendai.client import BackendAIClient
+from runbridge.backends.backendai.errors import BackendAIError
+from runbridge.backends.backendai.profile import BackendAIProfile
+from runbridge.backends.jupyter.client import JupyterClient
+from runbridge.backends.jupyter.errors import JupyterError
+from runbridge.backends.jupyter.profile import JupyterProfile
+from runbridge.config import Profile
 from tests.e2e.conftest import Daemon, plain, start_daemon
 from tests.leaks import leaked
 
@@ -90,6 +98,22 @@ def answer(state: Hostile, request: web.Request) -> web.Response:
     return web.json_response({"message": "Not Found"}, status=404)
 
 
+@contextlib.asynccontextmanager
+async def serving(handle: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """An aiohttp server on 127.0.0.1 answering every path with ``handle``; yields its URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def hostile() -> AsyncIterator[Hostile]:
     state = Hostile()
@@ -98,18 +122,9 @@ async def hostile() -> AsyncIterator[Hostile]:
         state.seen.append((request.method, request.path))
         return answer(state, request)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(handle) as url:
+        state.url = url
         yield state
-    finally:
-        await runner.cleanup()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -213,3 +228,59 @@ async def test_an_undecodable_body_is_a_clear_error(
     check = await daemon.request("runbridge/checkProfile", {"profile": profile})
     assert check["ok"] is False and "cannot be decoded" in check["message"], check
     assert_no_secret(daemon, error, check)
+
+
+@pytest.mark.parametrize("scheme", ["ws", "http"])
+async def test_a_websocket_redirected_to_another_origin_carries_no_token(scheme: str) -> None:
+    """A server redirecting the kernel websocket elsewhere (``ws://``, or ``http://`` as a
+    login page does): a clear error, and the other origin never gets the token (the
+    websocket client drops Authorization on a cross-origin redirect; the REST client
+    follows no redirect at all)."""
+    headers: list[str] = []
+
+    async def other(request: web.Request) -> web.Response:
+        headers.append(request.headers.get("Authorization", ""))
+        return web.Response(status=404, text="nothing here")
+
+    async with serving(other) as elsewhere:
+
+        async def redirect(request: web.Request) -> web.Response:
+            target = elsewhere.replace("http", scheme, 1)
+            raise web.HTTPFound(f"{target}{request.path}?next=x&token={TOKEN}")
+
+        async with serving(redirect) as url:
+            settings = {"url": url, "token": TOKEN, "connect_timeout": 5, "read_timeout": 5}
+            profile = JupyterProfile.from_profile(Profile("r", "jupyter", settings=settings), {})
+            client = JupyterClient(profile)
+            try:
+                with pytest.raises(JupyterError) as info:
+                    await client.ws_connect("/api/kernels/k1/channels", what="connecting")
+            finally:
+                await client.aclose()
+    message = str(info.value)
+    assert url in message, message
+    assert leaked(message, SECRETS) == [] and "next=" not in message, message
+    assert all(leaked(h, SECRETS) == [] for h in headers), headers
+
+
+async def test_a_backendai_websocket_redirected_to_a_page_is_a_clear_error() -> None:
+    """The manager's stream redirected to an ``http://`` page (a proxy's sign-in): a
+    Backend.AI error (the session then uses the REST loop), not an internal error."""
+
+    async def manager(request: web.Request) -> web.Response:
+        if request.path == "/":
+            return web.json_response({"version": "v9.20250722", "manager": "25.1.0"})
+        raise web.HTTPFound(f"http://127.0.0.1:9/sso?next=x&key={ACCESS_KEY}")
+
+    async with serving(manager) as url:
+        settings = {"endpoint": url, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY}
+        profile = BackendAIProfile.from_profile(Profile("b", "backendai", settings=settings), {})
+        client = BackendAIClient(profile)
+        try:
+            with pytest.raises(BackendAIError) as info:
+                await client.ws_connect("/stream/session/s1/execute", what="running code")
+        finally:
+            await client.aclose()
+    message = str(info.value)
+    assert url in message and "redirected" in message, message
+    assert leaked(message, SECRETS) == [] and "next=" not in message, message

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.protocol import State
 
 from runbridge import redaction
@@ -385,6 +385,12 @@ class BackendAIClient:
                     f"{error.message} (websocket {path!r} refused)", endpoint=self.endpoint
                 ) from None
             raise error from None
+        except InvalidURI as exc:  # a redirect to a page that is no websocket (http://...)
+            raise BackendAIStreamUnavailable(
+                f"the Backend.AI manager at {self.endpoint} redirected the websocket {path!r} "
+                f"to {self.quote(exc.uri.split('?')[0])}",
+                endpoint=self.endpoint,
+            ) from None
         except InvalidHandshake as exc:
             raise BackendAIStreamUnavailable(
                 f"the Backend.AI manager at {self.endpoint} refused the websocket {path!r} "

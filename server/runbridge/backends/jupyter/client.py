@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 
 from runbridge import redaction
@@ -187,15 +187,20 @@ class JupyterClient:
             return response
         if response.status_code < 400:
             location = response.headers.get("location", "")
-            raise JupyterError(
-                f"the {self.where} redirected {what} (HTTP {response.status_code}) to "
-                f"{self.quote(location.split('?')[0]) or 'another page'}: the url (its base "
-                "path) or the token is probably wrong",
-                status=response.status_code,
-                endpoint=self.endpoint,
-                profile=self.profile_name,
-            )
+            raise self.redirected(response.status_code, location, what)
         raise self.error_for(response.status_code, response.content, what)
+
+    def redirected(self, status: int | None, location: str, what: str) -> JupyterError:
+        """A redirect (to a login page, another base path): its target without the query."""
+        code = f" (HTTP {status})" if status is not None else ""
+        return JupyterError(
+            f"the {self.where} redirected {what}{code} to "
+            f"{self.quote(location.split('?')[0]) or 'another page'}: the url (its base "
+            "path) or the token is probably wrong",
+            status=status,
+            endpoint=self.endpoint,
+            profile=self.profile_name,
+        )
 
     async def get_json(self, path: str, *, what: str, params: dict[str, str] | None = None) -> Any:
         response = await self.request("GET", path, what=what, params=params)
@@ -320,6 +325,10 @@ class JupyterClient:
         except InvalidStatus as exc:
             response = exc.response
             raise self.error_for(response.status_code, bytes(response.body or b""), what) from None
+        except InvalidURI as exc:  # a redirect to a page that is no websocket (http://...)
+            cause = exc.__context__
+            status = cause.response.status_code if isinstance(cause, InvalidStatus) else None
+            raise self.redirected(status, exc.uri, what) from None
         except InvalidHandshake as exc:
             raise JupyterError(
                 f"the {self.where} refused the websocket while {what} ({self.quote(str(exc))})",
