@@ -26,7 +26,7 @@ from aiohttp import web
 from pygls.exceptions import JsonRpcException
 
 from runbridge.backends.backendai.client import BackendAIClient
-from runbridge.backends.backendai.errors import BackendAIError
+from runbridge.backends.backendai.errors import BackendAIStreamUnavailable
 from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.jupyter.client import JupyterClient
 from runbridge.backends.jupyter.errors import JupyterError
@@ -277,7 +277,7 @@ async def test_a_backendai_websocket_redirected_to_a_page_is_a_clear_error() -> 
         profile = BackendAIProfile.from_profile(Profile("b", "backendai", settings=settings), {})
         client = BackendAIClient(profile)
         try:
-            with pytest.raises(BackendAIError) as info:
+            with pytest.raises(BackendAIStreamUnavailable) as info:
                 await client.ws_connect("/stream/session/s1/execute", what="running code")
         finally:
             await client.aclose()
