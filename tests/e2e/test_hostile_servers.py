@@ -4,7 +4,9 @@ The real daemon talks to an aiohttp server which (a) answers every call with an 
 whose body echoes the request's ``Authorization`` header, placed so that the cut
 errors make of a body (300 characters for Jupyter, 500 for Backend.AI) falls inside
 the token or the access key; (b) answers 200 with an HTML page, or with JSON of the
-wrong shape, where a Jupyter server or a Backend.AI manager would answer JSON.
+wrong shape, where a Jupyter server or a Backend.AI manager would answer JSON; (c)
+answers a body that cannot be decoded. The last tests drive the clients directly
+against servers that redirect websockets (to another origin, to an ``http://`` page).
 
 No 6-character run of a secret may reach the wire (errors, ``checkProfile``
 answers, ``window/logMessage``) or any file the daemon writes; a check that cannot
@@ -16,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +48,9 @@ HTML = "<!doctype html><html><head><title>Sign in</title></head><body>portal</bo
 
 @dataclass
 class Hostile:
-    """What the server answers (changed by each test), and what it saw."""
+    """What the server answers (changed by each test) and where it listens."""
 
     mode: str = "echo"
-    seen: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
 
 
@@ -119,7 +120,6 @@ async def hostile() -> AsyncIterator[Hostile]:
     state = Hostile()
 
     async def handle(request: web.Request) -> web.Response:
-        state.seen.append((request.method, request.path))
         return answer(state, request)
 
     async with serving(handle) as url:
