@@ -2,8 +2,9 @@
 
 Warnings and errors from runbridge's own loggers can also be forwarded to the
 editor (``window/logMessage``) through :class:`ForwardHandler`. A redaction
-filter masks the values of secret-looking environment variables wherever they
-would appear in a log line.
+filter masks the values of secret-looking environment variables and the secrets
+of the profiles in use (any run of 6 or more of their characters) wherever they
+would appear in a log line or its traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from runbridge import paths
+from runbridge import paths, redaction
 
 _SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|ACCESS_KEY|API_KEY)", re.IGNORECASE)
 
@@ -25,20 +26,36 @@ def secret_values() -> list[str]:
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:
-    for value in secrets if secrets is not None else secret_values():
-        text = text.replace(value, "***")
-    return text
+    """``text`` with every run of 6 or more characters of a secret masked
+    (:func:`runbridge.redaction.mask`); by default the secrets are the secret-looking
+    environment variables and the profiles' secrets in use."""
+    if secrets is None:
+        secrets = secret_values() + redaction.remembered()
+    return redaction.mask(text, secrets)
 
 
 class RedactFilter(logging.Filter):
+    """Masks secrets in a record's message, its traceback and its stack.
+
+    The environment is read once; the profiles' secrets (:func:`redaction.remember`)
+    on every record, since profiles are read after logging is set up.
+    """
+
     def __init__(self) -> None:
         super().__init__()
         self._secrets = secret_values()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = redact(record.getMessage(), self._secrets)
-            record.msg, record.args = message, None
+        secrets = self._secrets + redaction.remembered()
+        if not secrets:
+            return True
+        record.msg, record.args = redact(record.getMessage(), secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, secrets)
         return True
 
 

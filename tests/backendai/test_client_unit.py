@@ -35,6 +35,7 @@ from runbridge.backends.backendai.session import (
 from runbridge.config import Profile
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
 from runbridge.sessions.model import BatchOptions, RunStatus, SessionState
+from tests.leaks import leaked
 
 ENDPOINT = "http://127.0.0.1:8081"
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -276,6 +277,81 @@ async def test_secrets_scrubbed_from_server_text() -> None:
     assert SECRET_KEY not in str(info.value)
     assert "***" in str(info.value)
     await client.aclose()
+
+
+@pytest.mark.parametrize("key", ["access", "secret"])
+@pytest.mark.parametrize("kept", [6, 15])
+async def test_text_body_cut_inside_a_key_is_masked(key: str, kept: int) -> None:
+    """A non-JSON error body is quoted up to 500 characters: the cut falls ``kept``
+    characters into a key the server echoes, and no 6-character run of it is shown."""
+    value = ACCESS_KEY if key == "access" else SECRET_KEY
+    head = "keypair "
+    body = "p" * (500 - kept - len(head)) + head + value + " is not allowed here"
+    server = Server(lambda r: httpx.Response(500, text=body))
+    client = server.client()
+    with pytest.raises(bai_errors.BackendAIError) as info:
+        await client.call_json("GET", "/session/sess1", what="reading", session="sess1")
+    message = str(info.value)
+    assert "HTTP 500" in message
+    assert leaked(message, [ACCESS_KEY, SECRET_KEY]) == [], message
+    await client.aclose()
+
+
+async def test_echoed_authorization_header_is_masked() -> None:
+    """A manager (or a proxy) that quotes the request's Authorization header: neither the
+    access key nor the request's signature is shown (the body is not signed, so a
+    signature could be replayed with another body within the 15-minute window)."""
+    sent: list[str] = []
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["Authorization"])
+        return problem(401, "auth-failed", "bad", f"Authorization: {sent[-1]}")
+
+    server = Server(echo)
+    client = server.client()
+    with pytest.raises(bai_errors.BackendAIAuthError) as info:
+        await client.call_json("GET", "/auth", what="testing")
+    message = str(info.value)
+    signature = sent[0].rsplit(":", 1)[1]
+    assert leaked(message, [ACCESS_KEY, SECRET_KEY, signature]) == [], message
+    await client.aclose()
+
+
+async def test_problem_type_echoing_the_credential_is_masked_in_error_data() -> None:
+    """The problem ``type`` goes to the wire as ``data.problem``: masked and bounded too."""
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        kind = PROB + "x" * 1000 + request.headers["Authorization"]
+        return httpx.Response(500, json={"type": kind, "title": "t"})
+
+    client = Server(echo).client()
+    with pytest.raises(bai_errors.BackendAIError) as info:
+        await client.call_json("GET", "/session/sess1", what="reading", session="sess1")
+    problem = str(info.value.data["problem"])
+    assert leaked(problem, [ACCESS_KEY]) == [], problem
+    assert len(problem) <= 200
+    await client.aclose()
+
+
+async def test_problem_detail_is_a_bounded_prefix() -> None:
+    server = Server(lambda r: problem(500, "internal-server-error", "t" * 50_000, "m" * 50_000))
+    client = server.client()
+    with pytest.raises(bai_errors.BackendAIError) as info:
+        await client.call_json("GET", "/session/sess1", what="reading", session="sess1")
+    assert len(str(info.value)) < 1000
+    await client.aclose()
+
+
+async def test_run_answer_without_result_is_masked() -> None:
+    """The REST loop quotes 200 characters of an answer it cannot read."""
+    pad = "q" * (200 - 10 - len("{'echo': '"))
+    server = Server(lambda r: httpx.Response(200, json={"echo": pad + ACCESS_KEY}))
+    session = new_session(server)
+    with pytest.raises(BackendError) as info:
+        await session.execute("1", Sink(), None)
+    message = str(info.value)
+    assert "without a result" in message
+    assert leaked(message, [ACCESS_KEY]) == [], message
 
 
 async def test_rate_limit_short_wait_is_retried_once() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from runbridge.backends.backendai.client import BackendAIClient
+from runbridge.backends.backendai.errors import BackendAIError
 from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.backendai.session import BackendAISession
 from runbridge.backends.base import StateCallback, StatusCallback
@@ -64,18 +65,43 @@ class BackendAIBackend:
         return session
 
     async def check(self, image: str | None) -> str:
-        """Reach the manager (``GET /``: the API version), prove the keys (signed ``GET /auth``)."""
-        version = await self.client.negotiate()
-        await self.client.request(
+        """Reach the manager (``GET /``: the API version), prove the keys (signed ``GET /auth``).
+
+        Either answer unread (not JSON, not the expected object) is a failure naming the
+        endpoint and what came back: a web page answering 200 to everything is no manager.
+        """
+        client = self.client
+        version = await client.negotiate(strict=True)
+        response = await client.request(
             "GET", "/auth", params={"echo": "runbridge"}, what="checking the profile's keys"
         )
+        problem = _auth_answer_problem(response)
+        if problem is not None:
+            raise BackendAIError(
+                f"the Backend.AI manager at {client.endpoint} answered GET /auth (checking "
+                f"the keys) with {problem}: is the endpoint a Backend.AI manager?",
+                endpoint=client.endpoint,
+            )
         return (
-            f"Backend.AI manager {self.client.endpoint} answers (API {version}) "
+            f"Backend.AI manager {client.endpoint} answers (API {version}) "
             f"and accepts the keys of access key {self.config.access_key[:4]}…"
         )
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _auth_answer_problem(response: httpx.Response) -> str | None:
+    """What is wrong with an answer to ``GET /auth`` (None: ``{"authorized": "yes"}``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"something that is not JSON (HTTP {response.status_code})"
+    if not isinstance(body, dict):
+        return "JSON that is not an object"
+    if body.get("authorized") != "yes":
+        return 'no "authorized": "yes"'
+    return None
 
 
 if TYPE_CHECKING:  # both classes satisfy the contract of runbridge.backends.base

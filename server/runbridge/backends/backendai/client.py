@@ -20,9 +20,10 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.protocol import State
 
+from runbridge import redaction
 from runbridge.backends.backendai.auth import (
     CLIENT_API_VERSION,
     MIN_API_VERSION,
@@ -33,6 +34,7 @@ from runbridge.backends.backendai.auth import (
     ws_headers,
 )
 from runbridge.backends.backendai.errors import (
+    DETAIL_LIMIT,
     BackendAIError,
     BackendAIRateLimited,
     BackendAIStreamUnavailable,
@@ -40,7 +42,6 @@ from runbridge.backends.backendai.errors import (
     parse_problem,
     problem_error,
     problem_slug,
-    scrub,
 )
 from runbridge.backends.backendai.profile import BackendAIProfile
 
@@ -56,6 +57,8 @@ WS_MAX_SIZE = 16 * 1024 * 1024
 WS_PING_INTERVAL_S = 30.0
 #: How long closing a websocket waits for the server's close frame.
 WS_CLOSE_TIMEOUT_S = 1.0
+#: How many characters of a version string the server announces are kept.
+VERSION_LIMIT = 40
 
 Sleep = Callable[[float], Awaitable[None]]
 Files = Sequence[tuple[str, tuple[str, bytes, str]]]
@@ -73,6 +76,7 @@ class BackendAIClient:
         max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT_S,
     ) -> None:
         self.config = config
+        redaction.remember(config.access_key, config.secret_key)  # the log filter masks them
         self.endpoint = str(config.endpoint).rstrip("/")
         self._client_version = config.api_version or CLIENT_API_VERSION
         self.api_version = self._client_version
@@ -101,8 +105,18 @@ class BackendAIClient:
     def secrets(self) -> tuple[str, str]:
         return (self.config.secret_key, self.config.access_key)
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self.secrets)
+    def quote(self, text: str, limit: int = DETAIL_LIMIT) -> str:
+        """At most ``limit`` characters of server (or library) text, the keys masked first."""
+        return redaction.quote(text, self.secrets, limit)
+
+    def _secrets_of(self, authorization: str | None) -> tuple[str, ...]:
+        """The keys, and the ``ACCESS_KEY:SIGNATURE`` credential of the request answered.
+
+        A signature is derived, but the body is not signed: echoed back, it could be
+        replayed with another body on the same path within the manager's 15-minute window.
+        """
+        credential = (authorization or "").rpartition("credential=")[2].strip()
+        return (*self.secrets, credential) if credential else self.secrets
 
     def _unreachable(self, exc: Exception, what: str) -> BackendAIUnreachable:
         if isinstance(exc, httpx.ConnectTimeout):
@@ -110,7 +124,7 @@ class BackendAIClient:
         elif isinstance(exc, httpx.TimeoutException | TimeoutError):
             why = f"did not answer within {self.timeout:g} s"
         else:
-            detail = self._scrub(str(exc)) or type(exc).__name__
+            detail = self.quote(str(exc)) or type(exc).__name__
             why = f"cannot be reached ({detail})"
         return BackendAIUnreachable(
             f"the Backend.AI manager at {self.endpoint} {why} while {what}; check the "
@@ -118,25 +132,37 @@ class BackendAIClient:
             endpoint=self.endpoint,
         )
 
+    def _undecodable(self, exc: httpx.DecodingError, what: str) -> BackendAIError:
+        """A body that claims an encoding (gzip, a charset) it does not have."""
+        return BackendAIError(
+            f"the Backend.AI manager at {self.endpoint} answered {what} with a body that "
+            f"cannot be decoded ({self.quote(str(exc))}); is the endpoint a Backend.AI manager?",
+            endpoint=self.endpoint,
+        )
+
     def _path(self, path: str) -> str:
         return path.lstrip("/")
 
     # -- version negotiation -------------------------------------------------------
-    async def negotiate(self) -> str:
-        """Ask ``GET /`` for the server's API version; speak the lower of it and ours."""
+    async def negotiate(self, *, strict: bool = False) -> str:
+        """Ask ``GET /`` for the server's API version; speak the lower of it and ours.
+
+        An answer without a version leaves ours (as the SDK does); with ``strict`` (the
+        profile check) it is an error saying what was answered.
+        """
         try:
             response = await self._http.get("", auth=None)
         except httpx.TransportError as exc:
             raise self._unreachable(exc, "asking for its API version") from None
-        server: str | None = None
-        if response.status_code < 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            server = version_from_hello(body)
-            if isinstance(body, Mapping) and isinstance(body.get("manager"), str):
-                self.manager_version = body["manager"]
+        except httpx.DecodingError as exc:
+            raise self._undecodable(exc, "asking for its API version (GET /)") from None
+        server, problem = self._read_hello(response)
+        if problem is not None and strict:
+            raise BackendAIError(
+                f"the Backend.AI manager at {self.endpoint} answered GET / with {problem}: "
+                "is the endpoint a Backend.AI manager?",
+                endpoint=self.endpoint,
+            )
         version = negotiate_api_version(server, self._client_version)
         if server is not None and parse_api_version(version) < parse_api_version(MIN_API_VERSION):
             log.warning(
@@ -156,6 +182,24 @@ class BackendAIClient:
             self.manager_version,
         )
         return version
+
+    def _read_hello(self, response: httpx.Response) -> tuple[str | None, str | None]:
+        """The API version a ``GET /`` answer announces, else what is wrong with it."""
+        if response.status_code >= 300:
+            return None, f"HTTP {response.status_code}"
+        try:
+            body = response.json()
+        except ValueError:
+            return None, f"something that is not JSON (HTTP {response.status_code})"
+        if not isinstance(body, Mapping):
+            return None, "JSON that is not an object"
+        manager = body.get("manager")
+        if isinstance(manager, str):
+            self.manager_version = self.quote(manager, VERSION_LIMIT)
+        server = version_from_hello(body)
+        if server is None:
+            return None, 'no API version (a "version" of the form vN.YYYYMMDD)'
+        return server, None
 
     async def ensure_negotiated(self) -> None:
         if self._negotiated:
@@ -199,6 +243,8 @@ class BackendAIClient:
                 response = await self._http.request(method, self._path(path), **kwargs)
             except httpx.TransportError as exc:
                 raise self._unreachable(exc, what) from None
+            except httpx.DecodingError as exc:
+                raise self._undecodable(exc, what) from None
             if response.status_code < 400:
                 return response
             error = self.error_for(response, what=what, session=session)
@@ -224,7 +270,7 @@ class BackendAIClient:
             endpoint=self.endpoint,
             what=what,
             session=session,
-            secrets=self.secrets,
+            secrets=self._secrets_of(response.request.headers.get("Authorization")),
         )
 
     async def call_json(
@@ -331,7 +377,7 @@ class BackendAIClient:
                 endpoint=self.endpoint,
                 what=what,
                 session=session,
-                secrets=self.secrets,
+                secrets=self._secrets_of(headers.get("Authorization")),
             )
             if type(error) is BackendAIError and response.status_code < 500:
                 # e.g. a proxy that refuses websocket upgrades (400, 426): not a server error
@@ -339,10 +385,16 @@ class BackendAIClient:
                     f"{error.message} (websocket {path!r} refused)", endpoint=self.endpoint
                 ) from None
             raise error from None
+        except InvalidURI as exc:  # a redirect to a page that is no websocket (http://...)
+            raise BackendAIStreamUnavailable(
+                f"the Backend.AI manager at {self.endpoint} redirected the websocket {path!r} "
+                f"to {self.quote(exc.uri.split('?')[0])}",
+                endpoint=self.endpoint,
+            ) from None
         except InvalidHandshake as exc:
             raise BackendAIStreamUnavailable(
                 f"the Backend.AI manager at {self.endpoint} refused the websocket {path!r} "
-                f"({self._scrub(str(exc))})",
+                f"({self.quote(str(exc))})",
                 endpoint=self.endpoint,
             ) from None
         except (OSError, TimeoutError) as exc:

@@ -4,7 +4,8 @@ The manager answers failures with RFC 7807-style JSON
 (``{"type": "https://api.backend.ai/probs/<slug>", "title": ..., "msg": ...}``,
 reference §6). :func:`problem_error` turns one into a :class:`BackendAIError`
 subclass with a message a user can act on. Messages name the endpoint and the
-session, never a key (:func:`scrub` removes any that slipped into server text).
+session, never a key: server text is quoted only through
+:func:`runbridge.redaction.quote` (masked, then cut to :data:`DETAIL_LIMIT`).
 
     BackendError (runbridge.errors)
     └── BackendAIError             any failure answered by (or reaching) the manager
@@ -30,8 +31,16 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from runbridge.errors import BackendError, Unsupported
+from runbridge.redaction import quote
 
 PROBLEM_PREFIX = "https://api.backend.ai/probs/"
+#: How many characters of a manager's error text a message quotes.
+DETAIL_LIMIT = 500
+#: How many characters of a problem type (its slug) an error keeps.
+SLUG_LIMIT = 100
+#: How much of a non-JSON body :func:`parse_problem` keeps for :func:`problem_error`
+#: to mask and cut (bounded work on a huge body).
+_CONTENT_KEEP = 16 * 1024
 
 
 class BackendAIError(BackendError):
@@ -109,20 +118,16 @@ def problem_slug(body: Mapping[str, Any]) -> str:
 
 
 def parse_problem(content: bytes) -> dict[str, Any]:
-    """The problem JSON of an error answer; a non-JSON body becomes ``{"content": text}``."""
+    """The problem JSON of an error answer; a non-JSON body becomes ``{"content": text}``.
+
+    Nothing here is cut to what a message shows: :func:`problem_error` masks the
+    secrets first and cuts after, so a cut never leaves the start of a key.
+    """
     try:
         body = json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        return {"content": content[:500].decode("utf-8", "replace").strip()}
-    return body if isinstance(body, dict) else {"content": str(body)[:500]}
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every (non-trivial) secret replaced by ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+        return {"content": content[:_CONTENT_KEEP].decode("utf-8", "replace").strip()}
+    return body if isinstance(body, dict) else {"content": str(body)[:_CONTENT_KEEP]}
 
 
 def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -187,8 +192,9 @@ def problem_error(
     ``what`` says what was being done ("creating session 'x'"); ``endpoint`` is
     the manager URL (never with credentials).
     """
-    slug = problem_slug(body)
-    detail = scrub(_detail(body), list(secrets))
+    secrets = list(secrets)
+    slug = quote(problem_slug(body), secrets, SLUG_LIMIT)  # sent as data.problem
+    detail = quote(_detail(body), secrets, DETAIL_LIMIT)
     data: dict[str, Any] = {"status": status, "problem": slug or None, "endpoint": endpoint}
     if session is not None:
         data["session"] = session

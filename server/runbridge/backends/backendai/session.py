@@ -110,6 +110,8 @@ STARTING_STATUSES = frozenset(
 )
 RUNNING_STATUSES = frozenset({"RUNNING", "RUNNING_DEGRADED"})
 ENDED_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
+#: How many characters of a status the manager reports are kept (it is shown).
+STATUS_LIMIT = 40
 
 #: Polling while the session starts: first interval, growth, cap; overall limit.
 START_POLL_S = 0.25
@@ -189,8 +191,9 @@ class BackendAISession:
     def _set_status(self, status: str | None, info: Any = None) -> None:
         if not status:
             return
-        status = str(status).upper()
-        self.status_info = None if info in (None, "", "None") else str(info)
+        # server text, shown in messages and sent to the editor: masked and bounded
+        status = self.client.quote(str(status), STATUS_LIMIT).upper()
+        self.status_info = None if info in (None, "", "None") else self.client.quote(str(info))
         if status == self.status:
             return
         self.status = status
@@ -260,7 +263,7 @@ class BackendAISession:
             image = info.get("image") or info.get("lang")
             existing = str(image) if image else None
         if existing and existing != self.image:
-            what = f"with image {existing!r}, not {self.image!r}"
+            what = f"with image {self.client.quote(repr(existing), 200)}, not {self.image!r}"
         else:
             what = "with another image or settings"
         return SessionConflict(
@@ -599,7 +602,8 @@ class BackendAISession:
             result = answer.get("result")
             if not isinstance(result, dict):
                 raise BackendAIError(
-                    f"{self._where()} answered a run without a result: {str(answer)[:200]}",
+                    f"{self._where()} answered a run without a result: "
+                    f"{self.client.quote(str(answer), 200)}",
                     session=self.name,
                 )
             run_id = str(result.get("runId") or result.get("run_id") or run_id)
@@ -618,7 +622,9 @@ class BackendAISession:
             if status in ("build-finished", "clean-finished"):
                 self._step(run, result)
             elif status != "continued":
-                log.warning("unknown run status %r; continuing", status)
+                log.warning(
+                    "unknown run status %s; continuing", self.client.quote(repr(status), 100)
+                )
             body = {"mode": "continue", "code": "", "runId": run_id, "run_id": run_id}
 
     async def _ask(
@@ -666,7 +672,8 @@ class BackendAISession:
                     return RunOutcome(
                         RunStatus.FAILED,
                         None,
-                        message=f"{self._where()} stopped the run: {result.get('msg') or status}",
+                        message=f"{self._where()} stopped the run: "
+                        f"{self.client.quote(str(result.get('msg') or status))}",
                     )
                 waiting = status == "waiting-input"
                 prompt = self._emit(run, result.get("console"), sink, waiting)

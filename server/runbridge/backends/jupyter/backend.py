@@ -10,6 +10,7 @@ import httpx
 
 from runbridge.backends.base import StateCallback, StatusCallback
 from runbridge.backends.jupyter.client import JupyterClient
+from runbridge.backends.jupyter.errors import JupyterError
 from runbridge.backends.jupyter.profile import JupyterProfile
 from runbridge.backends.jupyter.session import JupyterSession, KernelStore
 from runbridge.config import Profile
@@ -66,13 +67,21 @@ class JupyterBackend:
         """``GET /api`` (reachable, token accepted, a Jupyter server) and the kernelspec."""
         features = await self.client.features()
         kernel = image or self.config.kernel_name
-        body = await self.client.get_json("/api/kernelspecs", what="listing kernelspecs")
+        body = await self.client.get_json(
+            "/api/kernelspecs", what="listing kernelspecs (GET /api/kernelspecs)"
+        )
         specs = body.get("kernelspecs") if isinstance(body, dict) else None
-        names = sorted(specs) if isinstance(specs, dict) else []
-        if kernel not in names:
+        if not isinstance(specs, dict):
+            raise JupyterError(
+                f"the {self.client.where} answered GET /api/kernelspecs without a kernelspecs "
+                'table (a JSON object with a "kernelspecs" object): is the url a Jupyter server?',
+                endpoint=self.client.endpoint,
+                profile=self.profile.name,
+            )
+        if kernel not in specs:
+            known = self.client.quote(", ".join(sorted(map(str, specs))) or "none")
             raise KernelSpecNotFound(
-                f"the {self.client.where} has no kernelspec {kernel!r} "
-                f"(it has: {', '.join(names) or 'none'})",
+                f"the {self.client.where} has no kernelspec {kernel!r} (it has: {known})",
                 image=kernel,
                 profile=self.profile.name,
             )

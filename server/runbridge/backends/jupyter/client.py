@@ -21,15 +21,16 @@ from urllib.parse import quote
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 
+from runbridge import redaction
 from runbridge.backends.jupyter.channels import QuickAckConnection
 from runbridge.backends.jupyter.errors import (
+    DETAIL_LIMIT,
     JupyterError,
     JupyterUnreachable,
     http_error,
-    scrub,
 )
 from runbridge.backends.jupyter.profile import JupyterProfile
 
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 WS_MAX_SIZE = 1024 * 1024 * 1024
 WS_PING_INTERVAL_S = 30.0
 WS_CLOSE_TIMEOUT_S = 1.0
+#: How many characters of a version string the server announces are kept.
+VERSION_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class JupyterClient:
         self, config: JupyterProfile, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.config = config
+        redaction.remember(config.token)  # the log filter masks it too
         self.profile_name = config.name
         #: The server URL, without the token (safe to show).
         self.endpoint = config.url.rstrip("/")
@@ -88,8 +92,9 @@ class JupyterClient:
         """How messages name the server: ``Jupyter server http://host:8888 (profile 'x')``."""
         return f"Jupyter server {self.endpoint} (profile {self.profile_name!r})"
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self.config.token)
+    def quote(self, text: str, limit: int = DETAIL_LIMIT) -> str:
+        """At most ``limit`` characters of server (or library) text, the token masked first."""
+        return redaction.quote(text, [self.config.token], limit)
 
     def unreachable(self, exc: BaseException, what: str) -> JupyterUnreachable:
         if isinstance(exc, httpx.ConnectTimeout):
@@ -98,7 +103,7 @@ class JupyterClient:
         elif isinstance(exc, httpx.TimeoutException | TimeoutError):
             why = f"did not answer within {self.read_timeout:g} s"
         elif _is_tls_error(exc):
-            detail = self._scrub(_tls_detail(exc))
+            detail = self.quote(_tls_detail(exc))
             hint = (
                 "; for a self-signed certificate set verify_tls = false in the profile"
                 if self.config.verify_tls
@@ -110,10 +115,19 @@ class JupyterClient:
                 profile=self.profile_name,
             )
         else:
-            detail = self._scrub(_os_detail(exc)) or type(exc).__name__
+            detail = self.quote(_os_detail(exc)) or type(exc).__name__
             why = f"cannot be reached ({detail})"
         return JupyterUnreachable(
             f"the {self.where} {why} while {what}; check the url and that the server is running",
+            endpoint=self.endpoint,
+            profile=self.profile_name,
+        )
+
+    def undecodable(self, exc: httpx.DecodingError, what: str) -> JupyterError:
+        """A body that claims an encoding (gzip, a charset) it does not have."""
+        return JupyterError(
+            f"the {self.where} answered {what} with a body that cannot be decoded "
+            f"({self.quote(str(exc))}); is the url a Jupyter server?",
             endpoint=self.endpoint,
             profile=self.profile_name,
         )
@@ -161,9 +175,11 @@ class JupyterClient:
             response = await self._http.request(method, path.lstrip("/"), **kwargs)
         except httpx.TransportError as exc:
             raise self.unreachable(exc, what) from None
+        except httpx.DecodingError as exc:
+            raise self.undecodable(exc, what) from None
         except httpx.InvalidURL as exc:
             raise JupyterError(
-                f"{what}: invalid URL for {self.where} ({self._scrub(str(exc))})",
+                f"{what}: invalid URL for {self.where} ({self.quote(str(exc))})",
                 endpoint=self.endpoint,
                 profile=self.profile_name,
             ) from None
@@ -171,15 +187,20 @@ class JupyterClient:
             return response
         if response.status_code < 400:
             location = response.headers.get("location", "")
-            raise JupyterError(
-                f"the {self.where} redirected {what} (HTTP {response.status_code}) to "
-                f"{self._scrub(location.split('?')[0]) or 'another page'}: the url (its base "
-                "path) or the token is probably wrong",
-                status=response.status_code,
-                endpoint=self.endpoint,
-                profile=self.profile_name,
-            )
+            raise self.redirected(response.status_code, location, what)
         raise self.error_for(response.status_code, response.content, what)
+
+    def redirected(self, status: int | None, location: str, what: str) -> JupyterError:
+        """A redirect (to a login page, another base path): its target without the query."""
+        code = f" (HTTP {status})" if status is not None else ""
+        return JupyterError(
+            f"the {self.where} redirected {what}{code} to "
+            f"{self.quote(location.split('?')[0]) or 'another page'}: the url (its base "
+            "path) or the token is probably wrong",
+            status=status,
+            endpoint=self.endpoint,
+            profile=self.profile_name,
+        )
 
     async def get_json(self, path: str, *, what: str, params: dict[str, str] | None = None) -> Any:
         response = await self.request("GET", path, what=what, params=params)
@@ -209,6 +230,8 @@ class JupyterClient:
             response = await self._http.get(path.lstrip("/"), params=params)
         except httpx.TransportError as exc:
             raise self.unreachable(exc, what) from None
+        except httpx.DecodingError as exc:
+            raise self.undecodable(exc, what) from None
         status = response.status_code
         # (Kernel Gateway answers 403 to listing sessions unless list_kernels is on)
         if status == 401 or (status == 403 and path != "/api/sessions"):
@@ -226,10 +249,11 @@ class JupyterClient:
 
     async def _probe(self) -> ServerFeatures:
         body = await self.get_json("/api", what="asking for its version (GET /api)")
-        if not isinstance(body, Mapping) or "version" not in body:
+        version = body.get("version") if isinstance(body, Mapping) else None
+        if not isinstance(version, str) or not version.strip():
             raise JupyterError(
-                f"the {self.where} answered GET /api without a version: is the url a "
-                "Jupyter server?",
+                f"the {self.where} answered GET /api without a version (a JSON object with "
+                'a "version" string): is the url a Jupyter server?',
                 endpoint=self.endpoint,
                 profile=self.profile_name,
             )
@@ -250,8 +274,10 @@ class JupyterClient:
             sessions_api=sessions == 200 and contents == 200,
             contents_api=contents == 200,
             terminals_api=terminals == 200,
-            version=str(body.get("version")),
-            gateway_version=gateway if isinstance(gateway, str) else None,
+            version=self.quote(version.strip(), VERSION_LIMIT),
+            gateway_version=self.quote(gateway, VERSION_LIMIT)
+            if isinstance(gateway, str)
+            else None,
         )
         log.info("%s: %s", self.where, features)
         return features
@@ -299,9 +325,13 @@ class JupyterClient:
         except InvalidStatus as exc:
             response = exc.response
             raise self.error_for(response.status_code, bytes(response.body or b""), what) from None
+        except InvalidURI as exc:  # a redirect to a page that is no websocket (http://...)
+            cause = exc.__context__
+            status = cause.response.status_code if isinstance(cause, InvalidStatus) else None
+            raise self.redirected(status, exc.uri, what) from None
         except InvalidHandshake as exc:
             raise JupyterError(
-                f"the {self.where} refused the websocket while {what} ({self._scrub(str(exc))})",
+                f"the {self.where} refused the websocket while {what} ({self.quote(str(exc))})",
                 endpoint=self.endpoint,
                 profile=self.profile_name,
             ) from None

@@ -1,7 +1,8 @@
 """Jupyter server answers as runbridge errors.
 
-Every message names the profile and the server URL (never the token: :func:`scrub`
-removes it from any server text that is quoted) and says what to check.
+Every message names the profile and the server URL and says what to check. Server
+text is quoted only through :func:`runbridge.redaction.quote`: masked (no run of 6
+characters of the token survives), then cut to :data:`DETAIL_LIMIT` characters.
 
     BackendError (runbridge.errors)
     └── JupyterError             any failure answered by (or reaching) the server
@@ -17,6 +18,10 @@ import json
 from typing import Any
 
 from runbridge.errors import BackendError
+from runbridge.redaction import quote
+
+#: How many characters of a server's error text a message quotes.
+DETAIL_LIMIT = 300
 
 
 class JupyterError(BackendError):
@@ -43,26 +48,25 @@ class JupyterKernelGone(JupyterError):
     pass
 
 
-def scrub(text: str, token: str) -> str:
-    if token and len(token) >= 4:
-        text = text.replace(token, "***")
-    return text
-
-
 def server_detail(content: bytes, token: str) -> str:
-    """The ``message`` (or ``reason``) of a Jupyter error body, else its first characters."""
+    """The ``message`` (or ``reason``) of a Jupyter error body, else its first characters.
+
+    Masked before it is cut: a body echoing the ``Authorization`` header shows no run
+    of the token wherever the cut falls.
+    """
     try:
         body = json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        text = content[:300].decode("utf-8", "replace").strip()
+        # bounded work on a huge body: 4 bytes per character is the most UTF-8 takes
+        text = content[: 4 * (2 * DETAIL_LIMIT + len(token))].decode("utf-8", "replace")
         if text.lstrip().startswith("<"):  # an HTML error page
             return ""
-        return scrub(" ".join(text.split()), token)
+        return quote(" ".join(text.split()), [token], DETAIL_LIMIT)
     if isinstance(body, dict):
         for key in ("message", "reason", "short_message"):
             value = body.get(key)
             if isinstance(value, str) and value.strip():
-                return scrub(value.strip()[:300], token)
+                return quote(value.strip(), [token], DETAIL_LIMIT)
     return ""
 
 

@@ -220,7 +220,7 @@ class JupyterSession:
             return None
         spec = specs.get(self.image)
         if not isinstance(spec, dict):
-            known = ", ".join(sorted(specs)) or "none"
+            known = self.client.quote(", ".join(sorted(map(str, specs))) or "none")
             raise KernelSpecNotFound(
                 f"the {self.client.where} has no kernelspec {self.image!r} (it has: {known})",
                 image=self.image,
@@ -300,8 +300,8 @@ class JupyterSession:
             if kernel_name and kernel_name != self.image:
                 raise SessionConflict(
                     f"session {self.name!r} already exists on the {self.client.where} with "
-                    f"kernel {kernel_name!r}, not {self.image!r}; close it first or pick "
-                    "another name",
+                    f"kernel {self.client.quote(repr(kernel_name), 100)}, not {self.image!r}; "
+                    "close it first or pick another name",
                     session=self.name,
                 )
             self.server_session_id = str(item["id"])
@@ -327,8 +327,8 @@ class JupyterSession:
                 if kernel_name and kernel_name != self.image:
                     raise SessionConflict(
                         f"session {self.name!r} already exists on the {self.client.where} with "
-                        f"kernel {kernel_name!r}, not {self.image!r}; close it first or pick "
-                        "another name",
+                        f"kernel {self.client.quote(repr(kernel_name), 100)}, "
+                        f"not {self.image!r}; close it first or pick another name",
                         session=self.name,
                     )
                 self.kernel_id = kernel_id
