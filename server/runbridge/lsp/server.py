@@ -405,8 +405,8 @@ def _mapped(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
         except Exception as exc:
             log.exception("internal error in %s", fn.__name__)
             raise JsonRpcException(
-                message=f"internal error: {type(exc).__name__}: {quote(str(exc), 200)} "
-                "(see the daemon log)",
+                message=f"internal error: {type(exc).__name__}: "
+                f"{quote(logs.redact(str(exc)[:2000]), 200)} (see the daemon log)",
                 code=-32603,
             ) from None
 

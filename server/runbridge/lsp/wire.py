@@ -52,6 +52,8 @@ MAX_HEADER_LINES: Final = 32
 MAX_ID_CHARS: Final = 256
 MAX_METHOD_CHARS: Final = 256
 _READ_CHUNK = 1 << 20
+#: Queued output past this is written at once instead of at the end of the loop iteration.
+FLUSH_NOW_BYTES: Final = 4 << 20
 #: Where reading resumes after a framing error: a Content-Length header line.
 _RESYNC = re.compile(rb"content-length[ \t]*:[ \t]*[0-9]{1,12}[ \t]*\r?\n", re.IGNORECASE)
 #: Bytes kept while scanning for it, so a header split between two reads is found.
@@ -325,6 +327,7 @@ class FrameWriter:
         self._on_stall = on_stall
         self._label = label
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._scheduled = False
         self.broken = False
         if stall_s is not None:
@@ -334,6 +337,12 @@ class FrameWriter:
         if self.broken:
             return
         self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_NOW_BYTES:
+            # a task that never yields (a kernel flooding its output) would starve the
+            # scheduled flush and pile up messages: write now, blocking like a pipe
+            self.flush()
+            return
         if self._scheduled:
             return
         try:
@@ -351,6 +360,7 @@ class FrameWriter:
     def flush(self) -> None:
         """Write everything queued, now."""
         self._scheduled = False
+        self._pending_bytes = 0
         if not self._pending or self.broken:
             self._pending.clear()
             return
