@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import stat
 import struct
 import subprocess
 import time
@@ -155,6 +156,9 @@ def test_media_dir_option(env: dict[str, str], tmp_path: Path) -> None:
     assert len(files) == 1 and files[0].suffix == ".html"
     assert files[0].read_text() == "<b>bold</b>"
     assert str(files[0]) in proc.stderr
+    # what the session showed is as private as what it printed
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(media.stat().st_mode) == 0o700
 
 
 def test_upload_then_read_it_in_the_session(env: dict[str, str], tmp_path: Path) -> None:

@@ -84,15 +84,19 @@ class CliEvents:
 
     def save_media(self, run_id: str, kind: str, data: str, path: Path | None = None) -> Path:
         """Write a media record to a new file, or over ``path`` (a display update)."""
-        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self.media_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         ext = _EXTENSIONS.get(kind, "txt")
         if path is None:
             path = self.media_dir / f"{run_id}-{len(self.media) + 1}.{ext}"
             self.media.append(path)
         if data.startswith("data:") and ";base64," in data:
-            path.write_bytes(base64.b64decode(data.split(",", 1)[1]))
+            content = base64.b64decode(data.split(",", 1)[1])
         else:
-            path.write_text(data, encoding="utf-8")
+            content = data.encode("utf-8")
+        # what a session drew is as private as what it printed (0600, never through a link)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with open(paths.open_private(path, flags), "wb") as file:
+            file.write(content)
         return path
 
     def session_changed(self, info: dict[str, Any]) -> None:

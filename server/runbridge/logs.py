@@ -9,9 +9,12 @@ would appear in a log line or its traceback.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
+import sys
+import tempfile
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -47,16 +50,30 @@ class RedactFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         secrets = self._secrets + redaction.remembered()
-        if not secrets:
-            return True
-        record.msg, record.args = redact(record.getMessage(), secrets), None
+        record.msg, record.args = _bounded(record.getMessage(), secrets, MAX_MESSAGE_CHARS), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, secrets)
+            record.exc_text = _bounded(record.exc_text, secrets, MAX_TRACEBACK_CHARS)
         if record.stack_info:
-            record.stack_info = redact(record.stack_info, secrets)
+            record.stack_info = _bounded(record.stack_info, secrets, MAX_TRACEBACK_CHARS)
         return True
+
+
+#: A log record's message and traceback are cut to these many characters: a 50 MB
+#: request quoted in a message must not become a 50 MB log line.
+MAX_MESSAGE_CHARS = 4000
+MAX_TRACEBACK_CHARS = 20000
+
+
+def _bounded(text: str, secrets: list[str], limit: int) -> str:
+    """``text`` masked, then cut to ``limit`` characters (saying how long it was)."""
+    if len(text) > limit:
+        # masked with some room past the cut, so no secret is half-seen at its edge
+        head = text[: limit + 256]
+        masked = redaction.mask(head, secrets) if secrets else head
+        return f"{masked[:limit]}... ({len(text)} characters)"
+    return redaction.mask(text, secrets) if secrets else text
 
 
 class ForwardHandler(logging.Handler):
@@ -76,13 +93,44 @@ class ForwardHandler(logging.Handler):
             self.handleError(record)
 
 
-def log_file() -> Path:
-    return paths.log_dir() / "daemon.log"
+class _PrivateFileHandler(RotatingFileHandler):
+    """The daemon's log: 0600, never opened through a link at its name."""
+
+    def _open(self) -> io.TextIOWrapper:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        fd = paths.open_private(Path(self.baseFilename), flags)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
-def setup(level: str = "INFO") -> Path:
-    path = log_file()
-    handler = RotatingFileHandler(path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8")
+#: The log file in use (None: the log goes to stderr, see :data:`problems`).
+_log_file: Path | None = None
+#: What went wrong at start that the editor should hear of (shown once it connects).
+problems: list[str] = []
+
+
+def log_file() -> Path | None:
+    return _log_file
+
+
+def setup(level: str = "INFO") -> Path | None:
+    """Log to ``daemon.log`` (0600, in a folder made 0700); to stderr when that cannot be
+    written, with the reason in :data:`problems`. Returns the log file."""
+    global _log_file
+    path = paths.log_dir() / "daemon.log"
+    handler: logging.Handler
+    try:
+        paths.private_folder(path.parent)
+        handler = _PrivateFileHandler(
+            path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
+        )
+        _log_file = path
+    except OSError as exc:
+        handler = logging.StreamHandler(sys.stderr)
+        _log_file = None
+        problems.append(
+            f"runbridge cannot write its log {path} ({exc.strerror or exc}); "
+            "it logs to its stderr instead"
+        )
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     )
@@ -93,4 +141,19 @@ def setup(level: str = "INFO") -> Path:
     # pygls logs every message body at INFO; keep it (and the HTTP stacks) quiet.
     for noisy in ("pygls", "httpx", "httpcore", "websockets", "traitlets", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return path
+    return _log_file
+
+
+def check_state_folder() -> None:
+    """At start: can transcripts be written? If not, say so in :data:`problems` (runs
+    work all the same; their output is shown and not kept)."""
+    folder = paths.transcripts_dir()
+    try:
+        paths.private_folder(folder)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        problems.append(
+            f"runbridge cannot write transcripts in {folder} ({exc.strerror or exc}); "
+            "output is shown but not kept"
+        )

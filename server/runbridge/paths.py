@@ -31,10 +31,38 @@ log = logging.getLogger(__name__)
 
 
 def _dir(env: str, default: str) -> Path:
+    """A folder's path; it is made by whoever writes in it (:func:`private_folder`)."""
     value = os.environ.get(env)
-    path = Path(value) if value else Path(default)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(value) if value else Path(default)
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder``, made 0700 (its missing parents too) when it does not exist.
+
+    For the folders runbridge names itself (transcripts, kernel logs, work folders):
+    one of ours that others can open (made by an older runbridge) is closed to them.
+    A link is left alone: it is the user's own choice of where the files go.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and mode & 0o077:
+        os.chmod(folder, mode & 0o700)
+    return folder
+
+
+def open_private(path: Path, flags: int) -> int:
+    """An fd on the file ``path`` (O_CREAT: made 0600), never through a link at that name;
+    a file of ours that others can read is closed to them."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        info = os.fstat(fd)
+        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 FOLDER_VARIABLES = ("CONFIG", "DATA", "STATE", "LOG", "CACHE")
@@ -132,10 +160,16 @@ def session_workdir(name: str) -> Path:
     return data_dir() / "sessions" / safe_name(name)
 
 
+def transcripts_dir() -> Path:
+    return state_dir() / "transcripts"
+
+
 def transcript_file(name: str) -> Path:
-    folder = state_dir() / "transcripts"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{safe_name(name)}.jsonl"
+    return transcripts_dir() / f"{safe_name(name)}.jsonl"
+
+
+def kernel_logs_dir() -> Path:
+    return log_dir() / "kernels"
 
 
 def move_legacy_files(name: str, open_names: Iterable[str] = ()) -> None:
@@ -197,11 +231,3 @@ def _move_file(parent: Path, old: str, new: str) -> None:
         log.warning("could not move %s to %s: %s", parent / old, new, exc.strerror)
         return
     log.info("moved %s to %s (session names now map to files one to one)", parent / old, new)
-
-
-def runtime_dir() -> Path:
-    """A private (0700) folder for kernel connection files and IPC sockets."""
-    folder = state_dir() / "runtime"
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    return folder

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +114,16 @@ class StdioDaemon:
 
 @contextlib.asynccontextmanager
 async def stdio_daemon(
-    home: Path, env: dict[str, str] | None = None, initialize: bool = True
+    home: Path,
+    env: dict[str, str] | None = None,
+    initialize: bool = True,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> AsyncIterator[StdioDaemon]:
     proc = await asyncio.create_subprocess_exec(
         *RUNBRIDGE,
         "serve",
         env={**isolated_env(home), **(env or {})},
+        preexec_fn=preexec_fn,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,

@@ -31,6 +31,7 @@ def record_folder() -> str:
     """``<state>/guardian``, ours and private; "" (no records) if it cannot be that."""
     try:
         folder = paths.state_dir() / "guardian"
+        folder.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=0o700)
         info = folder.lstat()

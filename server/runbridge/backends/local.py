@@ -58,14 +58,12 @@ class LocalSession:
         self._on_state = on_state
         self._workdir = paths.session_workdir(name)
         self.workdir = str(self._workdir)
-        logs = paths.log_dir() / "kernels"
-        logs.mkdir(parents=True, exist_ok=True)
         self.kernel = LocalKernel(
             self.image,
             self._workdir,
             self.env,
             runtime_dir,
-            logs / f"{paths.safe_name(name)}.log",
+            paths.kernel_logs_dir() / f"{paths.safe_name(name)}.log",
             on_dead=lambda: on_state(SessionState.DEAD),
         )
         self._batch = BatchRunner(self._workdir, self.env)

@@ -17,13 +17,13 @@ import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import zmq
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
-from runbridge import mime
+from runbridge import mime, paths
 from runbridge.backends import guardian
 from runbridge.backends.base import RunSink
 from runbridge.errors import BackendError, KernelSpecNotFound, quote
@@ -155,10 +155,31 @@ class LocalKernel:
     async def is_alive(self) -> bool:
         return self._km is not None and bool(await self._km.is_alive())
 
+    def _open_log(self) -> IO[bytes]:
+        """The kernel's own stdout and stderr: its log (0600), or nowhere when the log
+        folder cannot be written (the kernel starts all the same)."""
+        try:
+            paths.private_folder(self.log_path.parent)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+            return os.fdopen(paths.open_private(self.log_path, flags), "ab")
+        except OSError as exc:
+            log.warning(
+                "the kernel log %s cannot be written (%s); the kernel's own messages are lost",
+                self.log_path,
+                exc.strerror or exc,
+            )
+            return open(os.devnull, "ab")
+
     async def start(self) -> None:
         spec = find_kernelspec(self.kernel_name)
         self._language = (spec.language or "").lower()
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendError(
+                f"cannot make the session's work folder {self.workdir}: {exc.strerror or exc}",
+                image=self.kernel_name,
+            ) from None
         key = uuid.uuid4().hex[:12]
         km = AsyncKernelManager(
             kernel_name=self.kernel_name,
@@ -166,7 +187,7 @@ class LocalKernel:
             ip=str(self.runtime_dir / f"k{key}"),
             connection_file=str(self.runtime_dir / f"kernel-{key}.json"),
         )
-        self._log_file = self.log_path.open("ab")
+        self._log_file = self._open_log()
         env = {**os.environ, **self.env}
         env.pop("JPY_PARENT_PID", None)
         try:

@@ -105,6 +105,9 @@ def main(log_level: str = "INFO", socket_path: Path | None = None, linger: float
     """Serve over stdio, or (``socket_path``) as a shared daemon on a Unix socket."""
     wire_in, wire_out = _private_stdio()
     path = logs.setup(log_level)
+    logs.check_state_folder()
+    for problem in logs.problems:
+        log.warning("%s", problem)
     os.environ["RUNBRIDGE_DAEMON"] = "1"
     if socket_path is not None:
         from runbridge.lsp import shared

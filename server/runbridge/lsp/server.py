@@ -198,6 +198,7 @@ class RunbridgeProtocol(LanguageServerProtocol):
         assert isinstance(server, RunbridgeServer)
         server.configure(params.initialization_options)
         result: types.InitializeResult = yield from super().lsp_initialize(params)
+        log_file = logs.log_file()
         result.capabilities.experimental = {
             "runbridge": {
                 "protocolVersion": PROTOCOL_VERSION,
@@ -206,7 +207,7 @@ class RunbridgeProtocol(LanguageServerProtocol):
                 "profiles": server.profiles_wire(),
                 "defaultProfile": server.settings.default_profile,
                 "defaultSession": DEFAULT_SESSION,
-                "logFile": str(logs.log_file()),
+                "logFile": None if log_file is None else str(log_file),
             }
         }
         return result
@@ -540,6 +541,13 @@ def _as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[
 def create_server(manager: SessionManager | None = None) -> RunbridgeServer:
     """A server; ``manager``: the sessions of a shared daemon (see :mod:`runbridge.lsp.shared`)."""
     server = RunbridgeServer(manager)
+
+    @server.feature(types.INITIALIZED)
+    def on_initialized(ls: RunbridgeServer, *_: Any) -> None:
+        for problem in logs.problems:  # what went wrong at start: shown, not only logged
+            ls.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=problem)
+            )
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: RunbridgeServer, *_: Any) -> None:

@@ -337,6 +337,7 @@ class SessionManager:
             await session.backend.restart()
         self._set_state(session, SessionState.BUSY)
         transcript = session.transcript
+        transcript.retry()  # after a failure: the disk may have room again
         if transcript.rotate_if_over(int(self.settings.transcript_max_mb * 1024 * 1024)):
             log.info("transcript of %s rotated to %s", session.info.name, transcript.rotated_path)
         # not flushed on its own: it reaches the disk with the run's output records (at

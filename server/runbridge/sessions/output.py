@@ -14,14 +14,19 @@ lines: ``{"run", "kind", "data"}``), so nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
+from runbridge.paths import open_private, private_folder
 from runbridge.sessions.model import Display
+
+log = logging.getLogger(__name__)
 
 #: Coalescing window for output notifications.
 FLUSH_INTERVAL_S = 0.025
@@ -72,12 +77,16 @@ AskInput = Callable[[str, str, bool], Awaitable[str | None]]
 
 
 class Transcript:
-    """The append-only JSON-lines transcript of one session.
+    """The append-only JSON-lines transcript of one session (0600, in a 0700 folder).
 
     It is rotated between runs (:meth:`rotate_if_over`): the full file becomes
     ``NAME.jsonl.1`` (a name no session's transcript can have), replacing an older
     one, so a session reopened day after day keeps at most about twice the limit on
     disk, and a run's records stay in one file.
+
+    The editor's stream never depends on it: when the file cannot be written (a full,
+    read-only or vanished disk), :attr:`failure` says why, the records are dropped,
+    one warning is logged, and the next run tries again.
     """
 
     def __init__(self, path: Path) -> None:
@@ -85,6 +94,12 @@ class Transcript:
         self._file: IO[str] | None = None
         #: Characters in the file (its size, give or take non-ASCII text).
         self._size = 0
+        #: Why the transcript cannot be written now (None: it can).
+        self.failure: str | None = None
+        #: Failures so far, and how many of them the editor was told of (once each).
+        self.failures = 0
+        self.announced = 0
+        self._last_failure: str | None = None
 
     @property
     def rotated_path(self) -> Path:
@@ -93,28 +108,70 @@ class Transcript:
     def write_encoded(self, run_id: str, kind: str, data_json: str, display_json: str = "") -> None:
         """Append a record whose ``data`` is already a JSON string literal (``display_json``:
         its display, ``{"displayId", "update"}``, when it has one)."""
-        if self._file is None:
-            self._open()
-            assert self._file is not None
+        if self._file is None and not self._open():
+            return
+        assert self._file is not None
         display = f',"display":{display_json}' if display_json else ""
         line = f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}{display}}}\n'
+        try:
+            self._file.write(line)
+        except OSError as exc:
+            self._fail(exc)
+            return
         self._size += len(line)
-        self._file.write(line)
 
-    def _open(self) -> None:
-        self._file = self.path.open("a", encoding="utf-8", errors="replace")
-        self._size = self.path.stat().st_size
+    def _open(self) -> bool:
+        """Open the file for appending; False (and :attr:`failure` set) when it cannot be."""
+        if self.failure is not None:
+            return False
+        try:
+            private_folder(self.path.parent)
+            fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            self._file = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+            self._size = os.fstat(fd).st_size
+        except OSError as exc:
+            self._fail(exc)
+            return False
+        return True
+
+    def _fail(self, exc: OSError) -> None:
+        why = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        if self.failure is None and why != self._last_failure:  # a new failure, not a retry
+            self.failures += 1
+            log.warning(
+                "the transcript %s cannot be written (%s); output is still shown, not kept",
+                self.path,
+                why,
+            )
+        self.failure = self._last_failure = why
+        if self._file is not None:
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError):
+                file.close()
+
+    def retry(self) -> None:
+        """Between runs: try again after a failure (the disk may have room again)."""
+        if self.failure is not None:
+            self.failure = None
+            if self._open():
+                self._last_failure = None
+                log.info("the transcript %s can be written again", self.path)
 
     def rotate_if_over(self, max_bytes: int) -> bool:
         """Start a new file if this one holds ``max_bytes`` or more (True if it did)."""
         if self._file is None:
             if not self.path.exists():
                 return False
-            self._open()
+            if not self._open():
+                return False
         if self._size < max_bytes:
             return False
         self.close()
-        os.replace(self.path, self.rotated_path)
+        try:
+            os.replace(self.path, self.rotated_path)
+        except OSError as exc:
+            self._fail(exc)
+            return False
         self._size = 0
         return True
 
@@ -128,12 +185,19 @@ class Transcript:
 
     def flush(self) -> None:
         if self._file is not None:
-            self._file.flush()
+            try:
+                self._file.flush()
+            except OSError as exc:
+                self._fail(exc)
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError as exc:
+                self._file = None
+                self._fail(exc)
 
 
 class Throttle:
@@ -207,7 +271,10 @@ class RunOutput:
         # a display's record keeps its id (the third element on the wire) and is never
         # merged with the text around it: an editor may replace it in place later
         display_json = json.dumps(display.to_wire()) if display is not None else ""
-        self._transcript.write_encoded(self.run_id, kind, encoded, display_json)
+        transcript = self._transcript
+        transcript.write_encoded(self.run_id, kind, encoded, display_json)
+        if transcript.failures > transcript.announced:
+            self._announce_failure()
         size = len(data)
         self.total_bytes += size
         if self.truncated:
@@ -266,12 +333,29 @@ class RunOutput:
             self._buffer.append((kind, [encoded], display_json))
         self._buffered += size
 
+    def _announce_failure(self) -> None:
+        """Tell the editor, once per failure, that the transcript keeps nothing now."""
+        transcript = self._transcript
+        transcript.announced = transcript.failures
+        notice = (
+            f"[runbridge] this session's transcript cannot be written ({transcript.failure}); "
+            "output is shown here but not kept\n"
+        )
+        self._buffer.append(("stderr", [encode(notice)], ""))
+        self._throttle.poke()
+
     def _truncate(self) -> None:
         self.truncated = True
         mb = self._cap / (1024 * 1024)
+        failure = self._transcript.failure
+        kept = (
+            f"Full output: {self._transcript.path}"
+            if failure is None
+            else f"The transcript cannot be written ({failure}): the rest is lost."
+        )
         notice = (
             f"\n[runbridge] output of this run passed {mb:g} MB; the rest is not shown here. "
-            f"Full output: {self._transcript.path}\n"
+            f"{kept}\n"
         )
         self._buffer.append(("stderr", [encode(notice)], ""))
         self._throttle.now()
@@ -290,8 +374,11 @@ class RunOutput:
         self._send(OutputBatch(self.session, self.run_id, self._seq, f"[{records}]"))
 
     def close(self) -> None:
+        transcript = self._transcript
+        transcript.flush()
+        if transcript.failures > transcript.announced:
+            self._announce_failure()
         self._throttle.now()
-        self._transcript.flush()
 
 
 def _join_literals(literals: list[str]) -> str:
