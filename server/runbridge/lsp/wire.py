@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import gc
 import json
 import logging
 import os
@@ -89,6 +91,8 @@ class FrameReader:
         self._pos = 0
         #: After a framing error or an oversized frame: skip to the next header first.
         self._skip_body = False
+        #: Where the header block being read began in the buffer.
+        self._block_start = 0
 
     async def next(self) -> bytes | Oversized | None:
         """The next body, an :class:`Oversized` frame, or None at the end of the stream.
@@ -103,6 +107,9 @@ class FrameReader:
                 length = await self._headers()
             except FramingError as exc:
                 self._on_error(str(exc))
+                # look again from just after where the bad block began: a header line
+                # glued to junk ("junk}Content-Length: 52") is found, not skipped
+                self._pos = min(self._block_start + 1, len(self._buf))
                 self._skip_body = True
                 continue
             if length is None:
@@ -117,9 +124,11 @@ class FrameReader:
         chunk = await self._stream.read(_READ_CHUNK)
         if not chunk:
             return False
-        if self._pos:
-            del self._buf[: self._pos]
-            self._pos = 0
+        drop = min(self._pos, self._block_start)  # keep the header block being read
+        if drop:
+            del self._buf[:drop]
+            self._pos -= drop
+            self._block_start -= drop
         self._buf += chunk
         return True
 
@@ -148,7 +157,7 @@ class FrameReader:
         if self._pos == len(self._buf) or n >= _READ_CHUNK:
             # a large body leaves a large buffer behind: give its memory back
             self._buf = bytearray(self._buf[self._pos :])
-            self._pos = 0
+            self._pos = self._block_start = 0
         return body
 
     async def _headers(self) -> int | None:
@@ -156,6 +165,8 @@ class FrameReader:
         length: int | None = None
         count = 0
         while True:
+            if count == 0:
+                self._block_start = self._pos
             line = await self._line()
             if line is None:
                 return None
@@ -183,10 +194,10 @@ class FrameReader:
         while True:
             found = _RESYNC.search(self._buf, self._pos)
             if found is not None:
-                self._pos = found.start()
+                self._pos = self._block_start = found.start()
                 return True
             # keep only a tail that could be the start of a header split between reads
-            self._pos = max(self._pos, len(self._buf) - _RESYNC_TAIL)
+            self._pos = self._block_start = max(self._pos, len(self._buf) - _RESYNC_TAIL)
             if not await self._fill():
                 return False
 
@@ -455,5 +466,46 @@ async def serve(
         except Refused as refused:
             log.warning("refused a message on the %s: %s", label, refused.message)
             proto.send_json(error_reply(refused.msg_id, refused.code, refused.message))
-            continue
-        proto.receive(checked)
+        else:
+            proto.receive(checked)
+        if len(body) >= _READ_CHUNK:
+            _give_memory_back_soon()
+
+
+_trim_timer: asyncio.TimerHandle | None = None
+
+
+def _give_memory_back_soon() -> None:
+    """After large messages: return the freed memory to the system once they are handled.
+
+    glibc keeps freed blocks below its (rising) mmap threshold in the heap, so without
+    this a few large messages would leave the daemon's RSS high for good.
+    """
+    global _trim_timer
+    if _malloc_trim is None:
+        return
+    if _trim_timer is not None:
+        _trim_timer.cancel()  # 0.2 s after the last one
+    _trim_timer = asyncio.get_running_loop().call_later(0.2, _trim)
+
+
+def _trim() -> None:
+    global _trim_timer
+    _trim_timer = None
+    # a refused large message can stay referenced from an exception's traceback cycle
+    # until the cyclic collector runs: collect first, then give the pages back
+    gc.collect()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None)
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return trim
+
+
+_malloc_trim = _find_malloc_trim()
