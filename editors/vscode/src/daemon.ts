@@ -1,12 +1,7 @@
 // Starting and stopping the runbridge daemon through vscode-languageclient, and
 // the typed API over it. Started lazily, on the first command that needs it.
 
-import { spawn } from 'child_process';
-import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
-import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -24,6 +19,7 @@ import {
 } from 'vscode-languageclient/node';
 import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
 import { DaemonCommand, resolveDaemon } from './core/daemonCommand';
+import { connectShared, connectSocket, sharedSocketPath } from './core/sharedDaemon';
 import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
 
 export class DaemonNotFound extends Error {}
@@ -117,7 +113,11 @@ export class Daemon implements vscode.Disposable {
       const lingerSeconds = Math.max(1, Math.round(config.get<number>('daemon.lingerMinutes', 10) * 60));
       const socketPath = sharedSocketPath(resolved, env, workspaceFolder());
       this.socketPath = socketPath;
-      serverOptions = () => connectShared(resolved, env, socketPath, lingerSeconds, this.output);
+      const log = (line: string): void => this.output.info(line);
+      serverOptions = async (): Promise<StreamInfo> => {
+        const socket = await connectShared({ command: resolved, env, socketPath, lingerSeconds, log });
+        return { reader: socket, writer: socket };
+      };
     } else {
       this.socketPath = undefined;
       // No `transport` field: with TransportKind.stdio the client would append `--stdio`.
@@ -267,79 +267,6 @@ function peerOf(client: LanguageClient): RpcPeer {
     onRequest: (method, handler) =>
       client.onRequest(method, (params: unknown, token) => handler(params, token)),
   };
-}
-
-/**
- * The shared daemon's socket: one per workspace, daemon command and environment, in a
- * private folder of the temp directory (Unix socket paths must stay short).
- */
-function sharedSocketPath(
-  command: DaemonCommand,
-  env: NodeJS.ProcessEnv,
-  workspace: string | undefined,
-): string {
-  const key = JSON.stringify([workspace ?? '', command.command, command.args, env.RUNBRIDGE_CONFIG_DIR ?? '', env.RUNBRIDGE_DATA_DIR ?? '', env.RUNBRIDGE_STATE_DIR ?? '', env.RUNBRIDGE_CONFIG ?? '']);
-  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  return path.join(os.tmpdir(), `runbridge-${uid}`, `vscode-${hash}.sock`);
-}
-
-function connectSocket(socketPath: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
-    socket.once('connect', () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
-
-/**
- * Connect to the shared daemon of this workspace, starting it (detached, so it
- * outlives this window) when none serves the socket.
- */
-async function connectShared(
-  command: DaemonCommand,
-  env: NodeJS.ProcessEnv,
-  socketPath: string,
-  lingerSeconds: number,
-  log: vscode.LogOutputChannel,
-): Promise<StreamInfo> {
-  try {
-    const socket = await connectSocket(socketPath);
-    log.info(`reattached to the shared daemon on ${socketPath}`);
-    return { reader: socket, writer: socket };
-  } catch {
-    // nobody serves it yet: start one
-  }
-  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
-  const args = [...command.args, '--socket', socketPath, '--linger', String(lingerSeconds)];
-  log.info(`starting a shared daemon: ${command.command} ${args.join(' ')}`);
-  const child = spawn(command.command, args, { env, detached: true, stdio: 'ignore' });
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => {
-    exit = signal ? `signal ${signal}` : `exit code ${code}`;
-  });
-  child.once('error', (error) => {
-    exit = error.message;
-  });
-  child.unref();
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const socket = await connectSocket(socketPath);
-      return { reader: socket, writer: socket };
-    } catch (error) {
-      if (exit !== undefined) {
-        throw new Error(`the runbridge daemon ended at start (${exit}); see "Runbridge: Show Daemon Log"`);
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`the runbridge daemon did not open ${socketPath} within 30 s: ${String(error)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 function workspaceFolder(): string | undefined {
