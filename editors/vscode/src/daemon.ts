@@ -19,7 +19,8 @@ import {
 } from 'vscode-languageclient/node';
 import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
 import { DaemonCommand, resolveDaemon } from './core/daemonCommand';
-import { connectShared, connectSocket, sharedSocketPath } from './core/sharedDaemon';
+import { ownUid, secureSocketPath, UnsafePath } from './core/privateFolder';
+import { connectChecked, connectShared, sharedSocketPath } from './core/sharedDaemon';
 import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
 
 export class DaemonNotFound extends Error {}
@@ -35,6 +36,8 @@ export class Daemon implements vscode.Disposable {
   private api: RunbridgeApi | undefined;
   private starting: Promise<RunbridgeApi> | undefined;
   private serverInfo: ServerInfo | undefined;
+  /** Why the shared daemon's socket was last refused (cleared by a good connect). */
+  private refusal: string | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<string | undefined>();
   /** Fires `undefined` when the daemon runs, else the reason it does not. */
   readonly onDidChangeState = this.stateEmitter.event;
@@ -75,10 +78,13 @@ export class Daemon implements vscode.Disposable {
     if ('error' in resolved) {
       return undefined;
     }
-    const socketPath = sharedSocketPath(resolved, this.environment(config), workspaceFolder());
     try {
-      (await connectSocket(socketPath)).destroy();
-    } catch {
+      const socketPath = sharedSocketPath(resolved, this.environment(config), workspaceFolder());
+      (await connectChecked(socketPath)).destroy();
+    } catch (error) {
+      if (error instanceof UnsafePath) {
+        this.refuse(error); // the status bar says why; the first command shows it again
+      }
       return undefined; // none running: start it on the first command, as usual
     }
     return this.ensure().catch(() => undefined);
@@ -99,6 +105,7 @@ export class Daemon implements vscode.Disposable {
 
   private async start(): Promise<RunbridgeApi> {
     const config = vscode.workspace.getConfiguration('runbridge');
+    this.refusal = undefined;
     const resolved = this.resolve(config);
     if ('error' in resolved) {
       this.stateEmitter.fire(resolved.error);
@@ -111,12 +118,31 @@ export class Daemon implements vscode.Disposable {
     let serverOptions: ServerOptions;
     if (keepSessions) {
       const lingerSeconds = Math.max(1, Math.round(config.get<number>('daemon.lingerMinutes', 10) * 60));
-      const socketPath = sharedSocketPath(resolved, env, workspaceFolder());
+      let socketPath: string;
+      try {
+        // Checked here too (not only in connectShared, which every reconnect of the
+        // client goes through), so a refusal is one clear message, not the client's.
+        socketPath = sharedSocketPath(resolved, env, workspaceFolder());
+        secureSocketPath(socketPath, ownUid());
+      } catch (error) {
+        if (error instanceof UnsafePath) {
+          this.refuse(error);
+        }
+        throw error;
+      }
       this.socketPath = socketPath;
       const log = (line: string): void => this.output.info(line);
       serverOptions = async (): Promise<StreamInfo> => {
-        const socket = await connectShared({ command: resolved, env, socketPath, lingerSeconds, log });
-        return { reader: socket, writer: socket };
+        try {
+          const socket = await connectShared({ command: resolved, env, socketPath, lingerSeconds, log });
+          this.refusal = undefined;
+          return { reader: socket, writer: socket };
+        } catch (error) {
+          if (error instanceof UnsafePath) {
+            this.refuse(error);
+          }
+          throw error;
+        }
       };
     } else {
       this.socketPath = undefined;
@@ -160,7 +186,7 @@ export class Daemon implements vscode.Disposable {
     const client = new LanguageClient('runbridge', 'runbridge', serverOptions, clientOptions);
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) {
-        this.stateEmitter.fire('the daemon stopped');
+        this.stateEmitter.fire(this.refusal ?? 'the daemon stopped');
       } else if (e.newState === State.Running) {
         this.stateEmitter.fire(undefined);
       }
@@ -171,6 +197,10 @@ export class Daemon implements vscode.Disposable {
     try {
       await client.start();
     } catch (error) {
+      if (error instanceof UnsafePath) {
+        this.client = undefined;
+        throw error; // refuse() said why
+      }
       const message = `the runbridge daemon (${resolved.command}) did not start: ${error instanceof Error ? error.message : String(error)}`;
       this.stateEmitter.fire(message);
       this.client = undefined;
@@ -214,6 +244,14 @@ export class Daemon implements vscode.Disposable {
 
   private environment(config: vscode.WorkspaceConfiguration): NodeJS.ProcessEnv {
     return { ...process.env, ...config.get<Record<string, string>>('daemon.env', {}) };
+  }
+
+  /** A refused socket folder or path: in the log and the status bar (the caller throws, and
+   * the command that needed the daemon shows the message, as for any start failure). */
+  private refuse(error: UnsafePath): void {
+    this.refusal = error.message;
+    this.output.error(error.message);
+    this.stateEmitter.fire(error.message);
   }
 
   private async offerFix(message: string): Promise<void> {
