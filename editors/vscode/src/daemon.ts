@@ -1,12 +1,7 @@
 // Starting and stopping the runbridge daemon through vscode-languageclient, and
 // the typed API over it. Started lazily, on the first command that needs it.
 
-import { spawn } from 'child_process';
-import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
-import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -24,6 +19,8 @@ import {
 } from 'vscode-languageclient/node';
 import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
 import { DaemonCommand, resolveDaemon } from './core/daemonCommand';
+import { ownUid, secureSocketPath, UnsafePath } from './core/privateFolder';
+import { connectChecked, connectShared, sharedSocketPath } from './core/sharedDaemon';
 import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
 
 export class DaemonNotFound extends Error {}
@@ -39,6 +36,8 @@ export class Daemon implements vscode.Disposable {
   private api: RunbridgeApi | undefined;
   private starting: Promise<RunbridgeApi> | undefined;
   private serverInfo: ServerInfo | undefined;
+  /** Why the shared daemon's socket was last refused (cleared by a good connect). */
+  private refusal: string | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<string | undefined>();
   /** Fires `undefined` when the daemon runs, else the reason it does not. */
   readonly onDidChangeState = this.stateEmitter.event;
@@ -79,10 +78,13 @@ export class Daemon implements vscode.Disposable {
     if ('error' in resolved) {
       return undefined;
     }
-    const socketPath = sharedSocketPath(resolved, this.environment(config), workspaceFolder());
     try {
-      (await connectSocket(socketPath)).destroy();
-    } catch {
+      const socketPath = sharedSocketPath(resolved, this.environment(config), workspaceFolder());
+      (await connectChecked(socketPath)).destroy();
+    } catch (error) {
+      if (error instanceof UnsafePath) {
+        this.refuse(error); // the status bar says why; the first command shows it again
+      }
       return undefined; // none running: start it on the first command, as usual
     }
     return this.ensure().catch(() => undefined);
@@ -103,6 +105,7 @@ export class Daemon implements vscode.Disposable {
 
   private async start(): Promise<RunbridgeApi> {
     const config = vscode.workspace.getConfiguration('runbridge');
+    this.refusal = undefined;
     const resolved = this.resolve(config);
     if ('error' in resolved) {
       this.stateEmitter.fire(resolved.error);
@@ -115,9 +118,32 @@ export class Daemon implements vscode.Disposable {
     let serverOptions: ServerOptions;
     if (keepSessions) {
       const lingerSeconds = Math.max(1, Math.round(config.get<number>('daemon.lingerMinutes', 10) * 60));
-      const socketPath = sharedSocketPath(resolved, env, workspaceFolder());
+      let socketPath: string;
+      try {
+        // Checked here too (not only in connectShared, which every reconnect of the
+        // client goes through), so a refusal is one clear message, not the client's.
+        socketPath = sharedSocketPath(resolved, env, workspaceFolder());
+        secureSocketPath(socketPath, ownUid());
+      } catch (error) {
+        if (error instanceof UnsafePath) {
+          this.refuse(error);
+        }
+        throw error;
+      }
       this.socketPath = socketPath;
-      serverOptions = () => connectShared(resolved, env, socketPath, lingerSeconds, this.output);
+      const log = (line: string): void => this.output.info(line);
+      serverOptions = async (): Promise<StreamInfo> => {
+        try {
+          const socket = await connectShared({ command: resolved, env, socketPath, lingerSeconds, log });
+          this.refusal = undefined;
+          return { reader: socket, writer: socket };
+        } catch (error) {
+          if (error instanceof UnsafePath) {
+            this.refuse(error);
+          }
+          throw error;
+        }
+      };
     } else {
       this.socketPath = undefined;
       // No `transport` field: with TransportKind.stdio the client would append `--stdio`.
@@ -160,7 +186,7 @@ export class Daemon implements vscode.Disposable {
     const client = new LanguageClient('runbridge', 'runbridge', serverOptions, clientOptions);
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) {
-        this.stateEmitter.fire('the daemon stopped');
+        this.stateEmitter.fire(this.refusal ?? 'the daemon stopped');
       } else if (e.newState === State.Running) {
         this.stateEmitter.fire(undefined);
       }
@@ -171,6 +197,10 @@ export class Daemon implements vscode.Disposable {
     try {
       await client.start();
     } catch (error) {
+      if (error instanceof UnsafePath) {
+        this.client = undefined;
+        throw error; // refuse() said why
+      }
       const message = `the runbridge daemon (${resolved.command}) did not start: ${error instanceof Error ? error.message : String(error)}`;
       this.stateEmitter.fire(message);
       this.client = undefined;
@@ -214,6 +244,14 @@ export class Daemon implements vscode.Disposable {
 
   private environment(config: vscode.WorkspaceConfiguration): NodeJS.ProcessEnv {
     return { ...process.env, ...config.get<Record<string, string>>('daemon.env', {}) };
+  }
+
+  /** A refused socket folder or path: in the log and the status bar (the caller throws, and
+   * the command that needed the daemon shows the message, as for any start failure). */
+  private refuse(error: UnsafePath): void {
+    this.refusal = error.message;
+    this.output.error(error.message);
+    this.stateEmitter.fire(error.message);
   }
 
   private async offerFix(message: string): Promise<void> {
@@ -267,79 +305,6 @@ function peerOf(client: LanguageClient): RpcPeer {
     onRequest: (method, handler) =>
       client.onRequest(method, (params: unknown, token) => handler(params, token)),
   };
-}
-
-/**
- * The shared daemon's socket: one per workspace, daemon command and environment, in a
- * private folder of the temp directory (Unix socket paths must stay short).
- */
-function sharedSocketPath(
-  command: DaemonCommand,
-  env: NodeJS.ProcessEnv,
-  workspace: string | undefined,
-): string {
-  const key = JSON.stringify([workspace ?? '', command.command, command.args, env.RUNBRIDGE_CONFIG_DIR ?? '', env.RUNBRIDGE_DATA_DIR ?? '', env.RUNBRIDGE_STATE_DIR ?? '', env.RUNBRIDGE_CONFIG ?? '']);
-  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  return path.join(os.tmpdir(), `runbridge-${uid}`, `vscode-${hash}.sock`);
-}
-
-function connectSocket(socketPath: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
-    socket.once('connect', () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
-
-/**
- * Connect to the shared daemon of this workspace, starting it (detached, so it
- * outlives this window) when none serves the socket.
- */
-async function connectShared(
-  command: DaemonCommand,
-  env: NodeJS.ProcessEnv,
-  socketPath: string,
-  lingerSeconds: number,
-  log: vscode.LogOutputChannel,
-): Promise<StreamInfo> {
-  try {
-    const socket = await connectSocket(socketPath);
-    log.info(`reattached to the shared daemon on ${socketPath}`);
-    return { reader: socket, writer: socket };
-  } catch {
-    // nobody serves it yet: start one
-  }
-  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o700 });
-  const args = [...command.args, '--socket', socketPath, '--linger', String(lingerSeconds)];
-  log.info(`starting a shared daemon: ${command.command} ${args.join(' ')}`);
-  const child = spawn(command.command, args, { env, detached: true, stdio: 'ignore' });
-  let exit: string | undefined;
-  child.once('exit', (code, signal) => {
-    exit = signal ? `signal ${signal}` : `exit code ${code}`;
-  });
-  child.once('error', (error) => {
-    exit = error.message;
-  });
-  child.unref();
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const socket = await connectSocket(socketPath);
-      return { reader: socket, writer: socket };
-    } catch (error) {
-      if (exit !== undefined) {
-        throw new Error(`the runbridge daemon ended at start (${exit}); see "Runbridge: Show Daemon Log"`);
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`the runbridge daemon did not open ${socketPath} within 30 s: ${String(error)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 function workspaceFolder(): string | undefined {

@@ -1,0 +1,152 @@
+// The shared daemon's socket folder, checked with lstat (never followed) before every
+// connect and before the daemon is started.
+//
+// A folder another local user made (a world-writable TMPDIR), or a symbolic link at the
+// folder or socket path, would let that user serve the socket in the daemon's place:
+// the editor would send them its code and show their results. So the folder is created
+// 0700 when missing, and otherwise used only when it is a real folder of this user that
+// no one else can open; a file at the socket path must be a socket of this user. Nothing
+// is ever chmod-ed, chown-ed or removed here. No `vscode` import (unit-tested).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** A folder or socket path the extension refuses; the message names it, says why and what to do. */
+export class UnsafePath extends Error {
+  override readonly name = 'UnsafePath';
+}
+
+/** Unix socket paths are short: sun_path holds 104 bytes on macOS, 108 on Linux, with a NUL. */
+export const MAX_SOCKET_PATH_BYTES = 103;
+
+const FOLDER_ADVICE =
+  'The shared daemon\'s socket must be in a folder only you can open: remove it, ' +
+  'set XDG_RUNTIME_DIR to a private folder of yours, or turn off runbridge.daemon.keepSessions.';
+
+/** The user that owns what this process creates (the daemon checks the same). */
+export function ownUid(): number {
+  if (typeof process.geteuid !== 'function') {
+    throw new UnsafePath(
+      'the shared daemon needs Unix user ids, which this system does not have: ' +
+        'turn off runbridge.daemon.keepSessions.',
+    );
+  }
+  return process.geteuid();
+}
+
+function describeMode(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/** What makes `info` (an lstat) unfit as our private folder, or undefined. */
+function folderProblem(info: fs.Stats, uid: number): string | undefined {
+  if (info.isSymbolicLink()) {
+    return 'it is a symbolic link';
+  }
+  if (!info.isDirectory()) {
+    return 'it is not a folder';
+  }
+  if (info.uid !== uid) {
+    return `it belongs to another user (uid ${info.uid})`;
+  }
+  if ((info.mode & 0o077) !== 0) {
+    return `other users can open it (mode ${describeMode(info.mode)})`;
+  }
+  return undefined;
+}
+
+function lstatOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return undefined;
+    }
+    throw new UnsafePath(`cannot check ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Whether `dir` is a real folder (not a link) of `uid` that no one else can open. */
+export function isPrivateFolder(dir: string, uid: number): boolean {
+  try {
+    return folderProblem(fs.lstatSync(dir), uid) === undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `dir`, created 0700 when missing (only it: its parent must exist), else checked:
+ * UnsafePath unless it is a real folder of `uid` with no group or other permission.
+ */
+export function privateFolder(dir: string, uid: number): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new UnsafePath(
+        `cannot create ${dir}: its parent folder ${path.dirname(dir)} does not exist ` +
+          '(is TMPDIR right?).',
+      );
+    }
+    if (code !== 'EEXIST') {
+      throw new UnsafePath(`cannot create ${dir}: ${(error as Error).message}`);
+    }
+  }
+  const info = lstatOrUndefined(dir);
+  const problem = info === undefined ? 'it disappeared while being checked' : folderProblem(info, uid);
+  if (problem !== undefined) {
+    throw new UnsafePath(`refusing ${dir}: ${problem}. ${FOLDER_ADVICE}`);
+  }
+}
+
+/** UnsafePath when something other than a socket of `uid` is at `socketPath` (nothing is fine). */
+export function checkSocketFile(socketPath: string, uid: number): void {
+  const info = lstatOrUndefined(socketPath);
+  if (info === undefined) {
+    return;
+  }
+  let problem: string | undefined;
+  if (info.isSymbolicLink()) {
+    problem = 'it is a symbolic link';
+  } else if (!info.isSocket()) {
+    problem = 'it is not a socket';
+  } else if (info.uid !== uid) {
+    problem = `it is a socket of another user (uid ${info.uid})`;
+  }
+  if (problem !== undefined) {
+    throw new UnsafePath(
+      `refusing ${socketPath}: ${problem}, so another program could answer in the daemon's place. ` +
+        'Remove it; the daemon makes a new socket.',
+    );
+  }
+}
+
+/** Before connecting to `socketPath` or starting a daemon on it: its folder private, and
+ * nothing but a socket of ours at the path. */
+export function secureSocketPath(socketPath: string, uid: number): void {
+  privateFolder(path.dirname(socketPath), uid);
+  checkSocketFile(socketPath, uid);
+}
+
+/**
+ * The folder for the shared daemon's sockets: `$XDG_RUNTIME_DIR/runbridge` when
+ * XDG_RUNTIME_DIR is an absolute path to a private folder of `uid` (and a socket name of
+ * `socketNameBytes` still fits), else `<tmpdir>/runbridge-<uid>`.
+ */
+export function runtimeFolder(
+  env: NodeJS.ProcessEnv,
+  uid: number,
+  tmpdir: string,
+  socketNameBytes = 'vscode-0123456789abcdef.sock'.length,
+): string {
+  const xdg = env.XDG_RUNTIME_DIR;
+  if (xdg && path.isAbsolute(xdg) && isPrivateFolder(xdg, uid)) {
+    const folder = path.join(xdg, 'runbridge');
+    if (Buffer.byteLength(folder) + 1 + socketNameBytes <= MAX_SOCKET_PATH_BYTES) {
+      return folder;
+    }
+  }
+  return path.join(tmpdir, `runbridge-${uid}`);
+}
