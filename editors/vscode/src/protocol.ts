@@ -186,7 +186,8 @@ export interface ServerInfo {
   profiles: ProfileInfo[];
   defaultProfile: string;
   defaultSession: string;
-  logFile?: string;
+  /** null when the daemon could not write its log (it logs to its stderr then). */
+  logFile?: string | null;
 }
 
 /** What `initializationOptions` may carry (docs/protocol.md, `initialize`). */
