@@ -128,6 +128,12 @@ def _name(params: dict[str, Any], key: str) -> str:
     return _check_name(_get(params, key, str, True), key)
 
 
+def _optional_name(params: dict[str, Any], key: str) -> str | None:
+    """A profile or image name: absent or null means the default, "" is a mistake."""
+    value: str | None = _get(params, key, str, False)
+    return None if value is None else _check_name(value, key)
+
+
 def _path(params: dict[str, Any], key: str, required: bool) -> str | None:
     value: str | None = _get(params, key, str, required)
     return None if value is None else _check_path(value, key)
@@ -181,8 +187,8 @@ def parse_open_session(raw: Any) -> OpenSessionParams:
     env = _env(p)
     return OpenSessionParams(
         name=_name(p, "name"),
-        profile=_get(p, "profile", str, False),
-        image=_get(p, "image", str, False),
+        profile=_optional_name(p, "profile"),
+        image=_optional_name(p, "image"),
         env=env,
     )
 
@@ -223,8 +229,8 @@ def parse_run(raw: Any, default_session: str) -> RunRequest:
         code=code or "",
         mode=mode,
         options=options,
-        profile=_get(p, "profile", str, False),
-        image=_get(p, "image", str, False),
+        profile=_optional_name(p, "profile"),
+        image=_optional_name(p, "image"),
     )
 
 
@@ -282,5 +288,5 @@ def parse_resize(raw: Any) -> tuple[str, int, int]:
 
 def parse_check_profile(raw: Any) -> str | None:
     p = as_object(raw, CHECK_PROFILE)
-    value: str | None = _get(p, "profile", str, False)
+    value: str | None = _optional_name(p, "profile")
     return value

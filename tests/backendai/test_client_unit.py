@@ -782,6 +782,15 @@ def test_a_hostile_archive_writes_only_files_it_creates_under_dest(tmp_path: Pat
     assert not (tmp_path / "z.txt").exists()
 
 
+def test_an_answer_that_is_not_a_tar_is_a_clear_file_error(tmp_path: Path) -> None:
+    """A manager (or a proxy in front of it) answering a download with HTML or with a
+    truncated archive: a FileError saying so, not an internal error."""
+    dest = tmp_path / "dest"
+    for body in [b"<html>sign in</html>", _tar_of([("a.txt", b"a" * 5000)])[:700]]:
+        with pytest.raises(FileError, match="not a readable tar archive"):
+            extract_tar(body, dest)
+
+
 async def test_list_files_sends_query_and_body() -> None:
     listing = [{"filename": "a.txt", "size": 1, "mode": "-rw-r--r--"}]
     server = Server(

@@ -92,6 +92,10 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("listSessions", "junk", "params"),
     ("stopDaemon", [1], "params"),
     ("checkProfile", {"profile": 5}, "profile"),
+    ("checkProfile", {"profile": ""}, "profile"),  # not "the default profile"
+    ("openSession", {"name": "n", "profile": ""}, "profile"),
+    ("openSession", {"name": "n", "image": " "}, "image"),
+    ("run", {"session": S, "code": "1", "profile": ""}, "profile"),
     ("closeSession", {}, "name"),
     ("closeSession", {"name": []}, "name"),
     ("interrupt", {}, "session"),

@@ -231,6 +231,32 @@ async def test_upload_does_not_write_through_a_link_at_its_temporary_name(
     assert (workdir / "onto.txt").read_text() == "new\n"
 
 
+async def test_batch_code_is_not_written_through_a_planted_link(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """Code in the session makes ``.runbridge`` (where batch code is saved) a link to a
+    folder outside: the batch run fails saying so, and nothing is written there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    plant = f"import os; os.symlink({str(outside)!r}, '.runbridge')"
+    assert (await daemon.run(plant, session="b-plant"))["status"] == "finished"
+    result = await daemon.request(
+        "runbridge/run",
+        {"session": "b-plant", "mode": "batch", "code": "print('hi')", "languageId": "python"},
+    )
+    assert result["status"] == "failed", result
+    assert "symbolic link" in result["message"] and ".runbridge" in result["message"]
+    assert list(outside.iterdir()) == []
+    # without the link, batch code is saved and run as before
+    os.unlink(await open_session(daemon, "b-plant") / ".runbridge")
+    result = await daemon.request(
+        "runbridge/run",
+        {"session": "b-plant", "mode": "batch", "code": "print('hi')", "languageId": "python"},
+    )
+    assert (result["status"], result["exitCode"]) == ("finished", 0)
+    assert "hi\n" in session_text(daemon, "b-plant")
+
+
 async def test_links_in_the_work_folder_are_refused_not_followed(
     daemon: Daemon, tmp_path: Path
 ) -> None:

@@ -33,7 +33,9 @@ from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.jupyter.client import JupyterClient
 from runbridge.backends.jupyter.errors import JupyterError
 from runbridge.backends.jupyter.profile import JupyterProfile
+from runbridge.backends.jupyter.terminal import open_terminal
 from runbridge.config import Profile
+from runbridge.errors import BackendError
 from tests.e2e.conftest import Daemon, plain, start_daemon
 from tests.leaks import leaked
 
@@ -284,3 +286,36 @@ async def test_a_backendai_websocket_redirected_to_a_page_is_a_clear_error() -> 
     message = str(info.value)
     assert url in message and "redirected" in message, message
     assert leaked(message, SECRETS) == [] and "next=" not in message, message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"name": "../../api/kernels/k1"}, {"name": 7}, {}, ["1"], "not json"],
+    ids=["path", "number", "no-name", "array", "text"],
+)
+async def test_a_terminal_name_the_server_made_up_is_refused(answer: Any) -> None:
+    """A server answering the new terminal with a name that is not one (it goes into the
+    websocket's path) or no name at all: a clear BackendError, no websocket opened."""
+    paths: list[str] = []
+
+    async def server(request: web.Request) -> web.Response:
+        paths.append(request.path)
+        if request.path == "/api":
+            return web.json_response({"version": "2.21.1"})
+        if request.path == "/api/terminals" and request.method == "POST":
+            if isinstance(answer, str):
+                return web.Response(text=answer)
+            return web.json_response(answer)
+        return web.json_response([] if request.path != "/api/contents" else {})
+
+    async with serving(server) as url:
+        settings = {"url": url, "token": TOKEN, "connect_timeout": 5, "read_timeout": 5}
+        profile = JupyterProfile.from_profile(Profile("t", "jupyter", settings=settings), {})
+        client = JupyterClient(profile)
+        try:
+            with pytest.raises(BackendError, match="no usable name") as info:
+                await open_terminal(client, None, 24, 80, lambda data: None, lambda code: None)
+        finally:
+            await client.aclose()
+    assert url in str(info.value)
+    assert not [p for p in paths if "websocket" in p or "kernels" in p], paths

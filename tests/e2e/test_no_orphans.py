@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
+from runbridge.backends.local import RUNTIME_PREFIX
 from tests.e2e.conftest import Daemon
 from tests.e2e.test_lifecycle import (
     assert_all_gone,
@@ -193,3 +196,38 @@ async def test_a_step_outliving_its_daemon_and_guardian_is_ended_by_the_next_dae
         await daemon.wait_for(lambda: not (records / old_record).exists(), timeout=5)
         # what may remain is the new daemon's own record (its kernel)
         assert all(p.name.startswith(f"{server_pid(daemon)}-") for p in records.iterdir())
+
+
+def runtime_folders() -> set[str]:
+    """This user's kernel runtime folders in the temp folder."""
+    temp = tempfile.gettempdir()
+    return {e for e in os.listdir(temp) if e.startswith(RUNTIME_PREFIX)}
+
+
+async def test_a_killed_daemons_kernel_folder_is_removed_by_the_next_daemon(
+    tmp_path: Path, leftovers: list[psutil.Process]
+) -> None:
+    """Kernel connection files (their keys) and IPC sockets of a daemon killed with
+    SIGKILL do not pile up in the temp folder: the next daemon that opens a local session
+    removes them; it leaves alone what is not a dead daemon's folder of this user."""
+    temp = Path(tempfile.gettempdir())
+    live = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))  # a live pid
+    decoy = temp / f"{RUNTIME_PREFIX}999999999-link"
+    decoy.symlink_to(tmp_path)  # a link with our name: never followed or removed
+    try:
+        async with launch(tmp_path / "home") as (daemon, _):
+            before = runtime_folders()
+            assert (await daemon.run("x = 1", session="k"))["status"] == "finished"
+            mine = runtime_folders() - before
+            assert len(mine) == 1, mine
+            (folder,) = mine
+            assert any((temp / folder).iterdir())  # the kernel's connection file, sockets
+            await kill_9(daemon, leftovers)
+        assert (temp / folder).exists()  # nothing ran at the kill
+        async with launch(tmp_path / "home2") as (daemon, _):
+            assert (await daemon.run("x = 2", session="k"))["status"] == "finished"
+            assert not (temp / folder).exists()
+            assert live.exists() and decoy.is_symlink() and tmp_path.exists()
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+        decoy.unlink()

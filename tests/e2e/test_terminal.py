@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psutil
 import pytest
 import pytest_asyncio
 from pygls.exceptions import JsonRpcException
@@ -205,3 +206,23 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][0] != "Z"
     except OSError:
         return False
+
+
+async def test_input_the_shell_does_not_read_is_bounded(daemon: Daemon) -> None:
+    """A paste of 24 MB into a terminal whose program reads nothing: the daemon holds at
+    most 1 MB of it (the rest is dropped, with a warning), and the terminal still closes."""
+    terminal_id, _ = await open_terminal(daemon, "t-paste")
+    type_in(daemon, terminal_id, "stty -icanon -echo; echo reading-$((6*7)); sleep 60\n")
+    await wait_text(daemon, terminal_id, "reading-42")
+    pid = daemon.client._server.pid  # type: ignore[union-attr]
+    before = psutil.Process(pid).memory_info().rss
+    for _ in range(24):
+        type_in(daemon, terminal_id, "x" * (1 << 20))
+    await daemon.request("runbridge/listSessions")  # every paste was handled
+    grown = (psutil.Process(pid).memory_info().rss - before) / (1 << 20)
+    assert grown < 12, f"the daemon holds {grown:.0f} MB of unread terminal input"
+    await daemon.wait_for(
+        lambda: any("were dropped" in m.message for m in daemon.client.log_messages)
+    )
+    await daemon.request("runbridge/closeTerminal", {"terminalId": terminal_id})
+    await daemon.wait_for(lambda: terminal_id in daemon.terminal_exits)

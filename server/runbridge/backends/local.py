@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -154,12 +157,48 @@ async def _in_thread(
         raise
 
 
+#: Kernel connection files and IPC sockets: ``<temp>/runbridge-kernels-<daemon pid>-<random>``.
+RUNTIME_PREFIX = "runbridge-kernels-"
+_RUNTIME_NAME = re.compile(re.escape(RUNTIME_PREFIX) + r"(\d+)-[A-Za-z0-9_]+")
+
+
+def remove_stale_runtime_folders() -> None:
+    """Remove the runtime folders of this user's daemons that died without cleaning up
+    (``kill -9``): a folder is removed only when its name is one of ours, it is a real
+    folder owned by this user, and no process has its daemon's pid."""
+    temp = tempfile.gettempdir()
+    try:
+        entries = list(os.scandir(temp))
+    except OSError:
+        return
+    for entry in entries:
+        found = _RUNTIME_NAME.fullmatch(entry.name)
+        if found is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+            continue
+        pid = int(found.group(1))
+        try:
+            os.kill(pid, 0)
+            continue  # that daemon (or a process with its pid) is alive: leave it
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)  # never follows links inside
+
+
 class LocalBackend:
     name = "local"
 
     def __init__(self) -> None:
         # IPC socket paths must stay short (~100 bytes), so they live in /tmp.
-        self._runtime = Path(tempfile.mkdtemp(prefix="runbridge-"))
+        remove_stale_runtime_folders()
+        self._runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
 
     def open(
         self,

@@ -24,13 +24,17 @@ import signal
 import sys
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from runbridge.backends import guardian
 from runbridge.backends.base import RunSink
+from runbridge.confined_paths import Place, open_folder, open_root, write_file
 from runbridge.languages import batch_file
 from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
 
 _CHUNK = 65536
+#: Where batch code is saved in the work folder.
+_CODE_FOLDER = ".runbridge"
 #: How long each signal of an interrupt (SIGINT, SIGTERM, SIGKILL) is given.
 _INTERRUPT_GRACE_S = 1.5
 
@@ -65,11 +69,21 @@ def default_exec_command() -> str:
 def save_batch_code(workdir: Path, code: str, language: str | None) -> tuple[Path, str | None]:
     """Write batch ``code`` to a file in the work folder; return it and how to run it."""
     ext, interpreter = batch_file(language)
-    folder = workdir / ".runbridge"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"batch-{uuid.uuid4().hex[:8]}.{ext}"
-    path.write_text(code, encoding="utf-8")
-    run = f"{interpreter} {shlex.quote(str(path.relative_to(workdir)))}" if interpreter else None
+    name = f"batch-{uuid.uuid4().hex[:8]}.{ext}"
+    relative = f"{_CODE_FOLDER}/{name}"
+    # the work folder is the session's: a link planted at .runbridge is refused, not followed
+    place = Place("batch code file", "the session work folder")
+    with (
+        open_root(workdir, place) as root,
+        open_folder(root, [_CODE_FOLDER], relative, place, create=True) as folder,
+    ):
+
+        def fill(out: BinaryIO) -> None:
+            out.write(code.encode("utf-8", "surrogateescape"))
+
+        write_file(folder, name, fill, relative, place)
+    path = workdir / relative
+    run = f"{interpreter} {shlex.quote(relative)}" if interpreter else None
     return path, run
 
 

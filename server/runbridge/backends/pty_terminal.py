@@ -26,6 +26,8 @@ from runbridge.backends.guardian_process import session_members
 
 log = logging.getLogger(__name__)
 _READ = 65536
+#: Input the shell has not read yet that the daemon holds at most (bytes).
+MAX_PENDING_INPUT = 1 << 20
 
 
 def _set_size(fd: int, rows: int, cols: int) -> None:
@@ -150,7 +152,19 @@ class PtyTerminal:
         if self._closed:
             return
         was_pending = bool(self._pending)
-        self._pending += data.encode("utf-8")
+        encoded = data.encode("utf-8", "replace")
+        if len(self._pending) + len(encoded) > MAX_PENDING_INPUT:
+            # the shell reads nothing (a program that ignores its input, a stopped job):
+            # drop what it has not taken rather than hold it all; the newest keys (a
+            # Ctrl-C typed after a huge paste) are kept
+            log.warning(
+                "terminal %s: the shell did not read %d bytes of input; they were dropped",
+                self._pid,
+                len(self._pending),
+            )
+            self._pending = encoded[-MAX_PENDING_INPUT:]
+            return
+        self._pending += encoded
         if not was_pending:
             self._drain()
 

@@ -36,12 +36,9 @@ import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from runbridge.errors import quote
-
-if TYPE_CHECKING:
-    from runbridge.lsp.server import RunbridgeProtocol
 
 log = logging.getLogger(__name__)
 
@@ -431,8 +428,16 @@ def error_reply(msg_id: int | str | None, code: int, message: str) -> str:
     )
 
 
+class Receiver(Protocol):
+    """Where checked messages go (the LSP protocol object of one connection)."""
+
+    def send_json(self, text: str) -> None: ...
+
+    def receive(self, checked: Checked) -> None: ...
+
+
 async def serve(
-    proto: RunbridgeProtocol, stream: asyncio.StreamReader, label: str, first: bytes = b""
+    proto: Receiver, stream: asyncio.StreamReader, label: str, first: bytes = b""
 ) -> None:
     """Read ``stream`` until it ends, handing each checked message to ``proto``
     (``first``: bytes already read from it)."""

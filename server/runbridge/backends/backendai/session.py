@@ -906,6 +906,19 @@ def extract_tar(archive: bytes, target: Path) -> list[FileEntry]:
     or whose way has a link in it (one the archive did not make either) is refused."""
     place = Place("download: archive member", f"the download folder {str(target)!r}")
     entries: list[FileEntry] = []
+    try:
+        return _extract_tar(archive, target, place, entries)
+    except tarfile.TarError as exc:
+        done = f" ({len(entries)} file(s) written before it)" if entries else ""
+        raise FileError(
+            f"download: the manager's answer is not a readable tar archive ({exc}){done}",
+            path=str(target),
+        ) from None
+
+
+def _extract_tar(
+    archive: bytes, target: Path, place: Place, entries: list[FileEntry]
+) -> list[FileEntry]:
     with (
         confined_paths.open_dest(str(target)) as root,
         tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar,

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from runbridge.backends.jupyter.channels import KernelChannels, KernelMessage
 from runbridge.backends.jupyter.client import JupyterClient, ServerFeatures, quote_path
 from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
 from runbridge.backends.local_kernel import KernelRun
-from runbridge.errors import BackendError, KernelSpecNotFound, SessionConflict
+from runbridge.errors import BackendError, KernelSpecNotFound, SessionConflict, quote
 from runbridge.sessions.model import (
     BatchOptions,
     Display,
@@ -119,11 +120,27 @@ class KernelStore:
                 data.pop(server, None)
         else:
             names[name] = entry
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.chmod(partial, 0o600)
-        os.replace(partial, self.path)
+        text = json.dumps(data, indent=1, sort_keys=True)
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # a new 0600 file under a random name (O_EXCL), renamed onto the store
+            fd, partial = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    file.write(text)
+                os.replace(partial, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise
+        except OSError as exc:
+            log.warning(
+                "cannot record the kernel of session %s in %s (%s): reopening the name "
+                "in a new daemon will not find it",
+                quote(name),
+                self.path,
+                exc.strerror or exc,
+            )
 
 
 # -- runs ---------------------------------------------------------------------------

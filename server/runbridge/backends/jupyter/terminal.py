@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from websockets.exceptions import ConnectionClosed
@@ -198,7 +199,7 @@ async def open_terminal(
         )
     body: dict[str, Any] = {"cwd": cwd} if cwd else {}
     response = await client.request("POST", "/api/terminals", what="opening a terminal", json=body)
-    name = str(response.json()["name"])
+    name = _terminal_name(client, response)
     try:
         ws = await client.ws_connect(
             f"/terminals/websocket/{name}", what=f"connecting to terminal {name}"
@@ -234,3 +235,22 @@ async def _delete_terminal(client: JupyterClient, name: str) -> None:
                 "DELETE", f"/api/terminals/{name}", what=f"closing terminal {name}", timeout=15.0
             )
         )
+
+
+#: A terminal name as Jupyter Server gives them ("1", "2", ...); it goes into URL paths.
+_TERMINAL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _terminal_name(client: JupyterClient, response: Any) -> str:
+    """The new terminal's name from the server's answer, checked before it is used."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    name = body.get("name") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not _TERMINAL_NAME.fullmatch(name) or name.strip(".") == "":
+        raise BackendError(
+            f"the server at {client.endpoint} answered the new terminal with no usable name "
+            f"({client.quote(str(body), 80)}): terminals are not available there",
+        )
+    return name
