@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -24,6 +25,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.conftest import isolated_env
+from tests.e2e.shared_daemon import SharedDaemon
 
 CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11"}
 
@@ -193,3 +195,17 @@ def png_code(png: bytes) -> str:
         "import base64\nfrom IPython.display import display, Image\n"
         f"display(Image(data=base64.b64decode('{encoded}'), format='png'))\n"
     )
+
+
+@pytest.fixture
+async def shared(tmp_path: Path) -> AsyncIterator[SharedDaemon]:
+    daemon = SharedDaemon(tmp_path / "home", linger=600)
+    try:
+        yield daemon
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                daemon.proc.wait(10)
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()

@@ -27,6 +27,24 @@ def frame(message: Any) -> bytes:
     return b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
 
 
+async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
+    """One framed message from the daemon, or None when it closed the stream."""
+    length = -1
+    while True:
+        line = await reader.readline()
+        if not line:
+            return None
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode("ascii").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    assert length >= 0, "the daemon sent a header block without Content-Length"
+    message = json.loads(await reader.readexactly(length))
+    assert isinstance(message, dict), message
+    return message
+
+
 class RawPeer:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
@@ -39,24 +57,13 @@ class RawPeer:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def read(self, timeout: float = 10) -> dict[str, Any] | None:
+    async def read(self, timeout: float | None = 10) -> dict[str, Any] | None:
         """The next message, or None when the daemon closed the stream."""
         async with asyncio.timeout(timeout):
-            length = -1
-            while True:
-                line = await self.reader.readline()
-                if not line:
-                    return None
-                if line in (b"\r\n", b"\n"):
-                    break
-                name, _, value = line.decode("ascii").partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
-            assert length >= 0, "the daemon sent a header block without Content-Length"
-            message = json.loads(await self.reader.readexactly(length))
-            assert isinstance(message, dict), message
+            message = await read_message(self.reader)
+        if message is not None:
             self.seen.append(message)
-            return message
+        return message
 
     async def reply_to(self, predicate: Any, timeout: float = 10) -> dict[str, Any]:
         """The first message (read from now on) for which ``predicate`` holds; requests

@@ -117,6 +117,19 @@ async def serving(handle: Callable[[web.Request], Awaitable[web.Response]]) -> A
         await runner.cleanup()
 
 
+@contextlib.asynccontextmanager
+async def jupyter_client(url: str) -> AsyncIterator[JupyterClient]:
+    """The jupyter backend's client of the server at ``url`` (short timeouts)."""
+    settings = {"url": url, "token": TOKEN, "connect_timeout": 5, "read_timeout": 5}
+    client = JupyterClient(
+        JupyterProfile.from_profile(Profile("j", "jupyter", settings=settings), {})
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def hostile() -> AsyncIterator[Hostile]:
     state = Hostile()
@@ -250,15 +263,9 @@ async def test_a_websocket_redirected_to_another_origin_carries_no_token(scheme:
             target = elsewhere.replace("http", scheme, 1)
             raise web.HTTPFound(f"{target}{request.path}?next=x&token={TOKEN}")
 
-        async with serving(redirect) as url:
-            settings = {"url": url, "token": TOKEN, "connect_timeout": 5, "read_timeout": 5}
-            profile = JupyterProfile.from_profile(Profile("r", "jupyter", settings=settings), {})
-            client = JupyterClient(profile)
-            try:
-                with pytest.raises(JupyterError) as info:
-                    await client.ws_connect("/api/kernels/k1/channels", what="connecting")
-            finally:
-                await client.aclose()
+        async with serving(redirect) as url, jupyter_client(url) as client:
+            with pytest.raises(JupyterError) as info:
+                await client.ws_connect("/api/kernels/k1/channels", what="connecting")
     message = str(info.value)
     assert url in message, message
     assert leaked(message, SECRETS) == [] and "next=" not in message, message
@@ -308,14 +315,8 @@ async def test_a_terminal_name_the_server_made_up_is_refused(answer: Any) -> Non
             return web.json_response(answer)
         return web.json_response([] if request.path != "/api/contents" else {})
 
-    async with serving(server) as url:
-        settings = {"url": url, "token": TOKEN, "connect_timeout": 5, "read_timeout": 5}
-        profile = JupyterProfile.from_profile(Profile("t", "jupyter", settings=settings), {})
-        client = JupyterClient(profile)
-        try:
-            with pytest.raises(BackendError, match="no usable name") as info:
-                await open_terminal(client, None, 24, 80, lambda data: None, lambda code: None)
-        finally:
-            await client.aclose()
+    async with serving(server) as url, jupyter_client(url) as client:
+        with pytest.raises(BackendError, match="no usable name") as info:
+            await open_terminal(client, None, 24, 80, lambda data: None, lambda code: None)
     assert url in str(info.value)
     assert not [p for p in paths if "websocket" in p or "kernels" in p], paths

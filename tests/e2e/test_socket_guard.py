@@ -7,7 +7,6 @@ costs neither a stuck session nor the daemon's memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
@@ -16,13 +15,13 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
 from tests.conftest import isolated_env
-from tests.e2e.test_shared_daemon import RUNBRIDGE, Editor, SharedDaemon
+from tests.e2e.raw_wire import RUNBRIDGE
+from tests.e2e.shared_daemon import Editor, SharedDaemon
 
 NOBODY = 65534
 as_root = pytest.mark.skipif(
@@ -139,9 +138,11 @@ async def refuse_a_stranger(shared: SharedDaemon) -> None:
             f"os.setgid({NOBODY}); os.setuid({NOBODY})\n"
             "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)\n"
             'body = b\'{"jsonrpc":"2.0","id":1,"method":"runbridge/listSessions"}\'\n'
-            "s.sendall(b'Content-Length: %d\\r\\n\\r\\n' % len(body) + body)\n"
-            "try:\n    print(repr(s.recv(65536)))\n"
-            "except ConnectionResetError:\n    print(repr(b''))\n",
+            "try:\n"
+            "    s.sendall(b'Content-Length: %d\\r\\n\\r\\n' % len(body) + body)\n"
+            "    print(repr(s.recv(65536)))\n"
+            "except (BrokenPipeError, ConnectionResetError):  # closed on it: refused\n"
+            "    print(repr(b''))\n",
             str(shared.sock),
         ],
         capture_output=True,
@@ -284,17 +285,3 @@ async def test_an_editor_that_stops_reading_costs_no_memory_and_is_let_go(
         if daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait(10)
-
-
-@pytest.fixture
-async def shared(tmp_path: Path) -> Any:
-    daemon = SharedDaemon(tmp_path / "home", linger=600)
-    try:
-        yield daemon
-    finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                daemon.proc.wait(10)
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.raw_wire import RawPeer, frame, stdio_daemon
-from tests.e2e.test_shared_daemon import Editor, SharedDaemon
+from tests.e2e.shared_daemon import Editor, SharedDaemon
 
 EXAMPLES = int(os.environ.get("RUNBRIDGE_FUZZ_EXAMPLES", "120"))
 #: After each example the daemon may hold this much more memory than before the first.

@@ -361,10 +361,6 @@ class FrameWriter:
         self._scheduled = True
         loop.call_soon(self.flush)
 
-    def write_message(self, text: str) -> None:
-        """Frame and queue a message that is already JSON text."""
-        self.write(framed(text.encode("utf-8", "replace")))
-
     def flush(self) -> None:
         """Write everything queued, now."""
         self._scheduled = False
