@@ -216,7 +216,8 @@ async def test_errors_quote_a_short_prefix_of_a_huge_name(wire: StdioDaemon) -> 
         assert "nnnnnnnnnn" in reply["error"]["message"]  # a prefix, to recognise it
         assert_clean(reply)
     assert await peer.serves()
-    assert max(len(line) for line in wire.log().splitlines()) < 20_000
+    # a log line's message is cut to 4000 characters (the line adds time, pid, logger)
+    assert max(len(line) for line in wire.log().splitlines()) < 4200
 
 
 async def test_a_duplicate_id_in_flight_is_refused_and_the_first_request_answers(
@@ -245,6 +246,35 @@ async def test_a_duplicate_id_in_flight_is_refused_and_the_first_request_answers
         for _, data in m["params"]["console"]
     ]
     assert printed == ["one\n"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"error": {"code": "x"}}, {"error": "no"}, {"error": {"message": 5, "code": 1}}],
+    ids=["code-not-int", "error-not-object", "message-not-string"],
+)
+async def test_an_unreadable_answer_to_an_input_prompt_cancels_it(
+    wire: StdioDaemon, answer: dict[str, Any]
+) -> None:
+    peer = wire.peer
+    code = "try:\n    v = input('q? ')\nexcept KeyboardInterrupt:\n    v = 'cancelled'\nprint(v)"
+    params = {"session": "wire-input", "code": code}
+    await peer.send(
+        frame({"jsonrpc": "2.0", "id": "ask", "method": "runbridge/run", "params": params})
+    )
+    asked = await peer.reply_to(lambda m: m.get("method") == "runbridge/input", 60)
+    await peer.send(frame({"jsonrpc": "2.0", "id": asked["id"], **answer}))
+    reply = await peer.reply_to(lambda m: m.get("id") == "ask" and "method" not in m, 60)
+    run_id = reply["result"]["runId"]
+    printed = "".join(
+        data
+        for m in peer.seen
+        if m.get("method") == "runbridge/output" and m["params"]["runId"] == run_id
+        for kind, data, *_ in m["params"]["console"]
+        if kind == "stdout"
+    )
+    assert printed.endswith("cancelled\n"), printed
+    no_message_box(peer)
 
 
 async def test_bad_notifications_of_lsp_methods_show_no_message_box(wire: StdioDaemon) -> None:
