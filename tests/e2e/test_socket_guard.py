@@ -117,14 +117,14 @@ async def test_a_peer_of_another_user_is_refused() -> None:
     os.chmod(home, 0o711)
     shared = SharedDaemon(home, linger=600)
     try:
-        await refuse_a_stranger(shared)
+        await assert_a_stranger_is_refused(shared)
     finally:
         shared.proc.kill()
         shared.proc.wait(10)
         shutil.rmtree(home, ignore_errors=True)
 
 
-async def refuse_a_stranger(shared: SharedDaemon) -> None:
+async def assert_a_stranger_is_refused(shared: SharedDaemon) -> None:
     editor = await Editor.connect(shared.sock)  # the daemon is up
     await editor.initialize()
     # the first wall broken on purpose: the socket and its folder open to everyone

@@ -78,7 +78,7 @@ async def test_open_reuse_and_state_changes(daemon: Daemon, server: ServerProces
         assert names.count("j-open") == 1, names
 
 
-async def wait_gone(pid: int) -> None:
+async def assert_gone(pid: int) -> None:
     for _ in range(100):
         try:
             os.kill(pid, 0)
@@ -97,7 +97,7 @@ async def test_close_session_deletes_the_kernel_on_the_server(
     closed = await daemon.request("runbridge/closeSession", {"name": session})
     assert closed["state"] == "closed"
     assert states_of(daemon, session)[-1] == "closed"
-    await wait_gone(pid)  # the server shut the kernel down
+    await assert_gone(pid)  # the server shut the kernel down
     if not gateway(server):
         assert session not in [s.get("name") for s in server.api("GET", "/api/sessions")]
     listed = (await daemon.request("runbridge/listSessions"))["sessions"]
@@ -729,7 +729,7 @@ async def test_reattach_by_name_after_a_daemon_restart(
         assert (result["status"], third.text(result["runId"])) == ("finished", f"42 {pid}\n")
         assert [s["name"] for s in (await third.request("runbridge/listSessions"))["sessions"]]
         await third.request("runbridge/closeSession", {"name": "j-re"})
-    await wait_gone(int(pid))  # closeSession shut the reattached kernel down
+    await assert_gone(int(pid))  # closeSession shut the reattached kernel down
     async with start_daemon(home, init_options=options) as fourth:
         info = await open_session(fourth, "j-re")
         assert info["created"] is True, info  # closed for good: a fresh kernel
@@ -745,7 +745,7 @@ async def test_keep_sessions_false_closes_kernels_on_daemon_exit(
     async with start_daemon(tmp_path / "home", init_options=options) as d:
         result = await d.run("import os\nkept = 1\nprint(os.getpid())", session="j-nokeep")
         pid = int(d.text(result["runId"]))
-    await wait_gone(pid)  # shutdown closed the session's kernel
+    await assert_gone(pid)  # shutdown closed the session's kernel
     async with start_daemon(tmp_path / "home", init_options=options) as d:
         info = await open_session(d, "j-nokeep")
         assert info["created"] is True, info

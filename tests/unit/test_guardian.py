@@ -56,7 +56,7 @@ def new_session(started: list[subprocess.Popen[bytes]]) -> subprocess.Popen[byte
     return proc
 
 
-def wait_gone(pids: list[int], timeout: float = 10) -> None:
+def assert_gone(pids: list[int], timeout: float = 10) -> None:
     """Wait until none of ``pids`` runs (zombies count as gone)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -97,7 +97,7 @@ def test_a_session_whose_leader_is_gone_is_ended_by_its_members(
     session.wait()  # the leader is reaped: only its background member remains
     (member,) = session_members(session.pid)
     end_sessions({session.pid: started}, grace=0.5)
-    wait_gone([member], timeout=0.5)  # end_sessions returns once the members are gone
+    assert_gone([member], timeout=0.5)  # end_sessions returns once the members are gone
 
 
 def test_signal_member_only_signals_a_member_of_the_session(
@@ -221,7 +221,7 @@ def test_the_guardian_acts_on_its_parents_death_even_with_its_pipe_open(
     guardian_pid, leak_pid = map(int, daemon.stdout.split())
     try:
         assert session.wait(timeout=5) == -signal.SIGHUP
-        wait_gone([guardian_pid], timeout=5)
+        assert_gone([guardian_pid], timeout=5)
     finally:
         with contextlib.suppress(psutil.Error):
             psutil.Process(leak_pid).kill()
