@@ -69,11 +69,8 @@ MAX_TRACEBACK_CHARS = 20000
 def _bounded(text: str, secrets: list[str], limit: int) -> str:
     """``text`` masked, then cut to ``limit`` characters (saying how long it was)."""
     if len(text) > limit:
-        # masked with some room past the cut, so no secret is half-seen at its edge
-        head = text[: limit + 256]
-        masked = redaction.mask(head, secrets) if secrets else head
-        return f"{masked[:limit]}... ({len(text)} characters)"
-    return redaction.mask(text, secrets) if secrets else text
+        return f"{redaction.quote(text, secrets, limit)}... ({len(text)} characters)"
+    return redaction.mask(text, secrets)
 
 
 class ForwardHandler(logging.Handler):
@@ -119,7 +116,7 @@ def setup(level: str = "INFO") -> Path | None:
     path = paths.log_dir() / "daemon.log"
     handler: logging.Handler
     try:
-        paths.private_folder(path.parent)
+        paths.own_folder(path.parent)
         handler = _PrivateFileHandler(
             path, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
         )
@@ -149,7 +146,7 @@ def check_state_folder() -> None:
     work all the same; their output is shown and not kept)."""
     folder = paths.transcripts_dir()
     try:
-        paths.private_folder(folder)
+        paths.own_folder(folder)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:

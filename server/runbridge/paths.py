@@ -31,16 +31,18 @@ log = logging.getLogger(__name__)
 
 
 def _dir(env: str, default: str) -> Path:
-    """A folder's path; it is made by whoever writes in it (:func:`private_folder`)."""
+    """A folder's path; it is made by whoever writes in it (:func:`own_folder`)."""
     value = os.environ.get(env)
     return Path(value) if value else Path(default)
 
 
-def private_folder(folder: Path) -> Path:
+def own_folder(folder: Path) -> Path:
     """``folder``, made 0700 (its missing parents too) when it does not exist.
 
-    For the folders runbridge names itself (transcripts, kernel logs, work folders):
-    one of ours that others can open (made by an older runbridge) is closed to them.
+    Unlike :func:`runbridge.private_folders.private_folder` (the shared socket's folder,
+    which refuses anything else), this is for the folders runbridge names itself
+    (transcripts, kernel logs, work folders): one of ours that others can open (made
+    by an older runbridge) is closed to them.
     A link is left alone: it is the user's own choice of where the files go.
     """
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)

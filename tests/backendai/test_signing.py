@@ -739,6 +739,8 @@ async def test_signed_requests_verified_by_aiohttp_server() -> None:
     """Real sockets: an aiohttp server (the manager's framework) verifies httpx and websockets."""
     from aiohttp import web  # in the test extra: never skipped
 
+    from tests.http_stub import serving
+
     keys = {"AKTEST": "s3cr3t/KEY+é"}
     results: list[tuple[str, str | None]] = []
 
@@ -761,15 +763,8 @@ async def test_signed_requests_verified_by_aiohttp_server() -> None:
         await request.read()
         return web.json_response({"ok": problem is None}, status=200 if problem is None else 401)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", check)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        port = runner.addresses[0][1]
-        base = f"http://127.0.0.1:{port}"
+    async with serving(check) as base:
+        port = base.rsplit(":", 1)[1]
         auth = BackendAIAuth("AKTEST", keys["AKTEST"], "v8.20240915")
         async with httpx.AsyncClient(base_url=base, auth=auth) as client:
             answers = [
@@ -793,8 +788,6 @@ async def test_signed_requests_verified_by_aiohttp_server() -> None:
         headers.pop("Content-Type")
         async with websockets.connect(ws_url, additional_headers=headers) as ws:
             assert await ws.recv() == "ok"
-    finally:
-        await runner.cleanup()
     assert [problem for _, problem in results].count("mismatch") == 1  # only the wrong key
 
 

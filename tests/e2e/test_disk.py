@@ -99,7 +99,7 @@ async def test_an_unwritable_state_folder_at_start_is_reported_and_runs_work(
         shown = [
             m["params"]["message"] for m in peer.seen if m.get("method") == "window/showMessage"
         ]
-        assert any(str(blocker / "log" / "daemon.log") in m for m in shown), shown
+        assert any(str(blocker / "log" / "daemon.log") in m and "stderr" in m for m in shown), shown
         assert any(str(blocker / "state" / "transcripts") in m for m in shown), shown
 
 

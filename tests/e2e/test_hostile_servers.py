@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from runbridge.backends.jupyter.terminal import open_terminal
 from runbridge.config import Profile
 from runbridge.errors import BackendError
 from tests.e2e.conftest import Daemon, plain, start_daemon
+from tests.http_stub import serving
 from tests.leaks import leaked
 
 TOKEN = "5d0f4a9e2c7b41f8a3e6d9c0b1a2f3e4d5c6b7a8"
@@ -99,22 +100,6 @@ def answer(state: Hostile, request: web.Request) -> web.Response:
             return web.json_response(["python3"])
         return web.json_response({"default": "python3", "kernelspecs": {"python3": {}}})
     return web.json_response({"message": "Not Found"}, status=404)
-
-
-@contextlib.asynccontextmanager
-async def serving(handle: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
-    """An aiohttp server on 127.0.0.1 answering every path with ``handle``; yields its URL."""
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import IO
 
 from runbridge import paths
 from runbridge.backends.guardian_process import start_time
+from runbridge.private_folders import UnsafeFolder, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +29,12 @@ PROGRAM = Path(__file__).with_name("guardian_process.py")
 
 def record_folder() -> str:
     """``<state>/guardian``, ours and private; "" (no records) if it cannot be that."""
+    folder = paths.state_dir() / "guardian"
     try:
-        folder = paths.state_dir() / "guardian"
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=0o700)
-        info = folder.lstat()
-    except OSError as exc:
+        return str(private_folder(folder))
+    except (UnsafeFolder, OSError) as exc:
         log.warning("guardian: no records of watched processes: %s", exc)
         return ""
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        log.warning("guardian: %s is not a private folder of ours; no records kept", folder)
-        return ""
-    return str(folder)
 
 
 class Guardian:

@@ -159,7 +159,7 @@ class LocalKernel:
         """The kernel's own stdout and stderr: its log (0600), or nowhere when the log
         folder cannot be written (the kernel starts all the same)."""
         try:
-            paths.private_folder(self.log_path.parent)
+            paths.own_folder(self.log_path.parent)
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
             return os.fdopen(paths.open_private(self.log_path, flags), "ab")
         except OSError as exc:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
-from runbridge.paths import open_private, private_folder
+from runbridge.paths import open_private, own_folder
 from runbridge.sessions.model import Display
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class Transcript:
         if self.failure is not None:
             return False
         try:
-            private_folder(self.path.parent)
+            own_folder(self.path.parent)
             fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             self._file = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
             self._size = os.fstat(fd).st_size
