@@ -22,8 +22,8 @@ from typing import Any, TextIO
 from runbridge import PROTOCOL_VERSION, __version__, mime, paths
 from runbridge.config import load_settings
 from runbridge.errors import RunbridgeError
-from runbridge.sessions.manager import RunRequest, SessionManager
-from runbridge.sessions.model import BatchOptions, RunStatus
+from runbridge.model import BatchOptions, RunRequest, RunStatus
+from runbridge.sessions.manager import SessionManager
 from runbridge.sessions.output import OutputBatch
 
 _EXTENSIONS = {

@@ -18,16 +18,24 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from runbridge import paths
 from runbridge.errors import ConfigError, quote
 
-BACKEND_TYPES = ("local", "jupyter", "backendai")
-#: Backend types this build can open sessions on.
-AVAILABLE_BACKENDS = ("local", "jupyter", "backendai")
+#: Every backend type, with the ``module:Class`` that implements it (imported when a
+#: profile of that type is first used): the one list of backend types.
+BACKEND_TYPES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "local": "runbridge.backends.local.backend:LocalBackend",
+        "jupyter": "runbridge.backends.jupyter.backend:JupyterBackend",
+        "backendai": "runbridge.backends.backendai.backend:BackendAIBackend",
+    }
+)
 DEFAULT_OUTPUT_CAP_MB = 10.0
 DEFAULT_TRANSCRIPT_MAX_MB = 100.0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runbridge.sessions.model import Display
+from runbridge.model import Display
 
 #: A record telling the editor to clear the run's output ("data" is JSON: {"wait": bool}).
 CLEAR_OUTPUT = "application/x-runbridge-clear-output"

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from runbridge.errors import InvalidParams, shorten
-from runbridge.sessions.manager import RunRequest
-from runbridge.sessions.model import BatchOptions
+from runbridge.model import BatchOptions, RunRequest
 
 # Requests, editor -> daemon
 OPEN_SESSION: Final = "runbridge/openSession"

@@ -34,7 +34,7 @@ from runbridge.backends.backendai.session import (
 )
 from runbridge.config import Profile
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
-from runbridge.sessions.model import BatchOptions, RunStatus, SessionState
+from runbridge.model import BatchOptions, RunStatus, SessionState
 from tests.leaks import leaked
 
 ENDPOINT = "http://127.0.0.1:8081"

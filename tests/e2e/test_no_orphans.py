@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
-from runbridge.backends.local import RUNTIME_PREFIX
+from runbridge.backends.local.backend import RUNTIME_PREFIX
 from tests.e2e.conftest import Daemon
 from tests.e2e.test_lifecycle import (
     assert_all_gone,

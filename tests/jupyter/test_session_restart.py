@@ -18,7 +18,7 @@ from runbridge.backends.jupyter.backend import JupyterBackend
 from runbridge.backends.jupyter.channels import KernelChannels
 from runbridge.backends.jupyter.session import KernelStore
 from runbridge.config import Profile
-from runbridge.sessions.model import RunStatus
+from runbridge.model import RunStatus
 from tests.jupyter.servers import ServerProcess, http
 from tests.sinks import StdoutSink
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runbridge.backends.guardian import Guardian
-from runbridge.backends.guardian_process import (
+from runbridge.backends.local.guardian import Guardian
+from runbridge.backends.local.guardian_process import (
     end_sessions,
     reap_records,
     record_name,
@@ -183,8 +183,8 @@ def test_a_dead_guardian_is_replaced_and_told_every_watched_session(
 
 LEAKY_DAEMON = """
 import os, subprocess, sys, time
-from runbridge.backends.guardian import Guardian, record_folder
-from runbridge.backends.guardian_process import record_name
+from runbridge.backends.local.guardian import Guardian, record_folder
+from runbridge.backends.local.guardian_process import record_name
 guardian = Guardian()
 guardian.watch(int(sys.argv[1]))
 # The write end of the guardian's pipe leaks into a process that outlives us:

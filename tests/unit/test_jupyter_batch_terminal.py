@@ -10,7 +10,7 @@ import pytest
 
 from runbridge.backends.jupyter import batch, terminal
 from runbridge.errors import Unsupported
-from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
+from runbridge.model import BatchOptions, RunOutcome, RunStatus
 
 MARK = "\x1erunbridge-batch-0123:"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from runbridge.backends import local_files
+from runbridge.backends.local import files as local_files
 from runbridge.errors import FileError
 
 

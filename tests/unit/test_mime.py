@@ -7,7 +7,7 @@ import json
 import pytest
 
 from runbridge import mime
-from runbridge.sessions.model import Display
+from runbridge.model import Display
 
 PNG_B64 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from runbridge.model import Display
 from runbridge.sessions import output
-from runbridge.sessions.model import Display
 from runbridge.sessions.output import FLUSH_INTERVAL_S, RunOutput, Throttle, Transcript
 
 WINDOW = FLUSH_INTERVAL_S

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from runbridge.sessions.model import (
+from runbridge.model import (
     BatchOptions,
     Display,
     FileEntry,
@@ -57,6 +57,9 @@ TerminalExit = Callable[[int | None], Awaitable[None] | None]
 class BackendSession(Protocol):
     workdir: str
     image: str
+    #: After ``start``: False when it reused a session that already existed (on a server
+    #: that keeps sessions), True when it made a new one; None before ``start``.
+    created: bool | None
 
     async def start(self) -> None: ...
 
@@ -83,7 +86,12 @@ class BackendSession(Protocol):
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
     ) -> Terminal: ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """End the session: its kernel, processes and terminals."""
+
+    async def detach(self) -> None:
+        """The daemon is exiting: let go of the session. A backend whose server keeps
+        sessions (Jupyter) leaves it running, to be reopened by name; the others close it."""
 
 
 class Backend(Protocol):

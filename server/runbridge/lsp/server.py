@@ -23,12 +23,12 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from runbridge import PROTOCOL_VERSION, __version__, logs, protocol
-from runbridge.config import AVAILABLE_BACKENDS, Settings, load_settings
+from runbridge.config import BACKEND_TYPES, Settings, load_settings
 from runbridge.errors import BackendError, FileError, InvalidParams, RunbridgeError, quote
 from runbridge.lsp import wire
 from runbridge.lsp.progress import WorkDone, client_token
-from runbridge.sessions.manager import Events, RunRequest, SessionManager
-from runbridge.sessions.model import RunResult, SessionInfo
+from runbridge.model import RunRequest, RunResult, SessionInfo
+from runbridge.sessions.manager import Events, SessionManager
 from runbridge.sessions.output import OutputBatch
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class RunbridgeProtocol(LanguageServerProtocol):
             "runbridge": {
                 "protocolVersion": PROTOCOL_VERSION,
                 "version": __version__,
-                "backends": list(AVAILABLE_BACKENDS),
+                "backends": list(BACKEND_TYPES),
                 "profiles": server.profiles_wire(),
                 "defaultProfile": server.settings.default_profile,
                 "defaultSession": DEFAULT_SESSION,
@@ -263,7 +263,7 @@ class RunbridgeServer(LanguageServer):
                 "name": p.name,
                 "type": p.type,
                 "image": p.image,
-                "available": p.type in AVAILABLE_BACKENDS,
+                "available": p.type in BACKEND_TYPES,
             }
             for p in self.settings.profiles.values()
         ]

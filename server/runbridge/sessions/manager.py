@@ -11,7 +11,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from runbridge import paths
@@ -27,11 +27,11 @@ from runbridge.errors import (
     Unsupported,
     quote,
 )
-from runbridge.sessions.model import (
-    BatchOptions,
+from runbridge.model import (
     FileEntry,
     FolderEntry,
     RunOutcome,
+    RunRequest,
     RunResult,
     RunStatus,
     SessionInfo,
@@ -57,17 +57,6 @@ class Events(Protocol):
     def terminal_exit(self, terminal_id: str, exit_code: int | None) -> None: ...
 
     async def ask_input(self, params: dict[str, Any]) -> str | None: ...
-
-
-@dataclass
-class RunRequest:
-    session: str
-    code: str
-    mode: str = "query"
-    options: BatchOptions = field(default_factory=BatchOptions)
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    profile: str | None = None
-    image: str | None = None
 
 
 @dataclass
@@ -201,7 +190,7 @@ class SessionManager:
             self.events.session_changed(_reused(info).to_wire())
             raise
         # A remote backend may have reused a session of that name that already existed.
-        info.created = getattr(backend_session, "created", None) is not False
+        info.created = backend_session.created is not False
         session.ready.set_result(None)
         self._set_state(session, SessionState.IDLE)
         return _copy(info)
@@ -240,9 +229,8 @@ class SessionManager:
     async def close(self, name: str, *, detach: bool = False) -> SessionInfo:
         """Close session ``name``.
 
-        With ``detach`` (the daemon is exiting), a backend whose sessions live on a
-        server that keeps them (``detach()``: Jupyter) lets go of the session instead
-        of ending it, so that reopening the name later reattaches to it.
+        With ``detach`` (the daemon is exiting), the backend session's ``detach()``:
+        a server that keeps sessions (Jupyter) keeps it, to be reattached by name.
         """
         session = self.get(name)
         self._sessions.pop(name, None)
@@ -254,9 +242,8 @@ class SessionManager:
         with contextlib.suppress(BaseException):
             await asyncio.shield(session.ready)
         try:
-            leave = getattr(session.backend, "detach", None) if detach else None
-            if leave is not None:
-                await leave()
+            if detach:
+                await session.backend.detach()
             else:
                 await session.backend.close()
         finally:  # closed here even when the server could not be told

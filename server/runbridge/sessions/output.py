@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
+from runbridge.model import Display
 from runbridge.paths import open_private, own_folder
-from runbridge.sessions.model import Display
 
 log = logging.getLogger(__name__)
 

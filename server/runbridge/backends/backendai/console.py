@@ -20,9 +20,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from runbridge.sessions.model import UserError
+from runbridge.ansi import strip_ansi
+from runbridge.model import UserError
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 
 
@@ -80,7 +80,7 @@ def user_error_from_stderr(stderr: str) -> UserError | None:
     IPython's (``ZeroDivisionError   Traceback (most recent call last)``); the
     exception is the last ``Name: value`` line. ANSI colours are removed.
     """
-    plain = _ANSI.sub("", stderr)
+    plain = strip_ansi(stderr)
     marker = plain.rfind("Traceback (most recent call last)")
     if marker < 0:
         return None

@@ -65,7 +65,7 @@ from runbridge.backends.base import (
 from runbridge.confined_paths import Place
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
 from runbridge.languages import batch_file
-from runbridge.sessions.model import (
+from runbridge.model import (
     BatchOptions,
     FileEntry,
     FolderEntry,
@@ -392,6 +392,10 @@ class BackendAISession:
                 with contextlib.suppress(Exception):
                     await run.ws.close()
         self.status = "TERMINATED"
+
+    async def detach(self) -> None:
+        """The daemon is exiting: the session is destroyed, as by :meth:`close`."""
+        await self.close()
 
     # -- runs --------------------------------------------------------------------------
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:

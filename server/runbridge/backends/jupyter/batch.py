@@ -10,7 +10,7 @@ terminal: it works on every server that runs kernels (Kernel and Enterprise
 Gateways have no terminals), keeps stdout and stderr apart, and needs no
 shell-prompt scraping.
 
-- Semantics follow :mod:`runbridge.backends.local_batch`: the first failing
+- Semantics follow :mod:`runbridge.backends.local.batch`: the first failing
   step's exit code, a failing build skips exec, ``clean`` always runs (60 s),
   ``build: "*"`` is ``make`` / a ``.venv`` + ``pip install -r requirements.txt`` /
   ``pip install .`` decided by the files *on the server* (the venv is made with
@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from runbridge.backends.base import RunSink
 from runbridge.errors import Unsupported
 from runbridge.languages import batch_file
-from runbridge.sessions.model import BatchOptions, Display, RunOutcome, RunStatus
+from runbridge.model import BatchOptions, Display, RunOutcome, RunStatus
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ from runbridge import confined_paths
 from runbridge.backends.base import ProgressCallback
 from runbridge.confined_paths import Place
 from runbridge.errors import FileError, RunbridgeError, Unsupported
-from runbridge.sessions.model import FileEntry, FolderEntry
+from runbridge.model import FileEntry, FolderEntry
 
 if TYPE_CHECKING:
     from runbridge.backends.jupyter.client import JupyterClient

@@ -26,13 +26,13 @@ import contextlib
 import json
 import logging
 import os
-import re
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 from runbridge import paths
+from runbridge.ansi import strip_ansi
 from runbridge.backends.base import (
     ProgressCallback,
     RunSink,
@@ -44,9 +44,9 @@ from runbridge.backends.base import (
 from runbridge.backends.jupyter.channels import KernelChannels, KernelMessage
 from runbridge.backends.jupyter.client import JupyterClient, ServerFeatures, quote_path
 from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
-from runbridge.backends.local_kernel import KernelRun
+from runbridge.backends.local.kernel import KernelRun
 from runbridge.errors import BackendError, KernelSpecNotFound, SessionConflict, quote
-from runbridge.sessions.model import (
+from runbridge.model import (
     BatchOptions,
     Display,
     FileEntry,
@@ -59,7 +59,6 @@ from runbridge.sessions.model import (
 
 log = logging.getLogger(__name__)
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: Top folder of runbridge's sessions on the server (contents-API path).
 ROOT_FOLDER = "runbridge"
 #: The server-side session's path inside the session folder.
@@ -80,10 +79,6 @@ RESTART_CONNECT_S = 30.0
 
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
 _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
-
-
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
 
 
 def session_root(name: str) -> str:

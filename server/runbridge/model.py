@@ -1,8 +1,10 @@
-"""Plain data shared by the session manager, the backends and the fronts."""
+"""Plain data shared by the session manager, the backends and the fronts (the ground layer:
+it imports nothing of runbridge)."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -139,3 +141,14 @@ class FolderEntry:
     def to_wire(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "type": self.type, "size": self.size,
                 "mtime": self.mtime}  # fmt: skip
+
+
+@dataclass
+class RunRequest:
+    session: str
+    code: str
+    mode: str = "query"
+    options: BatchOptions = field(default_factory=BatchOptions)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    profile: str | None = None
+    image: str | None = None

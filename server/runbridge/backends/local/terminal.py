@@ -20,9 +20,9 @@ import struct
 import termios
 from pathlib import Path
 
-from runbridge.backends import guardian
 from runbridge.backends.base import TerminalExit, TerminalOutput
-from runbridge.backends.guardian_process import session_members
+from runbridge.backends.local import guardian
+from runbridge.backends.local.guardian_process import session_members
 
 log = logging.getLogger(__name__)
 _READ = 65536

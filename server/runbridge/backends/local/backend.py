@@ -18,10 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runbridge import paths
-from runbridge.backends import local_files
 from runbridge.backends.base import (
+    Backend,
+    BackendSession,
     ProgressCallback,
     RunSink,
     StateCallback,
@@ -30,10 +32,12 @@ from runbridge.backends.base import (
     TerminalExit,
     TerminalOutput,
 )
-from runbridge.backends.local_batch import BatchRunner
-from runbridge.backends.local_kernel import LocalKernel, find_kernelspec
-from runbridge.backends.pty_terminal import PtyTerminal
-from runbridge.sessions.model import (
+from runbridge.backends.local import files as local_files
+from runbridge.backends.local.batch import BatchRunner
+from runbridge.backends.local.kernel import LocalKernel, find_kernelspec
+from runbridge.backends.local.terminal import PtyTerminal
+from runbridge.config import Profile
+from runbridge.model import (
     BatchOptions,
     FileEntry,
     FolderEntry,
@@ -71,9 +75,12 @@ class LocalSession:
         )
         self._batch = BatchRunner(self._workdir, self.env)
         self._terminals: list[PtyTerminal] = []
+        #: A local session is always new: its kernel ends with the daemon.
+        self.created: bool | None = None
 
     async def start(self) -> None:
         await self.kernel.start()
+        self.created = True
 
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
         return await self.kernel.execute(code, sink, timeout)
@@ -115,6 +122,10 @@ class LocalSession:
         await asyncio.gather(
             self.kernel.stop(), *(t.close() for t in self._terminals), return_exceptions=True
         )
+
+    async def detach(self) -> None:
+        """Nothing outlives the daemon here: detaching closes."""
+        await self.close()
 
 
 class _TransferCancelled(Exception):
@@ -195,7 +206,7 @@ def remove_stale_runtime_folders() -> None:
 class LocalBackend:
     name = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, profile: Profile | None = None) -> None:
         # IPC socket paths must stay short (~100 bytes), so they live in /tmp.
         remove_stale_runtime_folders()
         self._runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
@@ -218,3 +229,12 @@ class LocalBackend:
     async def aclose(self) -> None:
         with contextlib.suppress(OSError):
             shutil.rmtree(self._runtime)
+
+
+if TYPE_CHECKING:  # both classes satisfy the contract of runbridge.backends.base
+
+    def _is_backend(backend: LocalBackend) -> Backend:
+        return backend
+
+    def _is_session(session: LocalSession) -> BackendSession:
+        return session

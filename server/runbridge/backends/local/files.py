@@ -17,7 +17,7 @@ from runbridge import confined_paths
 from runbridge.backends.base import ProgressCallback
 from runbridge.confined_paths import Place
 from runbridge.errors import FileError
-from runbridge.sessions.model import FileEntry, FolderEntry
+from runbridge.model import FileEntry, FolderEntry
 
 _CHUNK = 1024 * 1024
 WORK_FOLDER = "the session work folder"

@@ -26,11 +26,11 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from runbridge.backends import guardian
 from runbridge.backends.base import RunSink
+from runbridge.backends.local import guardian
 from runbridge.confined_paths import Place, open_folder, open_root, write_file
 from runbridge.languages import batch_file
-from runbridge.sessions.model import BatchOptions, RunOutcome, RunStatus
+from runbridge.model import BatchOptions, RunOutcome, RunStatus
 
 _CHUNK = 65536
 #: Where batch code is saved in the work folder.

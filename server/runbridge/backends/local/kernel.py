@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import signal
 import subprocess
 import uuid
@@ -24,14 +23,14 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
 from runbridge import mime, paths
-from runbridge.backends import guardian
+from runbridge.ansi import strip_ansi
 from runbridge.backends.base import RunSink
+from runbridge.backends.local import guardian
 from runbridge.errors import BackendError, KernelSpecNotFound, quote
-from runbridge.sessions.model import RunOutcome, RunStatus, UserError
+from runbridge.model import RunOutcome, RunStatus, UserError
 
 log = logging.getLogger(__name__)
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: How often a running cell checks that the kernel process is still alive.
 _ALIVE_POLL_S = 0.25
 #: After execute_reply, a run whose IOPub stays silent this long is finished: under a
@@ -56,10 +55,6 @@ except Exception:
 """
 #: IOPub messages taken per wake-up before other tasks get a turn.
 _DRAIN_MAX = 64
-
-
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
 
 
 def available_kernelspecs() -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from runbridge import paths
-from runbridge.backends.guardian_process import start_time
+from runbridge.backends.local.guardian_process import start_time
 from runbridge.private_folders import UnsafeFolder, private_folder
 
 log = logging.getLogger(__name__)
