@@ -23,18 +23,20 @@ from runbridge.backends.backendai.console import (
     normalize_record,
     user_error_from_stderr,
 )
-from runbridge.backends.backendai.profile import BackendAIProfile
-from runbridge.backends.backendai.pty import BackendAIPty, parse_frame
-from runbridge.backends.backendai.session import (
+from runbridge.backends.backendai.files import (
     UPLOAD_MAX_BYTES,
     WORKDIR,
-    BackendAISession,
     extract_tar,
+    list_entries,
     split_multipart,
 )
+from runbridge.backends.backendai.profile import BackendAIProfile
+from runbridge.backends.backendai.pty import parse_frame, pty_terminal
+from runbridge.backends.backendai.session import BackendAISession
 from runbridge.config import Profile
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
 from runbridge.model import BatchOptions, RunStatus, SessionState
+from tests.fake_websocket import FakeWebSocket
 from tests.leaks import leaked
 
 ENDPOINT = "http://127.0.0.1:8081"
@@ -799,7 +801,7 @@ async def test_list_files_sends_query_and_body() -> None:
         )
     )
     session = new_session(server)
-    assert await session.list_entries("data") == listing
+    assert await list_entries(session.client, session.name, "data") == listing
     request = server.requests[0]
     assert request.url.params["path"] == "data" and json.loads(request.content) == {"path": "data"}
 
@@ -821,29 +823,6 @@ async def test_list_files_gives_folder_entries() -> None:
 
 
 # -- terminal ---------------------------------------------------------------------------
-class FakeWs:
-    def __init__(self, frames: list[str | bytes]) -> None:
-        self.frames = frames
-        self.sent: list[str] = []
-        self.closed = asyncio.Event()
-
-    def __aiter__(self) -> FakeWs:
-        return self
-
-    async def __anext__(self) -> str | bytes:
-        if self.frames:
-            await asyncio.sleep(0)
-            return self.frames.pop(0)
-        await self.closed.wait()
-        raise StopAsyncIteration
-
-    async def send(self, frame: str) -> None:
-        self.sent.append(frame)
-
-    async def close(self) -> None:
-        self.closed.set()
-
-
 def _out(data: bytes, binary: bool) -> str | bytes:
     frame = json.dumps({"type": "out", "data": base64.b64encode(data).decode()})
     return frame.encode() if binary else frame
@@ -851,15 +830,16 @@ def _out(data: bytes, binary: bool) -> str | bytes:
 
 async def test_pty_frames_text_and_binary_incremental() -> None:
     euro = "€".encode()
-    ws = FakeWs([_out(b"hi " + euro[:1], False), _out(euro[1:] + b"!", True)])
+    error = '{"type": "error", "data": "boom"}'
+    ws = FakeWebSocket([_out(b"hi " + euro[:1], False), _out(euro[1:] + b"!", True), error])
     output: list[str] = []
     exits: list[int | None] = []
-    terminal = BackendAIPty(cast(Any, ws), output.append, exits.append, ping_interval=0.01)
+    terminal = pty_terminal(cast(Any, ws), output.append, exits.append, ping_interval=0.01)
     terminal.start(24, 80)
     terminal.write("ls\n")
     terminal.resize(30, 100)
     await asyncio.sleep(0.05)
-    assert "".join(output) == "hi €!"
+    assert "".join(output) == "hi €!\r\n[runbridge] terminal error: boom\r\n"
     sent = [json.loads(f) for f in ws.sent]
     assert sent[0] == {"type": "resize", "rows": 24, "cols": 80}
     assert {"type": "stdin", "chars": base64.b64encode(b"ls\n").decode()} in sent

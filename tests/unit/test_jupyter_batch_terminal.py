@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from runbridge.backends.jupyter import batch, terminal
+from runbridge.backends.remote.websocket_terminal import Frame
 from runbridge.errors import Unsupported
 from runbridge.model import BatchOptions, RunOutcome, RunStatus
 
@@ -110,3 +111,14 @@ def test_terminal_frames():
     assert terminal.parse_frame('["disconnect", 1]') == ("disconnect", 1)
     assert terminal.parse_frame("not json") is None
     assert terminal.parse_frame('{"a": 1}') is None
+
+
+def test_terminal_frames_for_the_pump():
+    frames = terminal.JupyterTerminalFrames()
+    assert json.loads(frames.stdin("ls\r")) == ["stdin", "ls\r"]
+    assert json.loads(frames.resize(24, 80)) == ["set_size", 24, 80, 0, 0]
+    assert frames.read('["stdout", "hi"]') == "hi"
+    assert frames.read('["disconnect", 1]') is Frame.EXIT
+    assert frames.read('["setup", {}]') is None
+    assert frames.read('["stdout", 5]') is None
+    assert frames.read("not json") is None

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.protocol import State
 
@@ -44,6 +43,7 @@ from runbridge.backends.backendai.errors import (
     problem_slug,
 )
 from runbridge.backends.backendai.profile import BackendAIProfile
+from runbridge.backends.remote.connection import http_client, open_websocket, ws_url
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,6 @@ DEFAULT_TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 10.0
 #: The manager's default maximum websocket message size.
 WS_MAX_SIZE = 16 * 1024 * 1024
-WS_PING_INTERVAL_S = 30.0
-#: How long closing a websocket waits for the server's close frame.
-WS_CLOSE_TIMEOUT_S = 1.0
 #: How many characters of a version string the server announces are kept.
 VERSION_LIMIT = 40
 
@@ -86,14 +83,13 @@ class BackendAIClient:
         #: (one execute call blocks ~2 s, uploads take longer).
         self.connect_timeout = float(config.timeout) if config.timeout else CONNECT_TIMEOUT_S
         self.timeout = max(DEFAULT_TIMEOUT_S, self.connect_timeout)
-        self._http = httpx.AsyncClient(
-            base_url=self.endpoint + "/",
+        self._http = http_client(
+            self.endpoint,
             auth=self._auth,
-            verify=_verify(config.verify_tls),
-            timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
+            verify=bool(config.verify_tls),
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
             transport=transport,
-            headers={"User-Agent": "runbridge"},
-            follow_redirects=False,
         )
         self._sleep = sleep
         self._max_wait = max_rate_limit_wait
@@ -307,14 +303,6 @@ class BackendAIClient:
         return body if isinstance(body, dict) else {"result": body}
 
     # -- websockets ------------------------------------------------------------------
-    def ws_url(self, path: str) -> str:
-        base = self.endpoint
-        if base.startswith("https://"):
-            base = "wss://" + base[len("https://") :]
-        elif base.startswith("http://"):
-            base = "ws://" + base[len("http://") :]
-        return base + "/" + path.lstrip("/")
-
     async def ws_connect(
         self, path: str, *, what: str, session: str | None = None
     ) -> ClientConnection:
@@ -337,27 +325,22 @@ class BackendAIClient:
     async def _ws_connect_once(
         self, path: str, *, what: str, session: str | None
     ) -> ClientConnection:
-        url = self.ws_url(path)
+        url = ws_url(self.endpoint, path)
         headers = ws_headers(
             url,
             api_version=self.api_version,
             access_key=self.config.access_key,
             secret_key=self.config.secret_key,
         )
-        ssl_ctx = _ssl_context(self.config.verify_tls) if url.startswith("wss://") else None
         try:
-            return await connect(
+            return await open_websocket(
                 url,
-                additional_headers=headers,
+                headers=headers,
+                verify_tls=self.config.verify_tls,
                 open_timeout=self.connect_timeout * 3,
-                ping_interval=WS_PING_INTERVAL_S,
-                ping_timeout=WS_PING_INTERVAL_S,
-                close_timeout=WS_CLOSE_TIMEOUT_S,
                 max_size=WS_MAX_SIZE,
-                proxy=None,
-                compression=None,
-                ssl=ssl_ctx,
-                create_connection=_FramesBeforeCloseReply,
+                use_proxy=False,
+                connection=_FramesBeforeCloseReply,
             )
         except InvalidStatus as exc:
             response = exc.response
@@ -435,15 +418,3 @@ class _FramesBeforeCloseReply(ClientConnection):
             super().send_data()
         except Exception as exc:  # the socket is gone: the manager times the close out
             log.debug("websocket close reply not sent: %s", exc)
-
-
-def _verify(value: bool) -> bool:
-    return bool(value)
-
-
-def _ssl_context(verify: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx

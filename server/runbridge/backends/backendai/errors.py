@@ -7,7 +7,7 @@ subclass with a message a user can act on. Messages name the endpoint and the
 session, never a key: server text is quoted only through
 :func:`runbridge.redaction.quote` (masked, then cut to :data:`DETAIL_LIMIT`).
 
-    BackendError (runbridge.errors)
+    RemoteError (runbridge.backends.remote.errors)
     └── BackendAIError             any failure answered by (or reaching) the manager
         ├── BackendAIAuthError     401 auth-failed, 400 invalid-auth-params, password-expired
         ├── BackendAIForbidden     403
@@ -20,6 +20,10 @@ session, never a key: server text is quoted only through
         ├── BackendAIUnreachable       no HTTP answer at all (connect error, timeout)
         ├── BackendAIUploadRefused     an upload the manager would refuse (checked before sending)
         └── BackendAIStreamUnavailable no websocket route (the REST loop is used instead)
+
+``BackendAIAuthError``, ``BackendAISessionNotFound`` and ``BackendAIUnreachable`` are
+also the shared ``RemoteAuthError``, ``RemoteNotFound`` and ``RemoteUnreachable``;
+``BackendAINotImplemented`` is also an :class:`~runbridge.errors.Unsupported` (its code).
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from runbridge.errors import BackendError, Unsupported
+from runbridge.backends.remote.errors import (
+    RemoteAuthError,
+    RemoteError,
+    RemoteNotFound,
+    RemoteUnreachable,
+)
+from runbridge.errors import Unsupported
 from runbridge.redaction import quote
 
 PROBLEM_PREFIX = "https://api.backend.ai/probs/"
@@ -43,8 +53,9 @@ SLUG_LIMIT = 100
 _CONTENT_KEEP = 16 * 1024
 
 
-class BackendAIError(BackendError):
-    """A failure reported by (or on the way to) a Backend.AI manager."""
+class BackendAIError(RemoteError):
+    """A failure reported by (or on the way to) a Backend.AI manager; ``problem`` is the
+    slug of the manager's problem JSON (in ``data`` after ``status``)."""
 
     def __init__(
         self,
@@ -54,16 +65,13 @@ class BackendAIError(BackendError):
         problem: str | None = None,
         **data: Any,
     ) -> None:
-        if status is not None:
-            data["status"] = status
+        super().__init__(message, status=status, **data)
         if problem is not None:
-            data["problem"] = problem
-        super().__init__(message, **data)
-        self.status = status
+            self.data["problem"] = problem
         self.problem = problem
 
 
-class BackendAIAuthError(BackendAIError):
+class BackendAIAuthError(BackendAIError, RemoteAuthError):
     pass
 
 
@@ -71,7 +79,7 @@ class BackendAIForbidden(BackendAIError):
     pass
 
 
-class BackendAISessionNotFound(BackendAIError):
+class BackendAISessionNotFound(BackendAIError, RemoteNotFound):
     pass
 
 
@@ -97,7 +105,7 @@ class BackendAIUnavailable(BackendAIError):
     pass
 
 
-class BackendAIUnreachable(BackendAIError):
+class BackendAIUnreachable(BackendAIError, RemoteUnreachable):
     pass
 
 

@@ -30,11 +30,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from runbridge.backends.backendai.auth import parse_api_version
+from runbridge.backends.remote.profile import ProfileReader
 from runbridge.config import Profile
-from runbridge.errors import ConfigError
 
 __all__ = ["DEFAULT_ENDPOINT", "DEFAULT_TIMEOUT", "ENV_PREFIXES", "BackendAIProfile"]
 
@@ -111,18 +110,9 @@ class BackendAIProfile:
         )
 
 
-class _Reader:
+class _Reader(ProfileReader):
     def __init__(self, profile: Profile, environ: Mapping[str, str]) -> None:
-        self.profile = profile
-        self.settings = profile.settings
-        self.environ = environ
-
-    def error(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(
-            f"profile {self.profile.name!r} (backendai): {key} {problem}",
-            profile=self.profile.name,
-            key=key,
-        )
+        super().__init__(profile, environ, "backendai")
 
     def _source(self, key: str, env_key: str | None) -> tuple[str, Any] | None:
         """``(where, raw value)``: the config file first, then the environment."""
@@ -139,9 +129,7 @@ class _Reader:
         if found is None:
             raise self.error(key, f"is not set: set {key} in the profile or {_env_names(env_key)}")
         where, value = found
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string ({where})")
-        value = value.strip()
+        value = self.text(key, value, where)
         if not value:
             raise self.error(key, f"is empty ({where})")
         return value
@@ -151,33 +139,17 @@ class _Reader:
         if found is None:
             return default
         where, value = found
-        if not isinstance(value, str):
-            raise self.error(key, f"must be a string ({where})")
-        return value.strip() or default
+        return self.text(key, value, where) or default
 
     def endpoint(self) -> str:
         found = self._source("endpoint", "ENDPOINT")
         if found is None:
             return DEFAULT_ENDPOINT
         where, value = found
-        if not isinstance(value, str):
-            raise self.error("endpoint", f"must be a string ({where})")
-        first = value.split(",")[0].strip().rstrip("/")
+        first = self.text("endpoint", value, where).split(",")[0].strip().rstrip("/")
         if not first:
             raise self.error("endpoint", f"is empty ({where})")
-        try:
-            parts = urlsplit(first)
-            parts.port  # noqa: B018  (raises ValueError for a bad port)
-        except ValueError:
-            raise self.error("endpoint", f"is not a valid URL ({where})") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.error(
-                "endpoint", f"must be an http:// or https:// URL with a host ({where})"
-            )
-        if parts.username is not None or parts.password is not None:
-            raise self.error("endpoint", f"must not contain user credentials ({where})")
-        if parts.query or parts.fragment:
-            raise self.error("endpoint", f"must not have a query or fragment ({where})")
+        self.http_url("endpoint", first, where)
         return first
 
     def resources(self) -> dict[str, Any]:
@@ -188,10 +160,7 @@ class _Reader:
 
     def verify_tls(self) -> bool:
         if "verify_tls" in self.settings:
-            value = self.settings["verify_tls"]
-            if not isinstance(value, bool):
-                raise self.error("verify_tls", "must be true or false")
-            return value
+            return self.boolean("verify_tls", True)
         found = _env(self.environ, "SKIP_SSLCERT_VALIDATION")
         if found is None:
             return True
@@ -222,12 +191,4 @@ class _Reader:
         if found is None:
             return DEFAULT_TIMEOUT
         where, value = found
-        if isinstance(value, bool):
-            raise self.error("timeout", f"must be a number of seconds ({where})")
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            raise self.error("timeout", f"must be a number of seconds ({where})") from None
-        if not seconds > 0 or seconds == float("inf"):
-            raise self.error("timeout", f"must be a positive number of seconds ({where})")
-        return seconds
+        return self.seconds("timeout", value, where)

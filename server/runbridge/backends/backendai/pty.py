@@ -6,27 +6,21 @@ Client → server frames are JSON text (reference §5.2):
 so the session's idle checker sees activity). Server → client frames are
 ``{"type": "out", "data": <base64>}`` (or ``{"type": "error", "data": msg}``) as
 TEXT frames up to manager 25.5 and BINARY frames holding the same UTF-8 JSON
-from 25.6; both are accepted. Output bytes are decoded incrementally, so a
-multi-byte character split across frames is never mangled.
+from 25.6; both are accepted. The socket is pumped by
+:class:`~runbridge.backends.remote.websocket_terminal.WebSocketTerminal` with
+:class:`PtyFrames`: output bytes are decoded incrementally, so a multi-byte
+character split across frames is never mangled.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import codecs
-import contextlib
-import inspect
 import json
-import logging
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from runbridge.backends.base import TerminalExit, TerminalOutput
-
-log = logging.getLogger(__name__)
+from runbridge.backends.remote.websocket_terminal import WebSocketTerminal
 
 #: How often a ``ping`` frame keeps the session from being idle-killed.
 PING_INTERVAL_S = 30.0
@@ -64,95 +58,40 @@ def parse_frame(frame: str | bytes) -> tuple[str, bytes | str] | None:
     return None
 
 
-class BackendAIPty:
-    """One open terminal; implements :class:`runbridge.backends.base.Terminal`."""
+class PtyFrames:
+    """The frames of the ``pty`` stream (a :class:`TerminalFrames`)."""
 
-    def __init__(
-        self,
-        ws: ClientConnection,
-        on_output: TerminalOutput,
-        on_exit: TerminalExit,
-        *,
-        ping_interval: float = PING_INTERVAL_S,
-    ) -> None:
-        self._ws = ws
-        self._on_output = on_output
-        self._on_exit = on_exit
-        self._ping_interval = ping_interval
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._exited = False
+    def stdin(self, data: str) -> str:
+        return stdin_frame(data)
 
-    def start(self, rows: int, cols: int) -> None:
-        self._outbox.put_nowait(resize_frame(rows, cols))
-        self._tasks = [
-            asyncio.create_task(self._read(), name="bai-pty-read"),
-            asyncio.create_task(self._write(), name="bai-pty-write"),
-            asyncio.create_task(self._keepalive(), name="bai-pty-ping"),
-        ]
+    def resize(self, rows: int, cols: int) -> str:
+        return resize_frame(rows, cols)
 
-    # -- Terminal ----------------------------------------------------------------
-    def write(self, data: str) -> None:
-        if not self._exited and data:
-            self._outbox.put_nowait(stdin_frame(data))
+    def read(self, frame: str | bytes) -> str | bytes | None:
+        parsed = parse_frame(frame)
+        if parsed is None:
+            return None
+        kind, payload = parsed
+        if kind == "out" and isinstance(payload, bytes):
+            return payload
+        if kind == "error" and isinstance(payload, str):
+            return f"\r\n[runbridge] terminal error: {payload}\r\n"
+        return None
 
-    def resize(self, rows: int, cols: int) -> None:
-        if not self._exited:
-            self._outbox.put_nowait(resize_frame(rows, cols))
 
-    async def close(self) -> None:
-        current = asyncio.current_task()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
-        with contextlib.suppress(Exception):
-            await self._ws.close()
-        await self._exit(None)
-
-    # -- internals -----------------------------------------------------------------
-    async def _read(self) -> None:
-        try:
-            async for frame in self._ws:
-                parsed = parse_frame(frame)
-                if parsed is None:
-                    continue
-                kind, payload = parsed
-                if kind == "out" and isinstance(payload, bytes):
-                    text = self._decoder.decode(payload)
-                    if text:
-                        self._on_output(text)
-                elif kind == "error" and isinstance(payload, str):
-                    self._on_output(f"\r\n[runbridge] terminal error: {payload}\r\n")
-        except ConnectionClosed:
-            pass
-        except Exception:
-            log.exception("Backend.AI terminal stream failed")
-        tail = self._decoder.decode(b"", final=True)
-        if tail:
-            self._on_output(tail)
-        for task in self._tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        await self._exit(None)
-
-    async def _write(self) -> None:
-        try:
-            while True:
-                frame = await self._outbox.get()
-                await self._ws.send(frame)
-        except ConnectionClosed:
-            pass
-
-    async def _keepalive(self) -> None:
-        while True:
-            await asyncio.sleep(self._ping_interval)
-            self._outbox.put_nowait(ping_frame())
-
-    async def _exit(self, code: int | None) -> None:
-        if self._exited:
-            return
-        self._exited = True
-        result: Any = self._on_exit(code)
-        if inspect.isawaitable(result):
-            await result
+def pty_terminal(
+    ws: ClientConnection,
+    on_output: TerminalOutput,
+    on_exit: TerminalExit,
+    *,
+    ping_interval: float = PING_INTERVAL_S,
+) -> WebSocketTerminal:
+    """The terminal of an open ``pty`` stream (``start`` it with the editor's size)."""
+    return WebSocketTerminal(
+        ws,
+        PtyFrames(),
+        on_output,
+        on_exit,
+        label="Backend.AI terminal",
+        keepalive=(ping_frame(), ping_interval),
+    )

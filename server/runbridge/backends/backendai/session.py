@@ -9,40 +9,29 @@
   the manager has it, else the REST loop (``query``/``batch``, then ``continue``
   until ``finished``, ``input`` on ``waiting-input``), sending both ``runId`` and
   ``run_id``. Console records go to the sink (normalised by :mod:`.console`).
-* files: ``upload`` (multipart, at most 20 files per request, each < 1 MiB,
-  checked before anything is sent), ``download`` (tar archives in a
-  ``multipart/mixed`` answer, at most 5 per request), :meth:`list_files`.
+* files (upload, download, listing): :mod:`.files`.
 * terminals: :mod:`.pty`; ``close``: destroy the session.
 
-The remote work folder is ``/home/work`` (:data:`WORKDIR`).
+The remote work folder is ``/home/work`` (:data:`~.files.WORKDIR`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.message
-import functools
-import io
 import json
 import logging
-import os
-import posixpath
 import re
-import shutil
-import tarfile
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from runbridge import confined_paths
+from runbridge.backends.backendai import files as work_folder
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.console import normalize_console, user_error_from_stderr
 from runbridge.backends.backendai.errors import (
@@ -53,7 +42,8 @@ from runbridge.backends.backendai.errors import (
     BackendAIStreamUnavailable,
     BackendAIUploadRefused,
 )
-from runbridge.backends.backendai.pty import BackendAIPty
+from runbridge.backends.backendai.files import UPLOAD_MAX_BYTES, WORKDIR, size_text
+from runbridge.backends.backendai.pty import pty_terminal
 from runbridge.backends.base import (
     ProgressCallback,
     RunSink,
@@ -62,8 +52,8 @@ from runbridge.backends.base import (
     TerminalExit,
     TerminalOutput,
 )
-from runbridge.confined_paths import Place
-from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
+from runbridge.backends.remote.websocket_terminal import WebSocketTerminal
+from runbridge.errors import BackendError, InvalidParams, SessionConflict
 from runbridge.languages import batch_file
 from runbridge.model import (
     BatchOptions,
@@ -76,20 +66,11 @@ from runbridge.model import (
 
 log = logging.getLogger(__name__)
 
-#: The session's work folder inside the container (uploads land here; cwd of runs).
-WORKDIR = "/home/work"
 #: Image used when neither the request nor the profile names one.
 DEFAULT_IMAGE = "python"
 
 #: Session names the manager accepts (legacy rule, reference §2.2): 4-64 ASCII characters.
 SESSION_NAME = re.compile(r"^(?=.{4,64}$)[A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]$")
-
-#: Upload limits of the manager (reference §4.1): files per request, and each file
-#: must be smaller than this many bytes.
-UPLOAD_MAX_FILES = 20
-UPLOAD_MAX_BYTES = 1024 * 1024
-#: Download: paths per request (each answered as a tar archive of at most 1 MiB).
-DOWNLOAD_MAX_FILES = 5
 
 #: Statuses of a session that is on its way to RUNNING.
 STARTING_STATUSES = frozenset(
@@ -173,7 +154,7 @@ class BackendAISession:
         #: Whether the execute websocket works (None: not tried yet).
         self.stream_execute: bool | None = None
         self._run: _Run | None = None
-        self._terminals: list[BackendAIPty] = []
+        self._terminals: list[WebSocketTerminal] = []
         self._ref = quote(name, safe="")
         #: True when the manager refused our ``POST /session`` (another image, quota,
         #: auth): the name may then belong to a session opened elsewhere, which
@@ -409,11 +390,11 @@ class BackendAISession:
             data = code.encode()
             if len(data) >= UPLOAD_MAX_BYTES:
                 raise BackendAIUploadRefused(
-                    f"the batch code is {_size(len(data))}; the Backend.AI manager accepts "
-                    f"files under {_size(UPLOAD_MAX_BYTES)}: upload it as files instead",
+                    f"the batch code is {size_text(len(data))}; the Backend.AI manager accepts "
+                    f"files under {size_text(UPLOAD_MAX_BYTES)}: upload it as files instead",
                     session=self.name,
                 )
-            await self._post_files([(name, data)])
+            await work_folder.post_files(self.client, self.name, [(name, data)])
             if not exec_cmd and interpreter is not None:
                 exec_cmd = f"{interpreter} {name}"
         batch_options = {
@@ -703,159 +684,19 @@ class BackendAISession:
             "(the manager interrupts a run whose stream is lost)",
         )
 
-    # -- files -----------------------------------------------------------------------
-    def _remote(self, path: str, what: str) -> str:
-        """``path`` relative to the work folder, refusing paths that leave it."""
-        if posixpath.isabs(path):
-            if path == WORKDIR or path.startswith(WORKDIR + "/"):
-                path = posixpath.relpath(path, WORKDIR)
-            else:
-                raise FileError(
-                    f"{what} {path!r} must be relative to the session work folder {WORKDIR}",
-                    path=path,
-                )
-        norm = posixpath.normpath(path or ".")
-        if norm == ".." or norm.startswith("../"):
-            raise FileError(
-                f"{what} {path!r} is outside the session work folder {WORKDIR}", path=path
-            )
-        return norm
-
-    def plan_upload(self, files: list[str], dest: str) -> list[list[tuple[Path, str, int]]]:
-        """Check every file and split them into requests the manager accepts.
-
-        Returns batches of ``(local path, remote name, size)``; raises before anything
-        is sent when a file is missing, a folder, or too large.
-        """
-        target = self._remote(dest or ".", "dest")
-        entries: list[tuple[Path, str, int]] = []
-        for name in files:
-            path = Path(name).expanduser()
-            if not path.is_file():
-                why = "is a folder (upload files)" if path.is_dir() else "does not exist"
-                raise FileError(f"upload file {name!r} {why}", path=name)
-            size = path.stat().st_size
-            if size >= UPLOAD_MAX_BYTES:
-                raise BackendAIUploadRefused(
-                    f"upload file {name!r} is {_size(size)}; the Backend.AI manager accepts "
-                    f"only files under {_size(UPLOAD_MAX_BYTES)} per upload (nothing was sent)",
-                    path=name,
-                    size=size,
-                )
-            remote = posixpath.normpath(posixpath.join(target, path.name))
-            entries.append((path, remote, size))
-        return [entries[i : i + UPLOAD_MAX_FILES] for i in range(0, len(entries), UPLOAD_MAX_FILES)]
-
-    async def _post_files(self, parts: list[tuple[str, bytes]]) -> None:
-        await self.client.request(
-            "POST",
-            f"/session/{self._ref}/upload",
-            files=[("src", (remote, data, "application/octet-stream")) for remote, data in parts],
-            what=f"uploading files to session {self.name!r}",
-            session=self.name,
-        )
-
+    # -- files (work_folder) ----------------------------------------------------------
     async def upload(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
-        batches = self.plan_upload(files, dest)
-        total = sum(size for batch in batches for _, _, size in batch)
-        done = 0
-        uploaded: list[FileEntry] = []
-        progress(0, total)
-        for batch in batches:
-            parts = [
-                (remote, await asyncio.to_thread(path.read_bytes)) for path, remote, _ in batch
-            ]
-            await self._post_files(parts)
-            for _, remote, size in batch:
-                done += size
-                uploaded.append(FileEntry(remote, size))
-            progress(done, total)
-        return uploaded
+        return await work_folder.upload(self.client, self.name, files, dest, progress)
 
     async def download(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
-        if not os.path.isabs(dest):
-            raise FileError(f"download dest {dest!r} must be an absolute folder path", path=dest)
-        remotes = [self._remote(name, "download file") for name in files]
-        target = Path(dest)
-        written: list[FileEntry] = []
-        done = 0
-        for i in range(0, len(remotes), DOWNLOAD_MAX_FILES):
-            batch = remotes[i : i + DOWNLOAD_MAX_FILES]
-            try:
-                response = await self.client.request(
-                    "POST",
-                    f"/session/{self._ref}/download",
-                    params={"files": batch},
-                    json={"files": batch},
-                    what=f"downloading {', '.join(batch)} from session {self.name!r}",
-                    session=self.name,
-                )
-            except BackendAIError as exc:
-                if exc.status == 400:
-                    if "not found" in exc.message.lower():
-                        raise FileError(
-                            f"download: one of {', '.join(map(repr, batch))} does not exist in "
-                            f"the work folder {WORKDIR} of session {self.name!r}",
-                            path=batch[0],
-                        ) from None
-                    raise FileError(exc.message, path=batch[0]) from None
-                raise
-            archives = split_multipart(response.headers.get("content-type", ""), response.content)
-            if not archives:
-                archives = [response.content]
-            for archive in archives:
-                entries = await asyncio.to_thread(extract_tar, archive, target)
-                written.extend(entries)
-                done += sum(e.size for e in entries)
-                progress(done, done)
-        return written
+        return await work_folder.download(self.client, self.name, files, dest, progress)
 
     async def list_files(self, path: str = ".") -> list[FolderEntry]:
-        """The entries of a folder in the work folder, folders first, then by name."""
-        base = posixpath.normpath(path or ".")
-        entries: list[FolderEntry] = []
-        for raw in await self.list_entries(path):
-            name = str(raw.get("filename") or raw.get("name") or "")
-            if not name:
-                continue
-            mode = str(raw.get("mode") or "")
-            kind = "dir" if mode.startswith("d") else "file" if mode.startswith("-") else "other"
-            size = raw.get("size")
-            mtime = raw.get("mtime")
-            entries.append(
-                FolderEntry(
-                    name=name,
-                    path=name if base == "." else posixpath.join(base, name),
-                    type=kind,
-                    size=int(size) if isinstance(size, int | float) else 0,
-                    mtime=float(mtime) if isinstance(mtime, int | float) else None,
-                )
-            )
-        entries.sort(key=lambda e: (e.type != "dir", e.name))
-        return entries
-
-    async def list_entries(self, path: str = ".") -> list[dict[str, Any]]:
-        """The manager's raw folder listing (``GET /session/{name}/files``)."""
-        remote = self._remote(path, "folder")
-        body = await self.client.call_json(
-            "GET",
-            f"/session/{self._ref}/files",
-            params={"path": remote},
-            json={"path": remote},
-            what=f"listing {remote!r} in session {self.name!r}",
-            session=self.name,
-        )
-        files = body.get("files", [])
-        if isinstance(files, str):
-            try:
-                files = json.loads(files)
-            except ValueError:
-                files = []
-        return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+        return await work_folder.list_folder(self.client, self.name, path)
 
     # -- terminals -------------------------------------------------------------------
     async def open_terminal(
@@ -866,89 +707,8 @@ class BackendAISession:
             what=f"opening a terminal on session {self.name!r}",
             session=self.name,
         )
-        terminal = BackendAIPty(ws, on_output, on_exit)
+        terminal = pty_terminal(ws, on_output, on_exit)
         terminal.start(rows, cols)
-        self._terminals = [t for t in self._terminals if not t._exited]
+        self._terminals = [t for t in self._terminals if not t.exited]
         self._terminals.append(terminal)
         return terminal
-
-
-# -- helpers ------------------------------------------------------------------------
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MiB"
-    if n >= 1024:
-        return f"{n / 1024:.1f} KiB"
-    return f"{n} bytes"
-
-
-def split_multipart(content_type: str, body: bytes) -> list[bytes]:
-    """The part bodies of a ``multipart/*`` answer (empty when it is not multipart)."""
-    msg = email.message.Message()
-    msg["Content-Type"] = content_type
-    boundary = msg.get_param("boundary")
-    if not isinstance(boundary, str) or msg.get_content_maintype() != "multipart":
-        return []
-    delimiter = b"--" + boundary.encode()
-    parts: list[bytes] = []
-    for chunk in body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk.removeprefix(b"\r\n")
-        header_end = chunk.find(b"\r\n\r\n")
-        if header_end < 0:
-            continue
-        content = chunk[header_end + 4 :]
-        parts.append(content.removesuffix(b"\r\n"))
-    return parts
-
-
-def extract_tar(archive: bytes, target: Path) -> list[FileEntry]:
-    """Extract the regular files of a tar archive (from the manager: not trusted) under
-    ``target``: each member is written through a new temporary file and renamed onto its
-    name, its folders made or opened one by one; a member that climbs out of ``target``
-    or whose way has a link in it (one the archive did not make either) is refused."""
-    place = Place("download: archive member", f"the download folder {str(target)!r}")
-    entries: list[FileEntry] = []
-    try:
-        return _extract_tar(archive, target, place, entries)
-    except tarfile.TarError as exc:
-        done = f" ({len(entries)} file(s) written before it)" if entries else ""
-        raise FileError(
-            f"download: the manager's answer is not a readable tar archive ({exc}){done}",
-            path=str(target),
-        ) from None
-
-
-def _extract_tar(
-    archive: bytes, target: Path, place: Place, entries: list[FileEntry]
-) -> list[FileEntry]:
-    with (
-        confined_paths.open_dest(str(target)) as root,
-        tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar,
-    ):
-        for member in tar.getmembers():
-            if not member.isfile():
-                continue
-            parts = confined_paths.parts_of(member.name, place)
-            if not parts:
-                continue
-            source = tar.extractfile(member)
-            if source is None:
-                continue
-            with confined_paths.open_folder(
-                root, parts[:-1], member.name, place, create=True
-            ) as folder:
-                size = confined_paths.write_file(
-                    folder,
-                    parts[-1],
-                    functools.partial(shutil.copyfileobj, source),
-                    member.name,
-                    place,
-                )
-                with contextlib.suppress(OSError):
-                    os.utime(
-                        parts[-1], (time.time(), member.mtime), dir_fd=folder, follow_symlinks=False
-                    )
-            entries.append(FileEntry(str(target.joinpath(*parts)), size))
-    return entries

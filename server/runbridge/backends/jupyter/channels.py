@@ -16,10 +16,6 @@ is stable for the session's lifetime: when the socket drops, it reconnects with
 the same id and the server replays what it buffered meanwhile, so no output is
 lost. If the kernel is gone (404) or the server stays unreachable, ``on_lost``
 is called once.
-
-:class:`QuickAckConnection` is the websocket connection class used for every
-Jupyter websocket (the client's ``ws_connect``): it works around the ~40 ms
-Nagle / delayed-ACK stall of servers that do not set ``TCP_NODELAY``.
 """
 
 from __future__ import annotations
@@ -28,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import struct
 import uuid
 from collections.abc import Callable
@@ -56,49 +51,6 @@ PROTOCOL_VERSION = "5.3"
 #: How long a dropped channels websocket is retried before the session is given up.
 RECONNECT_TIMEOUT_S = 30.0
 RECONNECT_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
-
-
-# -- TCP latency --------------------------------------------------------------------
-#
-# Jupyter Server (tornado) does not set TCP_NODELAY on websocket streams, so the
-# server's small frames sit in its Nagle buffer until our ACK for the previous
-# frame arrives, and Linux delays that ACK by up to 40 ms: every trivial run takes
-# ~48 ms instead of ~4 ms (reference §2.10). Setting TCP_NODELAY on our side does
-# not help. What does: TCP_QUICKACK on our socket makes the kernel ACK at once;
-# Linux clears it again after some segments, so it is re-armed after every read,
-# from the protocol's data_received (the hook asyncio calls for each read). Where
-# the option does not exist (macOS, Windows) or setsockopt fails, this is a no-op
-# and runs just pay the server's delay.
-_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
-
-
-class QuickAckConnection(ClientConnection):
-    """A websocket client connection that re-arms ``TCP_QUICKACK`` after each read."""
-
-    _quickack_sock: Any = None
-    _quickack_opt: int = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        if _TCP_QUICKACK is None:
-            return
-        sock = transport.get_extra_info("socket")
-        if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-            return
-        self._quickack_sock = sock
-        self._quickack_opt = _TCP_QUICKACK
-        self._rearm_quickack()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._quickack_sock is not None:
-            self._rearm_quickack()
-
-    def _rearm_quickack(self) -> None:
-        try:
-            self._quickack_sock.setsockopt(socket.IPPROTO_TCP, self._quickack_opt, 1)
-        except (OSError, ValueError):  # closed, or not supported here: stop trying
-            self._quickack_sock = None
 
 
 # -- messages -------------------------------------------------------------------------

@@ -20,12 +20,10 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.typing import Subprotocol
 
 from runbridge import redaction
-from runbridge.backends.jupyter.channels import QuickAckConnection
 from runbridge.backends.jupyter.errors import (
     DETAIL_LIMIT,
     JupyterError,
@@ -33,6 +31,13 @@ from runbridge.backends.jupyter.errors import (
     http_error,
 )
 from runbridge.backends.jupyter.profile import JupyterProfile
+from runbridge.backends.remote.connection import (
+    QuickAckConnection,
+    http_client,
+    open_websocket,
+    ssl_context,
+    ws_url,
+)
 
 __all__ = ["JupyterClient", "ServerFeatures"]
 
@@ -41,8 +46,6 @@ log = logging.getLogger(__name__)
 #: Largest websocket message accepted (one big image/png display_data is several MB;
 #: the server's own limit for bodies is 512 MiB).
 WS_MAX_SIZE = 1024 * 1024 * 1024
-WS_PING_INTERVAL_S = 30.0
-WS_CLOSE_TIMEOUT_S = 1.0
 #: How many characters of a version string the server announces are kept.
 VERSION_LIMIT = 40
 
@@ -73,15 +76,13 @@ class JupyterClient:
         self.endpoint = config.url.rstrip("/")
         self.connect_timeout = config.connect_timeout
         self.read_timeout = config.read_timeout
-        headers = {"User-Agent": "runbridge"}
-        headers.update(self.ws_headers())
-        self._http = httpx.AsyncClient(
-            base_url=self.endpoint + "/",
-            headers=headers,
-            verify=_ssl_context(config.verify_tls) if self.endpoint.startswith("https") else True,
-            timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
+        self._http = http_client(
+            self.endpoint,
+            headers=self.ws_headers(),
+            verify=ssl_context(config.verify_tls) if self.endpoint.startswith("https") else True,
+            timeout=self.read_timeout,
+            connect_timeout=self.connect_timeout,
             transport=transport,
-            follow_redirects=False,
         )
         self._features: ServerFeatures | None = None
         self._features_lock = asyncio.Lock()
@@ -283,14 +284,6 @@ class JupyterClient:
         return features
 
     # -- websockets ------------------------------------------------------------------
-    def ws_url(self, path: str) -> str:
-        base = self.endpoint
-        if base.startswith("https://"):
-            base = "wss://" + base[len("https://") :]
-        elif base.startswith("http://"):
-            base = "ws://" + base[len("http://") :]
-        return base + "/" + path.lstrip("/")
-
     def ws_headers(self) -> dict[str, str]:
         if not self.config.token:
             return {}
@@ -302,25 +295,20 @@ class JupyterClient:
         """Open a websocket to ``path`` (with query string) on the server.
 
         The connection re-arms ``TCP_QUICKACK`` after every read where the OS has it
-        (see :class:`~.channels.QuickAckConnection`): stock Jupyter servers do not set
-        ``TCP_NODELAY``, and without it every small reply waits ~40 ms.
+        (see :class:`~runbridge.backends.remote.connection.QuickAckConnection`): stock
+        Jupyter servers do not set ``TCP_NODELAY``, and without it every small reply
+        waits ~40 ms.
         """
-        url = self.ws_url(path)
-        secure = url.startswith("wss://")
         try:
-            return await connect(
-                url,
-                additional_headers=self.ws_headers(),
-                subprotocols=[Subprotocol(s) for s in subprotocols] if subprotocols else None,
+            return await open_websocket(
+                ws_url(self.endpoint, path),
+                headers=self.ws_headers(),
+                subprotocols=subprotocols,
+                verify_tls=self.config.verify_tls,
                 # the server answers the upgrade once the kernel is ready (kernel_info)
                 open_timeout=max(self.connect_timeout, self.read_timeout),
-                ping_interval=WS_PING_INTERVAL_S,
-                ping_timeout=WS_PING_INTERVAL_S,
-                close_timeout=WS_CLOSE_TIMEOUT_S,
                 max_size=WS_MAX_SIZE,
-                compression=None,
-                ssl=_ssl_context(self.config.verify_tls) if secure else None,
-                create_connection=QuickAckConnection,
+                connection=QuickAckConnection,
             )
         except InvalidStatus as exc:
             response = exc.response
@@ -345,14 +333,6 @@ class JupyterClient:
 def quote_path(path: str) -> str:
     """A contents-API path, URL-quoted segment by segment."""
     return quote(path.strip("/"), safe="/")
-
-
-def _ssl_context(verify: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -4,12 +4,15 @@ Every message names the profile and the server URL and says what to check. Serve
 text is quoted only through :func:`runbridge.redaction.quote`: masked (no run of 6
 characters of the token survives), then cut to :data:`DETAIL_LIMIT` characters.
 
-    BackendError (runbridge.errors)
+    RemoteError (runbridge.backends.remote.errors)
     └── JupyterError             any failure answered by (or reaching) the server
         ├── JupyterAuthError     401 / 403: the token is wrong or missing
         ├── JupyterNotFound      404: wrong URL (base path), or an unknown kernel
         ├── JupyterUnreachable   no HTTP answer: refused, timed out, TLS failure
         └── JupyterKernelGone    the session's kernel no longer exists on the server
+
+``JupyterAuthError``, ``JupyterNotFound`` and ``JupyterUnreachable`` are also the shared
+``RemoteAuthError``, ``RemoteNotFound`` and ``RemoteUnreachable``.
 """
 
 from __future__ import annotations
@@ -17,30 +20,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runbridge.errors import BackendError
+from runbridge.backends.remote.errors import (
+    RemoteAuthError,
+    RemoteError,
+    RemoteNotFound,
+    RemoteUnreachable,
+)
 from runbridge.redaction import quote
 
 #: How many characters of a server's error text a message quotes.
 DETAIL_LIMIT = 300
 
 
-class JupyterError(BackendError):
-    def __init__(self, message: str, *, status: int | None = None, **data: Any) -> None:
-        if status is not None:
-            data["status"] = status
-        super().__init__(message, **data)
-        self.status = status
-
-
-class JupyterAuthError(JupyterError):
+class JupyterError(RemoteError):
     pass
 
 
-class JupyterNotFound(JupyterError):
+class JupyterAuthError(JupyterError, RemoteAuthError):
     pass
 
 
-class JupyterUnreachable(JupyterError):
+class JupyterNotFound(JupyterError, RemoteNotFound):
+    pass
+
+
+class JupyterUnreachable(JupyterError, RemoteUnreachable):
     pass
 
 

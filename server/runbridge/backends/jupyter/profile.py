@@ -29,16 +29,13 @@ other users. The token never appears in ``repr``, logs or error messages.
 from __future__ import annotations
 
 import logging
-import math
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
 
 from runbridge import paths
+from runbridge.backends.remote.profile import ProfileReader
 from runbridge.config import Profile
-from runbridge.errors import ConfigError
 
 __all__ = ["DEFAULT_KERNEL", "JupyterProfile"]
 
@@ -95,9 +92,9 @@ class JupyterProfile:
             verify_tls=reader.boolean("verify_tls", True),
             kernel_name=profile.image or reader.string("kernel_name") or DEFAULT_KERNEL,
             username=reader.string("username"),
-            connect_timeout=reader.seconds("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
-            read_timeout=reader.seconds("read_timeout", DEFAULT_READ_TIMEOUT),
-            start_timeout=reader.seconds("start_timeout", DEFAULT_START_TIMEOUT),
+            connect_timeout=reader.timeout("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=reader.timeout("read_timeout", DEFAULT_READ_TIMEOUT),
+            start_timeout=reader.timeout("start_timeout", DEFAULT_START_TIMEOUT),
             keep_sessions=reader.boolean("keep_sessions", True),
         )
 
@@ -110,18 +107,9 @@ def _config_readable_by_others() -> bool:
     return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
 
 
-class _Reader:
+class _Reader(ProfileReader):
     def __init__(self, profile: Profile, environ: Mapping[str, str]) -> None:
-        self.profile = profile
-        self.settings = profile.settings
-        self.environ = environ
-
-    def error(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(
-            f"profile {self.profile.name!r} (jupyter): {key} {problem}",
-            profile=self.profile.name,
-            key=key,
-        )
+        super().__init__(profile, environ, "jupyter")
 
     def url(self) -> str:
         value = self.settings.get("url")
@@ -129,21 +117,12 @@ class _Reader:
             raise self.error("url", "is not set: set url to the server's address")
         if not isinstance(value, str) or not value.strip():
             raise self.error("url", "must be a non-empty string")
-        url = value.strip()
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018  (raises ValueError for a bad port)
-        except ValueError:
-            raise self.error("url", "is not a valid URL") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.error("url", "must be an http:// or https:// URL with a host")
-        if parts.username is not None or parts.password is not None:
-            raise self.error("url", "must not contain user credentials")
-        if parts.query or parts.fragment:
-            # e.g. a copied "http://host:8888/lab?token=..." (never echo it: it holds the token)
-            raise self.error(
-                "url", "must not have a query or fragment (put the token in token_env or token)"
-            )
+        # e.g. a copied "http://host:8888/lab?token=..." (never echo it: it holds the token)
+        parts = self.http_url(
+            "url",
+            value.strip(),
+            query_problem="must not have a query or fragment (put the token in token_env or token)",
+        )
         path = parts.path.rstrip("/")
         for suffix in ("/lab", "/tree", "/api"):
             if path.endswith(suffix):
@@ -166,39 +145,19 @@ class _Reader:
         value = self.settings.get("token")
         if value is None:
             return "", "none"
-        if not isinstance(value, str):
-            raise self.error("token", "must be a string")
-        if value.strip() and _config_readable_by_others():
+        token = self.text("token", value)
+        if token and _config_readable_by_others():
             log.warning(
                 "profile %r: the token is in %s, which other users can read; chmod 600 it "
                 "or use token_env",
                 self.profile.name,
                 paths.config_file(),
             )
-        return value.strip(), "token in the profile"
+        return token, "token in the profile"
 
     def string(self, key: str) -> str | None:
         value = self.settings.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.error(key, "must be a string")
-        return value.strip() or None
+        return None if value is None else self.text(key, value) or None
 
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.settings.get(key, default)
-        if not isinstance(value, bool):
-            raise self.error(key, "must be true or false")
-        return value
-
-    def seconds(self, key: str, default: float) -> float:
-        value: Any = self.settings.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise self.error(key, "must be a number of seconds")
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise self.error(key, "must be a number of seconds") from None
-        if not seconds > 0 or math.isinf(seconds):
-            raise self.error(key, "must be a positive number of seconds")
-        return seconds
+    def timeout(self, key: str, default: float) -> float:
+        return self.seconds(key, self.settings.get(key, default))

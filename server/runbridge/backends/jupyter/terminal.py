@@ -16,28 +16,28 @@ The sequence (reference §1.6, §3):
 
 ``close()`` deletes the PTY (``DELETE /api/terminals/<name>``, which kills the
 shell) and closes the socket. Frames to the server are JSON arrays
-(``["stdin", text]``, ``["set_size", ...]``), sent in order by one writer task.
+(``["stdin", text]``, ``["set_size", ...]``). After the setup, the socket is
+pumped by :class:`~runbridge.backends.remote.websocket_terminal.WebSocketTerminal`
+with :class:`JupyterTerminalFrames`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import functools
 import json
-import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from websockets.exceptions import ConnectionClosed
 
 from runbridge.backends.base import TerminalExit, TerminalOutput
+from runbridge.backends.remote.websocket_terminal import Frame, WebSocketTerminal
 from runbridge.errors import BackendError, Unsupported
 
 if TYPE_CHECKING:
     from runbridge.backends.jupyter.client import JupyterClient
-
-log = logging.getLogger(__name__)
 
 #: How long the server gets to send ``setup`` after the websocket opens.
 SETUP_TIMEOUT_S = 30.0
@@ -62,107 +62,25 @@ def parse_frame(frame: str | bytes) -> tuple[str, Any] | None:
     return message[0], message[1] if len(message) > 1 else None
 
 
-class JupyterTerminal:
-    """One open terminal; implements :class:`runbridge.backends.base.Terminal`."""
+class JupyterTerminalFrames:
+    """The frames of a Jupyter terminal websocket (a :class:`TerminalFrames`)."""
 
-    def __init__(
-        self,
-        client: JupyterClient,
-        name: str,
-        ws: Any,
-        on_output: TerminalOutput,
-        on_exit: TerminalExit,
-    ) -> None:
-        self.client = client
-        self.name = name
-        self._ws = ws
-        self._on_output = on_output
-        self._on_exit = on_exit
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._exited = False
-        self._deleted = False
+    def stdin(self, data: str) -> str:
+        return stdin_frame(data)
 
-    def start(self, rows: int, cols: int) -> None:
-        self._outbox.put_nowait(set_size_frame(rows, cols))
-        self._tasks = [
-            asyncio.create_task(self._read(), name=f"jupyter-terminal-read-{self.name}"),
-            asyncio.create_task(self._write(), name=f"jupyter-terminal-write-{self.name}"),
-        ]
+    def resize(self, rows: int, cols: int) -> str:
+        return set_size_frame(rows, cols)
 
-    # -- Terminal ----------------------------------------------------------------
-    def write(self, data: str) -> None:
-        if not self._exited and data:
-            self._outbox.put_nowait(stdin_frame(data))
-
-    def resize(self, rows: int, cols: int) -> None:
-        if not self._exited:
-            self._outbox.put_nowait(set_size_frame(rows, cols))
-
-    async def close(self) -> None:
-        """Kill the shell (delete the PTY on the server) and close the socket."""
-        current = asyncio.current_task()
-        for task in self._tasks:
-            if task is not current:
-                task.cancel()
-        await self._delete()
-        with contextlib.suppress(Exception):
-            await self._ws.close()
-        await self._exit(None)
-
-    # -- internals -----------------------------------------------------------------
-    async def _read(self) -> None:
-        try:
-            async for frame in self._ws:
-                parsed = parse_frame(frame)
-                if parsed is None:
-                    continue
-                kind, payload = parsed
-                if kind == "stdout" and isinstance(payload, str) and payload:
-                    self._on_output(payload)
-                elif kind == "disconnect":
-                    break
-        except ConnectionClosed:
-            pass
-        except Exception:
-            log.exception("Jupyter terminal %s stream failed", self.name)
-        for task in self._tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        with contextlib.suppress(Exception):
-            await self._ws.close()
-        await self._delete()
-        await self._exit(None)
-
-    async def _write(self) -> None:
-        try:
-            while True:
-                frame = await self._outbox.get()
-                await self._ws.send(frame)
-        except ConnectionClosed:
-            pass
-
-    async def _delete(self) -> None:
-        if self._deleted:
-            return
-        self._deleted = True
-        with contextlib.suppress(Exception):  # 404 once the shell has exited by itself
-            await asyncio.shield(
-                self.client.request(
-                    "DELETE",
-                    f"/api/terminals/{self.name}",
-                    what=f"closing terminal {self.name}",
-                    timeout=15.0,
-                )
-            )
-
-    async def _exit(self, code: int | None) -> None:
-        if self._exited:
-            return
-        self._exited = True
-        result: Any = self._on_exit(code)
-        if inspect.isawaitable(result):
-            await result
+    def read(self, frame: str | bytes) -> str | Literal[Frame.EXIT] | None:
+        parsed = parse_frame(frame)
+        if parsed is None:
+            return None
+        kind, payload = parsed
+        if kind == "stdout" and isinstance(payload, str):
+            return payload
+        if kind == "disconnect":
+            return Frame.EXIT
+        return None
 
 
 async def _await_setup(ws: Any) -> list[str]:
@@ -189,7 +107,7 @@ async def open_terminal(
     cols: int,
     on_output: TerminalOutput,
     on_exit: TerminalExit,
-) -> JupyterTerminal:
+) -> WebSocketTerminal:
     """A shell on the server in ``cwd`` (a folder as the server sees it), sized rows × cols."""
     features = await client.features()
     if not getattr(features, "terminals_api", False):
@@ -221,7 +139,14 @@ async def open_terminal(
     except BaseException:
         await _delete_terminal(client, name)
         raise
-    terminal = JupyterTerminal(client, name, ws, on_output, on_exit)
+    terminal = WebSocketTerminal(
+        ws,
+        JupyterTerminalFrames(),
+        on_output,
+        on_exit,
+        label=f"Jupyter terminal {name}",
+        on_end=functools.partial(_delete_terminal, client, name),
+    )
     for text in early:
         on_output(text)
     terminal.start(rows, cols)
@@ -229,6 +154,7 @@ async def open_terminal(
 
 
 async def _delete_terminal(client: JupyterClient, name: str) -> None:
+    """Delete the PTY, which kills its shell (one that already exited answers 404)."""
     with contextlib.suppress(Exception):
         await asyncio.shield(
             client.request(
