@@ -266,14 +266,14 @@ class BackendAIBench:
     async def inproc_batch(self, n: int, stream: bool) -> list[float]:
         session = self.inproc[1]
         # None: try the websocket (it works on both generations); False: the REST loop
-        session.stream_execute = None if stream else False
+        session.runs.stream_execute = None if stream else False
         sink = StdoutSink()
         times = []
         for _ in range(n):
             t0 = time.perf_counter()
             await session.execute(CODE, sink, None)
             times.append((time.perf_counter() - t0) * 1000)
-        if stream and session.stream_execute is not True:
+        if stream and session.runs.stream_execute is not True:
             raise RuntimeError("the in-process session did not use the execute websocket")
         return times
 

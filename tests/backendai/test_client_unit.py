@@ -98,7 +98,7 @@ def new_session(server: Server, name: str = "sess1", image: str = "python:3.9") 
     session = BackendAISession(
         server.client(), name, image, {}, lambda state: None, poll_interval=0.0
     )
-    session.stream_execute = False
+    session.runs.stream_execute = False
     return session
 
 
@@ -612,7 +612,7 @@ async def test_session_gone_marks_dead() -> None:
     states: list[SessionState] = []
     server = Server(lambda r: problem(404, "object-not-found", "No such session."))
     session = BackendAISession(server.client(), "sess1", "python", {}, states.append)
-    session.stream_execute = False
+    session.runs.stream_execute = False
     outcome = await session.execute("1", Sink(), None)
     assert outcome.status == RunStatus.FAILED and "does not exist" in (outcome.message or "")
     assert states == [SessionState.DEAD]
@@ -913,7 +913,7 @@ async def test_stream_execute_and_rest_fallback() -> None:
         sink = Sink(["Bob"])
         outcome = await session.execute("print(input('Who? '))", sink, None)
         assert outcome.status == RunStatus.FINISHED and outcome.exit_code == 0
-        assert session.stream_execute is True
+        assert session.runs.stream_execute is True
         assert seen["first"] == {"code": "print(input('Who? '))", "mode": "query", "options": {}}
         assert seen["input"] == "Bob"
         assert seen["auth"].startswith("BackendAI signMethod=HMAC-SHA256")
@@ -924,13 +924,13 @@ async def test_stream_execute_and_rest_fallback() -> None:
         other = BackendAISession(client, "nows", "python", {}, lambda s: None)
         sink = Sink()
         outcome = await other.execute("1", sink, None)
-        assert other.stream_execute is False
+        assert other.runs.stream_execute is False
         assert sink.records == [("stdout", "via rest\n")]
         assert rest.requests[0].url.path == "/session/nows"
 
         proxied = BackendAISession(client, "proxied", "python", {}, lambda s: None)
         outcome = await proxied.execute("1", Sink(), None)
-        assert proxied.stream_execute is False and outcome.exit_code == 0
+        assert proxied.runs.stream_execute is False and outcome.exit_code == 0
         assert rest.requests[-1].url.path == "/session/proxied"
         await client.aclose()
 
