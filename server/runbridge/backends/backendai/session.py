@@ -62,6 +62,7 @@ from runbridge.model import (
     RunOutcome,
     RunStatus,
     SessionState,
+    exec_timeout_outcome,
 )
 
 log = logging.getLogger(__name__)
@@ -426,11 +427,7 @@ class BackendAISession:
             if timeout is None:
                 raise
             await self._quiet_interrupt()
-            return RunOutcome(
-                RunStatus.EXEC_TIMEOUT,
-                124,
-                message=f"the run exceeded its timeout of {timeout:g} s and was interrupted",
-            )
+            return exec_timeout_outcome(timeout)
         except BackendAISessionNotFound as exc:
             if self._closing:
                 return RunOutcome(RunStatus.INTERRUPTED, 130, message="the session was closed")
