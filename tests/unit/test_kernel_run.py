@@ -23,6 +23,7 @@ from runbridge.backends.kernel.core import KernelCore
 from runbridge.backends.kernel.run import KernelRun
 from runbridge.backends.kernel.transport import DictMessage, Message, RunHooks
 from runbridge.model import Display, RunStatus
+from tests.sinks import RecordingSink
 
 RECORDED: dict[str, Any] = json.loads(
     (Path(__file__).with_name("kernel_messages.json")).read_text(encoding="utf-8")
@@ -45,25 +46,6 @@ def split(messages: list[dict[str, Any]], msg_type: str) -> tuple[list[Step], li
 
 def is_idle(message: dict[str, Any]) -> bool:
     return message["msg_type"] == "status" and message["content"]["execution_state"] == "idle"
-
-
-class Sink:
-    """Keeps the records; answers prompts with ``answer`` (None: the user cancels)."""
-
-    def __init__(self, answer: str | None = None) -> None:
-        self.records: list[tuple[str, str, Display | None]] = []
-        self.prompts: list[tuple[str, bool]] = []
-        self.answer = answer
-
-    def emit(self, kind: str, data: str, display: Display | None = None) -> None:
-        self.records.append((kind, data, display))
-
-    async def ask_input(self, prompt: str, password: bool) -> str | None:
-        self.prompts.append((prompt, password))
-        return self.answer
-
-    def text(self, kind: str = "stdout") -> str:
-        return "".join(data for k, data, _ in self.records if k == kind)
 
 
 class FakeKernel:
@@ -148,7 +130,7 @@ def sent_kinds(kernel: FakeKernel) -> list[Any]:
 
 async def test_a_run_ends_on_its_reply_and_idle() -> None:
     kernel = FakeKernel(cell("print"))
-    sink = Sink()
+    sink = RecordingSink()
     outcome = await kernel.core.execute("print('hello')", sink, None)
     assert (outcome.status, outcome.exit_code, outcome.message) == (RunStatus.FINISHED, 0, None)
     assert sink.records == [("stdout", "hello\n", None)]
@@ -166,7 +148,7 @@ async def test_a_run_ends_on_its_reply_and_idle() -> None:
 
 async def test_an_expression_result_is_echoed_on_stdout() -> None:
     kernel = FakeKernel(cell("result"))
-    sink = Sink()
+    sink = RecordingSink()
     outcome = await kernel.core.execute("6 * 7", sink, None)
     assert outcome.status == RunStatus.FINISHED
     assert sink.records == [("stdout", "42\n", None)]
@@ -174,7 +156,7 @@ async def test_an_expression_result_is_echoed_on_stdout() -> None:
 
 async def test_stdout_stderr_displays_clear_output_and_the_error_in_order() -> None:
     kernel = FakeKernel(cell("outputs"))
-    sink = Sink()
+    sink = RecordingSink()
     outcome = await kernel.core.execute(RECORDED["outputs"]["code"], sink, None)
     assert (outcome.status, outcome.exit_code) == (RunStatus.FINISHED, 1)
     assert outcome.error is not None
@@ -198,7 +180,7 @@ async def test_messages_of_other_requests_are_not_the_run_s() -> None:
     foreign = [{**m, "parent_header": {**m["parent_header"], "msg_id": "someone-else"}}
                for m in cell("print")]  # fmt: skip
     kernel = FakeKernel(cell("result"))
-    sink = Sink()
+    sink = RecordingSink()
     run = asyncio.create_task(kernel.core.execute("6 * 7", sink, None))
     await asyncio.sleep(0)
     for message in foreign:
@@ -217,7 +199,7 @@ async def test_an_idle_before_the_reply_waits_for_the_reply() -> None:
     reordered: list[Step] = [m for m in messages if m is not reply]
     assert is_idle(reordered[-1])
     kernel = FakeKernel([*reordered, 0.3, reply])
-    sink = Sink()
+    sink = RecordingSink()
     started = time.monotonic()
     outcome = await kernel.core.execute("print('hello')", sink, None)
     assert time.monotonic() - started >= 0.3
@@ -228,7 +210,7 @@ async def test_a_reply_without_idle_ends_after_the_grace_with_the_lost_output_no
     messages = [m for m in cell("print") if not is_idle(m)]
     kernel = FakeKernel(messages)
     kernel.core.idle_grace_s = 0.3
-    sink = Sink()
+    sink = RecordingSink()
     started = time.monotonic()
     outcome = await kernel.core.execute("print('hello')", sink, None)
     assert 0.3 <= time.monotonic() - started < 3
@@ -247,7 +229,7 @@ async def test_output_still_arriving_after_the_reply_keeps_the_run_open() -> Non
     late: list[Step] = [*start, reply, 0.2, stream, 0.2, stream, 0.2, stream, 0.2, idle]
     kernel = FakeKernel(late)
     kernel.core.idle_grace_s = 0.35
-    sink = Sink()
+    sink = RecordingSink()
     outcome = await kernel.core.execute("print('hello')", sink, None)
     assert outcome.status == RunStatus.FINISHED
     assert sink.text() == "hello\n" * 3
@@ -258,7 +240,7 @@ async def test_a_kernel_dead_mid_run_fails_the_run_and_marks_the_session_dead() 
     messages = cell("dies")
     assert [m["msg_type"] for m in messages] == ["status", "execute_input", "stream"]
     kernel = FakeKernel(messages)
-    sink = Sink()
+    sink = RecordingSink()
     run = asyncio.create_task(kernel.core.execute("os._exit(1)", sink, None))
     while "bye" not in sink.text():
         await asyncio.sleep(0.01)
@@ -276,7 +258,7 @@ async def test_a_kernel_dead_mid_run_fails_the_run_and_marks_the_session_dead() 
 async def test_an_input_request_is_asked_and_answered() -> None:
     until_prompt, after = split(cell("input"), "input_request")
     kernel = FakeKernel(until_prompt, on_input_reply=after)
-    sink = Sink(answer="ada")
+    sink = RecordingSink(answer="ada")
     outcome = await kernel.core.execute(RECORDED["input"]["code"], sink, None)
     assert outcome.status == RunStatus.FINISHED
     assert sink.prompts == [("name? ", False)]
@@ -287,7 +269,7 @@ async def test_an_input_request_is_asked_and_answered() -> None:
 async def test_a_cancelled_input_interrupts_the_kernel() -> None:
     until_prompt, after = split(cell("input_cancelled"), "input_request")
     kernel = FakeKernel(until_prompt, on_interrupt=after)
-    sink = Sink(answer=None)
+    sink = RecordingSink(answer=None)
     outcome = await kernel.core.execute(RECORDED["input_cancelled"]["code"], sink, None)
     assert (outcome.status, outcome.exit_code, outcome.message) == (
         RunStatus.INTERRUPTED,
@@ -305,7 +287,7 @@ async def test_a_transport_hook_runs_before_the_prompt() -> None:
         async def before_input(self) -> None:
             order.append("barrier")
 
-    class AskingSink(Sink):
+    class AskingSink(RecordingSink):
         async def ask_input(self, prompt: str, password: bool) -> str | None:
             order.append("ask")
             return "ada"
@@ -323,7 +305,7 @@ async def test_a_transport_hook_runs_before_the_prompt() -> None:
 async def test_a_timeout_interrupts_once_and_ends_exec_timeout() -> None:
     running, interrupted = split(cell("sleep_interrupted"), "stream")
     kernel = FakeKernel(running, on_interrupt=interrupted)
-    sink = Sink()
+    sink = RecordingSink()
     started = time.monotonic()
     outcome = await kernel.core.execute("time.sleep(30)", sink, 0.3)
     assert 0.3 <= time.monotonic() - started < 2
@@ -336,7 +318,7 @@ async def test_a_timeout_interrupts_once_and_ends_exec_timeout() -> None:
 async def test_an_interrupt_request_ends_the_run_interrupted() -> None:
     running, interrupted = split(cell("sleep_interrupted"), "stream")
     kernel = FakeKernel(running, on_interrupt=interrupted)
-    sink = Sink()
+    sink = RecordingSink()
     run = asyncio.create_task(kernel.core.execute("time.sleep(30)", sink, 5))
     while "tick" not in sink.text():
         await asyncio.sleep(0.01)
@@ -353,7 +335,7 @@ async def test_an_interrupt_request_ends_the_run_interrupted() -> None:
 async def test_a_cancelled_run_interrupts_the_kernel() -> None:
     running, _ = split(cell("sleep_interrupted"), "stream")
     kernel = FakeKernel(running)
-    sink = Sink()
+    sink = RecordingSink()
     run = asyncio.create_task(kernel.core.execute("time.sleep(30)", sink, None))
     while "tick" not in sink.text():
         await asyncio.sleep(0.01)
@@ -370,7 +352,7 @@ async def test_a_cancelled_run_interrupts_the_kernel() -> None:
 async def end_mid_run(end: Callable[[KernelCore], None]) -> tuple[Any, FakeKernel]:
     running, _ = split(cell("sleep_interrupted"), "stream")
     kernel = FakeKernel(running)
-    sink = Sink()
+    sink = RecordingSink()
     run = asyncio.create_task(kernel.core.execute("time.sleep(30)", sink, None))
     while "tick" not in sink.text():
         await asyncio.sleep(0.01)
@@ -419,7 +401,7 @@ async def test_a_silent_run_asks_the_transport_to_check_its_kernel() -> None:
     running, _ = split(cell("sleep_interrupted"), "stream")
     kernel = FakeKernel(running, hooks=Liveness())
     started = time.monotonic()
-    outcome = await kernel.core.execute("time.sleep(30)", Sink(), None)
+    outcome = await kernel.core.execute("time.sleep(30)", RecordingSink(), None)
     assert (outcome.status, outcome.message) == (RunStatus.FAILED, "kernel k1 no longer exists")
     assert len(checks) == 2
     assert checks[0] - started >= 0.2 and checks[1] - checks[0] >= 0.2
@@ -433,7 +415,7 @@ async def test_the_after_run_hook_sees_the_run_before_its_outcome() -> None:
 
     messages = cell("sleep_interrupted")  # interrupted by someone else: not by the core
     kernel = FakeKernel(messages, hooks=Confirm())
-    outcome = await kernel.core.execute("time.sleep(30)", Sink(), None)
+    outcome = await kernel.core.execute("time.sleep(30)", RecordingSink(), None)
     assert (outcome.status, outcome.message) == (
         RunStatus.FAILED,
         "the kernel was shut down on the server during the run",

@@ -70,6 +70,9 @@ def find_kernelspec(name: str) -> Any:
 
 
 class LocalKernel:
+    """One kernel process; the ZeroMQ transport of its run core (:attr:`core`), implementing
+    :class:`runbridge.backends.kernel.transport.KernelTransport`."""
+
     def __init__(
         self,
         kernel_name: str,
