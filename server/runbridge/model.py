@@ -89,6 +89,16 @@ class RunOutcome:
     message: str | None = None
 
 
+def exec_timeout_outcome(timeout: float) -> RunOutcome:
+    """The outcome of a run stopped at its ``options.timeout`` (every backend's query runs
+    end so: one wording)."""
+    return RunOutcome(
+        RunStatus.EXEC_TIMEOUT,
+        124,
+        message=f"the run exceeded its timeout of {timeout:g} s and was interrupted",
+    )
+
+
 @dataclass
 class RunResult:
     run_id: str

@@ -22,6 +22,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.e2e.conftest import Daemon, plain, start_daemon
+from tests.e2e.conftest import start_run as start_run_seen
 from tests.media import make_png
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -434,6 +435,24 @@ async def test_kernel_death_fails_the_run_and_the_next_run_gets_a_fresh_kernel(
     assert states[dead_at + 1 :][:3] == ["starting", "busy", "idle"], states
 
 
+async def test_closing_the_session_ends_its_run_interrupted(daemon: Daemon) -> None:
+    """closeSession during a run: the run is answered at once, ``interrupted`` (as on the
+    jupyter backend), and the session goes from busy to closed, never dead."""
+    session = "runs-close"
+    task = await start_run_seen(
+        daemon, session, "import time\nprint('zz', flush=True)\ntime.sleep(30)", "zz"
+    )
+    t0 = time.monotonic()
+    closed = await daemon.request("runbridge/closeSession", {"name": session})
+    assert closed["state"] == "closed"
+    result = await asyncio.wait_for(task, 10)
+    assert time.monotonic() - t0 < 5
+    assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
+    assert result["message"] == "the session was closed"
+    assert "dead" not in states_of(daemon, session)
+    assert daemon.text(result["runId"]) == "zz\n"
+
+
 # -- 8. concurrency -------------------------------------------------------------------------
 
 
@@ -529,6 +548,8 @@ async def test_timeout_option_gives_exec_timeout(daemon: Daemon) -> None:
     elapsed = time.monotonic() - t0
     assert result["status"] == "exec-timeout", result
     assert result["exitCode"] == 124
+    # one wording on every backend (the jupyter and backendai suites check theirs)
+    assert result["message"] == "the run exceeded its timeout of 0.5 s and was interrupted"
     assert 0.5 <= elapsed < 3.0, elapsed
     after = await daemon.run("print('ok')", session=session)
     assert after["status"] == "finished"

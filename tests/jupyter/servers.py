@@ -26,6 +26,12 @@ import psutil
 
 PYTHON = sys.executable
 START_TIMEOUT = 60.0
+#: Options that stop a server from dropping output of a fast-printing kernel (headless
+#: clients want every byte); a server started with ``stock_rate_limits`` goes without them.
+RAISED_RATE_LIMITS = (
+    "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=1e10",
+    "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=1e6",
+)
 
 
 def free_port() -> int:
@@ -74,9 +80,14 @@ class ServerProcess:
         port: int | None = None,
         token: str | None = None,
         extra_args: tuple[str, ...] = (),
+        *,
+        stock_rate_limits: bool = False,
     ) -> None:
         #: More command-line options for the server (e.g. to force the legacy protocol).
         self.extra_args = extra_args
+        #: Keep the server's own IOPub rate limits (1 MB/s of ``stream`` output, 1000
+        #: messages/s over 3 s), past which it drops output and says so on IOPub.
+        self.stock_rate_limits = stock_rate_limits
         self.base = base
         self.port = port or free_port()
         self.token = token or secrets.token_hex(24)
@@ -94,6 +105,10 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         raise NotImplementedError
+
+    @property
+    def rate_limit_args(self) -> tuple[str, ...]:
+        return () if self.stock_rate_limits else RAISED_RATE_LIMITS
 
     def environment(self) -> dict[str, str]:
         env = {
@@ -253,9 +268,7 @@ class JupyterServer(ServerProcess):
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
             "--allow-root",
-            # headless clients want every byte of output
-            "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=1e10",
-            "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=1e6",
+            *self.rate_limit_args,
             *self.extra_args,
         ]  # fmt: skip
 
@@ -273,8 +286,10 @@ class KernelGateway(ServerProcess):
         token: str | None = None,
         list_kernels: bool = False,
         extra_args: tuple[str, ...] = (),
+        *,
+        stock_rate_limits: bool = False,
     ) -> None:
-        super().__init__(base, port, token, extra_args)
+        super().__init__(base, port, token, extra_args, stock_rate_limits=stock_rate_limits)
         #: ``GET /api/kernels`` and ``/api/sessions`` answer 403 unless this is set (the
         #: default is off, so a client cannot find its kernels by listing them).
         self.list_kernels = list_kernels
@@ -287,7 +302,6 @@ class KernelGateway(ServerProcess):
             "--KernelGatewayApp.port_retries=0",
             f"--KernelGatewayApp.auth_token={self.token}",
             f"--JupyterWebsocketPersonality.list_kernels={self.list_kernels}",
-            "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=1e10",
-            "--ZMQChannelsWebsocketConnection.iopub_msg_rate_limit=1e6",
+            *self.rate_limit_args,
             *self.extra_args,
         ]  # fmt: skip

@@ -16,7 +16,7 @@ import pytest
 from runbridge.backends.jupyter import session as jupyter_session
 from runbridge.backends.jupyter.backend import JupyterBackend
 from runbridge.backends.jupyter.channels import KernelChannels
-from runbridge.backends.jupyter.session import KernelStore
+from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.config import Profile
 from runbridge.model import RunStatus
 from tests.jupyter.servers import ServerProcess, http

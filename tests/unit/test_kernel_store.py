@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runbridge.backends.jupyter.session import KernelStore
+from runbridge.backends.jupyter.kernel_store import KernelStore
 
 SERVER = "http://127.0.0.1:8888/"
 ENTRY = {"kernel_id": "k-1", "kernel_name": "python3"}

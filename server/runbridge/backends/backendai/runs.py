@@ -38,7 +38,7 @@ from runbridge.backends.backendai.errors import (
     BackendAIStreamUnavailable,
 )
 from runbridge.backends.base import RunSink, StateCallback
-from runbridge.model import RunOutcome, RunStatus, SessionState
+from runbridge.model import RunOutcome, RunStatus, SessionState, exec_timeout_outcome
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,7 @@ class SessionRuns:
             if timeout is None:
                 raise
             await self._quiet_interrupt()
-            return RunOutcome(
-                RunStatus.EXEC_TIMEOUT,
-                124,
-                message=f"the run exceeded its timeout of {timeout:g} s and was interrupted",
-            )
+            return exec_timeout_outcome(timeout)
         except BackendAISessionNotFound as exc:
             if self._closing:
                 return RunOutcome(RunStatus.INTERRUPTED, 130, message="the session was closed")

@@ -11,8 +11,9 @@ import httpx
 from runbridge.backends.base import StateCallback, StatusCallback
 from runbridge.backends.jupyter.client import JupyterClient
 from runbridge.backends.jupyter.errors import JupyterError
+from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.backends.jupyter.profile import JupyterProfile
-from runbridge.backends.jupyter.session import JupyterSession, KernelStore
+from runbridge.backends.jupyter.session import JupyterSession
 from runbridge.config import Profile
 from runbridge.errors import KernelSpecNotFound
 

@@ -8,13 +8,13 @@
   gateway (no sessions API), a JSON state file under runbridge's state folder maps
   ``server URL → name → kernel id``; the entry is checked with
   ``GET /api/kernels/{id}`` on reattach and a stale one starts a fresh kernel.
-* runs go over the kernel channels websocket (:mod:`.channels`) with a stable
-  ``session_id``; messages whose parent is the run's ``execute_request`` become
-  console records as on the local backend (:mod:`runbridge.mime`); a run ends when
-  both its ``execute_reply`` and its ``status: idle`` arrived.
+* runs: the kernel run core (:mod:`runbridge.backends.kernel`) over the kernel's
+  channels websocket (:class:`~runbridge.backends.jupyter.kernel.JupyterKernel`, with
+  a stable ``session_id``), as on the local backend.
 * ``interrupt`` / ``restart``: REST; a kernel that dies (``status: restarting`` or
   ``dead``, or gone from the server) ends the run ``failed`` and the session
   ``dead``; the next run or a restart brings a kernel back.
+* the gateway state file: :mod:`.kernel_store`.
 * files, terminals and batch jobs: :mod:`.files`, :mod:`.terminal`, :mod:`.batch`.
 """
 
@@ -23,16 +23,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 from runbridge import paths
-from runbridge.ansi import strip_ansi
 from runbridge.backends.base import (
     ProgressCallback,
     RunSink,
@@ -41,20 +36,17 @@ from runbridge.backends.base import (
     TerminalExit,
     TerminalOutput,
 )
-from runbridge.backends.jupyter.channels import KernelChannels, KernelMessage
 from runbridge.backends.jupyter.client import JupyterClient, ServerFeatures, quote_path
 from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
-from runbridge.backends.local.kernel import KernelRun
-from runbridge.errors import BackendError, KernelSpecNotFound, SessionConflict, quote
+from runbridge.backends.jupyter.kernel import JupyterKernel
+from runbridge.backends.jupyter.kernel_store import KernelStore
+from runbridge.errors import KernelSpecNotFound, SessionConflict
 from runbridge.model import (
     BatchOptions,
-    Display,
     FileEntry,
     FolderEntry,
     RunOutcome,
-    RunStatus,
     SessionState,
-    UserError,
 )
 
 log = logging.getLogger(__name__)
@@ -63,19 +55,13 @@ log = logging.getLogger(__name__)
 ROOT_FOLDER = "runbridge"
 #: The server-side session's path inside the session folder.
 SESSION_FILE = "session"
-#: After execute_reply, a run whose IOPub stays silent this long without its idle ends.
-IDLE_GRACE_S = 5.0
-#: A run silent this long makes the session check that its kernel still exists.
-LIVENESS_CHECK_S = 3.0
-#: Longest wait for the IOPub barrier before an input prompt is shown.
-BARRIER_TIMEOUT_S = 0.5
-#: How often a waiting run wakes up (timeouts, the idle grace).
-WAIT_TICK_S = 0.5
 #: After a restart, the kernel's channels websocket must open within this, else the
 #: kernel is replaced. Jupyter Server holds the upgrade until it has "nudged" the kernel
 #: (up to its kernel_info_timeout, 60 s); once, after a crash and a restart, it held it
 #: for all of that.
 RESTART_CONNECT_S = 30.0
+#: Longest wait for the silent setup cell of a Python kernel.
+SETUP_TIMEOUT_S = 30.0
 
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
 _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
@@ -84,67 +70,6 @@ _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
 def session_root(name: str) -> str:
     """The session's folder as a contents-API path (``runbridge/NAME``)."""
     return f"{ROOT_FOLDER}/{paths.safe_name(name)}"
-
-
-# -- the gateway state file ----------------------------------------------------------
-class KernelStore:
-    """``{server URL: {session name: {"kernel_id", "kernel_name"}}}`` in a JSON file."""
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or paths.state_dir() / "jupyter-kernels.json"
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def get(self, server: str, name: str) -> dict[str, Any] | None:
-        entry = self._load().get(server, {}).get(name)
-        return entry if isinstance(entry, dict) and entry.get("kernel_id") else None
-
-    def put(self, server: str, name: str, entry: dict[str, Any] | None) -> None:
-        data = self._load()
-        names = data.setdefault(server, {})
-        if not isinstance(names, dict):
-            names = data[server] = {}
-        if entry is None:
-            names.pop(name, None)
-            if not names:
-                data.pop(server, None)
-        else:
-            names[name] = entry
-        text = json.dumps(data, indent=1, sort_keys=True)
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # a new 0600 file under a random name (O_EXCL), renamed onto the store
-            fd, partial = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    file.write(text)
-                os.replace(partial, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(partial)
-                raise
-        except OSError as exc:
-            log.warning(
-                "cannot record the kernel of session %s in %s (%s): reopening the name "
-                "in a new daemon will not find it",
-                quote(name),
-                self.path,
-                exc.strerror or exc,
-            )
-
-
-# -- runs ---------------------------------------------------------------------------
-class _ActiveRun(KernelRun):
-    def __init__(self, msg_id: str, sink: RunSink) -> None:
-        super().__init__(msg_id, sink)
-        self.interrupt_sent = False
-        #: The session was closed (or detached) while the run executed.
-        self.closed = False
 
 
 class JupyterSession:
@@ -171,7 +96,8 @@ class JupyterSession:
         self.workdir = self.root
         #: False when start() reattached to a kernel that already existed.
         self.created: bool | None = None
-        self.kernel_id: str | None = None
+        #: The session's kernel on the server, and the runs on it.
+        self.kernel = JupyterKernel(client, name, lambda: on_state(SessionState.DEAD))
         #: The server-side session (sessions API), when there is one.
         self.server_session_id: str | None = None
         #: The websocket session id: stable for this object, reused on reconnects.
@@ -181,15 +107,12 @@ class JupyterSession:
         #: The kernel's working folder as the kernel sees it (Python kernels).
         self.cwd: str | None = None
         self.features: ServerFeatures | None = None
-        self._channels: KernelChannels | None = None
-        self._run: _ActiveRun | None = None
         self._terminals: list[Terminal] = []
-        #: Why the kernel is unusable (it died, or is gone from the server).
-        self.dead: str | None = None
-        self._kernel_gone = False
-        self._restarting = False
-        #: IOPub barriers in flight: control request msg_id -> its IOPub idle.
-        self._barriers: dict[str, asyncio.Future[None]] = {}
+
+    @property
+    def kernel_id(self) -> str | None:
+        """The server's id of the session's kernel."""
+        return self.kernel.kernel_id
 
     # -- naming ------------------------------------------------------------------
     @property
@@ -317,7 +240,7 @@ class JupyterSession:
                     session=self.name,
                 )
             self.server_session_id = str(item["id"])
-            self.kernel_id = str(kernel["id"])
+            self.kernel.kernel_id = str(kernel["id"])
             self.created = False
             log.info("session %r: reattached to kernel %s", self.name, self.kernel_id)
             return
@@ -343,7 +266,7 @@ class JupyterSession:
                         f"not {self.image!r}; close it first or pick another name",
                         session=self.name,
                     )
-                self.kernel_id = kernel_id
+                self.kernel.kernel_id = kernel_id
                 self.created = False
                 log.info("session %r: reattached to kernel %s", self.name, kernel_id)
                 return
@@ -380,7 +303,7 @@ class JupyterSession:
                     profile=self.client.profile_name,
                 )
             self.server_session_id = str(body["id"])
-            self.kernel_id = str(kernel["id"])
+            self.kernel.kernel_id = str(kernel["id"])
         else:
             request: dict[str, Any] = {"name": self.image}
             env = self._kernel_env()
@@ -399,119 +322,43 @@ class JupyterSession:
                     f"the {self.client.where} answered a new kernel without an id",
                     profile=self.client.profile_name,
                 )
-            self.kernel_id = str(body["id"])
+            self.kernel.kernel_id = str(body["id"])
             self._store.put(
                 self.client.endpoint,
                 self.name,
                 {"kernel_id": self.kernel_id, "kernel_name": self.image},
             )
         self.created = True if self.created is None else self.created
-        self._kernel_gone = False
+        self.kernel.gone = False
         log.info("session %r: kernel %s started", self.name, self.kernel_id)
 
     async def _connect(self) -> None:
-        assert self.kernel_id is not None
-        channels = KernelChannels(
-            self.client,
-            self.kernel_id,
-            self.session_id,
-            self._on_message,
-            self._on_lost,
-            username=self.client.config.username or "runbridge",
-            reconnect_timeout=max(30.0, self.client.config.connect_timeout * 3),
-        )
-        await channels.connect()
-        self._channels = channels
-        self.dead = None
+        await self.kernel.connect(self.session_id)
 
     async def _setup(self) -> None:
         """Python kernels: apply the session's env, learn the kernel's cwd (silently)."""
         if self.language != "python":
             return
+        if self.kernel.channels is None:
+            return
         code = _PY_SETUP.format(env=repr(self.env)) if self.env else ""
-        reply = await self._silent(code, {"cwd": "__import__('os').getcwd()"})
+        expressions = {"cwd": "__import__('os').getcwd()"}
+        reply = await self.kernel.core.run_silent(code, expressions, SETUP_TIMEOUT_S)
         value = (reply.get("user_expressions") or {}).get("cwd") or {}
         text = (value.get("data") or {}).get("text/plain") if isinstance(value, dict) else None
         if isinstance(text, str) and len(text) >= 2 and text[0] in "'\"":
             with contextlib.suppress(ValueError, SyntaxError):
                 self.cwd = str(ast.literal_eval(text))
 
-    async def _silent(self, code: str, expressions: dict[str, str]) -> dict[str, Any]:
-        """Run ``code`` silently; the execute_reply content ({} if it does not come in 30 s)."""
-        channels = self._channels
-        if channels is None:
-            return {}
-        msg_id = uuid.uuid4().hex
-        run = _ActiveRun(msg_id, _NullSink())
-        self._run = run
-        try:
-            await channels.send(
-                "shell",
-                "execute_request",
-                {
-                    "code": code,
-                    "silent": True,
-                    "store_history": False,
-                    "user_expressions": expressions,
-                    "allow_stdin": False,
-                    "stop_on_error": False,
-                },
-                msg_id=msg_id,
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run.done.wait(), 30)
-        finally:
-            if self._run is run:
-                self._run = None
-        return run.reply or {}
-
-    async def _confirm_foreign_interrupt(self, run: _ActiveRun) -> None:
-        """A KeyboardInterrupt nobody here asked for: a server shutting the kernel down
-        (another client, a culler) interrupts it first. Give the server a moment to show
-        whether the kernel is gone, so such a run ends ``failed``, not ``interrupted``."""
-        reply = run.reply or {}
-        ename = reply.get("ename") or (run.error.ename if run.error else "")
-        interrupted = ename == "KeyboardInterrupt" or reply.get("status") == "aborted"
-        if not interrupted or run.interrupt_sent or run.input_cancelled or run.closed:
-            return
-        for _ in range(4):
-            if run.aborted is not None or self._kernel_gone:
-                break
-            await asyncio.sleep(0.25)
-            await self._check_kernel()
-        if self._kernel_gone and run.aborted is None:
-            run.aborted = f"the kernel was shut down on the {self.client.where} during the run"
-
-    async def interrupt(self) -> None:
-        if self._run is not None:  # this interrupt is ours: the run ends "interrupted"
-            self._run.interrupt_sent = True
-        if self.kernel_id is None or self._kernel_gone:
-            return
-        await self.client.request(
-            "POST",
-            f"/api/kernels/{self.kernel_id}/interrupt",
-            what=self._what("interrupting the kernel"),
-        )
-
-    async def _quiet_interrupt(self, run: _ActiveRun) -> None:
-        if run.interrupt_sent:
-            return
-        run.interrupt_sent = True
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self.interrupt())
-
     async def restart(self) -> None:
         """Restart the kernel (``POST .../restart``); a kernel gone from the server is replaced."""
-        run = self._run
-        if run is not None:
-            run.aborted = "the kernel was restarted during the run"
-            run.done.set()
-        self._restarting = True
+        self.kernel.core.restarted()
+        self.kernel.restarting = True
         try:
             if self.features is None:
                 self.features = await self.client.features()
             restarted = False
-            if self.kernel_id is not None and not self._kernel_gone:
+            if self.kernel_id is not None and not self.kernel.gone:
                 try:
                     await self.client.request(
                         "POST",
@@ -521,14 +368,14 @@ class JupyterSession:
                     )
                     restarted = True
                 except JupyterNotFound:
-                    self._kernel_gone = True
+                    self.kernel.gone = True
                 except JupyterError as exc:
                     if exc.status is None:  # unreachable: nothing to do here
                         raise
                     # e.g. 500 while the server's own auto-restart of a crashed kernel
                     # is under way: replace the kernel instead
                     log.info("session %r: restart refused (%s); new kernel", self.name, exc)
-            await self._close_channels()
+            await self.kernel.close_channels()
             if not restarted:
                 await self._replace_kernel()
             try:
@@ -546,7 +393,7 @@ class JupyterSession:
                 await self._replace_kernel()
                 await self._connect()
         finally:
-            self._restarting = False
+            self.kernel.restarting = False
         await self._setup()
 
     async def _replace_kernel(self) -> None:
@@ -564,30 +411,22 @@ class JupyterSession:
                     f"/api/sessions/{session_id}",
                     what=self._what("removing the old server session"),
                 )
-            elif kernel_id is not None and not self._kernel_gone:
+            elif kernel_id is not None and not self.kernel.gone:
                 await self.client.request(
                     "DELETE",
                     f"/api/kernels/{kernel_id}",
                     what=self._what("shutting the old kernel down"),
                 )
 
-    async def _close_channels(self) -> None:
-        channels, self._channels = self._channels, None
-        if channels is not None:
-            await channels.close()
-
     async def _release(self) -> None:
         """Close this session's terminals and websocket (the kernel keeps running).
 
         A run in progress ends ``interrupted`` ("the session was closed").
         """
-        run = self._run
-        if run is not None and not run.done.is_set():
-            run.closed = True
-            run.done.set()
+        self.kernel.core.session_closed()
         await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
         self._terminals = []
-        await self._close_channels()
+        await self.kernel.close_channels()
 
     async def detach(self) -> None:
         """The daemon is exiting: leave the kernel running on the server.
@@ -599,15 +438,13 @@ class JupyterSession:
         if not self.client.config.keep_sessions:
             await self.close()
             return
-        run = self._run
-        if run is not None and not run.done.is_set():
-            await self._quiet_interrupt(run)  # the kernel is kept, its run is not
+        await self.kernel.core.interrupt_quietly()  # the kernel is kept, its run is not
         await self._release()
 
     async def close(self) -> None:
         """Shut the kernel down on the server (its session, or the kernel itself)."""
         await self._release()
-        kernel_id, self.kernel_id = self.kernel_id, None
+        kernel_id, self.kernel.kernel_id = self.kernel.kernel_id, None
         session_id, self.server_session_id = self.server_session_id, None
         try:
             if session_id is not None:
@@ -630,220 +467,14 @@ class JupyterSession:
                 with contextlib.suppress(OSError):
                     self._store.put(self.client.endpoint, self.name, None)
 
-    # -- kernel messages ------------------------------------------------------------
-    def _kernel_died(self, reason: str) -> None:
-        if self._restarting:
-            return
-        self.dead = reason
-        run = self._run
-        if run is not None and not run.done.is_set():
-            run.aborted = reason
-            run.done.set()
-        self._on_state(SessionState.DEAD)
-
-    def _on_lost(self, reason: str) -> None:
-        self._kernel_gone = True
-        self._kernel_died(reason)
-
-    def _on_message(self, msg: KernelMessage) -> None:
-        kind = msg.msg_type
-        content = msg.content
-        if self._barriers and msg.channel == "iopub" and kind == "status":
-            barrier = self._barriers.get(msg.parent_id or "")
-            if barrier is not None and content.get("execution_state") == "idle":
-                if not barrier.done():
-                    barrier.set_result(None)
-                return
-        if msg.channel == "iopub" and kind == "status":
-            state = content.get("execution_state")
-            if state == "restarting":
-                self._kernel_died(
-                    "the kernel died during the run (the server is restarting it; "
-                    "variables are lost)"
-                )
-                return
-            if state == "dead":
-                self._kernel_died("the kernel died and the server could not restart it")
-                return
-        run = self._run
-        if run is None or msg.parent_id != run.msg_id:
-            return
-        run.last_activity = asyncio.get_running_loop().time()
-        if msg.channel == "iopub":
-            run.on_iopub(kind, content)
-        elif msg.channel == "shell":
-            if kind == "execute_reply":
-                run.reply = content
-                run.check_done()
-        elif msg.channel == "stdin" and kind == "input_request":
-            run.input_task = asyncio.create_task(
-                self._answer_input(
-                    run, msg.header, str(content.get("prompt", "")), bool(content.get("password"))
-                )
-            )
-
-    async def _iopub_barrier(self) -> None:
-        """Wait until the IOPub output sent before now has arrived.
-
-        The kernel flushes stdout before it asks for input, but IOPub and stdin are
-        separate sockets, and the server may forward the ``input_request`` ahead of
-        the output printed just before it. A ``kernel_info_request`` on the control
-        channel makes ipykernel publish ``status`` on IOPub, behind that output: once
-        its ``idle`` arrives, everything printed earlier has too. (Bounded: a kernel
-        that publishes nothing for control requests costs :data:`BARRIER_TIMEOUT_S`.)
-        """
-        channels = self._channels
-        if channels is None:
-            return
-        msg_id = uuid.uuid4().hex
-        barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._barriers[msg_id] = barrier
-        try:
-            await channels.send("control", "kernel_info_request", {}, msg_id=msg_id)
-            await asyncio.wait_for(barrier, BARRIER_TIMEOUT_S)
-        except (TimeoutError, JupyterError):
-            pass
-        finally:
-            self._barriers.pop(msg_id, None)
-
-    async def _answer_input(
-        self, run: _ActiveRun, request: dict[str, Any], prompt: str, password: bool
-    ) -> None:
-        await self._iopub_barrier()
-        try:
-            value = await run.sink.ask_input(prompt, password)
-        except Exception as exc:
-            log.warning("input request failed: %s", exc)
-            value = None
-        if run.done.is_set():
-            return
-        if value is None:
-            run.input_cancelled = True
-            await self._quiet_interrupt(run)
-            return
-        channels = self._channels
-        if channels is not None:
-            with contextlib.suppress(JupyterError):
-                await channels.send(
-                    "stdin", "input_reply", {"value": value, "status": "ok"}, parent=request
-                )
-
     # -- runs -------------------------------------------------------------------------
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
-        if self._channels is None or self.dead is not None:
+        if self.kernel.channels is None or self.kernel.dead is not None:
             await self.restart()
-        channels = self._channels
-        if channels is None:
-            raise BackendError(f"session {self.name!r} has no kernel connection", session=self.name)
-        msg_id = uuid.uuid4().hex
-        run = _ActiveRun(msg_id, sink)
-        run.last_activity = asyncio.get_running_loop().time()
-        self._run = run
-        try:
-            try:
-                await channels.send(
-                    "shell",
-                    "execute_request",
-                    {
-                        "code": code,
-                        "silent": False,
-                        "store_history": True,
-                        "user_expressions": {},
-                        "allow_stdin": True,
-                        "stop_on_error": False,
-                    },
-                    msg_id=msg_id,
-                )
-                timed_out = await self._wait(run, timeout)
-                await self._confirm_foreign_interrupt(run)
-            except asyncio.CancelledError:
-                await self._quiet_interrupt(run)
-                raise
-        finally:
-            if self._run is run:
-                self._run = None
-            if run.input_task is not None and not run.input_task.done():
-                run.input_task.cancel()
-        return self._outcome(run, timed_out, timeout)
+        return await self.kernel.core.execute(code, sink, timeout)
 
-    async def _wait(self, run: _ActiveRun, timeout: float | None) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        timed_out = False
-        last_check = loop.time()
-        while not run.done.is_set():
-            wait = WAIT_TICK_S
-            if deadline is not None and not timed_out:
-                wait = max(0.0, min(wait, deadline - loop.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run.done.wait(), wait)
-            if run.done.is_set():
-                break
-            quiet = loop.time() - max(run.last_activity, last_check)
-            if run.reply is None and quiet > LIVENESS_CHECK_S:
-                # Some servers (Kernel Gateway) keep the websocket open when the kernel
-                # is shut down or culled: ask whether the kernel still exists.
-                last_check = loop.time()
-                await self._check_kernel()
-                continue
-            if run.reply is not None and loop.time() - run.last_activity > IDLE_GRACE_S:
-                log.warning("run %s: no status idle after the reply; ending it", run.msg_id)
-                break
-            if deadline is not None and not timed_out and loop.time() >= deadline:
-                timed_out = True
-                await self._quiet_interrupt(run)
-        return timed_out
-
-    async def _check_kernel(self) -> None:
-        """End the session's kernel when the server no longer has it (or says it is dead)."""
-        kernel_id = self.kernel_id
-        if kernel_id is None:
-            return
-        try:
-            model = await self.client.get_json(
-                f"/api/kernels/{kernel_id}", what=self._what("checking the kernel")
-            )
-        except JupyterNotFound:
-            self._on_lost(
-                f"kernel {kernel_id} no longer exists on the {self.client.where} "
-                "(it was shut down, culled or the server restarted)"
-            )
-            return
-        except JupyterError as exc:  # unreachable for now: the websocket decides
-            log.info("session %r: kernel check failed: %s", self.name, exc.message)
-            return
-        if isinstance(model, dict) and model.get("execution_state") == "dead":
-            self._on_lost(f"kernel {kernel_id} is dead on the {self.client.where}")
-
-    def _outcome(self, run: _ActiveRun, timed_out: bool, timeout: float | None) -> RunOutcome:
-        if run.closed:
-            return RunOutcome(RunStatus.INTERRUPTED, 130, message="the session was closed")
-        if run.aborted is not None:
-            return RunOutcome(RunStatus.FAILED, None, message=run.aborted)
-        if timed_out:
-            return RunOutcome(
-                RunStatus.EXEC_TIMEOUT,
-                124,
-                message=f"the run exceeded its timeout of {timeout:g} s and was interrupted"
-                if timeout is not None
-                else "the run exceeded its timeout",
-            )
-        reply = run.reply or {}
-        status = reply.get("status", "ok")
-        if status == "error" or run.error is not None:
-            ename = reply.get("ename") or (run.error.ename if run.error else "")
-            if ename == "KeyboardInterrupt":
-                why = "input cancelled" if run.input_cancelled else "interrupted"
-                return RunOutcome(RunStatus.INTERRUPTED, 130, message=why)
-            error = run.error or UserError(
-                ename=str(ename),
-                evalue=str(reply.get("evalue", "")),
-                traceback=[strip_ansi(str(line)) for line in reply.get("traceback") or []],
-            )
-            return RunOutcome(RunStatus.FINISHED, 1, error=error)
-        if status == "aborted":
-            return RunOutcome(RunStatus.INTERRUPTED, 130, message="the kernel aborted the run")
-        return RunOutcome(RunStatus.FINISHED, 0)
+    async def interrupt(self) -> None:
+        await self.kernel.core.interrupt()
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         from runbridge.backends.jupyter import batch
@@ -879,11 +510,3 @@ class JupyterSession:
         opened = await terminal.open_terminal(self.client, cwd, rows, cols, on_output, on_exit)
         self._terminals.append(opened)
         return opened
-
-
-class _NullSink:
-    def emit(self, kind: str, data: str, display: Display | None = None) -> None:
-        pass
-
-    async def ask_input(self, prompt: str, password: bool) -> str | None:
-        return None

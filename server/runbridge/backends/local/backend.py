@@ -120,7 +120,7 @@ class LocalSession:
     async def close(self) -> None:
         self._batch.kill()
         await asyncio.gather(
-            self.kernel.stop(), *(t.close() for t in self._terminals), return_exceptions=True
+            self.kernel.close(), *(t.close() for t in self._terminals), return_exceptions=True
         )
 
     async def detach(self) -> None:

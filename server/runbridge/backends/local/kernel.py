@@ -1,8 +1,10 @@
 """A Jupyter kernel on this machine, driven through jupyter_client's async API.
 
 One :class:`LocalKernel` owns one kernel process. It starts the kernel with the
-IPC transport and a private connection file, routes the kernel's IOPub, shell
-and stdin messages to the run in progress, and notices when the process dies.
+IPC transport and a private connection file, and is the ZeroMQ transport of the
+kernel run core (:mod:`runbridge.backends.kernel`): it sends the core's requests
+and feeds it the kernel's IOPub, shell and stdin messages; the core says whether
+the process is still alive by asking :meth:`LocalKernel.is_alive`.
 """
 
 from __future__ import annotations
@@ -22,21 +24,16 @@ import zmq
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
-from runbridge import mime, paths
-from runbridge.ansi import strip_ansi
+from runbridge import paths
 from runbridge.backends.base import RunSink
+from runbridge.backends.kernel.core import KernelCore
+from runbridge.backends.kernel.transport import DictMessage, Message
 from runbridge.backends.local import guardian
 from runbridge.errors import BackendError, KernelSpecNotFound, quote
-from runbridge.model import RunOutcome, RunStatus, UserError
+from runbridge.model import RunOutcome
 
 log = logging.getLogger(__name__)
 
-#: How often a running cell checks that the kernel process is still alive.
-_ALIVE_POLL_S = 0.25
-#: After execute_reply, a run whose IOPub stays silent this long is finished: under a
-#: flood the kernel's PUB socket drops messages at its high-water mark, possibly the
-#: final ``status: idle`` too, and without this the run would never end.
-_IDLE_GRACE_S = 2.0
 _READY_TIMEOUT_S = 60.0
 #: IOPub messages queued in the daemon (64 KB each under a flood: ~4 MB).
 _IOPUB_RCVHWM = 64
@@ -72,52 +69,10 @@ def find_kernelspec(name: str) -> Any:
         ) from None
 
 
-class KernelRun:
-    """One execute request in flight: it is done once both its reply and its idle arrived
-    (shared by the local and jupyter backends)."""
-
-    def __init__(self, msg_id: str, sink: RunSink) -> None:
-        self.msg_id = msg_id
-        self.sink = sink
-        self.reply: dict[str, Any] | None = None
-        self.idle = False
-        self.done = asyncio.Event()
-        self.last_activity = 0.0
-        self.aborted: str | None = None  # why the run ended early: "died", "restarted"
-        self.input_cancelled = False
-        self.input_task: asyncio.Task[None] | None = None
-        self.error: UserError | None = None
-
-    def check_done(self) -> None:
-        if self.reply is not None and self.idle:
-            self.done.set()
-
-    def on_iopub(self, kind: str, content: dict[str, Any]) -> None:
-        """One IOPub message of this run: output to the sink, the error, the idle."""
-        sink = self.sink
-        if kind == "stream":
-            sink.emit(str(content.get("name", "stdout")), str(content.get("text", "")))
-        elif kind in ("display_data", "execute_result", "update_display_data"):
-            data = content.get("data")
-            record = mime.record_from_bundle(data if isinstance(data, dict) else {})
-            if record is not None:
-                sink.emit(*record, mime.display_of(kind, content))
-        elif kind == "error":
-            traceback = [str(line) for line in content.get("traceback") or []]
-            sink.emit("stderr", "\n".join(traceback) + "\n")
-            self.error = UserError(
-                ename=str(content.get("ename", "")),
-                evalue=str(content.get("evalue", "")),
-                traceback=[strip_ansi(line) for line in traceback],
-            )
-        elif kind == "clear_output":
-            sink.emit(*mime.clear_record(bool(content.get("wait", False))))
-        elif kind == "status" and content.get("execution_state") == "idle":
-            self.idle = True
-            self.check_done()
-
-
 class LocalKernel:
+    """One kernel process; the ZeroMQ transport of its run core (:attr:`core`), implementing
+    :class:`runbridge.backends.kernel.transport.KernelTransport`."""
+
     def __init__(
         self,
         kernel_name: str,
@@ -132,11 +87,10 @@ class LocalKernel:
         self.env = env
         self.runtime_dir = runtime_dir
         self.log_path = log_path
-        self._on_dead = on_dead
         self._km: AsyncKernelManager | None = None
         self._kc: Any = None
         self._pumps: list[asyncio.Task[None]] = []
-        self._run: KernelRun | None = None
+        self.core = KernelCore(self, on_dead)
         self._log_file: Any = None
         self._language = ""
         #: the session the guardian watches (the kernel's pid), 0 for none
@@ -232,8 +186,8 @@ class LocalKernel:
                 )
         self._pumps = [
             asyncio.create_task(self._pump_iopub(kc), name="iopub"),
-            asyncio.create_task(self._pump(kc.get_shell_msg, self._on_shell), name="shell"),
-            asyncio.create_task(self._pump(kc.get_stdin_msg, self._on_stdin), name="stdin"),
+            asyncio.create_task(self._pump("shell", kc.get_shell_msg), name="shell"),
+            asyncio.create_task(self._pump("stdin", kc.get_stdin_msg), name="stdin"),
         ]
 
     async def stop(self) -> None:
@@ -268,23 +222,55 @@ class LocalKernel:
             self._log_file = None
 
     async def restart(self) -> None:
-        run = self._run
-        if run is not None:
-            run.aborted = "restarted"
-            run.done.set()
+        self.core.restarted()
         await self.stop()
         await self.start()
 
+    async def close(self) -> None:
+        """The session is closing: its run in progress ends, then the kernel."""
+        self.core.session_closed()
+        await self.stop()
+
     async def interrupt(self) -> None:
+        await self.core.interrupt()
+
+    # -- the transport of the run core -------------------------------------------
+    async def send_execute(self, msg_id: str, content: dict[str, Any]) -> None:
+        kc = self._kc
+        if kc is None:
+            raise BackendError(
+                f"kernel {self.kernel_name!r} is not running", image=self.kernel_name
+            )
+        header = kc.session.msg_header("execute_request")
+        header["msg_id"] = msg_id
+        kc.shell_channel.send(kc.session.msg("execute_request", content, header=header))
+
+    async def send_input_reply(self, value: str, request: Message) -> None:
+        if self._kc is not None:
+            self._kc.input(value)
+
+    async def send_interrupt(self) -> None:
         if self._km is not None:
             await self._km.interrupt_kernel()
 
+    def death_message(self) -> str:
+        code = None
+        if self._km is not None and self._km.provisioner is not None:
+            process = getattr(self._km.provisioner, "process", None)
+            code = getattr(process, "returncode", None)
+        detail = f" (exit code {code})" if code is not None else ""
+        return (
+            f"the kernel died{detail} during the run; the next run or a restart starts a "
+            "fresh kernel (variables are lost)"
+        )
+
     # -- message routing ---------------------------------------------------
-    async def _pump(self, get: Any, handle: Callable[[dict[str, Any]], None]) -> None:
+    async def _pump(self, channel: str, get: Any) -> None:
+        feed = self.core.feed
         while True:
             msg = await get()
             try:
-                handle(msg)
+                feed(DictMessage.of(channel, msg))
             except Exception:
                 log.exception("error handling a kernel message")
 
@@ -296,6 +282,7 @@ class LocalKernel:
         """
         session = kc.session
         socket = kc.iopub_channel.socket
+        feed = self.core.feed
         while True:
             batch = [await kc.get_iopub_msg()]
             for _ in range(_DRAIN_MAX):
@@ -307,132 +294,13 @@ class LocalKernel:
                 batch.append(session.deserialize(smsg))
             for msg in batch:
                 try:
-                    self._on_iopub(msg)
+                    feed(DictMessage.of("iopub", msg))
                 except Exception:
                     log.exception("error handling a kernel message")
-
-    def _current(self, msg: dict[str, Any]) -> KernelRun | None:
-        run = self._run
-        parent = msg.get("parent_header", {}).get("msg_id")
-        if run is not None and parent == run.msg_id:
-            return run
-        return None
-
-    def _on_iopub(self, msg: dict[str, Any]) -> None:
-        run = self._current(msg)
-        if run is None:
-            return
-        run.last_activity = asyncio.get_running_loop().time()
-        run.on_iopub(msg["header"]["msg_type"], msg["content"])
-
-    def _on_shell(self, msg: dict[str, Any]) -> None:
-        run = self._current(msg)
-        if run is not None and msg["header"]["msg_type"] == "execute_reply":
-            run.reply = msg["content"]
-            run.last_activity = asyncio.get_running_loop().time()
-            run.check_done()
-
-    def _on_stdin(self, msg: dict[str, Any]) -> None:
-        run = self._current(msg)
-        if run is None or msg["header"]["msg_type"] != "input_request":
-            return
-        content = msg["content"]
-        run.input_task = asyncio.create_task(
-            self._answer_input(run, content.get("prompt", ""), bool(content.get("password")))
-        )
-
-    async def _answer_input(self, run: KernelRun, prompt: str, password: bool) -> None:
-        try:
-            value = await run.sink.ask_input(prompt, password)
-        except Exception as exc:
-            log.warning("input request failed: %s", exc)
-            value = None
-        if run.done.is_set():
-            return
-        if value is None:
-            run.input_cancelled = True
-            await self.interrupt()
-        elif self._kc is not None:
-            self._kc.input(value)
 
     # -- execution ---------------------------------------------------------
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
         if not await self.is_alive():
             await self.stop()
             await self.start()
-        assert self._kc is not None
-        msg_id = self._kc.execute(code, allow_stdin=True, stop_on_error=False)
-        run = KernelRun(msg_id, sink)
-        self._run = run
-        try:
-            timed_out = await self._wait(run, timeout)
-        finally:
-            self._run = None
-            if run.input_task is not None and not run.input_task.done():
-                run.input_task.cancel()
-        return self._outcome(run, timed_out)
-
-    async def _wait(self, run: KernelRun, timeout: float | None) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        timed_out = False
-        while not run.done.is_set():
-            wait = _ALIVE_POLL_S
-            if deadline is not None and not timed_out:
-                wait = max(0.0, min(wait, deadline - loop.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run.done.wait(), wait)
-            if run.done.is_set():
-                break
-            if not await self.is_alive():
-                run.aborted = "died"
-                self._on_dead()
-                break
-            if run.reply is not None and loop.time() - run.last_activity > _IDLE_GRACE_S:
-                log.warning("run %s: IOPub messages were dropped (no status idle)", run.msg_id)
-                run.sink.emit(
-                    "stderr",
-                    "\n[runbridge] some output of this run was lost: the kernel printed "
-                    "faster than it could be forwarded\n",
-                )
-                break
-            if deadline is not None and not timed_out and loop.time() >= deadline:
-                timed_out = True
-                await self.interrupt()
-        return timed_out
-
-    def _outcome(self, run: KernelRun, timed_out: bool) -> RunOutcome:
-        if run.aborted == "died":
-            code = None
-            if self._km is not None and self._km.provisioner is not None:
-                process = getattr(self._km.provisioner, "process", None)
-                code = getattr(process, "returncode", None)
-            detail = f" (exit code {code})" if code is not None else ""
-            return RunOutcome(
-                RunStatus.FAILED,
-                None,
-                message=f"the kernel died{detail} during the run; the next run or a restart "
-                "starts a fresh kernel (variables are lost)",
-            )
-        if run.aborted == "restarted":
-            return RunOutcome(
-                RunStatus.FAILED, None, message="the kernel was restarted during the run"
-            )
-        reply = run.reply or {}
-        status = reply.get("status", "ok")
-        if timed_out:
-            return RunOutcome(RunStatus.EXEC_TIMEOUT, 124, message="the run exceeded its timeout")
-        if status == "error" or run.error is not None:
-            ename = reply.get("ename") or (run.error.ename if run.error else "")
-            if ename == "KeyboardInterrupt":
-                why = "input cancelled" if run.input_cancelled else "interrupted"
-                return RunOutcome(RunStatus.INTERRUPTED, 130, message=why)
-            error = run.error or UserError(
-                ename=ename,
-                evalue=reply.get("evalue", ""),
-                traceback=[strip_ansi(line) for line in reply.get("traceback", [])],
-            )
-            return RunOutcome(RunStatus.FINISHED, 1, error=error)
-        if status == "aborted":
-            return RunOutcome(RunStatus.INTERRUPTED, 130, message="the kernel aborted the run")
-        return RunOutcome(RunStatus.FINISHED, 0)
+        return await self.core.execute(code, sink, timeout)
