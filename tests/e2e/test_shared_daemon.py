@@ -76,6 +76,35 @@ async def test_editor_that_vanishes_mid_run_leaves_the_run_finishing(
     await second.leave()
 
 
+async def test_editor_that_leaves_mid_run_is_answered_and_the_run_finishes(
+    shared: SharedDaemon,
+) -> None:
+    """A window reload during a run: ``shutdown`` is answered (pygls' shutdown cancels
+    the requests in flight, but a shared daemon's run outlives its editor)."""
+    first = await Editor.connect(shared.sock)
+    await first.initialize()
+    await first.request("runbridge/openSession", {"name": "bg"})
+    code = "import time\ntime.sleep(1.5)\nz = 'done'"
+    first._send(
+        {"jsonrpc": "2.0", "id": 99, "method": "runbridge/run",
+         "params": {"session": "bg", "code": code}}
+    )  # fmt: skip
+    await first.writer.drain()
+    async with asyncio.timeout(10):
+        while (await first.request("runbridge/listSessions", {}))["sessions"][0]["state"] != "busy":
+            await asyncio.sleep(0.05)
+    assert await first.request("shutdown") is None  # an error reply raises
+    first.notify("exit")
+    await first.writer.drain()
+    first.writer.close()
+    second = await Editor.connect(shared.sock)
+    await second.initialize()
+    result = await second.request("runbridge/run", {"session": "bg", "code": "print(z)"})
+    assert result["status"] == "finished"
+    assert second.stdout(result["runId"]) == "done\n"  # not interrupted: it finished
+    await second.leave()
+
+
 async def test_input_with_no_editor_interrupts_the_run(shared: SharedDaemon) -> None:
     first = await Editor.connect(shared.sock)
     await first.initialize()

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from runbridge import logs
 from runbridge.lsp import wire
-from runbridge.lsp.server import RunbridgeServer, create_server
+from runbridge.lsp.language_server import RunbridgeServer
+from runbridge.lsp.server import create_server
 
 log = logging.getLogger(__name__)
 _WATCHDOG_S = 2.0

@@ -36,7 +36,8 @@ from typing import Any
 
 from runbridge.config import load_settings
 from runbridge.lsp import wire
-from runbridge.lsp.server import RunbridgeServer, create_server
+from runbridge.lsp.language_server import RunbridgeServer
+from runbridge.lsp.server import create_server
 from runbridge.private_folders import UnsafeFolder, private_folder
 from runbridge.sessions.manager import SessionManager
 from runbridge.sessions.output import OutputBatch

@@ -36,7 +36,7 @@ import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 from runbridge.errors import quote
 
@@ -424,6 +424,7 @@ def error_reply(msg_id: int | str | None, code: int, message: str) -> str:
     )
 
 
+@runtime_checkable
 class Receiver(Protocol):
     """Where checked messages go (the LSP protocol object of one connection)."""
 

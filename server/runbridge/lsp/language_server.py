@@ -1,0 +1,102 @@
+"""The pygls ``LanguageServer`` of one editor connection: its settings, its session
+manager (a shared daemon's outlives the connection) and the editor's events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from runbridge import __version__, logs
+from runbridge.config import Settings, load_settings
+from runbridge.errors import quote
+from runbridge.lsp import wire
+from runbridge.lsp.editor_events import LspEvents
+from runbridge.lsp.pygls_adapter import AdaptedProtocol
+from runbridge.sessions.manager import Events, SessionManager
+
+log = logging.getLogger(__name__)
+
+
+class RunbridgeServer(LanguageServer):
+    protocol: AdaptedProtocol
+
+    def __init__(
+        self, manager: SessionManager | None = None, *, protocol_cls: type[AdaptedProtocol]
+    ) -> None:
+        """``manager``: the sessions of a shared daemon, which outlive this connection
+        (``shutdown`` and ``exit`` then end the connection, not the sessions)."""
+        super().__init__("runbridge", __version__, protocol_cls=protocol_cls)
+        self.settings: Settings = load_settings()
+        self.shared = manager is not None
+        self._manager: SessionManager | None = manager
+        self._events = LspEvents(self.protocol)
+        #: Set when a shared daemon's client sent ``exit`` (or ``runbridge/stopDaemon``).
+        self.detached = asyncio.Event()
+        self.stop_daemon_requested = False
+        #: Set by ``shutdown``: the editor of this connection is leaving.
+        self.leaving = False
+        if manager is not None:
+            manager.events = self._events
+
+    @property
+    def wire_protocol(self) -> wire.Receiver:
+        """This server's protocol, as the read loop of :mod:`runbridge.lsp.wire` uses it."""
+        proto = self.protocol
+        assert isinstance(proto, wire.Receiver)
+        return proto
+
+    @property
+    def manager(self) -> SessionManager:
+        if self._manager is None:
+            self._manager = SessionManager(self.settings, self._events)
+        return self._manager
+
+    @property
+    def events(self) -> Events:
+        return self._events
+
+    def configure(self, init_options: Any) -> None:
+        self.settings = load_settings(init_options)
+        if self._manager is not None:
+            self._manager.settings = self.settings
+        for warning in self.settings.warnings:
+            log.warning("configuration: %s", warning)
+
+    async def aclose(self) -> None:
+        if self._manager is not None:
+            await self._manager.aclose()
+
+    def connection_closed(self) -> None:
+        """The editor is gone: what waits for its answers ends now."""
+        self._events.connection_closed()
+
+    def forward_logs(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+        """Send runbridge's warnings and errors to this editor too (``window/logMessage``);
+        always written from the loop's thread, so a log call in a worker thread cannot
+        interleave bytes with another message. Returns the function that stops it."""
+        loop_thread = threading.get_ident()
+
+        def write(level: int, message: str) -> None:
+            kind = types.MessageType.Error if level >= logging.ERROR else types.MessageType.Warning
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+        def send(level: int, message: str) -> None:
+            if threading.get_ident() == loop_thread:
+                write(level, message)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(write, level, message)
+
+        handler = logs.ForwardHandler(send)
+        logging.getLogger().addHandler(handler)
+        return lambda: logging.getLogger().removeHandler(handler)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls' errors out of band: logged, never a message box in the editor (the
+        request, if any, was answered with an error already)."""
+        log.warning("%s", quote(f"{type(error).__name__}: {error}", 500))
