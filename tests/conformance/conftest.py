@@ -111,7 +111,7 @@ class Target:
     @property
     def names_the_failing_step(self) -> bool:
         """A batch run's ``message`` names the step that failed and its exit code ("exec
-        exited with code 4"); ``backendai`` gives the exit code only."""
+        exited with code 4"); on ``backendai`` there is no message, only the exit code."""
         return self.backend != "backendai"
 
     @property

@@ -8,22 +8,9 @@ from pathlib import PurePosixPath
 import pytest
 
 from tests.conformance.conftest import UNSUPPORTED, Target
-from tests.e2e.conftest import Daemon
-from tests.e2e.helpers import rpc_error
+from tests.e2e.helpers import rpc_error, screen, type_in, wait_text
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def screen(daemon: Daemon, terminal_id: str) -> str:
-    return "".join(daemon.terminal_data[terminal_id])
-
-
-def type_in(daemon: Daemon, terminal_id: str, data: str) -> None:
-    daemon.notify("runbridge/terminalInput", {"terminalId": terminal_id, "data": data})
-
-
-async def wait_text(daemon: Daemon, terminal_id: str, text: str) -> None:
-    await daemon.wait_for(lambda: text in screen(daemon, terminal_id), timeout=15)
 
 
 async def test_terminal_echo_resize_exit_and_close(target: Target) -> None:

@@ -118,6 +118,21 @@ def check_progress(daemon: Daemon, token: str) -> list[int]:
     return percentages
 
 
+def screen(daemon: Daemon, terminal_id: str) -> str:
+    """Everything a terminal has shown so far."""
+    return "".join(daemon.terminal_data[terminal_id])
+
+
+def type_in(daemon: Daemon, terminal_id: str, data: str) -> None:
+    daemon.notify("runbridge/terminalInput", {"terminalId": terminal_id, "data": data})
+
+
+async def wait_text(daemon: Daemon, terminal_id: str, text: str, timeout: float = 15) -> str:
+    """Wait until the terminal has shown ``text``; what it has shown."""
+    await daemon.wait_for(lambda: text in screen(daemon, terminal_id), timeout=timeout)
+    return screen(daemon, terminal_id)
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
