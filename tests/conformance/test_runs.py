@@ -201,7 +201,7 @@ async def test_exception_gives_its_error_and_traceback(target: Target) -> None:
 
 async def test_interrupt_stops_a_sleep(target: Target) -> None:
     daemon, name = target.daemon, "c-interrupt"
-    await open_session(daemon, name)
+    assert (await open_session(daemon, name))["state"] == "idle"
     task = await start_run(daemon, name, SLEEPER, "started")
     t0 = time.monotonic()
     info = await daemon.request("runbridge/interrupt", {"session": name})
@@ -221,7 +221,7 @@ async def test_interrupt_stops_a_sleep(target: Target) -> None:
 
 async def test_timeout_option_gives_exec_timeout(target: Target) -> None:
     daemon, name = target.daemon, "c-timeout"
-    await open_session(daemon, name)
+    assert (await open_session(daemon, name))["state"] == "idle"
     t0 = time.monotonic()
     result = await daemon.run(
         "import time\nprint('tick', flush=True)\ntime.sleep(30)",
@@ -239,7 +239,7 @@ async def test_timeout_option_gives_exec_timeout(target: Target) -> None:
 
 async def test_cancel_request_interrupts_the_run(target: Target) -> None:
     daemon, name = target.daemon, "c-cancel"
-    await open_session(daemon, name)
+    assert (await open_session(daemon, name))["state"] == "idle"
     # pygls 2's client does not send $/cancelRequest when a request's future is
     # cancelled, so the test sends the notification itself, as an editor does.
     msg_id = f"run-{uuid.uuid4().hex}"

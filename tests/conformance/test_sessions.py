@@ -59,7 +59,8 @@ async def test_open_or_reuse(target: Target) -> None:
         daemon, "runbridge/openSession", {"name": name, "image": target.other_image}
     )
     assert error.code == -32012, error  # SessionConflict
-    assert name in error.message and target.other_image in error.message, error.message
+    for named in (name, "image", target.image, target.other_image):
+        assert named in error.message, (named, error.message)
     result = await daemon.run("print(kept)", session=name)
     assert daemon.text(result["runId"]) == "still here\n"
     await daemon.request("runbridge/closeSession", {"name": name})
