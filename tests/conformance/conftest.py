@@ -92,12 +92,10 @@ class Target:
         return 0 if self.kind == "backendai-old" else 1
 
     @property
-    def close_ends_the_run_interrupted(self) -> bool:
-        """A run executing when its session is closed ends ``interrupted`` (docs/jupyter.md).
-
-        Not on ``local``: the kernel is killed under the run, which ends ``failed`` saying
-        the kernel died, and a ``dead`` state change follows the ``closed`` one."""
-        return self.kind != "local"
+    def closed_run_message(self) -> str:
+        """The ``message`` of a run ended by closing its session: on ``backendai`` (its
+        execute stream) the one of any interrupted run."""
+        return "interrupted" if self.backend == "backendai" else "the session was closed"
 
     @property
     def dead_kernel_replaced(self) -> bool:
