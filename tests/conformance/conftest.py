@@ -5,8 +5,9 @@ stock Jupyter Server and on a stock Kernel Gateway (``tests/jupyter/servers.py``
 ``backendai`` on the emulator in both wire generations (``tests/backendai_emulator``).
 Each is started once for the package (pytest groups the tests by backend) and driven
 only through the daemon's stdio protocol. What a backend cannot do is written here, as
-its documentation says it (docs/jupyter.md, docs/backendai.md, docs/protocol.md); the
-scenarios then assert the ``Unsupported`` error there instead of skipping.
+its documentation says it (docs/jupyter.md, docs/backendai.md, docs/protocol.md), and
+so is what it does otherwise; the scenarios then assert the ``Unsupported`` error, or
+the other behaviour, there instead of skipping (docs/architecture.md lists them).
 """
 
 from __future__ import annotations
