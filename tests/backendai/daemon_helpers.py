@@ -1,14 +1,10 @@
-"""Helpers for driving the real daemon against the Backend.AI emulator (test_daemon_backendai)."""
+"""Keys, images and profiles for daemons driving the Backend.AI emulator (test_daemon_backendai,
+the conformance suite)."""
 
 from __future__ import annotations
 
 import socket
 from typing import Any
-
-import pytest
-from pygls.exceptions import JsonRpcException
-
-from tests.e2e.conftest import Daemon
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -37,18 +33,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def rpc_error(daemon: Daemon, method: str, params: dict[str, Any]) -> JsonRpcException:
-    with pytest.raises(JsonRpcException) as caught:
-        await daemon.request(method, params)
-    return caught.value
-
-
-def error_data(error: JsonRpcException) -> dict[str, Any]:
-    data: Any = error.data
-    if data is None:
-        return {}
-    if hasattr(data, "_asdict"):
-        data = data._asdict()
-    return dict(data)

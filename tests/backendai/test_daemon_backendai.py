@@ -1,4 +1,10 @@
-"""runbridge's behavioural suite through the real daemon (stdio) against the Backend.AI emulator.
+"""What only the ``backendai`` backend does, through the real daemon against its emulator.
+
+The scenarios every backend shares (open-or-reuse, runs, media, input, interrupt, restart
+or its ``Unsupported``, kernel death, batch, files, terminals, close) run in
+tests/conformance. Here: the scheduler's status words, sessions made by other clients,
+execute sockets, the REST execute loop, the manager's limits (time, files, rate, quota),
+TEXT and BINARY terminal frames, keys and clock errors, dropped websockets.
 
 Every test runs against both wire generations ("old": 24.09-like, "new": 26.x-like).
 One in-process emulator and one daemon (with a ``backendai`` profile given through
@@ -11,11 +17,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
-import json
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,6 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
 
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.profile import ENV_PREFIXES, BackendAIProfile
@@ -34,15 +36,23 @@ from tests.backendai.daemon_helpers import (
     OTHER_IMAGE,
     SECRET_KEY,
     WRONG_SECRET,
-    error_data,
     free_port,
     init_options,
     profile,
-    rpc_error,
 )
 from tests.backendai_emulator import Emulator, EmulatorProcess
 from tests.backendai_emulator.server import TERMINAL
 from tests.e2e.conftest import Daemon, png_code, start_daemon, start_run
+from tests.e2e.helpers import (
+    batch,
+    error_data,
+    open_session,
+    progress_ended,
+    rpc_error,
+    states_of,
+    type_in,
+    wait_text,
+)
 from tests.media import make_png
 
 pytestmark = pytest.mark.timeout(60)
@@ -81,11 +91,6 @@ def generation(emu: Emulator) -> str:
     return str(emu.config.generation)
 
 
-async def open_session(daemon: Daemon, name: str, **extra: Any) -> dict[str, Any]:
-    info: dict[str, Any] = await daemon.request("runbridge/openSession", {"name": name, **extra})
-    return info
-
-
 def live_sessions(emu: Emulator) -> list[Any]:
     """Sessions the emulator counts against the quota (TERMINATING ones included)."""
     return [s for s in emu.sessions.values() if s.status not in TERMINAL]
@@ -94,48 +99,20 @@ def live_sessions(emu: Emulator) -> list[Any]:
 # -- sessions --------------------------------------------------------------------------
 
 
-async def test_open_reuse_and_conflict(daemon: Daemon, emu: Emulator) -> None:
-    info = await open_session(daemon, "bai-open")
-    assert (info["backend"], info["profile"], info["image"]) == ("backendai", "bai", IMAGE)
-    assert (info["state"], info["created"]) == ("idle", True)
-    assert [s.name for s in live_sessions(emu)].count("bai-open") == 1
-    # the daemon saw the scheduler's states on the way
-    changes = [s for s in daemon.states if s["name"] == "bai-open"]
-    states = [s["state"] for s in changes]
-    assert states[0] == "starting" and states[-1] == "idle", states
-    # ... and the scheduler's own status words while it was starting
-    statuses = [s.get("backendStatus") for s in changes if s["state"] == "starting"]
-    assert "PENDING" in statuses and statuses.index("PENDING") < statuses.index("RUNNING"), changes
-
-    again = await open_session(daemon, "bai-open")
-    assert again["created"] is False
-    assert [s.name for s in live_sessions(emu)].count("bai-open") == 1
-
-    error = await rpc_error(
-        daemon, "runbridge/openSession", {"name": "bai-open", "image": OTHER_IMAGE}
-    )
-    assert error.code == -32012, error  # SessionConflict
-    assert "bai-open" in error.message and "image" in error.message, error.message
-    # the open session is untouched
-    result = await daemon.run("print('still here')", session="bai-open")
-    assert daemon.text(result["runId"]) == "still here\n"
-
-
 async def test_open_reports_the_scheduler_states_as_progress(daemon: Daemon) -> None:
     token = "tok-bai-open"
     daemon.client.progress_reports[token] = []
     await daemon.request("runbridge/openSession", {"name": "bai-progress", "workDoneToken": token})
-
-    def ended() -> bool:
-        reports = daemon.client.progress_reports[token]
-        return bool(reports) and isinstance(reports[-1], types.WorkDoneProgressEnd)
-
-    await daemon.wait_for(ended, timeout=10)
+    await daemon.wait_for(lambda: progress_ended(daemon, token), timeout=10)
     reports = daemon.client.progress_reports[token]
     assert isinstance(reports[0], types.WorkDoneProgressBegin), reports
     assert "bai-progress" in reports[0].title
     messages = [r.message for r in reports if isinstance(r, types.WorkDoneProgressReport)]
     assert "PENDING" in messages, reports
+    # ... and in the session's state changes while it was starting
+    changes = [s for s in daemon.states if s["name"] == "bai-progress"]
+    statuses = [s.get("backendStatus") for s in changes if s["state"] == "starting"]
+    assert "PENDING" in statuses and statuses.index("PENDING") < statuses.index("RUNNING"), changes
     await daemon.request("runbridge/closeSession", {"name": "bai-progress"})
 
 
@@ -194,42 +171,6 @@ async def test_conflict_with_a_session_already_on_the_manager(
 # -- query runs --------------------------------------------------------------------------
 
 
-async def test_streamed_output_state_and_stdout_stderr(daemon: Daemon) -> None:
-    session = "bai-runs"
-    first = await daemon.run("x = 20\nprint('set', flush=True)", session=session)
-    assert (first["status"], first["exitCode"]) == ("finished", 0), first
-    assert daemon.text(first["runId"]) == "set\n"
-    # state is kept between runs
-    second = await daemon.run(
-        "import sys, time\n"
-        "print('out', x + 22, flush=True)\n"
-        "time.sleep(0.6)\n"
-        "print('err', file=sys.stderr, flush=True)\n",
-        session=session,
-    )
-    assert second["status"] == "finished", second
-    assert daemon.text(second["runId"]) == "out 42\n"
-    bare = await daemon.run("x * 2", session=session)  # a bare expression's value is shown
-    assert daemon.text(bare["runId"]).strip() == "40", daemon.console(bare["runId"])
-    assert daemon.text(second["runId"], "stderr") == "err\n"
-    kinds = [k for k, _ in daemon.console(second["runId"])]
-    assert kinds.index("stdout") < kinds.index("stderr")
-    # streamed: the first line arrived in its own notification, before the stderr one
-    notes = daemon.outputs[second["runId"]]
-    assert len(notes) >= 2, notes
-    assert notes[0]["console"][0] == ["stdout", "out 42\n"]
-
-
-async def test_streaming_arrives_before_the_run_ends(daemon: Daemon) -> None:
-    session = "bai-runs"
-    task = await start_run(
-        daemon, session, "import time\nprint('early', flush=True)\ntime.sleep(1.5)", "early"
-    )
-    assert not task.done()
-    result = await asyncio.wait_for(task, 15)
-    assert result["status"] == "finished"
-
-
 async def test_back_to_back_runs_keep_one_spare_execute_socket(
     daemon: Daemon, emu: Emulator
 ) -> None:
@@ -253,159 +194,12 @@ async def test_back_to_back_runs_keep_one_spare_execute_socket(
     assert await settled(baseline) == baseline
 
 
-async def test_media_records_are_mime_data_pairs(daemon: Daemon) -> None:
-    session = "bai-runs"
-    png = make_png(3, 2, (255, 0, 0))
-    result = await daemon.run(png_code(png), session=session)
-    assert result["status"] == "finished", result
-    records = [r for r in daemon.console(result["runId"]) if r[0] != "stdout" or r[1].strip()]
-    assert [r[0] for r in records] == ["image/png"], records
-    uri = records[0][1]
-    assert uri.startswith("data:image/png;base64,")
-    assert base64.b64decode(uri.split(",", 1)[1]) == png
-
-    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>'
-    result = await daemon.run(
-        f"from IPython.display import display, SVG\ndisplay(SVG({svg!r}))", session=session
-    )
-    records = daemon.console(result["runId"])
-    svgs = [data for kind, data in records if kind == "image/svg+xml"]
-    assert len(svgs) == 1 and "<rect" in svgs[0], records
-    assert not any(kind == "media" for kind, _ in records)
-
-
-async def test_input_and_password(daemon: Daemon) -> None:
-    session = "bai-runs"
-    daemon.answer = lambda p: {"value": "Ada"}
-    try:
-        result = await daemon.run(
-            "print('before', flush=True)\nname = input('Name? ')\nprint('hello', name)",
-            session=session,
-        )
-    finally:
-        daemon.answer = lambda p: {"value": ""}
-    assert (result["status"], result["exitCode"]) == ("finished", 0), result
-    asked = [p for p in daemon.input_requests if p["runId"] == result["runId"]]
-    assert asked == [
-        {"session": session, "runId": result["runId"], "prompt": "Name? ", "password": False}
-    ]
-    assert "hello Ada\n" in daemon.text(result["runId"])
-
-    daemon.answer = lambda p: {"value": "s3cret"}
-    try:
-        result = await daemon.run(
-            "import getpass\npw = getpass.getpass('Secret: ')\nprint(len(pw), pw[::-1])",
-            session=session,
-        )
-    finally:
-        daemon.answer = lambda p: {"value": ""}
-    assert (result["status"], result["exitCode"]) == ("finished", 0), result
-    asked = [p for p in daemon.input_requests if p["runId"] == result["runId"]]
-    assert [(p["prompt"], p["password"]) for p in asked] == [("Secret: ", True)]
-    text = daemon.text(result["runId"])
-    assert text.endswith("6 terc3s\n"), text
-    assert "s3cret" not in text
-
-
-async def test_cancelled_input_interrupts_the_run(daemon: Daemon) -> None:
-    session = "bai-runs"
-    await daemon.run("kept_var = 9", session=session)
-    daemon.answer = lambda p: {"value": None}
-    try:
-        result = await daemon.run("a = input('go? ')\nprint('not reached')", session=session)
-    finally:
-        daemon.answer = lambda p: {"value": ""}
-    assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
-    assert "not reached" not in daemon.text(result["runId"])
-    after = await daemon.run("print(kept_var)", session=session)
-    assert (after["status"], daemon.text(after["runId"])) == ("finished", "9\n"), after
-
-
-async def test_timeout_option_gives_exec_timeout(daemon: Daemon) -> None:
-    session = "bai-runs"
-    t0 = time.monotonic()
-    result = await daemon.request(
-        "runbridge/run",
-        {
-            "session": session,
-            "code": "import time\nprint('tick', flush=True)\ntime.sleep(30)",
-            "options": {"timeout": 1},
-        },
-    )
-    assert time.monotonic() - t0 < 8
-    assert (result["status"], result["exitCode"]) == ("exec-timeout", 124), result
-    assert result["message"] == "the run exceeded its timeout of 1 s and was interrupted"
-    after = await daemon.run("print('alive')", session=session)
-    assert (after["status"], daemon.text(after["runId"])) == ("finished", "alive\n"), after
-
-
-async def test_exception_gives_error_and_exit_code(daemon: Daemon, emu: Emulator) -> None:
-    result = await daemon.run("print('hi')\n1/0", session="bai-runs")
-    assert result["status"] == "finished", result
-    # the manager's exitCode after an exception: 0 on old managers, 1 on new ones
-    assert result["exitCode"] == (0 if generation(emu) == "old" else 1), result
-    error = result["error"]
-    assert (error["ename"], error["evalue"]) == ("ZeroDivisionError", "division by zero")
-    assert error["traceback"][-1].startswith("ZeroDivisionError")
-    assert not any("\x1b[" in line for line in error["traceback"])
-    assert "ZeroDivisionError" in daemon.text(result["runId"], "stderr")
-    assert daemon.text(result["runId"]) == "hi\n"
-
-
-async def test_interrupt_stops_a_long_sleep(daemon: Daemon) -> None:
-    session = "bai-runs"
-    task = await start_run(
-        daemon, session, "y = 5\nimport time\nprint('sleeping', flush=True)\ntime.sleep(60)", "sl"
-    )
-    t0 = time.monotonic()
-    info = await daemon.request("runbridge/interrupt", {"session": session})
-    assert info["name"] == session
-    result = await asyncio.wait_for(task, 15)
-    assert time.monotonic() - t0 < 5
-    assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
-    after = await daemon.run("print(y)", session=session)
-    assert (after["status"], daemon.text(after["runId"])) == ("finished", "5\n"), after
-
-
-async def test_cancel_request_interrupts_the_run(daemon: Daemon) -> None:
-    session = "bai-runs"
-    await daemon.run("w = 3", session=session)
-    msg_id = f"run-{uuid.uuid4().hex}"
-    before = set(daemon.outputs)
-    future = asyncio.ensure_future(
-        daemon.client.protocol.send_request_async(  # type: ignore[no-untyped-call]
-            "runbridge/run",
-            {"session": session, "code": "import time\nprint('nap', flush=True)\ntime.sleep(60)"},
-            msg_id=msg_id,
-        )
-    )
-    await daemon.wait_for(lambda: future.done() or set(daemon.outputs) - before)
-    assert not future.done()
-    [run_id] = set(daemon.outputs) - before
-    t0 = time.monotonic()
-    daemon.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
-    with pytest.raises(JsonRpcException) as caught:
-        await asyncio.wait_for(future, 10)
-    assert caught.value.code == -32800, caught.value  # RequestCancelled
-    assert time.monotonic() - t0 < 5
-    assert daemon.text(run_id) == "nap\n"
-    after = await daemon.run("print(w * 2)", session=session)
-    assert (after["status"], daemon.text(after["runId"])) == ("finished", "6\n"), after
-    ends = [
-        json.loads(line)
-        for line in Path(after["transcript"]).read_text().splitlines()
-        if json.loads(line)["run"] == run_id and json.loads(line)["kind"] == "runbridge/run-end"
-    ]
-    assert [json.loads(e["data"])["status"] for e in ends] == ["interrupted"]
-
-
-@pytest.mark.parametrize("stream", [True, False], ids=["stream", "rest"])
-async def test_closing_the_session_ends_its_run(
-    daemon: Daemon, emu: Emulator, stream: bool
-) -> None:
-    session = f"bai-close-{'stream' if stream else 'rest'}"
+async def test_closing_the_session_ends_its_rest_run(daemon: Daemon, emu: Emulator) -> None:
+    """closeSession during a run of the REST execute loop (the execute stream's: in
+    tests/conformance)."""
+    session = "bai-close-rest"
     await open_session(daemon, session)
-    emu.config.stream_execute = stream
+    emu.config.stream_execute = False
     try:
         task = await start_run(
             daemon, session, "import time\nprint('zz', flush=True)\ntime.sleep(30)", "zz"
@@ -418,35 +212,13 @@ async def test_closing_the_session_ends_its_run(
         emu.config.stream_execute = True
     assert time.monotonic() - t0 < 5
     assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
-    assert [s["state"] for s in daemon.states if s["name"] == session][-1] == "closed"
+    assert states_of(daemon, session)[-1] == "closed"
     # the name can be opened again, afresh
     info = await open_session(daemon, session)
     assert info["created"] is True
     again = await daemon.run("print('z' in globals())", session=session)
     assert daemon.text(again["runId"]) == "False\n"
     await daemon.request("runbridge/closeSession", {"name": session})
-
-
-async def test_restart(daemon: Daemon, emu: Emulator) -> None:
-    session = "bai-restart"
-    await daemon.run("kept = 1\nopen('file.txt', 'w').write('x')", session=session)
-    if generation(emu) == "old":
-        info = await daemon.request("runbridge/restart", {"session": session})
-        assert (info["name"], info["state"]) == (session, "idle")
-        result = await daemon.run(
-            "import os\nprint('kept' in globals(), os.path.exists('file.txt'))", session=session
-        )
-        assert daemon.text(result["runId"]) == "False True\n", daemon.console(result["runId"])
-    else:
-        error = await rpc_error(daemon, "runbridge/restart", {"session": session})
-        assert error.code == -32023, error  # Unsupported
-        assert "no longer supports restarting" in error.message and "501" in error.message, (
-            error.message
-        )
-        listed = (await daemon.request("runbridge/listSessions"))["sessions"]
-        assert [s["state"] for s in listed if s["name"] == session] == ["idle"]
-        result = await daemon.run("print('kept' in globals())", session=session)
-        assert daemon.text(result["runId"]) == "True\n"
 
 
 async def test_rest_execute_loop_when_there_is_no_execute_stream(
@@ -529,120 +301,26 @@ async def test_rest_execute_loop_when_there_is_no_execute_stream(
 # -- batch and files -------------------------------------------------------------------
 
 
-async def test_batch_with_upload_build_exec_and_exit_code(
-    daemon: Daemon, emu: Emulator, tmp_path: Path
+async def test_the_managers_time_limit_ends_a_batch_run_exec_timeout(
+    daemon: Daemon, emu: Emulator
 ) -> None:
-    session = "bai-batch"
-    (tmp_path / "Makefile").write_text("hello.txt:\n\techo built > hello.txt\n")
-    (tmp_path / "main.py").write_text(
-        "import sys\nprint('main saw', open('hello.txt').read().strip())\nsys.exit(3)\n"
-    )
-    uploaded = await daemon.request(
-        "runbridge/upload",
-        {"session": session, "files": [str(tmp_path / "Makefile"), str(tmp_path / "main.py")]},
-    )
-    assert sorted(f["path"] for f in uploaded["files"]) == ["Makefile", "main.py"]
-    result = await daemon.request(
-        "runbridge/run",
-        {
-            "session": session,
-            "mode": "batch",
-            "code": "",
-            "options": {"build": "*", "exec": "*"},
-        },
-    )
-    assert (result["status"], result["exitCode"]) == ("finished", 3), result
-    out = daemon.text(result["runId"])
-    assert "echo built" in out and "main saw built" in out, daemon.console(result["runId"])
-
-    ok = await daemon.request(
-        "runbridge/run",
-        {"session": session, "mode": "batch", "code": "", "options": {"exec": "echo fine"}},
-    )
-    assert (ok["status"], ok["exitCode"]) == ("finished", 0), ok
-    assert daemon.text(ok["runId"]) == "fine\n"
-    failing_build = await daemon.request(
-        "runbridge/run",
-        {
-            "session": session,
-            "mode": "batch",
-            "code": "",
-            "options": {"build": "exit 2", "exec": "echo not-reached"},
-        },
-    )
-    assert failing_build["status"] == "finished" and failing_build["exitCode"] != 0
-    assert "not-reached" not in daemon.text(failing_build["runId"])
-    # the kernel's execution time limit ends the run exec-timeout
+    """The kernel's execution time limit (the manager's, not ``options.timeout``)."""
     emu.config.batch_exec_timeout = 0.5
     try:
-        timed_out = await daemon.request(
-            "runbridge/run",
-            {"session": session, "mode": "batch", "code": "", "options": {"exec": "sleep 10"}},
-        )
+        timed_out = await batch(daemon, "bai-batch", exec="sleep 10")
     finally:
         emu.config.batch_exec_timeout = None
     assert (timed_out["status"], timed_out["exitCode"]) == ("exec-timeout", 124), timed_out
     assert "time limit" in timed_out["message"]
-    # code sent with a batch run is uploaded and executed
-    with_code = await daemon.request(
-        "runbridge/run",
-        {
-            "session": session,
-            "mode": "batch",
-            "code": "import os\nprint('code ran in', os.path.basename(os.getcwd()))",
-        },
-    )
-    assert (with_code["status"], with_code["exitCode"]) == ("finished", 0), with_code
-    assert daemon.text(with_code["runId"]) == "code ran in work\n", daemon.console(
-        with_code["runId"]
-    )
+    ok = await batch(daemon, "bai-batch", exec="echo fine")
+    assert (ok["status"], daemon.text(ok["runId"])) == ("finished", "fine\n"), ok
 
 
-async def test_upload_download_round_trip(daemon: Daemon, tmp_path: Path) -> None:
+async def test_files_past_the_managers_limits(daemon: Daemon, tmp_path: Path) -> None:
+    """More files than the manager takes in one request (20 up, 5 down) are sent in
+    batches; a file of 1 MiB or more is refused before anything is sent."""
     session = "bai-batch"
-    src = tmp_path / "src"
-    src.mkdir()
-    payload = bytes(range(256)) * 1000
-    (src / "data.bin").write_bytes(payload)
-    (src / "note.txt").write_text("héllo\n")
-    uploaded = await daemon.request(
-        "runbridge/upload",
-        {"session": session, "files": [str(src / "data.bin"), str(src / "note.txt")], "dest": "in"},
-    )
-    assert sorted((f["path"], f["size"]) for f in uploaded["files"]) == [
-        ("in/data.bin", len(payload)),
-        ("in/note.txt", 7),
-    ]
-    result = await daemon.run(
-        "import hashlib\nprint(hashlib.sha256(open('in/data.bin','rb').read()).hexdigest())",
-        session=session,
-    )
-    assert daemon.text(result["runId"]).strip() == hashlib.sha256(payload).hexdigest()
-    listing = await daemon.request("runbridge/listFiles", {"session": session, "path": "in"})
-    rows = [(e["name"], e["path"], e["type"], e["size"]) for e in listing["entries"]]
-    assert rows == [
-        ("data.bin", "in/data.bin", "file", len(payload)),
-        ("note.txt", "in/note.txt", "file", 7),
-    ]
-
     dest = tmp_path / "back"
-    downloaded = await daemon.request(
-        "runbridge/download",
-        {"session": session, "files": ["in/data.bin", "in/note.txt"], "dest": str(dest)},
-    )
-    assert len(downloaded["files"]) == 2, downloaded
-    got = {Path(f["path"]).name: Path(f["path"]) for f in downloaded["files"]}
-    assert got["data.bin"].read_bytes() == payload
-    assert got["note.txt"].read_text() == "héllo\n"
-    assert all(Path(f["path"]).is_relative_to(dest) for f in downloaded["files"])
-
-    missing = await rpc_error(
-        daemon,
-        "runbridge/download",
-        {"session": session, "files": ["in/nope.bin"], "dest": str(dest)},
-    )
-    assert missing.code == -32014, missing  # FileError
-    # more files than the manager takes in one request (20 up, 5 down): sent in batches
     many = tmp_path / "many"
     many.mkdir()
     names = [f"f{i:02}.txt" for i in range(23)]
@@ -669,9 +347,11 @@ async def test_upload_download_round_trip(daemon: Daemon, tmp_path: Path) -> Non
 # -- terminal ------------------------------------------------------------------------------
 
 
-async def test_terminal_echo_and_resize(
+async def test_terminal_frames_of_both_generations(
     daemon: Daemon, emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """PTY output frames are TEXT up to manager 25.5, BINARY from 25.6: both are understood
+    (echo, resize and exit on both generations: tests/conformance)."""
     session = "bai-batch"
     # The emulator runs in this process: record the kind of the PTY output frames it sends.
     frames: list[str] = []
@@ -690,30 +370,11 @@ async def test_terminal_echo_and_resize(
     monkeypatch.setattr(web.WebSocketResponse, "send_str", spy_str)
     monkeypatch.setattr(web.WebSocketResponse, "send_bytes", spy_bytes)
     await open_session(daemon, session)
-    opened = await daemon.request(
-        "runbridge/openTerminal", {"session": session, "rows": 24, "cols": 80}
-    )
-    tid = opened["terminalId"]
-
-    def screen() -> str:
-        return "".join(daemon.terminal_data[tid])
-
-    def type_in(data: str) -> None:
-        daemon.notify("runbridge/terminalInput", {"terminalId": tid, "data": data})
-
-    type_in("echo hi-$((40+2))\n")
-    await daemon.wait_for(lambda: "hi-42" in screen(), timeout=15)
-    type_in('echo "size=<$(stty size)>"\n')
-    await daemon.wait_for(lambda: "size=<24 80>" in screen(), timeout=15)
-    daemon.notify("runbridge/resizeTerminal", {"terminalId": tid, "rows": 33, "cols": 101})
-    await asyncio.sleep(0.2)
-    type_in('echo "size=<$(stty size)>"\n')
-    await daemon.wait_for(lambda: "size=<33 101>" in screen(), timeout=15)
-    type_in("printf 'x\\303\\274y\\n'\n")  # multi-byte output
-    await daemon.wait_for(lambda: "xüy" in screen(), timeout=15)
+    tid = (await daemon.request("runbridge/openTerminal", {"session": session}))["terminalId"]
+    type_in(daemon, tid, "printf 'x\\303\\274y\\n'\n")  # multi-byte output
+    await wait_text(daemon, tid, "xüy")
     await daemon.request("runbridge/closeTerminal", {"terminalId": tid})
     await daemon.wait_for(lambda: tid in daemon.terminal_exits, timeout=10)
-    # PTY output frames are TEXT up to manager 25.5, BINARY from 25.6: both were understood
     expected = "text" if generation(emu) == "old" else "binary"
     assert frames and set(frames) == {expected}, frames
 

@@ -1,10 +1,13 @@
-"""Files in and out of a session's work folder, and batch jobs (build, exec, clean)."""
+"""Files in and out of a session's work folder, and batch jobs, on the ``local`` backend.
+
+The round trip, progress, refusals, build / exec / clean, exit codes, timeouts and
+interrupts that every backend shares are in tests/conformance; here is what only the
+local backend shows: the files on disk, links, environment, make and venv builds.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -15,101 +18,23 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.e2e.conftest import Daemon
+from tests.e2e.helpers import batch, open_session, rpc_error, session_text
 
 
-async def rpc_error(daemon: Daemon, method: str, params: dict[str, Any]) -> JsonRpcException:
-    with pytest.raises(JsonRpcException) as caught:
-        await daemon.request(method, params)
-    return caught.value
-
-
-async def open_session(daemon: Daemon, name: str, **extra: Any) -> Path:
-    info = await daemon.request("runbridge/openSession", {"name": name, **extra})
-    return Path(info["workdir"])
-
-
-def session_text(daemon: Daemon, session: str, kind: str = "stdout") -> str:
-    """Everything streamed so far for ``session`` (any run), in arrival order."""
-    return "".join(
-        data
-        for notes in daemon.outputs.values()
-        for note in notes
-        if note["session"] == session
-        for k, data in note["console"]
-        if k == kind
-    )
-
-
-async def batch(daemon: Daemon, session: str, **options: Any) -> dict[str, Any]:
-    result: dict[str, Any] = await daemon.request(
-        "runbridge/run", {"session": session, "mode": "batch", "code": "", "options": options}
-    )
-    return result
-
-
-def progress_ended(daemon: Daemon, token: str) -> bool:
-    reports = daemon.client.progress_reports.get(token, [])
-    return bool(reports) and isinstance(reports[-1], types.WorkDoneProgressEnd)
+async def open_workdir(daemon: Daemon, name: str, **extra: Any) -> Path:
+    """Open ``name``; its work folder (a local path)."""
+    return Path((await open_session(daemon, name, **extra))["workdir"])
 
 
 def files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # -- upload / download -----------------------------------------------------------------------
 
 
-async def test_upload_download_round_trip(daemon: Daemon, tmp_path: Path) -> None:
-    workdir = await open_session(daemon, "f-roundtrip")
-    local = tmp_path / "local"
-    local.mkdir()
-    big = local / "data.bin"
-    big.write_bytes(os.urandom(3 * 1024 * 1024 + 12345))
-    small = local / "notes é.txt"
-    small.write_text("ünïcode name and body\n", encoding="utf-8")
-
-    result = await daemon.request(
-        "runbridge/upload",
-        {"session": "f-roundtrip", "files": [str(big), str(small)], "dest": "in/sub"},
-    )
-    assert result["files"] == [
-        {"path": "in/sub/data.bin", "size": big.stat().st_size},
-        {"path": "in/sub/notes é.txt", "size": small.stat().st_size},
-    ]
-    assert digest(workdir / "in/sub/data.bin") == digest(big)
-    assert not any(name.endswith(".part-runbridge") for name in files_under(workdir))
-
-    # the kernel sees the uploaded file in its cwd
-    run = await daemon.run(
-        "import hashlib; print(hashlib.sha256(open('in/sub/data.bin','rb').read()).hexdigest())",
-        session="f-roundtrip",
-    )
-    assert daemon.text(run["runId"]).strip() == digest(big)
-
-    back = tmp_path / "back"
-    back.mkdir()
-    result = await daemon.request(
-        "runbridge/download",
-        {
-            "session": "f-roundtrip",
-            "files": ["in/sub/data.bin", "in/sub/notes é.txt"],
-            "dest": str(back),
-        },
-    )
-    assert result["files"] == [
-        {"path": str(back / "data.bin"), "size": big.stat().st_size},
-        {"path": str(back / "notes é.txt"), "size": small.stat().st_size},
-    ]
-    assert (back / "data.bin").read_bytes() == big.read_bytes()
-    assert (back / "notes é.txt").read_bytes() == small.read_bytes()
-
-
 async def test_upload_default_dest_is_the_work_folder(daemon: Daemon, tmp_path: Path) -> None:
-    workdir = await open_session(daemon, "f-default-dest")
+    workdir = await open_workdir(daemon, "f-default-dest")
     src = tmp_path / "top.txt"
     src.write_text("top\n")
     result = await daemon.request(
@@ -119,53 +44,11 @@ async def test_upload_default_dest_is_the_work_folder(daemon: Daemon, tmp_path: 
     assert (workdir / "top.txt").read_text() == "top\n"
 
 
-async def test_transfer_progress_with_client_token(daemon: Daemon, tmp_path: Path) -> None:
-    await open_session(daemon, "f-progress")
-    src = tmp_path / "payload.bin"
-    src.write_bytes(os.urandom(4 * 1024 * 1024))
-    # The token comes from the client in the request (no window/workDoneProgress/create);
-    # pytest-lsp only knows tokens it created, so tell it about ours.
-    for token in ("tok-1", "tok-2"):
-        daemon.client.progress_reports[token] = []
-
-    await daemon.request(
-        "runbridge/upload",
-        {"session": "f-progress", "files": [str(src)], "workDoneToken": "tok-1"},
-    )
-    dest = tmp_path / "dl"
-    dest.mkdir()
-    await daemon.request(
-        "runbridge/download",
-        {
-            "session": "f-progress",
-            "files": ["payload.bin"],
-            "dest": str(dest),
-            "workDoneToken": "tok-2",
-        },
-    )
-    assert (dest / "payload.bin").read_bytes() == src.read_bytes()
-
-    for token in ("tok-1", "tok-2"):
-        await daemon.wait_for(functools.partial(progress_ended, daemon, token), timeout=10)
-        reports = daemon.client.progress_reports[token]
-        assert isinstance(reports[0], types.WorkDoneProgressBegin), reports
-        assert "1 file" in reports[0].title
-        assert isinstance(reports[-1], types.WorkDoneProgressEnd), reports
-        middle = reports[1:-1]
-        assert middle, f"no report between begin and end for {token}: {reports}"
-        assert all(isinstance(r, types.WorkDoneProgressReport) for r in middle)
-        percentages = [r.percentage for r in middle]
-        assert percentages == sorted(percentages)
-        assert percentages[-1] == 100
-        assert sum(isinstance(r, types.WorkDoneProgressBegin) for r in reports) == 1
-        assert sum(isinstance(r, types.WorkDoneProgressEnd) for r in reports) == 1
-
-
 @pytest.mark.parametrize("dest", ["../escaped", "/etc", "sub/../../escaped2", "/tmp"])
 async def test_upload_dest_outside_work_folder_is_refused(
     daemon: Daemon, tmp_path: Path, dest: str
 ) -> None:
-    workdir = await open_session(daemon, "f-traversal")
+    workdir = await open_workdir(daemon, "f-traversal")
     marker = f"rb-marker-{os.getpid()}-{time.monotonic_ns()}.txt"
     src = tmp_path / marker
     src.write_text("must not escape\n")
@@ -187,7 +70,7 @@ async def test_upload_dest_outside_work_folder_is_refused(
 async def test_upload_into_symlink_leaving_work_folder_is_refused(
     daemon: Daemon, tmp_path: Path
 ) -> None:
-    workdir = await open_session(daemon, "f-symlink")
+    workdir = await open_workdir(daemon, "f-symlink")
     outside = tmp_path / "outside"
     outside.mkdir()
     (workdir / "link").symlink_to(outside, target_is_directory=True)
@@ -208,7 +91,7 @@ async def test_upload_does_not_write_through_a_link_at_its_temporary_name(
 ) -> None:
     """Code in the session plants a link where an upload used to write its partial file
     (``NAME.part-runbridge``): the upload must not write to what it points at."""
-    workdir = await open_session(daemon, "f-plant")
+    workdir = await open_workdir(daemon, "f-plant")
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     plant = f"import os; os.symlink({str(victim)!r}, 'data.txt.part-runbridge')"
@@ -248,7 +131,7 @@ async def test_batch_code_is_not_written_through_a_planted_link(
     assert "symbolic link" in result["message"] and ".runbridge" in result["message"]
     assert list(outside.iterdir()) == []
     # without the link, batch code is saved and run as before
-    os.unlink(await open_session(daemon, "b-plant") / ".runbridge")
+    os.unlink(await open_workdir(daemon, "b-plant") / ".runbridge")
     result = await daemon.request(
         "runbridge/run",
         {"session": "b-plant", "mode": "batch", "code": "print('hi')", "languageId": "python"},
@@ -260,7 +143,7 @@ async def test_batch_code_is_not_written_through_a_planted_link(
 async def test_links_in_the_work_folder_are_refused_not_followed(
     daemon: Daemon, tmp_path: Path
 ) -> None:
-    workdir = await open_session(daemon, "f-links")
+    workdir = await open_workdir(daemon, "f-links")
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the session\n")
     (workdir / "data").mkdir()
@@ -302,7 +185,7 @@ async def test_links_in_the_work_folder_are_refused_not_followed(
 
 
 async def test_upload_with_a_missing_file_copies_nothing(daemon: Daemon, tmp_path: Path) -> None:
-    workdir = await open_session(daemon, "f-missing")
+    workdir = await open_workdir(daemon, "f-missing")
     first = tmp_path / "first.txt"
     first.write_text("1")
     last = tmp_path / "last.txt"
@@ -327,7 +210,7 @@ async def test_upload_with_a_missing_file_copies_nothing(daemon: Daemon, tmp_pat
 
 
 async def test_download_errors(daemon: Daemon, tmp_path: Path) -> None:
-    workdir = await open_session(daemon, "f-download-errors")
+    workdir = await open_workdir(daemon, "f-download-errors")
     (workdir / "here.txt").write_text("here")
     secret = workdir.parent / "f-secret.txt"
     secret.write_text("not yours")
@@ -389,7 +272,7 @@ int main(void) {
 async def test_batch_build_exec_clean_with_explicit_commands(
     daemon: Daemon, tmp_path: Path
 ) -> None:
-    workdir = await open_session(daemon, "b-c", env={"GREETING": "batch world"})
+    workdir = await open_workdir(daemon, "b-c", env={"GREETING": "batch world"})
     src = tmp_path / "hello.c"
     src.write_text(HELLO_C)
     await daemon.request("runbridge/upload", {"session": "b-c", "files": [str(src)]})
@@ -411,7 +294,7 @@ async def test_batch_build_exec_clean_with_explicit_commands(
 
 
 async def test_batch_output_is_streamed_while_running(daemon: Daemon, tmp_path: Path) -> None:
-    workdir = await open_session(daemon, "b-stream")
+    workdir = await open_workdir(daemon, "b-stream")
     main = tmp_path / "main.py"
     main.write_text(
         "import os, sys, time\n"
@@ -437,36 +320,8 @@ async def test_batch_output_is_streamed_while_running(daemon: Daemon, tmp_path: 
     assert daemon.text(result["runId"]) == "first\nsecond\n"
 
 
-async def test_batch_default_build_runs_make(daemon: Daemon) -> None:
-    workdir = await open_session(daemon, "b-make")
-    (workdir / "Makefile").write_text(
-        "all: out.txt\n\nout.txt:\n\techo made-by-make > out.txt\n\t@echo MAKE-RAN\n"
-    )
-    result = await batch(daemon, "b-make", build="*", exec="cat out.txt")
-    assert result["status"] == "finished", result
-    assert result["exitCode"] == 0
-    stdout = daemon.text(result["runId"])
-    assert "MAKE-RAN" in stdout
-    assert stdout.endswith("made-by-make\n")
-    assert (workdir / "out.txt").read_text() == "made-by-make\n"
-
-
-async def test_batch_failing_build_skips_exec(daemon: Daemon, tmp_path: Path) -> None:
-    await open_session(daemon, "b-broken")
-    src = tmp_path / "broken.c"
-    src.write_text("int main(void) { return this is not C; }\n")
-    await daemon.request("runbridge/upload", {"session": "b-broken", "files": [str(src)]})
-    result = await batch(
-        daemon, "b-broken", build="cc -o broken broken.c", exec="echo EXEC-RAN; ./broken"
-    )
-    assert result["exitCode"] not in (0, None)
-    assert "build" in result.get("message", "")
-    assert "EXEC-RAN" not in daemon.text(result["runId"])
-    assert "error" in daemon.text(result["runId"], "stderr")
-
-
 async def test_batch_needs_build_or_exec(daemon: Daemon) -> None:
-    await open_session(daemon, "b-empty")
+    await open_workdir(daemon, "b-empty")
     error = await rpc_error(
         daemon,
         "runbridge/run",
@@ -476,37 +331,9 @@ async def test_batch_needs_build_or_exec(daemon: Daemon) -> None:
     assert "options.exec" in error.message
 
 
-async def test_batch_timeout(daemon: Daemon) -> None:
-    await open_session(daemon, "b-timeout")
-    started = time.monotonic()
-    result = await batch(daemon, "b-timeout", exec="echo before; sleep 30", timeout=1)
-    assert time.monotonic() - started < 10
-    assert result["status"] == "exec-timeout", result
-    assert result["exitCode"] == 124
-    assert daemon.text(result["runId"]) == "before\n"
-    # the session is usable afterwards
-    after = await batch(daemon, "b-timeout", exec="echo after")
-    assert after["status"] == "finished"
-    assert daemon.text(after["runId"]) == "after\n"
-
-
-async def test_batch_interrupt(daemon: Daemon) -> None:
-    await open_session(daemon, "b-interrupt")
-    task = asyncio.create_task(batch(daemon, "b-interrupt", exec="echo sleeping; sleep 60"))
-    await daemon.wait_for(lambda: "sleeping" in session_text(daemon, "b-interrupt"), timeout=15)
-    started = time.monotonic()
-    await daemon.request("runbridge/interrupt", {"session": "b-interrupt"})
-    result = await asyncio.wait_for(task, 10)
-    assert time.monotonic() - started < 5
-    assert result["status"] == "interrupted", result
-    after = await batch(daemon, "b-interrupt", exec="echo after")
-    assert after["status"] == "finished"
-    assert daemon.text(after["runId"]) == "after\n"
-
-
 async def test_batch_interrupt_right_after_start(daemon: Daemon) -> None:
     """An interrupt sent right behind the run request still stops it."""
-    await open_session(daemon, "b-interrupt-early")
+    await open_workdir(daemon, "b-interrupt-early")
     task = asyncio.create_task(batch(daemon, "b-interrupt-early", exec="sleep 60"))
     await asyncio.sleep(0)  # the run request is written first
     started = time.monotonic()
@@ -517,7 +344,7 @@ async def test_batch_interrupt_right_after_start(daemon: Daemon) -> None:
 
 
 async def test_batch_default_build_makes_a_venv_first_on_path(daemon: Daemon) -> None:
-    workdir = await open_session(daemon, "b-venv")
+    workdir = await open_workdir(daemon, "b-venv")
     (workdir / "requirements.txt").write_text("")
     result = await batch(
         daemon,
@@ -539,7 +366,7 @@ async def test_batch_default_build_makes_a_venv_first_on_path(daemon: Daemon) ->
 
 
 async def test_list_files_shows_folders_first_and_refuses_escapes(daemon: Daemon) -> None:
-    workdir = await open_session(daemon, "b-list")
+    workdir = await open_workdir(daemon, "b-list")
     (workdir / "data" / "deep").mkdir(parents=True)
     (workdir / "data" / "b.txt").write_bytes(b"12345")
     (workdir / "data" / "a.txt").write_bytes(b"1")
@@ -560,7 +387,7 @@ async def test_list_files_shows_folders_first_and_refuses_escapes(daemon: Daemon
 async def test_cancelling_the_transfer_progress_stops_the_copy(
     daemon: Daemon, tmp_path: Path
 ) -> None:
-    workdir = Path(await open_session(daemon, "f-cancel"))
+    workdir = await open_workdir(daemon, "f-cancel")
     src = tmp_path / "huge.bin"
     with src.open("wb") as f:  # sparse: cheap to make, still 1 GiB to copy
         f.truncate(1 << 30)

@@ -1,4 +1,5 @@
-"""Sessions over the real protocol: open/reuse, conflicts, env, errors, close, restart."""
+"""Sessions over the real protocol on the ``local`` backend: open/reuse, conflicts, env,
+errors, progress (open-or-reuse, restart and close on every backend: tests/conformance)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,14 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.e2e.conftest import Daemon
+from tests.e2e.helpers import progress_ended, rpc_error, states_of
 
 SESSION_KEYS = {"name", "profile", "backend", "image", "state", "created", "workdir"}
-
-
-async def rpc_error(daemon: Daemon, method: str, params: dict[str, Any]) -> JsonRpcException:
-    with pytest.raises(JsonRpcException) as caught:
-        await daemon.request(method, params)
-    return caught.value
 
 
 async def listed(daemon: Daemon) -> dict[str, dict[str, Any]]:
     result = await daemon.request("runbridge/listSessions")
     return {s["name"]: s for s in result["sessions"]}
-
-
-def states_of(daemon: Daemon, name: str, since: int = 0) -> list[str]:
-    return [s["state"] for s in daemon.states[since:] if s["name"] == name]
-
-
-def progress_ended(daemon: Daemon, token: str) -> bool:
-    reports = daemon.client.progress_reports.get(token, [])
-    return bool(reports) and isinstance(reports[-1], types.WorkDoneProgressEnd)
 
 
 async def stdout_of(daemon: Daemon, session: str, code: str) -> str:
@@ -148,44 +135,6 @@ async def test_bad_params_are_invalid_params(daemon: Daemon) -> None:
     assert error.code == -32602
     assert "env.A" in error.message
     assert "s-x" not in await listed(daemon)
-
-
-async def test_close_session(daemon: Daemon) -> None:
-    await daemon.request("runbridge/openSession", {"name": "s-close"})
-    await daemon.request("runbridge/openSession", {"name": "s-close-keep"})
-    assert "s-close" in await listed(daemon)
-    mark = len(daemon.states)
-    closed = await daemon.request("runbridge/closeSession", {"name": "s-close"})
-    assert closed["name"] == "s-close"
-    assert closed["state"] == "closed"
-    await daemon.wait_for(lambda: "closed" in states_of(daemon, "s-close", mark), timeout=10)
-    sessions = await listed(daemon)
-    assert "s-close" not in sessions
-    assert "s-close-keep" in sessions
-    assert await stdout_of(daemon, "s-close-keep", "print('alive')") == "alive\n"
-
-    error = await rpc_error(daemon, "runbridge/closeSession", {"name": "s-close"})
-    assert "s-close" in error.message
-    error = await rpc_error(daemon, "runbridge/closeSession", {"name": "never-opened-xyz"})
-    assert "never-opened-xyz" in error.message
-    assert error.code == -32011
-
-
-async def test_restart_loses_variables(daemon: Daemon) -> None:
-    await daemon.request("runbridge/openSession", {"name": "s-restart"})
-    pid_before = await stdout_of(daemon, "s-restart", "import os; v = 1; print(os.getpid())")
-    mark = len(daemon.states)
-    info = await daemon.request("runbridge/restart", {"session": "s-restart"})
-    assert info["name"] == "s-restart"
-    assert info["state"] == "idle"
-    assert states_of(daemon, "s-restart", mark) == ["starting", "idle"]
-    result = await daemon.run("print(v)", session="s-restart")
-    assert result["error"]["ename"] == "NameError"
-    pid_after = await stdout_of(daemon, "s-restart", "import os; print(os.getpid())")
-    assert pid_after != pid_before
-
-    error = await rpc_error(daemon, "runbridge/restart", {"session": "no-such-session-r"})
-    assert "no-such-session-r" in error.message
 
 
 async def test_interrupt_idle_session_is_harmless(daemon: Daemon) -> None:

@@ -1,4 +1,9 @@
-"""A shell in a PTY over the real protocol: input, output, size, exit, close."""
+"""A shell in a PTY over the real protocol on the ``local`` backend.
+
+Echo, resize, the work folder, exit codes and close, which every backend shares, are in
+tests/conformance; here: TERM, multi-byte input and output, input after close, errors,
+closing the session, unread input bounded.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,13 @@ import contextlib
 import os
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import psutil
 import pytest
 import pytest_asyncio
-from pygls.exceptions import JsonRpcException
 
 from tests.e2e.conftest import Daemon, start_daemon
+from tests.e2e.helpers import rpc_error, screen, type_in, wait_text
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -35,12 +39,6 @@ async def daemon(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Daem
         yield started
 
 
-async def rpc_error(daemon: Daemon, method: str, params: dict[str, Any]) -> JsonRpcException:
-    with pytest.raises(JsonRpcException) as caught:
-        await daemon.request(method, params)
-    return caught.value
-
-
 async def open_terminal(
     daemon: Daemon, session: str, rows: int = 24, cols: int = 200
 ) -> tuple[str, str]:
@@ -52,19 +50,6 @@ async def open_terminal(
     terminal_id = result["terminalId"]
     assert isinstance(terminal_id, str) and terminal_id
     return terminal_id, info["workdir"]
-
-
-def screen(daemon: Daemon, terminal_id: str) -> str:
-    return "".join(daemon.terminal_data[terminal_id])
-
-
-def type_in(daemon: Daemon, terminal_id: str, data: str) -> None:
-    daemon.notify("runbridge/terminalInput", {"terminalId": terminal_id, "data": data})
-
-
-async def wait_text(daemon: Daemon, terminal_id: str, text: str, timeout: float = 15) -> str:
-    await daemon.wait_for(lambda: text in screen(daemon, terminal_id), timeout=timeout)
-    return screen(daemon, terminal_id)
 
 
 async def test_input_output_cwd_and_term(daemon: Daemon) -> None:
@@ -87,17 +72,6 @@ async def test_input_output_cwd_and_term(daemon: Daemon) -> None:
     await daemon.request("runbridge/closeTerminal", {"terminalId": tid})
 
 
-async def test_resize(daemon: Daemon) -> None:
-    tid, _ = await open_terminal(daemon, "t-resize", rows=24, cols=80)
-    type_in(daemon, tid, 'echo "size=<$(stty size)>"\n')
-    await wait_text(daemon, tid, "size=<24 80>")
-    daemon.notify("runbridge/resizeTerminal", {"terminalId": tid, "rows": 33, "cols": 101})
-    type_in(daemon, tid, 'echo "size=<$(stty size)>"\n')
-    out = await wait_text(daemon, tid, "size=<33 101>")
-    assert "size=<33 101>" in out  # the shell saw the new size
-    await daemon.request("runbridge/closeTerminal", {"terminalId": tid})
-
-
 async def test_multibyte_output_is_never_split(daemon: Daemon) -> None:
     tid, _ = await open_terminal(daemon, "t-utf8")
     count = 5000
@@ -117,18 +91,6 @@ async def test_multibyte_output_is_never_split(daemon: Daemon) -> None:
         chunk.encode("utf-8")  # strict: no lone surrogates
         assert "\ufffd" not in chunk
     await daemon.request("runbridge/closeTerminal", {"terminalId": tid})
-
-
-async def test_exit_code_is_reported(daemon: Daemon) -> None:
-    tid, _ = await open_terminal(daemon, "t-exit")
-    type_in(daemon, tid, "echo ready-$((1+1))\n")
-    await wait_text(daemon, tid, "ready-2")
-    type_in(daemon, tid, "exit 7\n")
-    await daemon.wait_for(lambda: tid in daemon.terminal_exits, timeout=15)
-    assert daemon.terminal_exits[tid] == 7
-    # the terminal is gone
-    error = await rpc_error(daemon, "runbridge/closeTerminal", {"terminalId": tid})
-    assert tid in error.message
 
 
 async def test_close_terminal_then_input_is_ignored(daemon: Daemon) -> None:
