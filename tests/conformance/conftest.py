@@ -93,12 +93,6 @@ class Target:
         return 0 if self.kind == "backendai-old" else 1
 
     @property
-    def closed_run_message(self) -> str:
-        """The ``message`` of a run ended by closing its session: on ``backendai`` (its
-        execute stream) the one of any interrupted run."""
-        return "interrupted" if self.backend == "backendai" else "the session was closed"
-
-    @property
     def dead_kernel_replaced(self) -> bool:
         """A kernel that died ends its run ``failed`` and the next run gets a fresh one.
 

@@ -258,7 +258,8 @@ class SessionRuns:
         if run.input_cancelled:
             return RunOutcome(RunStatus.INTERRUPTED, 130, message="input cancelled")
         if run.interrupted:
-            return RunOutcome(RunStatus.INTERRUPTED, 130, message="interrupted")
+            why = "the session was closed" if self._closing else "interrupted"
+            return RunOutcome(RunStatus.INTERRUPTED, 130, message=why)
         if status == "exec-timeout":
             return RunOutcome(
                 RunStatus.EXEC_TIMEOUT,
