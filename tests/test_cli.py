@@ -191,6 +191,27 @@ def test_upload_of_a_missing_file_fails_with_a_message(env: dict[str, str]) -> N
     assert "/nonexistent/file.txt" in proc.stderr
 
 
+def test_upload_and_download_open_the_session_with_profile_and_image(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    local = tmp_path / "in.txt"
+    local.write_text("through the profile")
+    proc = rb(env, "upload", "-s", "P", "-p", "local", "--image", "python3", str(local))
+    assert proc.returncode == 0, proc.stderr
+    dest = tmp_path / "back"
+    dest.mkdir()
+    proc = rb(env, "download", "-s", "P", "--profile", "local", "in.txt", "--dest", str(dest))
+    assert proc.returncode == 0, proc.stderr
+    assert (dest / "in.txt").read_text() == "through the profile"
+    # the flags reach the session's opening: an unknown profile or kernelspec is named
+    proc = rb(env, "upload", "-s", "Q", "-p", "nosuch", str(local))
+    assert proc.returncode == 2
+    assert "nosuch" in proc.stderr and "profile" in proc.stderr, proc.stderr
+    proc = rb(env, "download", "-s", "Q", "--image", "nosuch-kernel", "in.txt")
+    assert proc.returncode == 2
+    assert "nosuch-kernel" in proc.stderr and "kernelspec" in proc.stderr, proc.stderr
+
+
 def test_sessions_lists_the_work_folders(env: dict[str, str]) -> None:
     proc = rb(env, "sessions")
     assert proc.returncode == 0

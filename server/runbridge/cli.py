@@ -191,10 +191,10 @@ async def _cmd_transfer(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     try:
+        await manager.open(args.session, args.profile, args.image)
         if args.command == "upload":
             entries = await manager.upload(args.session, args.files, args.dest or ".", progress)
         else:
-            await manager.open(args.session)
             dest = os.path.abspath(args.dest or ".")
             entries = await manager.download(args.session, args.files, dest, progress)
         sys.stderr.write(f"\n{len(entries)} file(s) in {time.monotonic() - started:.2f}s\n")
@@ -293,7 +293,7 @@ def _parser() -> argparse.ArgumentParser:
         ("download", "copy files out of a session's work folder"),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("-s", "--session", default="default")
+        session_args(p)
         p.add_argument("files", nargs="+")
         p.add_argument("--dest", default=None)
 
