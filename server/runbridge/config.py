@@ -1,4 +1,4 @@
-"""Settings: named profiles and output limits.
+"""Settings: named profiles (with their idle timeouts) and output limits.
 
 Sources, lowest to highest precedence:
 
@@ -38,6 +38,11 @@ BACKEND_TYPES: Final[Mapping[str, str]] = MappingProxyType(
 )
 DEFAULT_OUTPUT_CAP_MB = 10.0
 DEFAULT_TRANSCRIPT_MAX_MB = 100.0
+#: A session idle this long is closed (0: never), by backend type: a day on ``local``;
+#: never on the remote ones, whose servers cull idle kernels themselves.
+DEFAULT_IDLE_TIMEOUT_MINUTES: Final[Mapping[str, float]] = MappingProxyType(
+    {"local": 24 * 60.0, "jupyter": 0.0, "backendai": 0.0}
+)
 
 #: The size settings: attribute, ``config.toml`` key, ``initializationOptions`` key, env var.
 _SIZES = (
@@ -52,6 +57,16 @@ class Profile:
     type: str
     image: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    #: ``idle_timeout_minutes``; None: the default of the profile's type.
+    idle_timeout_minutes: float | None = None
+
+    @property
+    def idle_timeout_s(self) -> float:
+        """Seconds a session of this profile may stay idle before it is closed (0: never)."""
+        minutes = self.idle_timeout_minutes
+        if minutes is None:
+            minutes = DEFAULT_IDLE_TIMEOUT_MINUTES.get(self.type, 0.0)
+        return minutes * 60.0
 
 
 @dataclass
@@ -98,9 +113,33 @@ def _parse_profiles(raw: Any, where: str, warnings: list[str]) -> dict[str, Prof
         if image is not None and not isinstance(image, str):
             warnings.append(f"{key}.image must be a string; default image used")
             image = None
-        settings = {k: v for k, v in body.items() if k not in ("type", "image")}
-        profiles[name] = Profile(name=name, type=kind, image=image, settings=settings)
+        idle_timeout = None
+        if "idle_timeout_minutes" in body:
+            idle_timeout = _parse_minutes(
+                body["idle_timeout_minutes"], f"{key}.idle_timeout_minutes", warnings
+            )
+        settings = {
+            k: v for k, v in body.items() if k not in ("type", "image", "idle_timeout_minutes")
+        }
+        profiles[name] = Profile(
+            name=name,
+            type=kind,
+            image=image,
+            settings=settings,
+            idle_timeout_minutes=idle_timeout,
+        )
     return profiles
+
+
+def _parse_minutes(value: Any, where: str, warnings: list[str]) -> float | None:
+    """A number of minutes, 0 or more (fractions allowed), else a warning and None."""
+    minutes: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        minutes = float(value)
+    if minutes is None or not 0 <= minutes < float("inf"):
+        warnings.append(f"{where} = {value!r} is not a number of minutes (0 or more); default used")
+        return None
+    return minutes
 
 
 def _parse_cap(value: Any, where: str, warnings: list[str]) -> float | None:

@@ -52,6 +52,9 @@ class SessionInfo:
     created_at: float = field(default_factory=time.time)
     #: The backend's own status word when it has one (Backend.AI: PENDING, PREPARING, ...).
     backend_status: str | None = None
+    #: When the session last started or ended a run, answered an input prompt, moved or
+    #: listed files, or had terminal input or output (wall clock, like ``created_at``).
+    last_activity: float = field(default_factory=time.time)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -64,6 +67,7 @@ class SessionInfo:
             "workdir": self.workdir,
             "createdAt": self.created_at,
             "backendStatus": self.backend_status,
+            "lastActivity": self.last_activity,
         }
 
 

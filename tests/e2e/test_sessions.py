@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import time
+from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.e2e.conftest import Daemon
+from tests.e2e.conftest import Daemon, start_daemon
 from tests.e2e.helpers import progress_ended, rpc_error, states_of
 
 SESSION_KEYS = {"name", "profile", "backend", "image", "state", "created", "workdir"}
@@ -203,3 +206,23 @@ async def test_cancelling_the_start_progress_abandons_the_session(daemon: Daemon
     info = await daemon.request("runbridge/openSession", {"name": "s-abandon"})
     assert info["created"] is True and info["state"] == "idle"
     await daemon.request("runbridge/closeSession", {"name": "s-abandon"})
+
+
+async def test_a_session_idle_past_its_profiles_timeout_is_closed(tmp_path: Path) -> None:
+    timeout_s = 1.2
+    options = {"profiles": {"local": {"type": "local", "idle_timeout_minutes": timeout_s / 60}}}
+    async with start_daemon(tmp_path / "home", init_options=options) as daemon:
+        await daemon.request("runbridge/openSession", {"name": "s-idle"})
+        started = time.time()
+        kernel_pid = int(await stdout_of(daemon, "s-idle", "import os; print(os.getpid())"))
+        ran = time.time()
+        kernel = psutil.Process(kernel_pid)
+        info = (await listed(daemon))["s-idle"]
+        assert started <= info["lastActivity"] <= ran  # the run's end
+        await daemon.wait_for(lambda: states_of(daemon, "s-idle")[-1] == "closed", 15)
+        assert time.time() - ran >= timeout_s * 0.9
+        assert await listed(daemon) == {}
+        closed = [s for s in daemon.states if s["name"] == "s-idle"][-1]
+        assert closed["lastActivity"] == info["lastActivity"]
+        gone = psutil.wait_procs([kernel], timeout=10)[0]
+        assert [p.pid for p in gone] == [kernel_pid], "the kernel process ended with its session"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -231,3 +232,59 @@ def test_transcript_limit_from_file_env_and_init_options(
     assert "transcriptMaxMb" in settings.warnings[0], settings.warnings
     # the two size settings do not leak into each other
     assert settings.output_cap_mb == DEFAULT_OUTPUT_CAP_MB
+
+
+def test_idle_timeout_defaults_per_backend_type(config_dir: Path) -> None:
+    write_config(
+        config_dir,
+        """
+[profiles.lab]
+type = "jupyter"
+url = "http://localhost:8888/"
+
+[profiles.gpu]
+type = "backendai"
+""",
+    )
+    profiles = load_settings().profiles
+    assert profiles["local"].idle_timeout_s == 24 * 60 * 60
+    assert profiles["lab"].idle_timeout_s == 0  # the server culls idle kernels itself
+    assert profiles["gpu"].idle_timeout_s == 0
+
+
+def test_idle_timeout_from_file_and_init_options(config_dir: Path) -> None:
+    write_config(
+        config_dir,
+        """
+[profiles.local]
+type = "local"
+idle_timeout_minutes = 30
+
+[profiles.lab]
+type = "jupyter"
+url = "http://localhost:8888/"
+idle_timeout_minutes = 90
+""",
+    )
+    settings = load_settings(
+        {"profiles": {"quick": {"type": "local", "idle_timeout_minutes": 0.5}}}
+    )
+    assert settings.warnings == []
+    assert settings.profiles["local"].idle_timeout_s == 30 * 60
+    assert settings.profiles["lab"].idle_timeout_s == 90 * 60
+    assert settings.profiles["quick"].idle_timeout_s == 30
+    # a key of the session layer: the backend's own settings do not see it
+    assert "idle_timeout_minutes" not in settings.profiles["lab"].settings
+    never = load_settings({"profiles": {"local": {"type": "local", "idle_timeout_minutes": 0}}})
+    assert never.profiles["local"].idle_timeout_s == 0
+
+
+@pytest.mark.parametrize("bad", ["1h", -5, True, float("nan"), float("inf"), [3]])
+def test_a_bad_idle_timeout_is_named_and_the_default_used(config_dir: Path, bad: Any) -> None:
+    settings = load_settings(
+        {"profiles": {"local": {"type": "local", "idle_timeout_minutes": bad}}}
+    )
+    (warning,) = settings.warnings
+    assert "initializationOptions: profiles.local.idle_timeout_minutes" in warning
+    assert "default used" in warning
+    assert settings.profiles["local"].idle_timeout_s == 24 * 60 * 60

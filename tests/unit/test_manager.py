@@ -1,5 +1,5 @@
 """SessionManager against a fake backend: open-or-reuse, conflicts, run order, interrupt,
-close during a run, restart, detach on daemon exit, a failing start.
+close during a run, restart, detach on daemon exit, a failing start, idle timeouts.
 
 The fake implements the typed backend contract (runbridge.backends.base.Backend and
 BackendSession); its runs block until the test releases them, so every order is
@@ -72,6 +72,7 @@ class FakeSession:
         self._held: dict[str, asyncio.Event] = {}
         self._interrupted = asyncio.Event()
         self._closed = asyncio.Event()
+        self.terminals: list[FakeTerminal] = []
 
     def hold(self, *codes: str) -> None:
         for code in codes:
@@ -129,6 +130,8 @@ class FakeSession:
     async def upload(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
+        if self.backend.transfer_gate is not None:
+            await self.backend.transfer_gate.wait()
         return [FileEntry(f, 0) for f in files]
 
     async def download(
@@ -142,7 +145,11 @@ class FakeSession:
     async def open_terminal(
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
     ) -> Terminal:
-        raise Unsupported("no terminals here")
+        if not self.backend.terminals:
+            raise Unsupported("no terminals here")
+        terminal = FakeTerminal(on_output, on_exit)
+        self.terminals.append(terminal)
+        return terminal
 
     async def close(self) -> None:
         self.calls.append("close")
@@ -150,6 +157,25 @@ class FakeSession:
 
     async def detach(self) -> None:
         self.calls.append("detach")
+
+
+class FakeTerminal:
+    """A shell that echoes what it is sent; ``close`` ends it as a shell's exit would."""
+
+    def __init__(self, on_output: TerminalOutput, on_exit: TerminalExit) -> None:
+        self.on_output = on_output
+        self.on_exit = on_exit
+
+    def write(self, data: str) -> None:
+        self.on_output(data)
+
+    def resize(self, rows: int, cols: int) -> None:
+        pass
+
+    async def close(self) -> None:
+        ended = self.on_exit(0)
+        if ended is not None:
+            await ended
 
 
 class FakeBackend:
@@ -166,6 +192,10 @@ class FakeBackend:
         self.closed = False
         self.executing = 0
         self.most_executing = 0
+        #: Uploads wait for it when set.
+        self.transfer_gate: asyncio.Event | None = None
+        #: Whether its sessions open terminals (else ``Unsupported``).
+        self.terminals = False
 
     def open(
         self,
@@ -551,3 +581,156 @@ async def test_a_run_whose_session_fails_to_start_fails_with_it(
         await ended(start_run(manager, "a", "x"))
     assert not manager.is_open("a")
     assert backend.sessions[0].executed == []
+
+
+# -- idle timeouts ------------------------------------------------------------------------------
+
+#: The idle timeout of the profile "quick": 0.4 s.
+QUICK_S = 0.4
+
+
+@pytest.fixture
+async def idle_manager(backend: FakeBackend, events: Recorder) -> AsyncIterator[SessionManager]:
+    profiles = {
+        "quick": Profile("quick", "local", idle_timeout_minutes=QUICK_S / 60),
+        "never": Profile("never", "local", idle_timeout_minutes=0),
+        "remote": Profile("remote", "jupyter"),  # the default of a remote type: never
+    }
+    sessions = SessionManager(Settings(profiles=profiles, default_profile="quick"), events)
+    yield sessions
+    await sessions.aclose()
+
+
+async def closed_by_itself(manager: SessionManager, name: str) -> float:
+    """When (loop time) session ``name`` closed; fails past 2 s."""
+    await until(lambda: not manager.is_open(name), f"{name} closed")
+    return asyncio.get_running_loop().time()
+
+
+async def test_an_idle_session_closes_after_its_profiles_timeout(
+    idle_manager: SessionManager, backend: FakeBackend, events: Recorder
+) -> None:
+    loop = asyncio.get_running_loop()
+    opened = loop.time()
+    await idle_manager.open("a")
+    fake = backend.session("a")
+    await asyncio.sleep(QUICK_S / 2)
+    assert idle_manager.is_open("a")
+    closed = await closed_by_itself(idle_manager, "a")
+    assert QUICK_S <= closed - opened < QUICK_S + 1
+    assert fake.calls == ["start", "close"]  # closed, not detached
+    assert events.states("a")[-1] == "closed"
+    assert idle_manager.sessions() == []
+
+
+async def test_a_busy_run_keeps_its_session_open_past_the_timeout(
+    idle_manager: SessionManager, backend: FakeBackend, events: Recorder
+) -> None:
+    loop = asyncio.get_running_loop()
+    await idle_manager.open("a")
+    fake = backend.session("a")
+    fake.hold("long", "next")
+    run = start_run(idle_manager, "a", "long")
+    queued = start_run(idle_manager, "a", "next")
+    await asyncio.sleep(QUICK_S * 2)
+    assert idle_manager.is_open("a") and events.states("a")[-1] == "busy"
+    fake.release("long")  # "next" runs on, as long again
+    await until(fake.started("next"), "the queued run started")
+    await asyncio.sleep(QUICK_S * 2)
+    assert idle_manager.is_open("a")
+    fake.release("next")
+    results = await ended(run, queued)
+    assert [r.outcome.status for r in results] == [RunStatus.FINISHED] * 2
+    run_ended = loop.time()
+    closed = await closed_by_itself(idle_manager, "a")
+    assert closed - run_ended >= QUICK_S * 0.9  # counted from the end of the last run
+    assert fake.calls == ["start", "close"]
+
+
+async def test_activity_starts_the_idle_time_again(
+    idle_manager: SessionManager, backend: FakeBackend
+) -> None:
+    loop = asyncio.get_running_loop()
+    first = (await idle_manager.open("a")).last_activity
+    for activity in ("upload", "download", "list", "open", "run"):
+        await asyncio.sleep(QUICK_S * 0.5)
+        if activity == "upload":
+            await idle_manager.upload("a", ["f"], ".", lambda done, total: None)
+        elif activity == "download":
+            await idle_manager.download("a", ["f"], "/tmp", lambda done, total: None)
+        elif activity == "list":
+            await idle_manager.list_files("a", ".")
+        elif activity == "open":
+            await idle_manager.open("a")
+        else:
+            await ended(start_run(idle_manager, "a", "x"))
+        assert idle_manager.is_open("a"), f"closed although {activity} just happened"
+        assert len(backend.sessions) == 1 and backend.sessions[0].calls == ["start"]
+    last = loop.time()
+    (listed,) = idle_manager.sessions()
+    assert listed.last_activity > first + QUICK_S * 2  # what listSessions shows moved on
+    assert listed.to_wire()["lastActivity"] == listed.last_activity
+    closed = await closed_by_itself(idle_manager, "a")
+    assert closed - last >= QUICK_S * 0.9
+
+
+async def test_a_timeout_of_0_and_remote_profiles_by_default_never_close(
+    idle_manager: SessionManager, backend: FakeBackend
+) -> None:
+    await idle_manager.open("kept", profile="never")
+    await idle_manager.open("remote", profile="remote")
+    await idle_manager.open("quick")
+    await closed_by_itself(idle_manager, "quick")
+    await asyncio.sleep(QUICK_S)
+    assert idle_manager.is_open("kept") and idle_manager.is_open("remote")
+
+
+async def test_an_open_terminal_keeps_its_session_open(
+    idle_manager: SessionManager, backend: FakeBackend
+) -> None:
+    loop = asyncio.get_running_loop()
+    backend.terminals = True
+    await idle_manager.open("a")
+    terminal_id = await idle_manager.open_terminal("a", 24, 80)
+    before = idle_manager.sessions()[0].last_activity
+    await asyncio.sleep(QUICK_S * 0.5)
+    idle_manager.terminal_input(terminal_id, "ls\n")  # echoed: input and output
+    assert idle_manager.sessions()[0].last_activity > before
+    await asyncio.sleep(QUICK_S * 2)  # no input or output all that time
+    assert idle_manager.is_open("a")
+    await idle_manager.close_terminal(terminal_id)
+    shell_ended = loop.time()
+    closed = await closed_by_itself(idle_manager, "a")
+    assert closed - shell_ended >= QUICK_S * 0.9  # counted from the shell's end
+
+
+async def test_a_file_transfer_or_a_restart_keeps_its_session_open(
+    idle_manager: SessionManager, backend: FakeBackend
+) -> None:
+    loop = asyncio.get_running_loop()
+    await idle_manager.open("a")
+    fake = backend.session("a")
+    for gate in ("upload", "restart"):  # each counted at its end
+        if gate == "restart":
+            backend.restart_gate = opened = asyncio.Event()
+            busy = asyncio.ensure_future(idle_manager.restart("a"))
+        else:
+            backend.transfer_gate = opened = asyncio.Event()
+            busy = asyncio.ensure_future(idle_manager.upload("a", ["f"], ".", lambda d, t: None))
+        await asyncio.sleep(QUICK_S * 2)
+        assert idle_manager.is_open("a"), f"closed during a {gate}"
+        opened.set()
+        await asyncio.wait_for(busy, 5)
+    done = loop.time()
+    closed = await closed_by_itself(idle_manager, "a")
+    assert closed - done >= QUICK_S * 0.9
+    assert fake.calls == ["start", "restart", "close"]  # closed once, after the restart
+
+
+async def test_daemon_exit_ends_the_idle_timers(
+    idle_manager: SessionManager, backend: FakeBackend
+) -> None:
+    await idle_manager.open("a")
+    await idle_manager.aclose()
+    await asyncio.sleep(QUICK_S * 1.5)
+    assert backend.sessions[0].calls == ["start", "detach"]  # kept, never closed for being idle

@@ -55,6 +55,8 @@ export interface SessionInfo {
   workdir: string;
   createdAt?: number;
   backendStatus?: string | null;
+  /** When the session last ran, moved files or had terminal traffic (seconds since the epoch). */
+  lastActivity?: number;
 }
 
 /** The display a record belongs to (a Jupyter display with an id); `update` replaces it. */

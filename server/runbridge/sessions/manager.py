@@ -1,4 +1,5 @@
-"""The session registry: open-or-reuse by name, ordered runs, terminals, files.
+"""The session registry: open-or-reuse by name, ordered runs, terminals, files, and
+closing sessions idle longer than their profile's ``idle_timeout_minutes``.
 
 The manager talks to the editor only through an :class:`Events` object (the
 LSP front implements it; so does the CLI), so it never imports pygls.
@@ -10,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,6 +38,7 @@ from runbridge.model import (
     SessionInfo,
     SessionState,
 )
+from runbridge.sessions.idle import IdleClock
 from runbridge.sessions.output import OutputBatch, RunOutput, Throttle, Transcript
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,15 @@ class _Run:
 
 
 class _Session:
-    def __init__(self, info: SessionInfo, backend: BackendSession, env: dict[str, str]) -> None:
+    def __init__(
+        self, info: SessionInfo, backend: BackendSession, env: dict[str, str], idle: IdleClock
+    ) -> None:
         self.info = info
         self.backend = backend
         self.env = env
+        self.idle = idle
+        #: File transfers and listings in progress (a session moving files is not idle).
+        self.transfers = 0
         self.lock = asyncio.Lock()
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.current: _Run | None = None
@@ -93,6 +100,7 @@ class SessionManager:
         self._backends: dict[str, Backend] = {}
         self._sessions: dict[str, _Session] = {}
         self._terminals: dict[str, _TerminalEntry] = {}
+        self._idle_closes: set[asyncio.Task[None]] = set()
         self._closed = False
 
     # -- backends ------------------------------------------------------------
@@ -141,6 +149,7 @@ class SessionManager:
                     "pick another name",
                     session=name,
                 )
+            self._touch(existing)
             return _reused(existing.info)
         chosen = self.settings.profile(profile)
         backend = self._backend(chosen)
@@ -174,7 +183,12 @@ class SessionManager:
             created=True,
             workdir=backend_session.workdir,
         )
-        session = _Session(info, backend_session, session_env)
+        idle = IdleClock(
+            chosen.idle_timeout_s,
+            lambda: self._is_idle(holder[0]),
+            lambda: self._close_when_idle(holder[0]),
+        )
+        session = _Session(info, backend_session, session_env, idle)
         holder.append(session)
         self._sessions[name] = session
         self.events.session_changed(_reused(info).to_wire())
@@ -193,6 +207,7 @@ class SessionManager:
         info.created = backend_session.created is not False
         session.ready.set_result(None)
         self._set_state(session, SessionState.IDLE)
+        self._touch(session)
         return _copy(info)
 
     async def check_profile(self, name: str | None) -> dict[str, Any]:
@@ -234,6 +249,7 @@ class SessionManager:
         """
         session = self.get(name)
         self._sessions.pop(name, None)
+        session.idle.stop()
         for tid, entry in list(self._terminals.items()):
             if entry.session == name:
                 self._terminals.pop(tid, None)
@@ -270,6 +286,8 @@ class SessionManager:
         except BaseException:
             self._set_state(session, SessionState.DEAD)
             raise
+        finally:
+            self._touch(session)
         self._set_state(session, SessionState.BUSY if session.current else SessionState.IDLE)
         return _reused(session.info)
 
@@ -311,12 +329,14 @@ class SessionManager:
                     return RunResult(request.run_id, outcome, str(session.transcript.path))
                 run.started = True
                 session.current = run
+                self._touch(session)
                 try:
                     return await self._execute(session, request)
                 finally:
                     session.current = None
         finally:
             session.queued.pop(request.run_id, None)
+            self._touch(session)
 
     async def _execute(self, session: _Session, request: RunRequest) -> RunResult:
         if session.info.state == SessionState.DEAD:
@@ -334,7 +354,7 @@ class SessionManager:
         )
 
         async def ask(run_id: str, prompt: str, password: bool) -> str | None:
-            return await self.events.ask_input(
+            answer = await self.events.ask_input(
                 {
                     "session": session.info.name,
                     "runId": run_id,
@@ -342,6 +362,8 @@ class SessionManager:
                     "password": password,
                 }
             )
+            self._touch(session)
+            return answer
 
         output = RunOutput(
             session.info.name,
@@ -405,17 +427,20 @@ class SessionManager:
         if name not in self._sessions:
             await self.open(name)
         session = await self._ready(name)
-        return await session.backend.upload(files, dest, progress)
+        with self._moving_files(session):
+            return await session.backend.upload(files, dest, progress)
 
     async def download(
         self, name: str, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
         session = await self._ready(name)
-        return await session.backend.download(files, dest, progress)
+        with self._moving_files(session):
+            return await session.backend.download(files, dest, progress)
 
     async def list_files(self, name: str, path: str) -> list[FolderEntry]:
         session = await self._ready(name)
-        return await session.backend.list_files(path)
+        with self._moving_files(session):
+            return await session.backend.list_files(path)
 
     # -- terminals ------------------------------------------------------------
     async def open_terminal(self, name: str, rows: int, cols: int) -> str:
@@ -432,6 +457,7 @@ class SessionManager:
         entry.throttle = Throttle(flush, TERMINAL_FLUSH_S)
 
         def on_output(data: str) -> None:
+            self._touch(session)
             entry.buffer.append(data)
             assert entry.throttle is not None
             entry.throttle.poke()
@@ -440,13 +466,16 @@ class SessionManager:
             if entry.throttle is not None:
                 entry.throttle.now()
             self._terminals.pop(terminal_id, None)
+            self._touch(session)
             self.events.terminal_exit(terminal_id, code)
 
         self._terminals[terminal_id] = entry
+        self._touch(session)
         try:
             entry.terminal = await session.backend.open_terminal(rows, cols, on_output, on_exit)
         except BaseException:
             self._terminals.pop(terminal_id, None)
+            self._touch(session)
             raise
         return terminal_id
 
@@ -459,7 +488,11 @@ class SessionManager:
         return entry.terminal
 
     def terminal_input(self, terminal_id: str, data: str) -> None:
-        self._terminal(terminal_id).write(data)
+        terminal = self._terminal(terminal_id)
+        session = self._sessions.get(self._terminals[terminal_id].session)
+        if session is not None:
+            self._touch(session)
+        terminal.write(data)
 
     def resize_terminal(self, terminal_id: str, rows: int, cols: int) -> None:
         self._terminal(terminal_id).resize(rows, cols)
@@ -472,14 +505,67 @@ class SessionManager:
         entries = [e.terminal for e in self._terminals.values() if e.terminal is not None]
         await asyncio.gather(*(t.close() for t in entries), return_exceptions=True)
 
+    # -- idle sessions -------------------------------------------------------------
+    def _touch(self, session: _Session) -> None:
+        session.idle.touch()
+        session.info.last_activity = session.idle.last_activity
+
+    def _is_idle(self, session: _Session) -> bool:
+        """Nothing runs, waits to run, starts, moves files or has a terminal open."""
+        name = session.info.name
+        return (
+            self._sessions.get(name) is session
+            and session.ready.done()
+            and session.info.state != SessionState.STARTING
+            and session.current is None
+            and not session.queued
+            and not session.lock.locked()
+            and session.transfers == 0
+            and not any(entry.session == name for entry in self._terminals.values())
+        )
+
+    def _close_when_idle(self, session: _Session) -> None:
+        task = asyncio.ensure_future(self._close_idle(session))
+        self._idle_closes.add(task)
+        task.add_done_callback(self._idle_closes.discard)
+
+    async def _close_idle(self, session: _Session) -> None:
+        name = session.info.name
+        # checked again in the step that closes it: a run may have arrived since the timer
+        if self._closed or not (self._is_idle(session) and session.idle.expired()):
+            session.idle.rearm()  # not idle after all: its clock runs on
+            return
+        log.info(
+            "session %r idle for %g min (profile %r): closing it",
+            name,
+            session.idle.timeout_s / 60,
+            session.info.profile,
+        )
+        try:
+            await self.close(name)
+        except Exception:
+            log.exception("session %r: closing it after its idle timeout failed", name)
+
+    @contextlib.contextmanager
+    def _moving_files(self, session: _Session) -> Iterator[None]:
+        session.transfers += 1
+        self._touch(session)
+        try:
+            yield
+        finally:
+            session.transfers -= 1
+            self._touch(session)
+
     # -- shutdown ----------------------------------------------------------------
     async def aclose(self) -> None:
-        """Close every session and backend (idempotent)."""
+        """Close every session and backend (idempotent); idle timers end with their sessions,
+        and a close an idle timeout began is waited for."""
         if self._closed:
             return
         self._closed = True
         names = list(self._sessions)
         await asyncio.gather(*(self.close(n, detach=True) for n in names), return_exceptions=True)
+        await asyncio.gather(*self._idle_closes, return_exceptions=True)
         await asyncio.gather(*(b.aclose() for b in self._backends.values()), return_exceptions=True)
 
 

@@ -10,6 +10,7 @@ local M = {}
 ---@field state 'starting'|'idle'|'busy'|'dead'|'closed'
 ---@field workdir string
 ---@field backendStatus? string
+---@field lastActivity? number seconds since the epoch
 
 ---@type string?
 local current
