@@ -42,6 +42,7 @@ def test_defaults_from_environment_only() -> None:
     assert p.verify_tls is True
     assert p.api_version is None
     assert p.timeout == DEFAULT_TIMEOUT
+    assert p.keep_sessions is True
 
 
 def test_config_file_beats_environment() -> None:
@@ -64,6 +65,7 @@ def test_config_file_beats_environment() -> None:
         verify_tls=True,
         api_version="v8.20240915",
         timeout=30,
+        keep_sessions=False,
     )
     assert p.endpoint == "https://file.example/api"
     assert (p.access_key, p.secret_key) == ("AKFILE", "filesecret")
@@ -72,6 +74,7 @@ def test_config_file_beats_environment() -> None:
     assert p.verify_tls is True
     assert p.api_version == "v8.20240915"
     assert p.timeout == 30.0
+    assert p.keep_sessions is False
 
 
 def test_environment_fills_what_the_file_omits() -> None:
@@ -170,6 +173,8 @@ def test_missing_key_is_named(environ: dict[str, str], key: str, variable: str) 
         ({"timeout": 0}, "timeout"),
         ({"timeout": -1}, "timeout"),
         ({"timeout": True}, "timeout"),
+        ({"keep_sessions": "false"}, "keep_sessions"),
+        ({"keep_sessions": 0}, "keep_sessions"),
     ],
 )
 def test_invalid_values_are_named(settings: dict[str, Any], key: str) -> None:

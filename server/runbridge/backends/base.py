@@ -91,7 +91,8 @@ class BackendSession(Protocol):
 
     async def detach(self) -> None:
         """The daemon is exiting: let go of the session. A backend whose server keeps
-        sessions (Jupyter) leaves it running, to be reopened by name; the others close it."""
+        sessions (Jupyter, Backend.AI) leaves it running, to be reopened by name, unless
+        its profile sets ``keep_sessions = false``; the others close it."""
 
 
 class Backend(Protocol):

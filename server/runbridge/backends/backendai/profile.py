@@ -19,6 +19,10 @@ verify_tls     ``SKIP_SSLCERT_VALIDATION``  ``true``
 timeout        ``CONNECTION_TIMEOUT``       ``10`` (seconds, connecting)
 api_version    —                            negotiated with ``GET /``
 resources      —                            ``{}`` (passed to session creation)
+keep_sessions  —                            ``true``: when the daemon exits, the
+                                            sessions stay on the manager (reopening
+                                            a name reuses its session); ``false``
+                                            destroys them
 ============== ============================ ================================
 
 Like the SDK, ``BACKEND_ENDPOINT`` may list several URLs separated by commas; runbridge
@@ -73,6 +77,7 @@ class BackendAIProfile:
     verify_tls: bool = True
     api_version: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    keep_sessions: bool = True
 
     def __repr__(self) -> str:
         return (
@@ -80,7 +85,7 @@ class BackendAIProfile:
             f"access_key={self.access_key!r}, secret_key='***', domain={self.domain!r}, "
             f"group={self.group!r}, resources={self.resources!r}, "
             f"verify_tls={self.verify_tls!r}, api_version={self.api_version!r}, "
-            f"timeout={self.timeout!r})"
+            f"timeout={self.timeout!r}, keep_sessions={self.keep_sessions!r})"
         )
 
     __str__ = __repr__
@@ -107,6 +112,7 @@ class BackendAIProfile:
             verify_tls=reader.verify_tls(),
             api_version=reader.api_version(),
             timeout=reader.timeout(),
+            keep_sessions=reader.boolean("keep_sessions", True),
         )
 
 

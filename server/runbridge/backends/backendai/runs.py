@@ -106,6 +106,15 @@ class SessionRuns:
         await self.drop_spare()
         await asyncio.gather(*self._closing_sockets, return_exceptions=True)
 
+    async def detach(self) -> None:
+        """The daemon is exiting and the session is kept on the manager: the run executing
+        now (if any) is interrupted, errors ignored, and ends like a run of a closed session;
+        its websocket and the spare are closed, the session is not touched."""
+        await self.close()
+        if self._closed_run is not None and self._run is self._closed_run:
+            await self._quiet_interrupt()
+        await self.close_stream()
+
     async def close_stream(self) -> None:
         """After :meth:`close`, the session destroyed: close the websocket of the run that
         was executing, not waiting for the manager to end the stream of a destroyed session."""

@@ -7,6 +7,9 @@
   a :class:`~runbridge.errors.SessionConflict`.
 * ``interrupt`` / ``restart`` / ``close``: ``POST .../interrupt``, ``PATCH`` (a session
   that is gone is created again), ``DELETE`` (destroy the session).
+* ``detach`` (the daemon exits): with the profile's ``keep_sessions`` (default), the
+  session is left running for the next daemon to reuse by name (its run in progress
+  interrupted); without, ``close``.
 * ``execute`` / ``batch``: :mod:`.runs` (the execute websocket, else the REST loop);
   ``batch`` first uploads its code to a file of the work folder.
 * files (upload, download, listing): :mod:`.files`.
@@ -306,6 +309,10 @@ class BackendAISession:
         self._set_status(info.get("status"), info.get("statusInfo"))
         await self._wait_running()
 
+    async def _close_terminals(self) -> None:
+        await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
+        self._terminals.clear()
+
     async def close(self) -> None:
         """Close the terminals and destroy the session (one already gone is fine).
 
@@ -313,8 +320,7 @@ class BackendAISession:
         not destroyed: that name may be a session someone opened elsewhere.
         """
         await self.runs.close()  # a run executing now ends interrupted
-        await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
-        self._terminals.clear()
+        await self._close_terminals()
         if self._create_refused:
             self.status = "TERMINATED"
             return
@@ -332,8 +338,18 @@ class BackendAISession:
         self.status = "TERMINATED"
 
     async def detach(self) -> None:
-        """The daemon is exiting: the session is destroyed, as by :meth:`close`."""
-        await self.close()
+        """The daemon is exiting: leave the session running on the manager.
+
+        A run in progress is interrupted (the session is kept, its run is not); the
+        terminals, the spare and the run's websockets are closed. Reopening the same name
+        later, from this or another daemon, reuses the session (``created: false``,
+        variables kept). With ``keep_sessions = false`` in the profile this is :meth:`close`.
+        """
+        if not self.client.config.keep_sessions:
+            await self.close()
+            return
+        await self.runs.detach()
+        await self._close_terminals()
 
     # -- runs --------------------------------------------------------------------------
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:

@@ -1,0 +1,250 @@
+"""Backend.AI sessions outlive the daemon, through real daemons against the emulator.
+
+A daemon that exits (``shutdown`` + ``exit``, or SIGTERM) leaves its sessions running on
+the manager (``keep_sessions``, the default): the emulator still has them, and the next
+daemon opening the name reuses the session (``created: false``) with its variables. A run
+in progress when the daemon exits is interrupted; the session stays usable. With
+``keep_sessions = false`` the daemon destroys its sessions when it exits. A shared daemon
+(``serve --socket``, its profile in ``config.toml``) keeps them the same way when its
+linger time runs out and on ``runbridge/stopDaemon``.
+
+Both wire generations ("old", "new"): one in-process emulator per generation, which
+outlives the daemons each test starts and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from runbridge.backends.backendai.profile import ENV_PREFIXES
+from tests.backendai.daemon_helpers import ACCESS_KEY, IMAGE, SECRET_KEY, profile
+from tests.backendai_emulator import Emulator
+from tests.backendai_emulator.server import TERMINAL, Session
+from tests.e2e.conftest import Daemon, start_daemon, start_run
+from tests.e2e.helpers import open_session
+from tests.e2e.shared_daemon import Editor, SharedDaemon
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["old", "new"])
+async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    async with Emulator(
+        generation=request.param,
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        scheduling_delay=0.1,
+        flush_timeout=0.5,  # REST execute: "continued" every 0.5 s
+    ) as emulator:
+        yield emulator
+
+
+@contextlib.asynccontextmanager
+async def daemon_on(emu: Emulator, home: Path, **settings: Any) -> AsyncIterator[Daemon]:
+    """A daemon whose profile ``bai`` (the default) is on ``emu``; it exits (``shutdown`` +
+    ``exit``) when the block ends, unless the test ended it before."""
+    options = {"profiles": {"bai": profile(emu.url, **settings)}, "profile": "bai"}
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.MonkeyPatch.context() as env:  # the daemon's environment: no SDK keys
+            for prefix in ENV_PREFIXES:
+                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
+                    env.delenv(prefix + key, raising=False)
+            daemon = await stack.enter_async_context(start_daemon(home, init_options=options))
+        yield daemon
+
+
+async def terminate(daemon: Daemon) -> None:
+    """SIGTERM the daemon and wait for its process to end."""
+    proc = daemon.client._server
+    assert proc is not None
+    proc.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(proc.wait(), 15)
+
+
+def on_manager(emu: Emulator, name: str) -> list[Session]:
+    """The emulator's sessions of that name that have not ended (TERMINATING included)."""
+    return [s for s in emu.sessions.values() if s.name == name and s.status not in TERMINAL]
+
+
+def running_on_manager(emu: Emulator, name: str) -> Session:
+    """The one session of that name on the emulator, which must be RUNNING."""
+    sessions = on_manager(emu, name)
+    assert [s.status for s in sessions] == ["RUNNING"], sessions
+    return sessions[0]
+
+
+def deletes(emu: Emulator, name: str) -> list[str]:
+    """The ``DELETE`` requests the emulator received for session ``name``."""
+    return [
+        r["path"]
+        for r in emu.requests_log
+        if r["method"] == "DELETE" and r["path"].split("?")[0] == f"/session/{name}"
+    ]
+
+
+async def gone_from_manager(emu: Emulator, name: str) -> list[Session]:
+    """Wait up to 5 s for the emulator to have no session of that name left."""
+    for _ in range(100):
+        if not on_manager(emu, name):
+            break
+        await asyncio.sleep(0.05)
+    return on_manager(emu, name)
+
+
+async def test_sessions_outlive_the_daemon_and_are_reused_by_name(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """shutdown + exit, then SIGTERM: each time the session stays on the manager, and the
+    next daemon (with another home: nothing of it is kept locally) gets it back with its
+    variables. closeSession still destroys it."""
+    name = "bai-keep"
+    async with daemon_on(emu, tmp_path / "one") as first:
+        info = await open_session(first, name)
+        assert info["created"] is True, info
+        result = await first.run("kept = 41", session=name)
+        assert result["status"] == "finished", result
+        session_id = running_on_manager(emu, name).id
+    # the first daemon has exited (shutdown + exit): the session is still there
+    assert running_on_manager(emu, name).id == session_id
+    assert deletes(emu, name) == []
+
+    async with daemon_on(emu, tmp_path / "two") as second:
+        info = await open_session(second, name)
+        assert (info["created"], info["state"]) == (False, "idle"), info
+        result = await second.run("kept += 1\nprint(kept)", session=name)
+        assert (result["status"], second.text(result["runId"])) == ("finished", "42\n"), result
+        await terminate(second)
+    # SIGTERM: kept as well
+    assert running_on_manager(emu, name).id == session_id
+    assert deletes(emu, name) == []
+
+    async with daemon_on(emu, tmp_path / "three") as third:
+        result = await third.run("print(kept)", session=name)
+        assert (result["status"], third.text(result["runId"])) == ("finished", "42\n"), result
+        await third.request("runbridge/closeSession", {"name": name})
+        assert await gone_from_manager(emu, name) == []  # an explicit close destroys it
+        assert len(deletes(emu, name)) == 1
+        info = await open_session(third, name)
+        assert info["created"] is True, info  # closed for good: a fresh session
+        result = await third.run("print('kept' in globals())", session=name)
+        assert third.text(result["runId"]) == "False\n"
+        await third.request("runbridge/closeSession", {"name": name})
+    assert await gone_from_manager(emu, name) == []
+
+
+async def test_keep_sessions_false_destroys_sessions_on_daemon_exit(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    name = "bai-nokeep"
+    async with daemon_on(emu, tmp_path / "home", keep_sessions=False) as d:
+        result = await d.run("kept = 1", session=name)
+        assert result["status"] == "finished", result
+        assert running_on_manager(emu, name)
+    assert len(deletes(emu, name)) == 1  # the daemon destroyed it before it exited
+    assert await gone_from_manager(emu, name) == []
+    async with daemon_on(emu, tmp_path / "home") as d:
+        info = await open_session(d, name)
+        assert info["created"] is True, info
+        result = await d.run("print('kept' in globals())", session=name)
+        assert d.text(result["runId"]) == "False\n"
+        await d.request("runbridge/closeSession", {"name": name})
+
+
+@pytest.mark.parametrize("execute", ["stream", "rest"])
+async def test_a_daemon_exit_during_a_run_interrupts_it_and_keeps_the_session(
+    emu: Emulator, tmp_path: Path, execute: str
+) -> None:
+    """The run is interrupted (its kernel sees KeyboardInterrupt, so the next daemon's run
+    does not wait behind it), the session and its variables are kept. ``rest``: runs by
+    the REST loop (no execute websocket, whose drop alone would interrupt the run)."""
+    name = f"bai-exit-{execute}"
+    code = (
+        "import time\nkept = 5\ntry:\n    print('sleeping', flush=True)\n    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n    stopped = 'interrupted'\n    raise\n"
+    )
+    emu.config.stream_execute = execute == "stream"
+    try:
+        async with daemon_on(emu, tmp_path / "one") as first:
+            task = await start_run(first, name, code, "sleeping")
+            session_id = running_on_manager(emu, name).id
+        # the daemon answered the run before it exited: interrupted, as by a close
+        result = task.result()
+        assert (result["status"], result["message"]) == (
+            "interrupted",
+            "the session was closed",
+        ), result
+        assert running_on_manager(emu, name).id == session_id
+        assert deletes(emu, name) == []
+        async with daemon_on(emu, tmp_path / "two") as second:
+            info = await open_session(second, name)
+            assert (info["created"], info["state"]) == (False, "idle"), info
+            result = await asyncio.wait_for(second.run("print(stopped, kept)", session=name), 10)
+            assert (result["status"], second.text(result["runId"])) == (
+                "finished",
+                "interrupted 5\n",
+            ), result
+            await second.request("runbridge/closeSession", {"name": name})
+        assert await gone_from_manager(emu, name) == []
+    finally:
+        emu.config.stream_execute = True
+
+
+def write_config(home: Path, emu: Emulator) -> None:
+    """``config.toml`` of a daemon whose home is ``home``: profile ``bai`` on ``emu``."""
+    folder = home / "config"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    path.write_text(
+        'default_profile = "bai"\n\n[profiles.bai]\ntype = "backendai"\n'
+        f'endpoint = "{emu.url}"\naccess_key = "{ACCESS_KEY}"\nsecret_key = "{SECRET_KEY}"\n'
+        f'image = "{IMAGE}"\ntimeout = 5\n'
+    )
+    path.chmod(0o600)
+
+
+async def test_a_shared_daemon_keeps_them_on_linger_expiry_and_on_stop_daemon(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    name = "bai-shared-keep"
+    home = tmp_path / "home"
+    write_config(home, emu)
+    daemons: list[SharedDaemon] = []
+    try:
+        daemons.append(first := SharedDaemon(home, linger=1.5))
+        editor = await Editor.connect(first.sock)
+        await editor.initialize()
+        result = await editor.request("runbridge/run", {"session": name, "code": "kept = 3"})
+        assert result["status"] == "finished", result
+        session_id = running_on_manager(emu, name).id
+        await editor.leave()
+        assert await first.exited(15) == 0  # no editor for 1.5 s
+        assert running_on_manager(emu, name).id == session_id
+
+        daemons.append(second := SharedDaemon(home, linger=600))
+        editor = await Editor.connect(second.sock)
+        await editor.initialize()
+        info = await editor.request("runbridge/openSession", {"name": name})
+        assert info["created"] is False, info
+        result = await editor.request("runbridge/run", {"session": name, "code": "print(kept)"})
+        assert editor.stdout(result["runId"]) == "3\n", result
+        assert await editor.request("runbridge/stopDaemon", {}) == {}
+        editor.writer.close()
+        assert await second.exited(10) == 0
+        assert running_on_manager(emu, name).id == session_id
+        assert deletes(emu, name) == []
+    finally:
+        for daemon in daemons:
+            if daemon.proc.poll() is None:
+                daemon.proc.kill()
+    async with daemon_on(emu, tmp_path / "other") as d:
+        assert (await open_session(d, name))["created"] is False
+        await d.request("runbridge/closeSession", {"name": name})
+    assert await gone_from_manager(emu, name) == []
