@@ -28,6 +28,7 @@ from runbridge.backends.backendai.profile import ENV_PREFIXES
 from tests.backendai.daemon_helpers import ACCESS_KEY, IMAGE, SECRET_KEY, profile
 from tests.backendai_emulator import Emulator
 from tests.backendai_emulator.server import TERMINAL, Session
+from tests.conftest import PYTHON, isolated_env
 from tests.e2e.conftest import Daemon, start_daemon, start_run
 from tests.e2e.helpers import open_session
 from tests.e2e.shared_daemon import Editor, SharedDaemon
@@ -244,6 +245,42 @@ async def test_a_shared_daemon_keeps_them_on_linger_expiry_and_on_stop_daemon(
         for daemon in daemons:
             if daemon.proc.poll() is None:
                 daemon.proc.kill()
+    async with daemon_on(emu, tmp_path / "other") as d:
+        assert (await open_session(d, name))["created"] is False
+        await d.request("runbridge/closeSession", {"name": name})
+    assert await gone_from_manager(emu, name) == []
+
+
+async def test_runbridge_run_in_a_shell_keeps_the_session_for_the_next_command(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Each ``runbridge run`` is its own process; on a Backend.AI profile the session it
+    opened stays on the manager, and the next command reuses it with its variables."""
+    name = "bai-cli-keep"
+    home = tmp_path / "home"
+    write_config(home, emu)
+    env = isolated_env(home)
+    for prefix in ENV_PREFIXES:
+        for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
+            env.pop(prefix + key, None)
+
+    async def rb(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            PYTHON, "-m", "runbridge", *args, env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = await rb("run", "-s", name, "-c", "from_the_shell = 11")
+    assert code == 0, err
+    session_id = running_on_manager(emu, name).id
+    code, out, err = await rb("run", "-s", name, "-c", "print(from_the_shell * 2)")
+    assert (code, out) == (0, "22\n"), err
+    assert running_on_manager(emu, name).id == session_id
+    assert deletes(emu, name) == []
     async with daemon_on(emu, tmp_path / "other") as d:
         assert (await open_session(d, name))["created"] is False
         await d.request("runbridge/closeSession", {"name": name})
