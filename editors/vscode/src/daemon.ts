@@ -18,7 +18,8 @@ import {
   WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
-import { DaemonCommand, resolveDaemon } from './core/daemonCommand';
+import { DaemonCommand, pipInstallCommand, resolveDaemon } from './core/daemonCommand';
+import { PythonEnvironmentLookup, PYTHON_EXTENSION_ID } from './core/pythonEnvironment';
 import { ownUid, secureSocketPath, UnsafePath } from './core/privateFolder';
 import { connectChecked, connectShared, sharedSocketPath } from './core/sharedDaemon';
 import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
@@ -41,11 +42,19 @@ export class Daemon implements vscode.Disposable {
   private readonly stateEmitter = new vscode.EventEmitter<string | undefined>();
   /** Fires `undefined` when the daemon runs, else the reason it does not. */
   readonly onDidChangeState = this.stateEmitter.event;
+  /** The Python extension's active environment, asked again at every start (so a changed
+   * environment is used by the next start; a running daemon is left as it is). */
+  private readonly pythonEnvironments: PythonEnvironmentLookup;
 
   constructor(
     readonly output: vscode.LogOutputChannel,
     private readonly events: RunbridgeEvents,
-  ) {}
+  ) {
+    this.pythonEnvironments = new PythonEnvironmentLookup(
+      () => vscode.extensions.getExtension(PYTHON_EXTENSION_ID),
+      (line) => this.output.warn(line),
+    );
+  }
 
   get info(): ServerInfo | undefined {
     return this.serverInfo;
@@ -74,7 +83,7 @@ export class Daemon implements vscode.Disposable {
     if (!config.get<boolean>('daemon.keepSessions', true)) {
       return undefined;
     }
-    const resolved = this.resolve(config);
+    const { resolved } = await this.resolve(config);
     if ('error' in resolved) {
       return undefined;
     }
@@ -106,10 +115,10 @@ export class Daemon implements vscode.Disposable {
   private async start(): Promise<RunbridgeApi> {
     const config = vscode.workspace.getConfiguration('runbridge');
     this.refusal = undefined;
-    const resolved = this.resolve(config);
+    const { resolved, activePython } = await this.resolve(config);
     if ('error' in resolved) {
       this.stateEmitter.fire(resolved.error);
-      void this.offerFix(resolved.error);
+      void this.offerFix(resolved.error, activePython);
       throw new DaemonNotFound(resolved.error);
     }
     this.output.info(`starting the daemon: ${resolved.command} ${resolved.args.join(' ')} (from ${resolved.source})`);
@@ -224,12 +233,21 @@ export class Daemon implements vscode.Disposable {
     return this.api;
   }
 
-  private resolve(config: vscode.WorkspaceConfiguration): DaemonCommand | { error: string } {
-    return resolveDaemon(
+  /** The daemon command, and the Python extension's active interpreter it was looked up with. */
+  private async resolve(
+    config: vscode.WorkspaceConfiguration,
+  ): Promise<{ resolved: DaemonCommand | { error: string }; activePython: string | undefined }> {
+    // Only when the setting is empty: an explicit path never waits for the Python extension.
+    const activePython =
+      config.get<string>('daemon.path', '').trim() === ''
+        ? await this.pythonEnvironments.interpreter(vscode.workspace.workspaceFolders?.[0]?.uri)
+        : undefined;
+    const resolved = resolveDaemon(
       {
         path: config.get<string>('daemon.path', ''),
         args: config.get<string[]>('daemon.args', ['serve']),
         pythonPath: vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath'),
+        activePython,
       },
       process.env,
       (file) => {
@@ -240,6 +258,7 @@ export class Daemon implements vscode.Disposable {
         }
       },
     );
+    return { resolved, activePython };
   }
 
   private environment(config: vscode.WorkspaceConfiguration): NodeJS.ProcessEnv {
@@ -254,18 +273,17 @@ export class Daemon implements vscode.Disposable {
     this.stateEmitter.fire(error.message);
   }
 
-  private async offerFix(message: string): Promise<void> {
+  private async offerFix(message: string, activePython: string | undefined): Promise<void> {
     const setPath = 'Set Daemon Path';
     const install = 'Install with pip';
     const choice = await vscode.window.showErrorMessage(message, setPath, install);
     if (choice === setPath) {
       await vscode.commands.executeCommand('workbench.action.openSettings', 'runbridge.daemon.path');
     } else if (choice === install) {
-      const python =
-        vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath') || 'python3';
+      const pythonPath = vscode.workspace.getConfiguration('python').get<string>('defaultInterpreterPath');
       const terminal = vscode.window.createTerminal({ name: 'runbridge install' });
       terminal.show();
-      terminal.sendText(`"${python}" -m pip install runbridge`);
+      terminal.sendText(pipInstallCommand(activePython, pythonPath));
     }
   }
 

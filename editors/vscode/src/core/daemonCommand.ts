@@ -10,18 +10,43 @@ export interface DaemonSettings {
   args: string[];
   /** `python.defaultInterpreterPath` */
   pythonPath?: string;
+  /** The interpreter of the Python extension's active environment for the workspace folder, if any. */
+  activePython?: string;
 }
 
 export interface DaemonCommand {
   command: string;
   args: string[];
-  /** Where it came from: the runbridge.daemon.path setting, PATH, or the Python interpreter setting. */
-  source: 'setting' | 'path' | 'python';
+  /** Where it came from: the runbridge.daemon.path setting, the Python extension's active
+   * environment, PATH, or the Python interpreter setting. */
+  source: 'setting' | 'python-env' | 'path' | 'python';
 }
 
 export const NOT_FOUND =
   'runbridge was not found: set "runbridge.daemon.path" or install it with `pip install runbridge` ' +
   '(looked in PATH and python.defaultInterpreterPath)';
+
+/** The not-found error; it names the Python extension's environment when one was given. */
+export function notFound(activePython?: string): string {
+  if (!activePython) return NOT_FOUND;
+  return (
+    'runbridge was not found: set "runbridge.daemon.path" or install it with `pip install runbridge` ' +
+    `(looked in the Python extension's environment ${activePython}, PATH and python.defaultInterpreterPath)`
+  );
+}
+
+/** The `runbridge` script beside an interpreter: where pip puts it in that environment
+ * (`bin/` of a venv or conda env on Linux and macOS, `Scripts\` of a venv on Windows). */
+export function scriptBeside(interpreter: string, platform: NodeJS.Platform = process.platform): string {
+  return path.join(path.dirname(interpreter), platform === 'win32' ? 'runbridge.exe' : 'runbridge');
+}
+
+/** The shell command of "Install with pip": pip of the Python extension's active environment,
+ * else of `python.defaultInterpreterPath`, else `python3`. */
+export function pipInstallCommand(activePython?: string, pythonPath?: string): string {
+  const python = activePython?.trim() || pythonPath?.trim() || 'python3';
+  return `"${python}" -m pip install runbridge`;
+}
 
 /** A Python interpreter's file name: python, python3, python3.12 (and python.exe on Windows). */
 export function isPythonInterpreter(file: string): boolean {
@@ -60,8 +85,12 @@ function viaPython(interpreter: string, args: string[], source: DaemonCommand['s
  * 1. `runbridge.daemon.path` when set: that file (with a leading `~/` expanded); a bare name
  *    (no slash) is looked up on PATH. A Python interpreter there runs `-m runbridge`.
  *    A path that does not exist is an error naming it.
- * 2. `runbridge` on env.PATH.
- * 3. `python.defaultInterpreterPath`, when it is a path (not a bare name) that exists, with `-m runbridge`.
+ * 2. The Python extension's active environment (`activePython`): the `runbridge` script beside
+ *    its interpreter, when it exists (pip installed runbridge there). The script, not
+ *    `python -m runbridge`: only the script's existence tells, without running Python, that
+ *    runbridge is installed in that environment; an environment without it falls through.
+ * 3. `runbridge` on env.PATH.
+ * 4. `python.defaultInterpreterPath`, when it is a path (not a bare name) that exists, with `-m runbridge`.
  * Otherwise an error saying what was searched.
  */
 export function resolveDaemon(
@@ -81,11 +110,18 @@ export function resolveDaemon(
     }
     return isPythonInterpreter(file) ? viaPython(file, args, 'setting') : { command: file, args, source: 'setting' };
   }
+  // Like python.defaultInterpreterPath below, only a path says where an environment is.
+  const activePython = settings.activePython?.trim() || undefined;
+  const envPython = activePython !== undefined && isPath(activePython) ? activePython : undefined;
+  if (envPython !== undefined) {
+    const script = scriptBeside(envPython);
+    if (exists(script)) return { command: script, args, source: 'python-env' };
+  }
   const found = onPath('runbridge', env, exists);
   if (found !== undefined) return { command: found, args, source: 'path' };
   // A bare name (the Python extension's default is "python") says nothing about where
   // runbridge is installed, so only a path is tried.
   const python = expandHome(settings.pythonPath?.trim() ?? '', env);
   if (isPath(python) && exists(python)) return viaPython(python, args, 'python');
-  return { error: NOT_FOUND };
+  return { error: notFound(envPython) };
 }

@@ -1,7 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { expandHome, isPythonInterpreter, NOT_FOUND, resolveDaemon } from '../../src/core/daemonCommand';
+import {
+  expandHome,
+  isPythonInterpreter,
+  NOT_FOUND,
+  notFound,
+  pipInstallCommand,
+  resolveDaemon,
+  scriptBeside,
+} from '../../src/core/daemonCommand';
 
 const ENV = { HOME: '/home/me', PATH: ['/usr/local/bin', '', '/home/me/.local/bin', '/usr/bin'].join(path.delimiter) };
 
@@ -15,7 +23,7 @@ function fs(...files: string[]) {
   return { exists, asked };
 }
 
-const settings = (over: Partial<{ path: string; args: string[]; pythonPath: string }> = {}) => ({
+const settings = (over: Partial<{ path: string; args: string[]; pythonPath: string; activePython: string }> = {}) => ({
   path: '',
   args: ['serve'],
   ...over,
@@ -116,6 +124,77 @@ describe('resolveDaemon: PATH and python.defaultInterpreterPath', () => {
     assert.deepEqual(resolveDaemon(settings({ pythonPath: 'python' }), ENV, fs('python', '/usr/bin/python').exists), expected);
     assert.deepEqual(resolveDaemon(settings({ path: '   ' }), {}, fs().exists), expected);
     assert.equal(NOT_FOUND, expected.error);
+  });
+});
+
+describe("resolveDaemon: the Python extension's active environment", () => {
+  const VENV_PY = '/proj/.venv/bin/python';
+  const VENV_RB = scriptBeside(VENV_PY);
+
+  it('uses the runbridge script beside the interpreter, before PATH and python.defaultInterpreterPath', () => {
+    const { exists, asked } = fs(VENV_RB, '/usr/local/bin/runbridge', '/other/bin/python');
+    assert.deepEqual(
+      resolveDaemon(settings({ activePython: VENV_PY, pythonPath: '/other/bin/python' }), ENV, exists),
+      { command: VENV_RB, args: ['serve'], source: 'python-env' },
+    );
+    assert.deepEqual(asked, [VENV_RB]); // PATH was not searched
+  });
+
+  it('comes after the runbridge.daemon.path setting', () => {
+    const { exists } = fs('/opt/rb/bin/runbridge', VENV_RB);
+    assert.deepEqual(resolveDaemon(settings({ path: '/opt/rb/bin/runbridge', activePython: VENV_PY }), ENV, exists), {
+      command: '/opt/rb/bin/runbridge',
+      args: ['serve'],
+      source: 'setting',
+    });
+  });
+
+  it('falls through to PATH, then python.defaultInterpreterPath, when the environment has no runbridge', () => {
+    const onPath = fs('/usr/bin/runbridge', VENV_PY);
+    assert.deepEqual(resolveDaemon(settings({ activePython: VENV_PY }), ENV, onPath.exists), {
+      command: '/usr/bin/runbridge',
+      args: ['serve'],
+      source: 'path',
+    });
+    assert.equal(onPath.asked[0], VENV_RB);
+    assert.deepEqual(
+      resolveDaemon(settings({ activePython: VENV_PY, pythonPath: '/other/bin/python' }), ENV, fs('/other/bin/python').exists),
+      { command: '/other/bin/python', args: ['-m', 'runbridge', 'serve'], source: 'python' },
+    );
+  });
+
+  it('is an error that names the environment when nothing is found', () => {
+    const result = resolveDaemon(settings({ activePython: VENV_PY }), ENV, fs(VENV_PY).exists);
+    assert.deepEqual(result, { error: notFound(VENV_PY) });
+    assert.equal(
+      notFound(VENV_PY),
+      'runbridge was not found: set "runbridge.daemon.path" or install it with `pip install runbridge` ' +
+        "(looked in the Python extension's environment /proj/.venv/bin/python, PATH and python.defaultInterpreterPath)",
+    );
+    assert.equal(notFound(undefined), NOT_FOUND);
+    // An empty or bare-name interpreter is not an environment: the plain error.
+    assert.deepEqual(resolveDaemon(settings({ activePython: '' }), ENV, fs().exists), { error: NOT_FOUND });
+    assert.deepEqual(resolveDaemon(settings({ activePython: 'python' }), ENV, fs('runbridge').exists), {
+      error: NOT_FOUND,
+    });
+  });
+
+  it('scriptBeside: bin/runbridge beside the interpreter, runbridge.exe on Windows', () => {
+    assert.equal(scriptBeside('/proj/.venv/bin/python3', 'linux'), path.join('/proj/.venv/bin', 'runbridge'));
+    assert.equal(scriptBeside('/opt/conda/envs/x/bin/python', 'darwin'), path.join('/opt/conda/envs/x/bin', 'runbridge'));
+    assert.equal(scriptBeside('/proj/.venv/Scripts/python.exe', 'win32'), path.join('/proj/.venv/Scripts', 'runbridge.exe'));
+  });
+});
+
+describe('pipInstallCommand: where "Install with pip" installs', () => {
+  it("uses the Python extension's environment first", () => {
+    assert.equal(pipInstallCommand('/proj/.venv/bin/python', '/other/bin/python'), '"/proj/.venv/bin/python" -m pip install runbridge');
+  });
+
+  it('else python.defaultInterpreterPath, else python3', () => {
+    assert.equal(pipInstallCommand(undefined, '/other/bin/python'), '"/other/bin/python" -m pip install runbridge');
+    assert.equal(pipInstallCommand('', '  '), '"python3" -m pip install runbridge');
+    assert.equal(pipInstallCommand(), '"python3" -m pip install runbridge');
   });
 });
 
