@@ -41,7 +41,7 @@ CHUNK = 64 * 1024
 SESSION = "bench"
 #: A flood run with no output for this long (and no reply) has lost its end.
 STALL_S = 10.0
-SECTIONS = ("roundtrip", "throughput", "flood", "terminal", "spawn")
+SECTIONS = ("roundtrip", "throughput", "flood", "terminal", "spawn", "open")
 
 
 # -- environment ----------------------------------------------------------------
@@ -55,6 +55,22 @@ def isolated_env(base: Path, server: Path = ROOT / "server") -> dict[str, str]:
     env.pop("RUNBRIDGE_OUTPUT_CAP_MB", None)
     env["PYTHONPATH"] = str(server) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+def spares_ready(daemon_log: Path) -> int:
+    """How many spare kernels the daemon said were ready."""
+    lines = daemon_log.read_text().splitlines()
+    return sum("spare kernel " in line and line.endswith(" ready") for line in lines)
+
+
+def spare_memory(daemon_pid: int) -> dict[str, Any]:
+    """RSS and USS (MB) of the daemon's idle spare kernel (its cwd: ``spare-<key>``)."""
+    for proc in psutil.Process(daemon_pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if Path(proc.cwd()).name.startswith("spare-"):
+                info = proc.memory_full_info()
+                return {"spare_rss_mb": info.rss / MB, "spare_uss_mb": info.uss / MB}
+    return {}
 
 
 def flood_code(total_bytes: int) -> str:
@@ -293,6 +309,7 @@ class Bench:
         self.quick = quick
         self.run_timeout = run_timeout
         self.home = home
+        self.server = server
         self.env = isolated_env(home, server)
         self.figures: list[Figure] = []
         self.rb: RpcClient | None = None
@@ -608,6 +625,68 @@ class Bench:
             )
         )
 
+    # -- 5b. opening a local session, with and without a spare kernel ready ----------
+    async def _open_times(self, spare_kernels: int, n: int) -> tuple[list[float], dict[str, Any]]:
+        """Open ``n`` local sessions on a daemon of its own (``spare_kernels``), each after
+        the spare of the one before is ready; each session is closed after its open."""
+        home = self.home / f"open-{spare_kernels}"
+        home.mkdir()
+        rb = await RpcClient.spawn(isolated_env(home, self.server), home)
+        log = home / "log" / "daemon.log"
+        times: list[float] = []
+        memory: dict[str, Any] = {}
+        try:
+            profile = {"type": "local", "spare_kernels": spare_kernels}
+            await rb.initialize({"profiles": {"local": profile}})
+            await rb.request("runbridge/openSession", {"name": "warm-up"}, timeout=120)
+            for i in range(n):
+                if spare_kernels:
+                    deadline = time.monotonic() + 60
+                    while spares_ready(log) < i + 1:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError("no spare kernel became ready")
+                        await asyncio.sleep(0.05)
+                    if i == 0:
+                        memory = spare_memory(rb.proc.pid)
+                t0 = time.perf_counter()
+                await rb.request("runbridge/openSession", {"name": f"s{i}"}, timeout=120)
+                times.append((time.perf_counter() - t0) * 1000)
+                await rb.request("runbridge/closeSession", {"name": f"s{i}"}, timeout=60)
+        finally:
+            await rb.close()
+        return times, memory
+
+    async def bench_open(self) -> None:
+        n = 3 if self.quick else 5
+        fresh, _ = await self._open_times(0, n)
+        spare, memory = await self._open_times(1, n)
+        med_spare, med_fresh = statistics.median(spare), statistics.median(fresh)
+        self.figures.append(
+            Figure(
+                "open_local_spare_ms",
+                f"open a local session, spare ready vs none (median of {n})",
+                med_spare,
+                "ms",
+                "< 100 ms",
+                med_spare < 100,
+                med_spare,
+                med_fresh,
+                {"spare_ms": spare, "no_spare_ms": fresh, **memory},
+            )
+        )
+        if memory:
+            self.figures.append(
+                Figure(
+                    "spare_kernel_rss_mb",
+                    "memory of one idle spare kernel (RSS; USS in the JSON)",
+                    memory["spare_rss_mb"],
+                    "MB",
+                    "info",
+                    None,
+                    detail=memory,
+                )
+            )
+
     # -- 6. terminal echo ------------------------------------------------------------
     async def bench_terminal(self) -> None:
         rb = self.rb
@@ -731,6 +810,8 @@ class Bench:
                 self.rb = None
         if "spawn" in only:
             await self.section("spawn", self.bench_spawn)
+        if "open" in only:
+            await self.section("open", self.bench_open)
 
 
 def fmt(value: float | None, unit: str = "") -> str:

@@ -43,6 +43,9 @@ DEFAULT_TRANSCRIPT_MAX_MB = 100.0
 DEFAULT_IDLE_TIMEOUT_MINUTES: Final[Mapping[str, float]] = MappingProxyType(
     {"local": 24 * 60.0, "jupyter": 0.0, "backendai": 0.0}
 )
+#: Started kernels kept per kernelspec by a ``local`` profile (``spare_kernels``; 0: none).
+DEFAULT_SPARE_KERNELS = 1
+_MAX_SPARE_KERNELS = 8
 
 #: The size settings: attribute, ``config.toml`` key, ``initializationOptions`` key, env var.
 _SIZES = (
@@ -59,6 +62,8 @@ class Profile:
     settings: dict[str, Any] = field(default_factory=dict)
     #: ``idle_timeout_minutes``; None: the default of the profile's type.
     idle_timeout_minutes: float | None = None
+    #: ``spare_kernels`` (``local`` profiles): started kernels kept per kernelspec.
+    spare_kernels: int = DEFAULT_SPARE_KERNELS
 
     @property
     def idle_timeout_s(self) -> float:
@@ -118,15 +123,19 @@ def _parse_profiles(raw: Any, where: str, warnings: list[str]) -> dict[str, Prof
             idle_timeout = _parse_minutes(
                 body["idle_timeout_minutes"], f"{key}.idle_timeout_minutes", warnings
             )
-        settings = {
-            k: v for k, v in body.items() if k not in ("type", "image", "idle_timeout_minutes")
-        }
+        own = ["type", "image", "idle_timeout_minutes"]
+        spare_kernels = DEFAULT_SPARE_KERNELS
+        if kind == "local" and "spare_kernels" in body:
+            own.append("spare_kernels")
+            spare_kernels = _parse_spares(body["spare_kernels"], f"{key}.spare_kernels", warnings)
+        settings = {k: v for k, v in body.items() if k not in own}
         profiles[name] = Profile(
             name=name,
             type=kind,
             image=image,
             settings=settings,
             idle_timeout_minutes=idle_timeout,
+            spare_kernels=spare_kernels,
         )
     return profiles
 
@@ -140,6 +149,17 @@ def _parse_minutes(value: Any, where: str, warnings: list[str]) -> float | None:
         warnings.append(f"{where} = {value!r} is not a number of minutes (0 or more); default used")
         return None
     return minutes
+
+
+def _parse_spares(value: Any, where: str, warnings: list[str]) -> int:
+    """A whole number of spare kernels, 0 to 8, else a warning and the default."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_SPARE_KERNELS:
+        return value
+    warnings.append(
+        f"{where} = {value!r} is not a whole number from 0 to {_MAX_SPARE_KERNELS}; "
+        f"default ({DEFAULT_SPARE_KERNELS}) used"
+    )
+    return DEFAULT_SPARE_KERNELS
 
 
 def _parse_cap(value: Any, where: str, warnings: list[str]) -> float | None:

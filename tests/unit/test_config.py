@@ -288,3 +288,30 @@ def test_a_bad_idle_timeout_is_named_and_the_default_used(config_dir: Path, bad:
     assert "initializationOptions: profiles.local.idle_timeout_minutes" in warning
     assert "default used" in warning
     assert settings.profiles["local"].idle_timeout_s == 24 * 60 * 60
+
+
+def test_spare_kernels_from_file_and_init_options(config_dir: Path) -> None:
+    write_config(
+        config_dir,
+        """
+[profiles.local]
+type = "local"
+spare_kernels = 0
+""",
+    )
+    settings = load_settings({"profiles": {"two": {"type": "local", "spare_kernels": 2}}})
+    assert settings.warnings == []
+    assert settings.profiles["local"].spare_kernels == 0
+    assert settings.profiles["two"].spare_kernels == 2
+    assert "spare_kernels" not in settings.profiles["two"].settings
+    assert load_settings().profiles["local"].spare_kernels == 0  # the file's
+    assert load_settings({"profiles": {"x": {"type": "local"}}}).profiles["x"].spare_kernels == 1
+
+
+@pytest.mark.parametrize("bad", ["1", -1, 9, 1.5, True, [1]])
+def test_a_bad_spare_kernels_is_named_and_the_default_used(config_dir: Path, bad: Any) -> None:
+    settings = load_settings({"profiles": {"local": {"type": "local", "spare_kernels": bad}}})
+    (warning,) = settings.warnings
+    assert "initializationOptions: profiles.local.spare_kernels" in warning
+    assert "default (1) used" in warning
+    assert settings.profiles["local"].spare_kernels == 1

@@ -35,8 +35,9 @@ from runbridge.backends.base import (
 from runbridge.backends.local import files as local_files
 from runbridge.backends.local.batch import BatchRunner
 from runbridge.backends.local.kernel import LocalKernel, find_kernelspec
+from runbridge.backends.local.spares import SparePool
 from runbridge.backends.local.terminal import PtyTerminal
-from runbridge.config import Profile
+from runbridge.config import DEFAULT_SPARE_KERNELS, Profile
 from runbridge.model import (
     BatchOptions,
     FileEntry,
@@ -58,6 +59,7 @@ class LocalSession:
         env: dict[str, str],
         on_state: StateCallback,
         runtime_dir: Path,
+        spares: SparePool,
     ) -> None:
         self.name = name
         self.image = image or DEFAULT_IMAGE
@@ -65,6 +67,7 @@ class LocalSession:
         self._on_state = on_state
         self._workdir = paths.session_workdir(name)
         self.workdir = str(self._workdir)
+        self._spares = spares
         self.kernel = LocalKernel(
             self.image,
             self._workdir,
@@ -79,7 +82,20 @@ class LocalSession:
         self.created: bool | None = None
 
     async def start(self) -> None:
-        await self.kernel.start()
+        """Take a spare kernel of this kernelspec when one is ready, else start one; then
+        the next spare starts in the background."""
+        kernel = self.kernel
+        spare = await self._spares.take(
+            kernel.kernel_name, kernel.workdir, kernel.env, kernel.log_path, kernel.on_dead
+        )
+        start_s = None
+        if spare is not None:
+            self.kernel = spare
+        else:
+            began = time.monotonic()
+            await kernel.start()
+            start_s = time.monotonic() - began
+        self._spares.replenish(self.kernel.kernel_name, self.kernel.language, start_s)
         self.created = True
 
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
@@ -210,6 +226,9 @@ class LocalBackend:
         # IPC socket paths must stay short (~100 bytes), so they live in /tmp.
         remove_stale_runtime_folders()
         self._runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
+        per_kernelspec = DEFAULT_SPARE_KERNELS if profile is None else profile.spare_kernels
+        #: started kernels kept for the next sessions (``spare_kernels`` of the profile)
+        self.spares = SparePool(self._runtime, per_kernelspec)
 
     def open(
         self,
@@ -219,7 +238,7 @@ class LocalBackend:
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
     ) -> LocalSession:
-        return LocalSession(name, image, env, on_state, self._runtime)
+        return LocalSession(name, image, env, on_state, self._runtime, self.spares)
 
     async def check(self, image: str | None) -> str:
         name = image or DEFAULT_IMAGE
@@ -227,6 +246,7 @@ class LocalBackend:
         return f"kernelspec {name!r} ({spec.display_name}) is installed on this machine"
 
     async def aclose(self) -> None:
+        await self.spares.aclose()
         with contextlib.suppress(OSError):
             shutil.rmtree(self._runtime)
 

@@ -52,6 +52,27 @@ except Exception:
 """
 #: IOPub messages taken per wake-up before other tasks get a turn.
 _DRAIN_MAX = 64
+#: Run silently in a started spare Python kernel when a session takes it: what a fresh
+#: kernel of that session would have from its start (cwd, env vars, IPython's directory
+#: history, its output in the session's kernel log), leaving no name behind.
+_ADOPT = """
+def _rb_adopt(workdir, env, log):
+    import os, sys
+    os.chdir(workdir)
+    os.environ.update(env)
+    dh = get_ipython().user_ns.get("_dh")
+    if dh:
+        dh[:] = [type(dh[0])(workdir)]
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        for stream, number in ((sys.stdout, 1), (sys.stderr, 2)):
+            os.dup2(fd, getattr(stream, "_original_stdstream_copy", None) or number)
+    finally:
+        os.close(fd)
+_rb_adopt(%r, %r, %r)
+del _rb_adopt
+"""
+_ADOPT_TIMEOUT_S = 5.0
 
 
 def available_kernelspecs() -> list[str]:
@@ -90,7 +111,9 @@ class LocalKernel:
         self._km: AsyncKernelManager | None = None
         self._kc: Any = None
         self._pumps: list[asyncio.Task[None]] = []
-        self.core = KernelCore(self, on_dead)
+        #: called when a run finds the kernel dead (a spare gets its session's on adoption)
+        self.on_dead = on_dead
+        self.core = KernelCore(self, lambda: self.on_dead())
         self._log_file: Any = None
         self._language = ""
         #: the session the guardian watches (the kernel's pid), 0 for none
@@ -101,23 +124,23 @@ class LocalKernel:
     def started(self) -> bool:
         return self._km is not None
 
+    @property
+    def language(self) -> str:
+        """The kernelspec's language, lower case (known once started)."""
+        return self._language
+
+    @property
+    def pid(self) -> int:
+        """The kernel process's pid (the session the guardian watches), 0 when none."""
+        return self._guarded
+
     async def is_alive(self) -> bool:
         return self._km is not None and bool(await self._km.is_alive())
 
     def _open_log(self) -> IO[bytes]:
         """The kernel's own stdout and stderr: its log (0600), or nowhere when the log
         folder cannot be written (the kernel starts all the same)."""
-        try:
-            paths.own_folder(self.log_path.parent)
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-            return os.fdopen(paths.open_private(self.log_path, flags), "ab")
-        except OSError as exc:
-            log.warning(
-                "the kernel log %s cannot be written (%s); the kernel's own messages are lost",
-                self.log_path,
-                exc.strerror or exc,
-            )
-            return open(os.devnull, "ab")
+        return _open_log(self.log_path)
 
     async def start(self) -> None:
         spec = find_kernelspec(self.kernel_name)
@@ -221,6 +244,38 @@ class LocalKernel:
             self._log_file.close()
             self._log_file = None
 
+    async def adopt(
+        self, workdir: Path, env: dict[str, str], log_path: Path, on_dead: Callable[[], None]
+    ) -> bool:
+        """Make this started spare (a Python kernel, no run yet) the kernel a fresh start
+        for a session would give: cwd ``workdir``, ``env`` set, its output going to
+        ``log_path`` (with what the spare logged so far). False when it cannot (dead, the
+        work folder cannot be made, the setup run failed): the caller stops it."""
+        if self._kc is None or self._language != "python" or not await self.is_alive():
+            return False
+        try:
+            workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            return False  # a fresh start says why
+        session_log = _open_log(log_path)
+        target = Path(os.devnull) if session_log.name == os.devnull else log_path
+        code = _ADOPT % (str(workdir), dict(env), str(target))
+        reply = await self.core.run_silent(code, {}, _ADOPT_TIMEOUT_S)
+        if reply.get("status") != "ok":
+            session_log.close()
+            return False
+        spare_log = self.log_path
+        with contextlib.suppress(OSError):  # the spare's start lines, then its log is gone
+            session_log.write(spare_log.read_bytes())
+            session_log.flush()
+        with contextlib.suppress(OSError):
+            spare_log.unlink()
+        if self._log_file is not None:
+            self._log_file.close()
+        self._log_file = session_log
+        self.workdir, self.env, self.log_path, self.on_dead = workdir, env, log_path, on_dead
+        return True
+
     async def restart(self) -> None:
         self.core.restarted()
         await self.stop()
@@ -304,3 +359,19 @@ class LocalKernel:
             await self.stop()
             await self.start()
         return await self.core.execute(code, sink, timeout)
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    """A kernel's log opened for appending (0600), or ``/dev/null`` when it cannot be
+    written (said in the daemon's log)."""
+    try:
+        paths.own_folder(path.parent)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        return os.fdopen(paths.open_private(path, flags), "ab")
+    except OSError as exc:
+        log.warning(
+            "the kernel log %s cannot be written (%s); the kernel's own messages are lost",
+            path,
+            exc.strerror or exc,
+        )
+        return open(os.devnull, "ab")
