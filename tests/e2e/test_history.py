@@ -154,14 +154,14 @@ async def test_past_the_cap_history_holds_what_was_streamed(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("client", ["neovim"])
 async def test_history_mid_flood_stitches_to_the_live_stream(tmp_path: Path, client: str) -> None:
-    lines = 300_000  # ~4.5 MB, under the 10 MB cap
+    lines = 300_000  # ~4.5 MB, under the 10 MB cap, over a second at least (a pause per 1000)
     code = (
         "import sys, time\n"
         "print('flooding', flush=True)\n"
         "time.sleep(0.3)\n"
         f"for i in range({lines}):\n"
         "    sys.stdout.write(f'{i:09d} xxxx\\n')\n"
-        "    if i % 1000 == 0: sys.stdout.flush()\n"
+        "    if i % 1000 == 0: sys.stdout.flush(); time.sleep(0.003)\n"
         "print('done', flush=True)\n"
     )
     expected = "flooding\n" + "".join(f"{i:09d} xxxx\n" for i in range(lines)) + "done\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runbridge.model import Display, HistoryQuery
-from runbridge.sessions.history import read_runs, select
+from runbridge.sessions.history import open_files, read_runs, select
 from runbridge.sessions.output import (
     FLUSH_BYTES,
     FLUSH_INTERVAL_S,
@@ -46,8 +46,7 @@ def end(transcript: Transcript, out: RunOutput) -> None:
 
 def files(transcript: Transcript) -> list[IO[bytes]]:
     transcript.flush()
-    paths = [transcript.rotated_path, transcript.path]
-    return [p.open("rb") for p in paths if p.exists()]
+    return open_files([transcript.rotated_path, transcript.path])  # one may not exist
 
 
 def history(transcript: Transcript, streamed: dict[str, int] | None = None, **query: Any) -> Any:

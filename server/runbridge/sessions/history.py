@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from runbridge.model import HistoryQuery
@@ -91,6 +92,18 @@ class RunHistory:
             "lastSeq": self.last_seq,
             "batches": [{"seq": b.seq, "console": b.console} for b in self.batches],
         }
+
+
+def open_files(paths: list[Path]) -> list[IO[bytes]]:
+    """The files of ``paths`` that exist, opened now (read later, in a thread)."""
+    files: list[IO[bytes]] = []
+    for path in paths:
+        try:
+            files.append(path.open("rb"))
+        except OSError as exc:  # none yet, or unreadable: the runs it held are not given
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("transcript %s not read for history: %s", path, exc)
+    return files
 
 
 def read_runs(files: list[IO[bytes]], streamed: dict[str, int]) -> list[RunHistory]:

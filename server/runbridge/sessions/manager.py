@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from runbridge import paths
 from runbridge.backends.base import Backend, BackendSession, ProgressCallback, Terminal
@@ -39,7 +39,7 @@ from runbridge.model import (
     SessionInfo,
     SessionState,
 )
-from runbridge.sessions.history import read_runs, select
+from runbridge.sessions.history import open_files, read_runs, select
 from runbridge.sessions.idle import IdleClock
 from runbridge.sessions.output import OutputBatch, RunOutput, Throttle, Transcript
 
@@ -417,10 +417,7 @@ class SessionManager:
         streamed = {}
         if current is not None and current.output is not None:
             streamed[current.request.run_id] = current.output.sent_seq
-        files: list[IO[bytes]] = []
-        for path in (transcript.rotated_path, transcript.path):
-            with contextlib.suppress(FileNotFoundError):
-                files.append(path.open("rb"))
+        files = open_files([transcript.rotated_path, transcript.path])
         runs = await asyncio.to_thread(read_runs, files, streamed)
         return {"session": name, "transcript": str(transcript.path), **select(runs, query)}
 

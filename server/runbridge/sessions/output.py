@@ -8,7 +8,10 @@ kernel prints. Adjacent ``stdout`` (or ``stderr``) records are merged.
 
 Past the per-run cap the editor stream stops with one record naming the
 transcript; every record still goes to the session's transcript file (JSON
-lines: ``{"run", "kind", "data"}``), so nothing is lost.
+lines: ``{"run", "kind", "data"}``), so nothing is lost. An output line also has
+``seq``, the notification that carries it (written as the record is buffered: the
+buffer goes out as the next notification), which ``runbridge/history`` reads back;
+lines past the cap have none.
 """
 
 from __future__ import annotations
