@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -168,20 +169,32 @@ async def test_history_mid_flood_stitches_to_the_live_stream(tmp_path: Path, cli
     async with start_daemon(tmp_path / "home", client) as daemon:
         task = await start_run(daemon, "h-flood", code, "flooding")
         run_id = next(iter(daemon.outputs))
-        await daemon.wait_for(lambda: len(daemon.outputs[run_id]) >= 5)
-        mid = await history(daemon, "h-flood")
+        readings = []  # history read at a few points of the flood
+
+        def reached(count: int) -> Callable[[], bool]:
+            return lambda: task.done() or len(daemon.outputs[run_id]) >= count
+
+        for count in (5, 15, 30):
+            await daemon.wait_for(reached(count))
+            readings.append(await history(daemon, "h-flood"))
         result = await asyncio.wait_for(task, 60)
         assert result["status"] == "finished"
-        (run,) = mid["runs"]
-        assert run["status"] is None and run["exitCode"] is None  # read mid-run
-        last_seq = run["lastSeq"]
-        assert [b["seq"] for b in run["batches"]] == list(range(1, last_seq + 1))
         live = daemon.outputs[run_id]
-        assert last_seq < live[-1]["seq"]
-        later = [{"seq": n["seq"], "console": n["console"]} for n in live if n["seq"] > last_seq]
-        # no gap and no duplicate: history's numbers, then the live ones, one by one
-        seqs = [b["seq"] for b in run["batches"] + later]
-        assert seqs == list(range(1, live[-1]["seq"] + 1))
-        assert text_of(run["batches"] + later) == expected
-        # and history's part is exactly what was streamed under those numbers
-        assert run["batches"] == streamed(daemon, run_id)[:last_seq]
+        assert readings[0]["runs"][0]["status"] is None  # read while the run was going on
+        for reading in readings:
+            (run,) = reading["runs"]
+            if run["status"] is not None:
+                continue
+            assert run["exitCode"] is None
+            last_seq = run["lastSeq"]
+            assert [b["seq"] for b in run["batches"]] == list(range(1, last_seq + 1))
+            assert last_seq < live[-1]["seq"]
+            later = [
+                {"seq": n["seq"], "console": n["console"]} for n in live if n["seq"] > last_seq
+            ]
+            # no gap and no duplicate: history's numbers, then the live ones, one by one
+            seqs = [b["seq"] for b in run["batches"] + later]
+            assert seqs == list(range(1, live[-1]["seq"] + 1))
+            assert text_of(run["batches"] + later) == expected
+            # and history's part is exactly what was streamed under those numbers
+            assert run["batches"] == streamed(daemon, run_id)[:last_seq]
