@@ -166,3 +166,22 @@ class RunRequest:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     profile: str | None = None
     image: str | None = None
+
+
+#: ``runbridge/history``: runs returned when the request names no ``limit``, and the most.
+HISTORY_RUNS = 20
+HISTORY_MAX_RUNS = 1000
+#: ``runbridge/history``: data (characters, as the output cap counts) returned when the
+#: request names no ``maxBytes``, and the most (under the 64 MiB a message may have).
+HISTORY_BYTES = 10 * 1024 * 1024
+HISTORY_MAX_BYTES = 48 * 1024 * 1024
+
+
+@dataclass
+class HistoryQuery:
+    """What ``runbridge/history`` asks for: runs after a position, within bounds."""
+
+    #: (runId, seq): only what was streamed after notification ``seq`` of run ``runId``.
+    after: tuple[str, int] | None = None
+    limit: int = HISTORY_RUNS
+    max_bytes: int = HISTORY_BYTES

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from runbridge.errors import InvalidParams, shorten
-from runbridge.model import BatchOptions, RunRequest
+from runbridge.model import (
+    HISTORY_BYTES,
+    HISTORY_MAX_BYTES,
+    HISTORY_MAX_RUNS,
+    HISTORY_RUNS,
+    BatchOptions,
+    HistoryQuery,
+    RunRequest,
+)
 
 # Requests, editor -> daemon
 OPEN_SESSION: Final = "runbridge/openSession"
@@ -27,6 +35,7 @@ OPEN_TERMINAL: Final = "runbridge/openTerminal"
 CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
 STOP_DAEMON: Final = "runbridge/stopDaemon"
 CHECK_PROFILE: Final = "runbridge/checkProfile"
+HISTORY: Final = "runbridge/history"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"
@@ -289,3 +298,29 @@ def parse_check_profile(raw: Any) -> str | None:
     p = as_object(raw, CHECK_PROFILE)
     value: str | None = _optional_name(p, "profile")
     return value
+
+
+def _bounded(params: dict[str, Any], key: str, low: int, high: int, default: int) -> int:
+    value = _get(params, key, int, False)
+    if value is None:
+        return default
+    if not low <= value <= high:
+        raise InvalidParams(f"field '{key}' must be between {low} and {high}", field=key)
+    return int(value)
+
+
+def parse_history(raw: Any) -> tuple[str, HistoryQuery]:
+    """``runbridge/history {session, after?: {runId, seq}, limit?, maxBytes?}``."""
+    p = as_object(raw, HISTORY)
+    session = _name(p, "session")
+    after_raw: dict[str, Any] | None = _get(p, "after", dict, False)
+    after = None
+    if after_raw is not None:
+        run_id = _check_name(_get(after_raw, "runId", str, True, "after."), "after.runId")
+        seq = _get(after_raw, "seq", int, True, "after.")
+        if seq < 0:
+            raise InvalidParams("field 'after.seq' must not be negative", field="after.seq")
+        after = (run_id, int(seq))
+    limit = _bounded(p, "limit", 1, HISTORY_MAX_RUNS, HISTORY_RUNS)
+    max_bytes = _bounded(p, "maxBytes", 1, HISTORY_MAX_BYTES, HISTORY_BYTES)
+    return session, HistoryQuery(after, limit, max_bytes)

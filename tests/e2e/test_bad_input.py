@@ -155,6 +155,12 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("listFiles", {"session": S, "path": "a\x00b"}, "path"),
     ("listFiles", {"session": S, "path": "x" * 10_000}, "path"),
     ("listFiles", {"session": S, "path": "a/" * 2100}, "path"),
+    ("history", {}, "session"),
+    ("history", {"session": S, "limit": 0}, "limit"),
+    ("history", {"session": S, "maxBytes": "10"}, "maxBytes"),
+    ("history", {"session": S, "after": [S, 1]}, "after"),
+    ("history", {"session": S, "after": {"runId": "", "seq": 1}}, "after.runId"),
+    ("history", {"session": S, "after": {"runId": "r", "seq": 1.5}}, "after.seq"),
 ]
 
 
@@ -496,6 +502,12 @@ def method_params(method: str) -> st.SearchStrategy[Any]:
         ),
         "openTerminal": near_valid({"session": names}, rows=small_ints, cols=small_ints),
         "closeTerminal": near_valid({"terminalId": tids}),
+        "history": near_valid(
+            {"session": names},
+            after=mostly(near_valid({"runId": st.text(max_size=4), "seq": small_ints})),
+            limit=small_ints,
+            maxBytes=small_ints,
+        ),
         "terminalInput": near_valid({"terminalId": tids, "data": mostly(st.just("echo hi\n"))}),
         "resizeTerminal": near_valid({"terminalId": tids}, rows=small_ints, cols=small_ints),
     }

@@ -117,8 +117,9 @@ async def test_every_record_goes_to_the_transcript(tmp_path: Path) -> None:
     out.emit("text/html", "<b>")
     out.close()
     assert transcript_lines(transcript.path) == [
-        {"run": "r1", "kind": "stdout", "data": "x"},
-        {"run": "r1", "kind": "text/html", "data": "<b>"},
+        # each line names the notification that carried it: "x" went out at once
+        {"run": "r1", "kind": "stdout", "data": "x", "seq": 1},
+        {"run": "r1", "kind": "text/html", "data": "<b>", "seq": 2},
     ]
 
 

@@ -44,6 +44,11 @@ async def _check_profile(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     return await ls.manager.check_profile(protocol.parse_check_profile(raw))
 
 
+async def _history(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    session, query = protocol.parse_history(raw)
+    return await ls.manager.history(session, query)
+
+
 async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     protocol.as_object(raw, protocol.STOP_DAEMON)
     ls.stop_daemon_requested = True
@@ -131,6 +136,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.CLOSE_TERMINAL: _close_terminal,
     protocol.STOP_DAEMON: _stop_daemon,
     protocol.CHECK_PROFILE: _check_profile,
+    protocol.HISTORY: _history,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.

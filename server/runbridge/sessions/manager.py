@@ -31,6 +31,7 @@ from runbridge.errors import (
 from runbridge.model import (
     FileEntry,
     FolderEntry,
+    HistoryQuery,
     RunOutcome,
     RunRequest,
     RunResult,
@@ -38,6 +39,7 @@ from runbridge.model import (
     SessionInfo,
     SessionState,
 )
+from runbridge.sessions.history import open_files, read_runs, select
 from runbridge.sessions.idle import IdleClock
 from runbridge.sessions.output import OutputBatch, RunOutput, Throttle, Transcript
 
@@ -66,6 +68,7 @@ class _Run:
     request: RunRequest
     cancelled: bool = False
     started: bool = False
+    output: RunOutput | None = None
 
 
 class _Session:
@@ -373,6 +376,8 @@ class SessionManager:
             transcript,
             int(self.settings.output_cap_mb * 1024 * 1024),
         )
+        if session.current is not None:
+            session.current.output = output
         try:
             if request.mode == "batch":
                 outcome = await session.backend.batch(request.options, request.code, output)
@@ -401,6 +406,20 @@ class SessionManager:
         if session.info.state == SessionState.BUSY:
             self._set_state(session, SessionState.IDLE)
         return RunResult(request.run_id, outcome, str(transcript.path))
+
+    async def history(self, name: str, query: HistoryQuery) -> dict[str, Any]:
+        """The session's recent runs from its transcript, as they were streamed
+        (``sessions/history.py``); a run in progress up to its last notification."""
+        session = self.get(name)
+        transcript = session.transcript
+        transcript.flush()  # what was streamed is on disk, and the files opened now
+        current = session.current
+        streamed = {}
+        if current is not None and current.output is not None:
+            streamed[current.request.run_id] = current.output.sent_seq
+        files = open_files([transcript.rotated_path, transcript.path])
+        runs = await asyncio.to_thread(read_runs, files, streamed)
+        return {"session": name, "transcript": str(transcript.path), **select(runs, query)}
 
     def is_executing(self, session_name: str, run_id: str) -> bool:
         """True while run ``run_id`` executes (it is neither queued nor done)."""

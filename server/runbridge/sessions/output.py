@@ -8,7 +8,10 @@ kernel prints. Adjacent ``stdout`` (or ``stderr``) records are merged.
 
 Past the per-run cap the editor stream stops with one record naming the
 transcript; every record still goes to the session's transcript file (JSON
-lines: ``{"run", "kind", "data"}``), so nothing is lost.
+lines: ``{"run", "kind", "data"}``), so nothing is lost. An output line also has
+``seq``, the notification that carries it (written as the record is buffered: the
+buffer goes out as the next notification), which ``runbridge/history`` reads back;
+lines past the cap have none.
 """
 
 from __future__ import annotations
@@ -105,14 +108,28 @@ class Transcript:
     def rotated_path(self) -> Path:
         return self.path.with_name(self.path.name + ".1")
 
-    def write_encoded(self, run_id: str, kind: str, data_json: str, display_json: str = "") -> None:
+    def write_encoded(
+        self,
+        run_id: str,
+        kind: str,
+        data_json: str,
+        display_json: str = "",
+        seq: int = 0,
+        tail: str = "",
+    ) -> None:
         """Append a record whose ``data`` is already a JSON string literal (``display_json``:
-        its display, ``{"displayId", "update"}``, when it has one)."""
+        its display, ``{"displayId", "update"}``, when it has one; ``seq``: the number of
+        the ``runbridge/output`` notification that carries it, 0 for none; ``tail``: more
+        members, as JSON text starting with a comma)."""
         if self._file is None and not self._open():
             return
         assert self._file is not None
         display = f',"display":{display_json}' if display_json else ""
-        line = f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}{display}}}\n'
+        if seq:
+            display += f',"seq":{seq}'
+        line = (
+            f'{{"run":{encode(run_id)},"kind":{encode(kind)},"data":{data_json}{display}{tail}}}\n'
+        )
         try:
             self._file.write(line)
         except OSError as exc:
@@ -267,40 +284,43 @@ class RunOutput:
     def emit(self, kind: str, data: str, display: Display | None = None) -> None:
         if not data and kind in _TEXT_KINDS and display is None:
             return
-        encoded = encode(data)
         # a display's record keeps its id (the third element on the wire) and is never
         # merged with the text around it: an editor may replace it in place later
         display_json = json.dumps(display.to_wire()) if display is not None else ""
         transcript = self._transcript
-        transcript.write_encoded(self.run_id, kind, encoded, display_json)
-        if transcript.failures > transcript.announced:
-            self._announce_failure()
         size = len(data)
         self.total_bytes += size
+        # each transcript line names the notification that carries it (`seq`): a record
+        # is written as it is buffered, and the buffer goes out as the next notification
         if self.truncated:
-            return
-        if self._sent + self._buffered + size > self._cap:
-            room = self._cap - self._sent - self._buffered
-            if kind in _TEXT_KINDS and room > 0 and not display_json:
-                self._append(kind, encode(data[:room]), room)
-            self._truncate()
-            return
-        if display_json:
-            self._append(kind, encoded, size, display_json)
-        elif kind in _TEXT_KINDS and size > FLUSH_BYTES:
+            transcript.write_encoded(self.run_id, kind, encode(data), display_json)
+        elif self._sent + self._buffered + size > self._cap:
+            self._cross_cap(kind, data, display_json)
+        elif kind in _TEXT_KINDS and size > FLUSH_BYTES and not display_json:
             # one huge chunk (a kernel flushes what a tight loop printed) goes out in
-            # FLUSH_BYTES pieces, so no notification costs an editor a long JSON decode
+            # FLUSH_BYTES pieces, so no notification costs an editor a long JSON decode;
+            # each piece is its own transcript line, with its own notification's seq
             for start in range(0, size, FLUSH_BYTES):
                 piece = data[start : start + FLUSH_BYTES]
-                self._append(kind, encode(piece), len(piece))
+                encoded = encode(piece)
+                transcript.write_encoded(self.run_id, kind, encoded, "", self._seq + 1)
+                self._append(kind, encoded, len(piece))
                 self._throttle.now()
-            return
         else:
-            self._append(kind, encoded, size)
-        if self._buffered >= FLUSH_BYTES:
-            self._throttle.now()
-        else:
-            self._throttle.poke()
+            encoded = encode(data)
+            transcript.write_encoded(self.run_id, kind, encoded, display_json, self._seq + 1)
+            self._append(kind, encoded, size, display_json)
+            if self._buffered >= FLUSH_BYTES:
+                self._throttle.now()
+            else:
+                self._throttle.poke()
+        if transcript.failures > transcript.announced:
+            self._announce_failure()
+
+    @property
+    def sent_seq(self) -> int:
+        """The ``seq`` of the last notification sent (0: none yet)."""
+        return self._seq
 
     async def ask_input(self, prompt: str, password: bool) -> str | None:
         """Ask the editor; the prompt and the answer also go to stdout, as on a terminal.
@@ -344,8 +364,24 @@ class RunOutput:
         self._buffer.append(("stderr", [encode(notice)], ""))
         self._throttle.poke()
 
-    def _truncate(self) -> None:
+    def _cross_cap(self, kind: str, data: str, display_json: str) -> None:
+        """The record that passes the cap: what fits goes out, then the notice, and the
+        editor stream stops. Its transcript line keeps all of it, and says how much of it
+        was sent (``sent``, characters) and the notice that followed."""
+        room = self._cap - self._sent - self._buffered
+        sent = room if kind in _TEXT_KINDS and room > 0 and not display_json else 0
+        if sent:
+            self._append(kind, encode(data[:sent]), sent)
         self.truncated = True
+        notice = self._truncation_notice()
+        tail = f',"sent":{sent},"notice":{encode(notice)}'
+        self._transcript.write_encoded(
+            self.run_id, kind, encode(data), display_json, self._seq + 1, tail
+        )
+        self._buffer.append(("stderr", [encode(notice)], ""))
+        self._throttle.now()
+
+    def _truncation_notice(self) -> str:
         mb = self._cap / (1024 * 1024)
         failure = self._transcript.failure
         kept = (
@@ -353,12 +389,10 @@ class RunOutput:
             if failure is None
             else f"The transcript cannot be written ({failure}): the rest is lost."
         )
-        notice = (
+        return (
             f"\n[runbridge] output of this run passed {mb:g} MB; the rest is not shown here. "
             f"{kept}\n"
         )
-        self._buffer.append(("stderr", [encode(notice)], ""))
-        self._throttle.now()
 
     def _flush(self) -> None:
         if not self._buffer:
