@@ -17,6 +17,7 @@ export const OPEN_TERMINAL = 'runbridge/openTerminal';
 export const CLOSE_TERMINAL = 'runbridge/closeTerminal';
 export const STOP_DAEMON = 'runbridge/stopDaemon';
 export const CHECK_PROFILE = 'runbridge/checkProfile';
+export const HISTORY = 'runbridge/history';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
 export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';
@@ -170,6 +171,44 @@ export interface ProfileInfo {
   type: string;
   image: string | null;
   available: boolean;
+}
+
+/** Params of `runbridge/history`: what was streamed after notification `seq` of run `runId`. */
+export interface HistoryParams {
+  session: string;
+  after?: { runId: string; seq: number };
+  limit?: number;
+  maxBytes?: number;
+}
+
+/** One `runbridge/output` notification of a run, as it was sent. */
+export interface HistoryBatch {
+  seq: number;
+  console: ConsoleRecord[];
+}
+
+export interface HistoryRun {
+  runId: string;
+  mode: string;
+  code: string;
+  started: number;
+  /** null while the run is going on. */
+  status: string | null;
+  exitCode: number | null;
+  truncated: boolean;
+  /** The seq of the run's last notification so far (live output goes on with lastSeq + 1). */
+  lastSeq: number;
+  batches: HistoryBatch[];
+}
+
+/** Result of `runbridge/history`. */
+export interface HistoryResult {
+  session: string;
+  transcript: string;
+  more: boolean;
+  /** Present when `after` was given: false when the transcript no longer holds that run. */
+  afterFound?: boolean;
+  runs: HistoryRun[];
 }
 
 /** Result of `runbridge/checkProfile`. */
