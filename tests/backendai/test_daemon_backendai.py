@@ -58,18 +58,6 @@ from tests.media import make_png
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["old", "new"])
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with Emulator(
-        generation=request.param,
-        access_key=ACCESS_KEY,
-        secret_key=SECRET_KEY,
-        scheduling_delay=0.1,
-        flush_timeout=0.5,  # REST execute: "continued" every 0.5 s (2 s on a real agent)
-    ) as emulator:
-        yield emulator
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def daemon(emu: Emulator) -> AsyncIterator[Daemon]:
     home = Path(tempfile.mkdtemp(prefix="rb-bai-"))

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from runbridge.backends.backendai.profile import ENV_PREFIXES
 from tests.backendai.daemon_helpers import ACCESS_KEY, IMAGE, SECRET_KEY, profile
@@ -34,18 +33,6 @@ from tests.e2e.helpers import open_session
 from tests.e2e.shared_daemon import Editor, SharedDaemon
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["old", "new"])
-async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
-    async with Emulator(
-        generation=request.param,
-        access_key=ACCESS_KEY,
-        secret_key=SECRET_KEY,
-        scheduling_delay=0.1,
-        flush_timeout=0.5,  # REST execute: "continued" every 0.5 s
-    ) as emulator:
-        yield emulator
 
 
 @contextlib.asynccontextmanager
