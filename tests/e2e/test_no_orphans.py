@@ -175,7 +175,10 @@ async def test_a_step_outliving_its_daemon_and_guardian_is_ended_by_the_next_dae
 ) -> None:
     """As ``pkill -9 -f runbridge`` does: the daemon and its guardian killed together."""
     home = tmp_path / "home"
-    async with launch(home) as (daemon, _):
+    # No spare kernel: one started in the background would make the daemon start a new
+    # guardian after the test killed the first, and that guardian would end the step.
+    no_spares = {"profiles": {"local": {"type": "local", "spare_kernels": 0}}}
+    async with launch(home, init_options=no_spares) as (daemon, _):
         run = await start_step(daemon, "b")
         pid = server_pid(daemon)
         step = [p for p in descendants(pid) if p.name() in ("sh", "sleep")]
