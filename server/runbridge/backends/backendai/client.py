@@ -101,6 +101,11 @@ class BackendAIClient:
     def secrets(self) -> tuple[str, str]:
         return (self.config.secret_key, self.config.access_key)
 
+    @property
+    def where(self) -> str:
+        """The manager, as errors and run messages name it."""
+        return f"Backend.AI manager {self.endpoint}"
+
     def quote(self, text: str, limit: int = DETAIL_LIMIT) -> str:
         """At most ``limit`` characters of server (or library) text, the keys masked first."""
         return redaction.quote(text, self.secrets, limit)

@@ -88,9 +88,6 @@ class SessionRuns:
         #: Execute websockets of finished runs whose closing handshake is under way.
         self._closing_sockets: set[asyncio.Task[None]] = set()
 
-    def _where(self) -> str:
-        return f"Backend.AI manager {self.client.endpoint}"
-
     def note_interrupt(self) -> None:
         """The run executing now (if any) ends interrupted."""
         run = self._run
@@ -304,7 +301,7 @@ class SessionRuns:
             result = answer.get("result")
             if not isinstance(result, dict):
                 raise BackendAIError(
-                    f"{self._where()} answered a run without a result: "
+                    f"{self.client.where} answered a run without a result: "
                     f"{self.client.quote(str(answer), 200)}",
                     session=self.name,
                 )
@@ -374,7 +371,7 @@ class SessionRuns:
                     return RunOutcome(
                         RunStatus.FAILED,
                         None,
-                        message=f"{self._where()} stopped the run: "
+                        message=f"{self.client.where} stopped the run: "
                         f"{self.client.quote(str(result.get('msg') or status))}",
                     )
                 waiting = status == "waiting-input"
@@ -397,6 +394,6 @@ class SessionRuns:
         return RunOutcome(
             RunStatus.FAILED,
             None,
-            message=f"the connection to {self._where()} dropped before the run finished "
+            message=f"the connection to {self.client.where} dropped before the run finished "
             "(the manager interrupts a run whose stream is lost)",
         )

@@ -153,9 +153,6 @@ class BackendAISession:
         if status in STARTING_STATUSES:
             self._on_state(SessionState.STARTING)
 
-    def _where(self) -> str:
-        return f"Backend.AI manager {self.client.endpoint}"
-
     # -- lifecycle -------------------------------------------------------------------
     def _create_body(self) -> dict[str, Any]:
         config: dict[str, Any] = {}
@@ -218,7 +215,7 @@ class BackendAISession:
         else:
             what = "with another image or settings"
         return SessionConflict(
-            f"session {self.name!r} already exists on {self._where()} {what}; close it "
+            f"session {self.name!r} already exists on {self.client.where} {what}; close it "
             "first or pick another name",
             session=self.name,
             endpoint=self.client.endpoint,
@@ -244,14 +241,14 @@ class BackendAISession:
             if status in ENDED_STATUSES:
                 why = f" ({self.status_info})" if self.status_info else ""
                 raise BackendError(
-                    f"session {self.name!r} on {self._where()} became {status} while "
+                    f"session {self.name!r} on {self.client.where} became {status} while "
                     f"starting{why}; check its image and resources, then open it again",
                     session=self.name,
                     status=status,
                 )
             if loop.time() >= deadline:
                 raise BackendError(
-                    f"session {self.name!r} on {self._where()} is still {status} after "
+                    f"session {self.name!r} on {self.client.where} is still {status} after "
                     f"{self.start_timeout:g} s (no free resources?); close it or retry later",
                     session=self.name,
                     status=status,
@@ -298,7 +295,7 @@ class BackendAISession:
                 await self.start()
                 return
             raise BackendAINotImplemented(
-                f"{self._where()} no longer supports restarting a session (HTTP 501); close "
+                f"{self.client.where} no longer supports restarting a session (HTTP 501); close "
                 f"session {self.name!r} and open it again for a fresh kernel (files in "
                 f"{WORKDIR} are lost with it)",
                 status=exc.status,
