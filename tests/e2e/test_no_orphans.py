@@ -76,8 +76,8 @@ def guardians(pid: int) -> list[psutil.Process]:
     return found
 
 
-async def start_step(daemon: Daemon, session: str) -> asyncio.Task[Any]:
-    """A batch step ``sh -c 'sleep 97 & sleep 98'``, once both sleeps run."""
+async def start_step(daemon: Daemon, home: Path, session: str) -> asyncio.Task[Any]:
+    """A batch step ``sh -c 'sleep 97 & sleep 98'``, once both sleeps run and are guarded."""
     await daemon.request("runbridge/openSession", {"name": session})
     params = {
         "session": session,
@@ -88,14 +88,31 @@ async def start_step(daemon: Daemon, session: str) -> asyncio.Task[Any]:
     run = asyncio.create_task(daemon.request("runbridge/run", params))
     pid = server_pid(daemon)
     await daemon.wait_for(lambda: len(named(pid, "sleep")) == 2, timeout=15)
+    # The sleeps can run before the daemon has told its guardian about the step (it
+    # does so once the step's pipes are connected): a kill in between would rightly
+    # leave the step behind. Wait until the guardian's record lists the step.
+    (leader,) = [p for p in named(pid, "sh") if os.getsid(p.pid) == p.pid]
+    records = home / "state" / "guardian"
+    await daemon.wait_for(lambda: _recorded(records, leader.pid), timeout=15)
     return run
+
+
+def _recorded(records: Path, sid: int) -> bool:
+    """True when a guardian record in ``records`` lists session ``sid``."""
+    with contextlib.suppress(OSError):
+        for record in records.iterdir():
+            with contextlib.suppress(OSError):
+                lines = record.read_text().splitlines()
+                if any(line.split()[:1] == [str(sid)] for line in lines):
+                    return True
+    return False
 
 
 async def test_kill_9_during_a_batch_step_ends_the_step_and_its_children(
     tmp_path: Path, leftovers: list[psutil.Process]
 ) -> None:
     async with launch(tmp_path / "home") as (daemon, _):
-        run = await start_step(daemon, "b")
+        run = await start_step(daemon, tmp_path / "home", "b")
         try:
             sleeps = named(server_pid(daemon), "sleep")
             assert sorted(p.cmdline()[1] for p in sleeps) == ["97", "98"]
@@ -109,7 +126,7 @@ async def test_kill_9_of_the_daemons_process_group_spares_the_guardian(
     tmp_path: Path, leftovers: list[psutil.Process]
 ) -> None:
     async with launch(tmp_path / "home", own_session=True) as (daemon, _):
-        run = await start_step(daemon, "b")
+        run = await start_step(daemon, tmp_path / "home", "b")
         pid = server_pid(daemon)
         assert os.getpgid(pid) == pid
         procs = descendants(pid)
@@ -153,7 +170,7 @@ async def test_a_normal_exit_during_a_step_leaves_nothing_not_even_the_guardian(
     tmp_path: Path, leftovers: list[psutil.Process], way_out: str
 ) -> None:
     async with launch(tmp_path / "home") as (daemon, _):
-        run = await start_step(daemon, "b")
+        run = await start_step(daemon, tmp_path / "home", "b")
         procs = descendants(server_pid(daemon))
         leftovers.extend(procs)
         assert len(guardians(server_pid(daemon))) == 1
@@ -179,7 +196,7 @@ async def test_a_step_outliving_its_daemon_and_guardian_is_ended_by_the_next_dae
     # guardian after the test killed the first, and that guardian would end the step.
     no_spares = {"profiles": {"local": {"type": "local", "spare_kernels": 0}}}
     async with launch(home, init_options=no_spares) as (daemon, _):
-        run = await start_step(daemon, "b")
+        run = await start_step(daemon, tmp_path / "home", "b")
         pid = server_pid(daemon)
         step = [p for p in descendants(pid) if p.name() in ("sh", "sleep")]
         assert len(step) == 4  # the step's sh, the sh it runs, two sleeps
