@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ import pytest
 from runbridge import paths
 
 ROOT = Path(__file__).resolve().parent.parent
+# A `runbridge serve` started by a test without isolated_env never reaches this
+# user's session host.
+os.environ["RUNBRIDGE_STANDALONE"] = "1"
 
 
 def isolated_env(base: Path) -> dict[str, str]:
@@ -21,7 +26,21 @@ def isolated_env(base: Path) -> dict[str, str]:
     env.pop("PYTEST_CURRENT_TEST", None)
     env.pop("RUNBRIDGE_CONFIG", None)
     env["PYTHONUNBUFFERED"] = "1"
+    # A runtime folder (the session host's socket) of this base's own, with a short path
+    # (a Unix socket path holds 107 bytes); `runbridge serve` is the in-process daemon
+    # unless a test of the host removes RUNBRIDGE_STANDALONE.
+    env["XDG_RUNTIME_DIR"] = str(runtime_dir_for(base))
+    env.pop("RUNBRIDGE_HOST_SOCKET", None)
+    env["RUNBRIDGE_STANDALONE"] = "1"
     return env
+
+
+def runtime_dir_for(base: Path) -> Path:
+    """A private folder with a short path, one per ``base``."""
+    digest = hashlib.sha256(str(base).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"rbt-{digest}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

@@ -2,6 +2,6 @@
 
 import sys
 
-from runbridge.cli import main
+from runbridge.entry import main
 
 sys.exit(main())

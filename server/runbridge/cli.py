@@ -23,6 +23,7 @@ from runbridge import PROTOCOL_VERSION, __version__, mime, paths
 from runbridge.config import load_settings
 from runbridge.errors import RunbridgeError
 from runbridge.model import BatchOptions, RunRequest, RunStatus
+from runbridge.serve_args import SERVE_HELP, add_serve_arguments
 from runbridge.sessions.manager import SessionManager
 from runbridge.sessions.output import OutputBatch
 
@@ -254,21 +255,8 @@ def _parser() -> argparse.ArgumentParser:
         version=f"runbridge {__version__} (protocol {PROTOCOL_VERSION})",
     )
     sub = parser.add_subparsers(dest="command")
-    serve = sub.add_parser("serve", help="the daemon: LSP JSON-RPC over stdio (the default)")
-    serve.add_argument("--log-level", default=os.environ.get("RUNBRIDGE_LOG_LEVEL", "INFO"))
-    serve.add_argument(
-        "--socket",
-        type=Path,
-        default=None,
-        help="serve editors one after another on this Unix socket; sessions outlive them",
-    )
-    serve.add_argument(
-        "--linger",
-        type=float,
-        default=600.0,
-        help="with --socket: seconds without an editor before the daemon closes its sessions "
-        "and exits (default 600)",
-    )
+    serve = sub.add_parser("serve", help=SERVE_HELP)
+    add_serve_arguments(serve)
 
     def session_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("-s", "--session", default="default", help="session name")
@@ -305,13 +293,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in (None, "serve"):
-        from runbridge.lsp.serve import main as serve_main
-
-        return serve_main(
-            getattr(args, "log_level", "INFO"),
-            getattr(args, "socket", None),
-            getattr(args, "linger", 600.0),
-        )
+        sys.stderr.write("runbridge: serve is started through runbridge.entry\n")
+        return 2
     handlers = {
         "run": _cmd_run,
         "sessions": _cmd_sessions,

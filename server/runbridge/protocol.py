@@ -36,6 +36,9 @@ CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
 STOP_DAEMON: Final = "runbridge/stopDaemon"
 CHECK_PROFILE: Final = "runbridge/checkProfile"
 HISTORY: Final = "runbridge/history"
+FOLLOW: Final = "runbridge/follow"
+LIST_TERMINALS: Final = "runbridge/listTerminals"
+ATTACH_TERMINAL: Final = "runbridge/attachTerminal"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"
@@ -282,6 +285,13 @@ def parse_open_terminal(raw: Any) -> OpenTerminalParams:
 
 def parse_terminal_id(raw: Any, method: str) -> str:
     return _name(as_object(raw, method), "terminalId")
+
+
+def parse_follow(raw: Any) -> tuple[str, bool]:
+    """``runbridge/follow {session, follow?: bool = true}``."""
+    p = as_object(raw, FOLLOW)
+    follow = _get(p, "follow", bool, False)
+    return _name(p, "session"), True if follow is None else bool(follow)
 
 
 def parse_terminal_input(raw: Any) -> tuple[str, str]:

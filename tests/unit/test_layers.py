@@ -1,5 +1,5 @@
-"""The server's layers, read from its imports: the front (``lsp/``, ``cli.py``) over the
-session layer (``sessions/``) over the backends (``backends/``) over the ground (the
+"""The server's layers, read from its imports: the front (``lsp/``, ``cli.py``,
+``entry.py``) over the session layer (``sessions/``) over the backends (``backends/``) over the ground (the
 modules directly in ``runbridge/``). Every import counts, also one inside a function or
 under ``TYPE_CHECKING``."""
 
@@ -56,7 +56,7 @@ def layer(name: str) -> int:
     parts = name.split(".")
     if len(parts) == 1:
         return 0  # the package's face
-    if parts[1] in ("lsp", "cli", "__main__"):
+    if parts[1] in ("lsp", "cli", "entry", "__main__"):
         return 3
     if parts[1] == "sessions":
         return 2

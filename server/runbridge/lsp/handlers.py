@@ -32,7 +32,14 @@ log = logging.getLogger(__name__)
 async def _open_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     p = protocol.parse_open_session(raw)
     info = await open_session(ls, p.name, p.profile, p.image, p.env, client_token(raw))
+    ls.follow(p.name)
     return info.to_wire()
+
+
+async def _follow(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    session, follow = protocol.parse_follow(raw)
+    ls.follow(session, follow)
+    return {"session": session, "follow": follow}
 
 
 async def _list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
@@ -101,7 +108,28 @@ async def _open_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     p = protocol.parse_open_terminal(raw)
     if not ls.manager.is_open(p.session):  # like run and upload, a terminal opens its session
         await open_session(ls, p.session, None, None, None, None)
-    return {"terminalId": await ls.manager.open_terminal(p.session, p.rows, p.cols)}
+    terminal_id = await ls.manager.open_terminal(p.session, p.rows, p.cols)
+    ls.fanout.terminal_opened(ls.client, terminal_id, p.session)
+    return {"terminalId": terminal_id}
+
+
+async def _list_terminals(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    protocol.as_object(raw, protocol.LIST_TERMINALS)
+    fanout = ls.fanout
+    terminals = [
+        {"terminalId": tid, "session": session, "attached": fanout.attached(tid)}
+        for tid, session in fanout.terminals().items()
+    ]
+    return {"terminals": terminals}
+
+
+async def _attach_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    terminal_id = protocol.parse_terminal_id(raw, protocol.ATTACH_TERMINAL)
+    session = ls.fanout.terminals().get(terminal_id)
+    if session is None:
+        raise InvalidParams(f"no terminal {quote(terminal_id)} is open", field="terminalId")
+    replay = ls.fanout.attach_terminal(ls.client, terminal_id)
+    return {"terminalId": terminal_id, "session": session, "replay": replay}
 
 
 async def _close_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
@@ -137,6 +165,9 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.STOP_DAEMON: _stop_daemon,
     protocol.CHECK_PROFILE: _check_profile,
     protocol.HISTORY: _history,
+    protocol.FOLLOW: _follow,
+    protocol.LIST_TERMINALS: _list_terminals,
+    protocol.ATTACH_TERMINAL: _attach_terminal,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.
@@ -263,6 +294,7 @@ async def open_session(
 async def queue_run(ls: RunbridgeServer, request: RunRequest) -> None:
     """Check and queue a run, opening its session first when it is not open."""
     ls.manager.enqueue(request)
+    ls.started_run(request.run_id, request.session)
     if not ls.manager.is_open(request.session):
         await open_session(ls, request.session, request.profile, request.image, None, None)
 

@@ -17,6 +17,7 @@ from runbridge.config import Settings, load_settings
 from runbridge.errors import quote
 from runbridge.lsp import wire
 from runbridge.lsp.editor_events import LspEvents
+from runbridge.lsp.fanout import Client, Fanout
 from runbridge.lsp.pygls_adapter import AdaptedProtocol
 from runbridge.sessions.manager import Events, SessionManager
 
@@ -27,22 +28,29 @@ class RunbridgeServer(LanguageServer):
     protocol: AdaptedProtocol
 
     def __init__(
-        self, manager: SessionManager | None = None, *, protocol_cls: type[AdaptedProtocol]
+        self,
+        manager: SessionManager | None = None,
+        fanout: Fanout | None = None,
+        *,
+        protocol_cls: type[AdaptedProtocol],
     ) -> None:
-        """``manager``: the sessions of a shared daemon, which outlive this connection
-        (``shutdown`` and ``exit`` then end the connection, not the sessions)."""
+        """``manager`` and ``fanout``: the sessions of the session host and its events,
+        which outlive this connection (``shutdown`` and ``exit`` then end the
+        connection, not the sessions). Without them, this connection owns its sessions."""
         super().__init__("runbridge", __version__, protocol_cls=protocol_cls)
         self.settings: Settings = load_settings()
         self.shared = manager is not None
         self._manager: SessionManager | None = manager
         self._events = LspEvents(self.protocol)
+        self.fanout = fanout if fanout is not None else Fanout()
+        #: This connection as the fan-out of the manager's events knows it.
+        self.client = Client(self._events, "an editor")
+        self.fanout.add(self.client)
         #: Set when a shared daemon's client sent ``exit`` (or ``runbridge/stopDaemon``).
         self.detached = asyncio.Event()
         self.stop_daemon_requested = False
         #: Set by ``shutdown``: the editor of this connection is leaving.
         self.leaving = False
-        if manager is not None:
-            manager.events = self._events
 
     @property
     def wire_protocol(self) -> wire.Receiver:
@@ -54,12 +62,23 @@ class RunbridgeServer(LanguageServer):
     @property
     def manager(self) -> SessionManager:
         if self._manager is None:
-            self._manager = SessionManager(self.settings, self._events)
+            self._manager = SessionManager(self.settings, self.fanout)
         return self._manager
 
     @property
     def events(self) -> Events:
-        return self._events
+        return self.fanout
+
+    # -- what this connection follows ----------------------------------------------
+    def follow(self, session: str, follow: bool = True) -> None:
+        """Send (or stop sending) this connection the output of ``session``'s runs."""
+        if follow:
+            self.client.follows.add(session)
+        else:
+            self.client.follows.discard(session)
+
+    def started_run(self, run_id: str, session: str) -> None:
+        self.fanout.started(self.client, run_id, session)
 
     def configure(self, init_options: Any) -> None:
         self.settings = load_settings(init_options)
@@ -74,6 +93,7 @@ class RunbridgeServer(LanguageServer):
 
     def connection_closed(self) -> None:
         """The editor is gone: what waits for its answers ends now."""
+        self.fanout.remove(self.client)
         self._events.connection_closed()
 
     def forward_logs(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:

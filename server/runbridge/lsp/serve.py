@@ -102,22 +102,27 @@ async def serve(ls: RunbridgeServer, wire_in: int, wire_out: int) -> None:
         ls.thread_pool.shutdown(wait=False, cancel_futures=True)
 
 
-def main(log_level: str = "INFO", socket_path: Path | None = None, linger: float = 600.0) -> int:
-    """Serve over stdio, or (``socket_path``) as a shared daemon on a Unix socket."""
+def main(
+    log_level: str = "INFO",
+    socket_path: Path | None = None,
+    linger: float = 600.0,
+    host: bool = False,
+) -> int:
+    """Serve over stdio, or (``host``) as the session host on a Unix socket."""
     wire_in, wire_out = _private_stdio()
     path = logs.setup(log_level)
     logs.check_state_folder()
     for problem in logs.problems:
         log.warning("%s", problem)
     os.environ["RUNBRIDGE_DAEMON"] = "1"
-    if socket_path is not None:
-        from runbridge.lsp import shared
+    if host:
+        from runbridge.lsp import host as session_host
 
         os.close(wire_in)
         os.close(wire_out)
-        log.info("runbridge shared daemon starting (pid %s), log %s", os.getpid(), path)
-        code = shared.main(socket_path, linger)
-        log.info("runbridge shared daemon exiting with code %s", code)
+        log.info("runbridge session host starting (pid %s), log %s", os.getpid(), path)
+        code = session_host.main(socket_path, linger)
+        log.info("runbridge session host exiting with code %s", code)
         logging.shutdown()
         os._exit(code)
     ls = create_server()

@@ -21,6 +21,7 @@ from runbridge import protocol
 from runbridge.errors import quote
 from runbridge.lsp import jsonrpc_errors, wire
 from runbridge.lsp.capabilities import experimental_capabilities
+from runbridge.lsp.fanout import Fanout
 from runbridge.lsp.handlers import REQUEST_HANDLERS, register_handlers
 from runbridge.lsp.language_server import RunbridgeServer
 from runbridge.lsp.pygls_adapter import AdaptedProtocol, InFlight, MsgId, Unreadable
@@ -126,8 +127,10 @@ def _cancel_params_ok(data: dict[str, Any]) -> bool:
     return isinstance(params, dict) and wire.valid_id(params.get("id"))
 
 
-def create_server(manager: SessionManager | None = None) -> RunbridgeServer:
-    """A server; ``manager``: the sessions of a shared daemon (see :mod:`runbridge.lsp.shared`)."""
-    server = RunbridgeServer(manager, protocol_cls=RunbridgeProtocol)
+def create_server(
+    manager: SessionManager | None = None, fanout: Fanout | None = None
+) -> RunbridgeServer:
+    """A server; ``manager`` and ``fanout``: the session host's (see :mod:`runbridge.lsp.host`)."""
+    server = RunbridgeServer(manager, fanout, protocol_cls=RunbridgeProtocol)
     register_handlers(server)
     return server
