@@ -1,7 +1,7 @@
 """The server's layers, read from its imports: the front (``lsp/``, ``cli.py``,
-``entry.py``) over the session layer (``sessions/``) over the backends (``backends/``) over the ground (the
-modules directly in ``runbridge/``). Every import counts, also one inside a function or
-under ``TYPE_CHECKING``."""
+``entry.py``) over the session layer (``sessions/``) over the backends (``backends/``)
+over the ground (the modules directly in ``runbridge/``). Every import counts, also one
+inside a function or under ``TYPE_CHECKING``."""
 
 from __future__ import annotations
 
