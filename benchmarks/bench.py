@@ -54,6 +54,11 @@ def isolated_env(base: Path, server: Path = ROOT / "server") -> dict[str, str]:
     env.pop("RUNBRIDGE_CONFIG", None)
     env.pop("RUNBRIDGE_OUTPUT_CAP_MB", None)
     env["PYTHONPATH"] = str(server) + os.pathsep + env.get("PYTHONPATH", "")
+    # the in-process daemon (bench_host.py measures the session host and its relay)
+    env["RUNBRIDGE_STANDALONE"] = "1"
+    runtime = base / "run"
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    env["XDG_RUNTIME_DIR"] = str(runtime)
     return env
 
 

@@ -4,13 +4,16 @@ manager (a shared daemon's outlives the connection) and the editor's events."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from cattrs import Converter
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import default_converter
 
 from runbridge import __version__, logs
 from runbridge.config import Settings, load_settings
@@ -22,6 +25,14 @@ from runbridge.lsp.pygls_adapter import AdaptedProtocol
 from runbridge.sessions.manager import Events, SessionManager
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _converter() -> Converter:
+    """One converter for every connection: it builds its (un)structuring code lazily, per
+    type, which makes a new connection's first messages slow if each had its own."""
+    converter: Converter = default_converter()  # type: ignore[no-untyped-call]
+    return converter
 
 
 class RunbridgeServer(LanguageServer):
@@ -37,7 +48,9 @@ class RunbridgeServer(LanguageServer):
         """``manager`` and ``fanout``: the sessions of the session host and its events,
         which outlive this connection (``shutdown`` and ``exit`` then end the
         connection, not the sessions). Without them, this connection owns its sessions."""
-        super().__init__("runbridge", __version__, protocol_cls=protocol_cls)
+        super().__init__(
+            "runbridge", __version__, protocol_cls=protocol_cls, converter_factory=_converter
+        )
         self.settings: Settings = load_settings()
         self.shared = manager is not None
         self._manager: SessionManager | None = manager
