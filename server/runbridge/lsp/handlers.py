@@ -19,7 +19,14 @@ from typing import Any
 from lsprotocol import types
 
 from runbridge import logs, protocol
-from runbridge.errors import BackendError, FileError, InvalidParams, RunbridgeError, quote
+from runbridge.errors import (
+    BackendError,
+    FileError,
+    InvalidParams,
+    RunbridgeError,
+    TerminalNotFound,
+    quote,
+)
 from runbridge.lsp.capabilities import DEFAULT_SESSION
 from runbridge.lsp.jsonrpc_errors import mapped
 from runbridge.lsp.language_server import RunbridgeServer
@@ -127,7 +134,9 @@ async def _attach_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     terminal_id = protocol.parse_terminal_id(raw, protocol.ATTACH_TERMINAL)
     session = ls.fanout.terminals().get(terminal_id)
     if session is None:
-        raise InvalidParams(f"no terminal {quote(terminal_id)} is open", field="terminalId")
+        raise TerminalNotFound(
+            f"no open terminal with id {quote(terminal_id)}", terminal=terminal_id
+        )
     replay = ls.fanout.attach_terminal(ls.client, terminal_id)
     return {"terminalId": terminal_id, "session": session, "replay": replay}
 
