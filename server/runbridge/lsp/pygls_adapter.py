@@ -224,6 +224,8 @@ class AdaptedProtocol(LanguageServerProtocol):
         if self.exit_ends_process():
             yield from super().lsp_exit(*args)
             return
+        # First: a shutdown still finishing (its reply not sent yet) cancels the futures
+        # of other messages when it ends, this exit's continuation among them.
+        self.connection_exited()
         if (user_handler := self.fm.features.get(types.EXIT)) is not None:
             yield user_handler, args, None
-        self.connection_exited()
