@@ -70,9 +70,19 @@ class SocketRpc:
                 self._send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
 
     def stop_reading(self) -> None:
-        """From now on this client reads nothing (a frozen window)."""
+        """From now on this client reads nothing (a frozen window): not even into its
+        stream's buffer."""
         if self._task is not None:
             self._task.cancel()
+        transport = self.writer.transport
+        if isinstance(transport, asyncio.ReadTransport) and not transport.is_closing():
+            transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        transport = self.writer.transport
+        if isinstance(transport, asyncio.ReadTransport) and not transport.is_closing():
+            transport.resume_reading()
+        self._task = asyncio.create_task(self._read_loop())
 
     def _send(self, msg: dict[str, Any]) -> None:
         body = json.dumps(msg, separators=(",", ":")).encode()
@@ -269,20 +279,27 @@ class HostBench:
             def run() -> Any:
                 return active.request("runbridge/run", {"session": "shared", "code": code})
 
-            await self._trivial_runs(run, 10)
+            await self._trivial_runs(run, 30)
             alone = await self._trivial_runs(run, n)
             frozen = await SocketRpc.connect(self.socket)
             await frozen.initialize()
             await frozen.request("runbridge/follow", {"session": "shared"})
+            notes: list[str] = []
+            outputs: list[int] = []
+            frozen.handlers["window/logMessage"] = lambda p: notes.append(p["message"])
+            frozen.handlers["runbridge/output"] = lambda p: outputs.append(p["seq"])
             frozen.stop_reading()
             assert self.host is not None
             rss_before = psutil.Process(self.host.pid).memory_info().rss
             beside = await self._trivial_runs(run, n)
             rss_after = psutil.Process(self.host.pid).memory_info().rss
+            frozen.resume_reading()  # a window that wakes up: what did it get?
+            await asyncio.sleep(3)
         finally:
             active.close()
             if frozen is not None:
                 frozen.close()
+        dropped_notes = [note for note in notes if "was not sent" in note]
         a50, b50 = pct(alone, 50), pct(beside, 50)
         ratio = b50 / a50 - 1
         self.figures.append(
@@ -298,7 +315,9 @@ class HostBench:
                 {
                     "runs": n,
                     "host_rss_growth_mb": (rss_after - rss_before) / MB,
-                    "output_sent_to_frozen_mb": n * 64 / 1024,
+                    "output_for_frozen_mb": n * 64 / 1024,
+                    "notifications_it_got_on_waking": len(outputs),
+                    "dropped_notes_it_got_on_waking": len(dropped_notes),
                 },
             )
         )

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 OUTPUT_LIMIT_BYTES = 8 << 20
 #: A connection's unsent bytes past which it is disconnected (it reads nothing at all).
 HARD_LIMIT_BYTES = 64 << 20
+#: How often a connection that had output dropped is looked at until it has caught up.
+_WATCH_S = 0.25
 
 
 class BoundedWriter:
@@ -24,6 +26,7 @@ class BoundedWriter:
         self._label = label
         #: (session, run id) -> [first, last] seq of the output dropped for this connection
         self._dropped: dict[tuple[str, str], list[int]] = {}
+        self._watch: asyncio.TimerHandle | None = None
 
     def _buffered(self) -> int:
         return self._transport.get_write_buffer_size()
@@ -50,6 +53,18 @@ class BoundedWriter:
     def drop(self, session: str, run_id: str, seq: int) -> None:
         span = self._dropped.setdefault((session, run_id), [seq, seq])
         span[1] = seq
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().call_later(_WATCH_S, self._check_drained)
+
+    def _check_drained(self) -> None:
+        """Once the connection has read most of what waited, say what it missed."""
+        self._watch = None
+        if self._transport.is_closing() or not self._dropped:
+            return
+        if self._buffered() < OUTPUT_LIMIT_BYTES // 2:
+            self._say_dropped()
+        else:
+            self._watch = asyncio.get_running_loop().call_later(_WATCH_S, self._check_drained)
 
     def _say_dropped(self) -> None:
         dropped, self._dropped = self._dropped, {}
@@ -64,6 +79,8 @@ class BoundedWriter:
             self._transport.write(wire.framed(json.dumps(note).encode("utf-8")))
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         self._transport.close()
 
     def flush(self) -> None:
