@@ -90,6 +90,10 @@ class Fanout:
         self._starters[run_id] = client
         client.follows.add(session)
 
+    def finished(self, run_id: str) -> None:
+        """The run has ended: its starter no longer needs remembering."""
+        self._starters.pop(run_id, None)
+
     def followers(self, session: str) -> list[Client]:
         return [c for c in self.clients if session in c.follows]
 

@@ -312,6 +312,7 @@ async def _run(ls: RunbridgeServer, request: RunRequest) -> RunResult:
     manager = ls.manager
     await queue_run(ls, request)
     task = asyncio.ensure_future(manager.run(request))
+    task.add_done_callback(lambda _: ls.fanout.finished(request.run_id))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:

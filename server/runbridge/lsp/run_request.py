@@ -68,7 +68,10 @@ class RunRequestTask:
         request = protocol.parse_run(raw, DEFAULT_SESSION)
         await queue_run(self._ls, request)
         self._request = request
-        return (await self._ls.manager.run(request)).to_wire()
+        try:
+            return (await self._ls.manager.run(request)).to_wire()
+        finally:
+            self._ls.fanout.finished(request.run_id)
 
     async def _serve(self, raw: Any) -> None:
         proto = self._ls.protocol
