@@ -307,6 +307,15 @@ class Figure:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def failed_figure(name: str, exc: Exception) -> Figure:
+    """A measurement that failed: said on stderr, and a MISS row."""
+    print(f"{name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    error = f"{type(exc).__name__}: {exc}"
+    return Figure(
+        name, f"{name} (failed)", float("nan"), "", "runs", False, detail={"error": error}
+    )
+
+
 class Bench:
     def __init__(
         self, quick: bool, home: Path, run_timeout: float = 180, server: Path = ROOT / "server"
@@ -774,18 +783,7 @@ class Bench:
         try:
             await fn()
         except Exception as exc:
-            print(f"{name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            self.figures.append(
-                Figure(
-                    name,
-                    f"{name} (failed)",
-                    float("nan"),
-                    "",
-                    "runs",
-                    False,
-                    detail={"error": f"{type(exc).__name__}: {exc}"},
-                )
-            )
+            self.figures.append(failed_figure(name, exc))
             if self.rb is not None and not self.rb.closed.is_set():
                 # a run that never ended holds the session; a restart releases it
                 with contextlib.suppress(Exception):

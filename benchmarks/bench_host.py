@@ -28,7 +28,17 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import PYTHON, ROOT, Figure, RpcClient, finish, isolated_env, pct, print_table
+from bench import (
+    PYTHON,
+    ROOT,
+    Figure,
+    RpcClient,
+    failed_figure,
+    finish,
+    isolated_env,
+    pct,
+    print_table,
+)
 
 MB = 1024 * 1024
 
@@ -334,18 +344,7 @@ class HostBench:
                 try:
                     await fn()
                 except Exception as exc:
-                    print(f"{name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-                    self.figures.append(
-                        Figure(
-                            name,
-                            f"{name} (failed)",
-                            float("nan"),
-                            "",
-                            "runs",
-                            False,
-                            detail={"error": str(exc)},
-                        )
-                    )
+                    self.figures.append(failed_figure(name, exc))
         finally:
             self.stop_host()
 
