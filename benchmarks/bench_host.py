@@ -305,6 +305,9 @@ class HostBench:
             rss_after = psutil.Process(self.host.pid).memory_info().rss
             frozen.resume_reading()  # a window that wakes up: what did it get?
             await asyncio.sleep(3)
+            frozen.close()
+            frozen = None
+            alone += await self._trivial_runs(run, n)  # alone again: before and after count
         finally:
             active.close()
             if frozen is not None:
