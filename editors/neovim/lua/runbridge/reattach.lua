@@ -71,6 +71,7 @@ function M.start(c, done)
       done()
     end
   end
+  vim.defer_fn(finish, M.TIMEOUT_MS)
   local bounds = require('runbridge.config').get().history
   request(c, 'runbridge/listSessions', vim.empty_dict(), function(err, result)
     if err or type(result) ~= 'table' or type(result.sessions) ~= 'table' then
@@ -87,7 +88,6 @@ function M.start(c, done)
     if left == 0 then
       return finish()
     end
-    vim.defer_fn(finish, M.TIMEOUT_MS)
     for _, name in ipairs(names) do
       if bounds.runs > 0 then
         held[name] = held[name] or {}
