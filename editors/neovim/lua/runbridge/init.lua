@@ -474,11 +474,13 @@ function M.stop(on_done)
   end)
 end
 
---- Shows the session's output buffer in a split.
+--- Shows the session's output buffer in a split. Starts the client if needed: attaching writes
+--- the earlier output of the daemon's sessions into their buffers.
 ---@param name? string
 ---@return integer bufnr
 function M.output(name)
   name = (name and name ~= '') and name or sessions().current()
+  client().ensure()
   return (require('runbridge.output').show(name, true))
 end
 

@@ -11,8 +11,12 @@ local T = ...
 T.setup()
 
 T.test('reattached mid-run, the output continues with no gap and no repeat', function()
-  local c = T.rb().client() -- started; it attaches once initialized
-  T.ok(c, 'the client starts')
+  vim.cmd('Runbridge output')
+  local started = vim.lsp.get_client_by_id(1) -- the first client of this Neovim
+  T.ok(started and started.name == 'runbridge', ':Runbridge output started the client')
+  local c = T.rb().client() -- the same one, not initialized yet: it attaches once it is
+  T.ok(c and c.id == started.id and not c.initialized, 'the same client, not initialized yet')
+  T.ok(vim.fn.bufwinid(T.out_buf('default')) ~= -1, 'the output buffer is shown')
   local request, delayed = c.request, 0
   c.request = function(self, method, params, handler, ...)
     if method ~= 'runbridge/history' then
