@@ -13,7 +13,7 @@ end
 
 ---@type vim.lsp.Config
 return {
-  cmd = vim.deepcopy(config.cmd),
+  cmd = require('runbridge.config').daemon_cmd(config.cmd),
   cmd_env = vim.deepcopy(config.cmd_env),
   init_options = require('runbridge.config').init_options(),
   before_init = function(params)

@@ -46,6 +46,8 @@ T.test(':checkhealth runbridge reports OK for Neovim, the daemon and protocol 1,
     ok_line(lines, 'profile local', "kernelspec 'python3'", 'is installed'),
     'an OK line saying the local profile can open sessions:\n' .. text
   )
+  -- the tests run the daemon in process (RUNBRIDGE_STANDALONE=1 from the wrapper)
+  T.contains(text, 'standalone daemon (RUNBRIDGE_STANDALONE=1): its sessions end when Neovim quits')
   T.not_contains(text, 'ERROR', 'no ERROR in the report')
 end)
 

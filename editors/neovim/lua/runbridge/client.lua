@@ -9,9 +9,11 @@ local has_011 = vim.fn.has('nvim-0.11') == 1
 
 ---@type table? capabilities.experimental.runbridge of the initialize result
 local caps
----@type fun()[] callbacks waiting for the client to be initialized
+---@type fun()[] callbacks waiting for the client to be ready (initialized and attached)
 local waiters = {}
 local failed_waiters = {}
+---@type table<integer, 'attaching'|'ready'> per client id: the earlier output was replayed
+local attach_state = {}
 
 local function notify(msg, level)
   vim.notify('runbridge: ' .. msg, level or vim.log.levels.INFO)
@@ -57,6 +59,9 @@ function M.resolve_config()
   cfg.name = M.NAME
   if require('runbridge.config').is_explicit('cmd') or not cfg.cmd then
     cfg.cmd = vim.deepcopy(opts.cmd)
+  end
+  if type(cfg.cmd) == 'table' then
+    cfg.cmd = require('runbridge.config').daemon_cmd(cfg.cmd)
   end
   cfg.cmd_env = vim.tbl_extend('force', cfg.cmd_env or {}, opts.cmd_env or {})
   return cfg
@@ -110,7 +115,35 @@ function M.capabilities()
   return type(exp) == 'table' and type(exp.runbridge) == 'table' and exp.runbridge or nil
 end
 
---- Calls fn(client) once the client is initialized, or fn(nil, message) if it cannot start.
+--- Runs what waited for the client: it is initialized and the sessions' earlier output is shown.
+---@param c vim.lsp.Client
+local function release(c)
+  if attach_state[c.id] == 'ready' then
+    return
+  end
+  attach_state[c.id] = 'ready'
+  local pending = waiters
+  waiters, failed_waiters = {}, {}
+  for _, fn in ipairs(pending) do
+    fn()
+  end
+end
+
+--- Once the client is initialized: follow the sessions the daemon has and replay their last
+--- runs (runbridge.reattach), then release the requests that waited, so that a run asked for
+--- before the daemon was up shows after the earlier output.
+---@param c vim.lsp.Client
+local function attach(c)
+  if attach_state[c.id] then
+    return
+  end
+  attach_state[c.id] = 'attaching'
+  require('runbridge.reattach').start(c, function()
+    release(c)
+  end)
+end
+
+--- Calls fn(client) once the client is ready, or fn(nil, message) if it cannot start.
 ---@param fn fun(client?: vim.lsp.Client, err?: string)
 function M.when_ready(fn)
   local c = M.ensure()
@@ -118,7 +151,7 @@ function M.when_ready(fn)
     fn(nil, 'the daemon is not running')
     return
   end
-  if c.initialized then
+  if c.initialized and attach_state[c.id] == 'ready' then
     fn(c)
     return
   end
@@ -126,6 +159,10 @@ function M.when_ready(fn)
     fn(M.get())
   end)
   table.insert(failed_waiters, fn)
+  if c.initialized then
+    -- started by someone else's on_init (vim.lsp.config override): attach now
+    attach(c)
+  end
 end
 
 ---@class runbridge.RequestHandle
@@ -228,21 +265,19 @@ function M.on_init(client, result)
       vim.log.levels.WARN
     )
   end
-  local pending = waiters
-  waiters, failed_waiters = {}, {}
-  -- run after on_init returns, when client.initialized is set
+  -- after on_init returns, when client.initialized is set
   vim.schedule(function()
-    for _, fn in ipairs(pending) do
-      fn()
-    end
+    attach(client)
   end)
-  local _ = client
 end
 
 ---@param code integer
 ---@param signal integer
-function M.on_exit(code, signal, _)
+function M.on_exit(code, signal, client_id)
   caps = nil
+  if client_id then
+    attach_state[client_id] = nil
+  end
   local failed = failed_waiters
   waiters, failed_waiters = {}, {}
   vim.schedule(function()
@@ -250,6 +285,7 @@ function M.on_exit(code, signal, _)
       fn(nil, 'the daemon exited before it was ready')
     end
     require('runbridge.sessions').reset()
+    require('runbridge.reattach').reset()
     -- (Neovim itself reports an exit with a non-zero code or a signal)
     require('runbridge.runner').on_daemon_exit(code, signal)
     require('runbridge.terminal').on_daemon_exit()

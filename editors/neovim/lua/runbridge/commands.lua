@@ -132,7 +132,8 @@ M.subcommands = {
       rb().download(args)
     end,
   },
-  terminal = { run = function(args) rb().terminal(args[1]) end, complete = session_complete },
+  terminal = { run = function(args) rb().terminal_menu(args[1]) end, complete = session_complete },
+  stop = { run = function() rb().stop() end },
   output = { run = function(args) rb().output(args[1]) end, complete = session_complete },
   log = { run = function() rb().log() end },
   ['open-media'] = { run = function(args) rb().open_media(args[1]) end, complete = media_complete },

@@ -9,8 +9,13 @@
 ---@field dir string folder where image, SVG and HTML records are saved
 ---@field provider 'auto'|'image.nvim'|'snacks'|'none' inline image provider
 
+---@class runbridge.HistoryConfig
+---@field runs integer last runs per session shown when the client attaches (0: none)
+---@field bytes integer at most this much of their output (characters of record data)
+
 ---@class runbridge.Config
----@field cmd string[] daemon command
+---@field cmd string[] daemon command (default: the relay to the session host)
+---@field standalone boolean run an in-process daemon (`serve --standalone`): sessions end with Neovim
 ---@field cmd_env table<string,string> extra environment for the daemon
 ---@field session string initial current session
 ---@field profile? string initializationOptions.profile
@@ -20,13 +25,19 @@
 ---@field virtual_text boolean inline status at the end of the run range
 ---@field media runbridge.MediaConfig
 ---@field default_keymaps boolean buffer-local <localleader> maps
+---@field history runbridge.HistoryConfig earlier output replayed on attach
 
 local M = {}
+
+--- The daemon's bounds of runbridge/history (limit 1..1000, maxBytes 1..48 MiB).
+M.HISTORY_MAX_RUNS = 1000
+M.HISTORY_MAX_BYTES = 48 * 1024 * 1024
 
 ---@return runbridge.Config
 function M.defaults()
   return {
     cmd = { 'runbridge', 'serve' },
+    standalone = false,
     cmd_env = {},
     session = 'default',
     profile = nil,
@@ -36,6 +47,7 @@ function M.defaults()
     virtual_text = true,
     media = { dir = vim.fn.stdpath('cache') .. '/runbridge/media', provider = 'auto' },
     default_keymaps = false,
+    history = { runs = 10, bytes = 1024 * 1024 },
   }
 end
 
@@ -118,6 +130,7 @@ end
 ---@param c runbridge.Config
 function M.validate(c)
   check('cmd', c.cmd, string_list, 'a non-empty list of strings')
+  check('standalone', c.standalone, 'boolean')
   check('cmd_env', c.cmd_env, string_map, 'a table of strings')
   check('session', c.session, function(v)
     return type(v) == 'string' and v ~= ''
@@ -145,6 +158,13 @@ function M.validate(c)
     'one of auto, image.nvim, snacks, none'
   )
   check('default_keymaps', c.default_keymaps, 'boolean')
+  check('history', c.history, 'table')
+  check('history.runs', c.history.runs, function(v)
+    return type(v) == 'number' and math.floor(v) == v and v >= 0 and v <= M.HISTORY_MAX_RUNS
+  end, ('an integer from 0 to %d'):format(M.HISTORY_MAX_RUNS))
+  check('history.bytes', c.history.bytes, function(v)
+    return type(v) == 'number' and math.floor(v) == v and v >= 1 and v <= M.HISTORY_MAX_BYTES
+  end, ('an integer from 1 to %d'):format(M.HISTORY_MAX_BYTES))
 end
 
 --- Merges opts over the defaults (not over a previous setup()), validates, and makes it current.
@@ -184,6 +204,17 @@ end
 ---@param key string
 function M.is_explicit(key)
   return explicit[key] == true
+end
+
+--- The daemon command: `cmd`, with `--standalone` added when `standalone` is set.
+---@param cmd? string[] default: the configured cmd
+---@return string[]
+function M.daemon_cmd(cmd)
+  local out = vim.deepcopy(cmd or current.cmd)
+  if current.standalone and not vim.tbl_contains(out, '--standalone') then
+    table.insert(out, '--standalone')
+  end
+  return out
 end
 
 --- initializationOptions for the daemon.

@@ -24,6 +24,19 @@ local function frame(msg)
   return ('Content-Length: %d\r\n\r\n%s'):format(#body, body)
 end
 
+--- The command of a short-lived daemon for a probe: in process (`--standalone`), so that a
+--- health check neither starts the session host nor talks to the sessions in it.
+---@param cmd string[]
+---@return string[]
+local function probe_cmd(cmd)
+  if cmd[#cmd] ~= 'serve' then
+    return cmd
+  end
+  local out = vim.deepcopy(cmd)
+  table.insert(out, '--standalone')
+  return out
+end
+
 --- The initialize result of a short-lived daemon (initialize, shutdown, exit), or nil + reason.
 ---@param cmd string[]
 ---@param env table
@@ -172,6 +185,14 @@ function M.check()
     return
   end
   health.ok('daemon found: ' .. exe .. ' (cmd: ' .. table.concat(cmd, ' ') .. ')')
+  local env_standalone = (cfg.cmd_env or {}).RUNBRIDGE_STANDALONE or vim.env.RUNBRIDGE_STANDALONE
+  if vim.tbl_contains(cmd, '--standalone') then
+    health.info('standalone daemon (--standalone): its sessions end when Neovim quits')
+  elseif env_standalone == '1' then
+    health.info('standalone daemon (RUNBRIDGE_STANDALONE=1): its sessions end when Neovim quits')
+  else
+    health.info('sessions live in the session host and outlive Neovim; :Runbridge stop ends it')
+  end
 
   local env = next(cfg.cmd_env or {}) and cfg.cmd_env or nil
   local okv, res = pcall(function()
@@ -196,7 +217,7 @@ function M.check()
   local source = 'running daemon'
   if not caps then
     source = 'probe'
-    local result, _, why = probe(cmd, env, {})
+    local result, _, why = probe(probe_cmd(cmd), env, {})
     local exp = result and result.capabilities and result.capabilities.experimental
     caps = exp and exp.runbridge
     if not caps then
@@ -215,7 +236,7 @@ function M.check()
     for _, p in ipairs(caps.profiles or {}) do
       table.insert(names, tostring(p.name))
     end
-    local checks = check_profiles(names, cmd, env)
+    local checks = check_profiles(names, probe_cmd(cmd), env)
     for _, p in ipairs(caps.profiles or {}) do
       local desc = ('profile %s (%s%s)%s'):format(
         tostring(p.name),

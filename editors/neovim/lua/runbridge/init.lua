@@ -422,7 +422,7 @@ function M.download(files, dest)
   end)
 end
 
---- Opens a remote terminal on the session in a split.
+--- Opens a new remote terminal on the session in a split.
 ---@param name? string
 ---@return integer bufnr
 function M.terminal(name)
@@ -430,11 +430,57 @@ function M.terminal(name)
   return require('runbridge.terminal').open(name)
 end
 
---- Shows the session's output buffer in a split.
+--- :Runbridge terminal: offers to reattach to the session's running terminals that no buffer
+--- here shows (vim.ui.select), else opens a new one.
+---@param name? string
+function M.terminal_menu(name)
+  name = (name and name ~= '') and name or sessions().current()
+  require('runbridge.terminal').open_or_attach(name)
+end
+
+--- Attaches a split to a running terminal of the daemon (its recent output replayed).
+---@param terminal_id string
+---@param name? string its session (for the buffer name)
+---@return integer bufnr
+function M.attach_terminal(terminal_id, name)
+  name = (name and name ~= '') and name or sessions().current()
+  return require('runbridge.terminal').attach(terminal_id, name)
+end
+
+--- Stops the daemon (runbridge/stopDaemon): the session host closes every session (local
+--- kernels and terminals; remote sessions as their profile's keep_sessions says) and exits.
+---@param on_done? fun(ok: boolean)
+function M.stop(on_done)
+  client().request('runbridge/stopDaemon', vim.empty_dict(), function(err)
+    if err then
+      notify('stop: ' .. client().error_message(err), vim.log.levels.ERROR)
+      if on_done then
+        on_done(false)
+      end
+      return
+    end
+    local c = client().get()
+    if c then
+      if vim.fn.has('nvim-0.11') == 1 then
+        c:stop()
+      else
+        c.stop()
+      end
+    end
+    notify('the daemon stopped; its sessions are closed')
+    if on_done then
+      on_done(true)
+    end
+  end)
+end
+
+--- Shows the session's output buffer in a split. Starts the client if needed: attaching writes
+--- the earlier output of the daemon's sessions into their buffers.
 ---@param name? string
 ---@return integer bufnr
 function M.output(name)
   name = (name and name ~= '') and name or sessions().current()
+  client().ensure()
   return (require('runbridge.output').show(name, true))
 end
 

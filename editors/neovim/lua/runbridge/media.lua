@@ -243,7 +243,8 @@ end
 ---@param origin? {buf: integer, row: integer}
 ---@return string?
 ---@param display? {displayId: string, update?: boolean} the Jupyter display it belongs to
-function M.handle(session, run_id, kind, data, origin, display)
+---@param quiet? boolean no message for this file (earlier output replayed on attach)
+function M.handle(session, run_id, kind, data, origin, display, quiet)
   if display and display.update then
     return M.update(session, run_id, kind, data, display.displayId)
   end
@@ -255,6 +256,9 @@ function M.handle(session, run_id, kind, data, origin, display)
   local inline = origin and M.place_inline(path, origin.buf, origin.row)
   if display and type(display.displayId) == 'string' then
     displays[session .. '\0' .. display.displayId] = { file = files[#files], origin = origin, inline = inline }
+  end
+  if quiet then
+    return path
   end
   local what = kind == text.DRAWING_KIND and 'drawing (SVG)' or kind
   vim.notify(

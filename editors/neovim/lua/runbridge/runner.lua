@@ -25,6 +25,8 @@ local M = {}
 local queues = {}
 ---@type table<string, runbridge.Run>
 local by_id = {}
+---@type table<string, true> runs of other clients, seen in history
+local foreign = {}
 
 local function now_ms()
   return uv.hrtime() / 1e6
@@ -129,7 +131,11 @@ function M.run(req)
   end
   ---@type runbridge.Run
   local run = { session = session, code = req.code or '', started = now_ms() }
-  output.write(session, text.run_header(session, req.label or req.code))
+  -- the header follows the session's earlier output, replayed when the client attaches
+  local header = text.run_header(session, req.label or req.code)
+  client.when_ready(function()
+    output.write(session, header)
+  end)
   output.show_on_run(session)
   local params = { session = session, code = req.code or '', mode = mode }
   if req.options then
@@ -190,15 +196,37 @@ function M.get(run_id)
   return by_id[run_id]
 end
 
+--- A run that was not started here (shown from history): its output is never another run's.
+---@param run_id string
+function M.mark_foreign(run_id)
+  if type(run_id) == 'string' then
+    foreign[run_id] = true
+  end
+end
+
 --- runbridge/output handler.
 ---@param params {session: string, runId: string, seq: integer, console: table}
 function M.on_output(_, params)
   if type(params) ~= 'table' or type(params.session) ~= 'string' or type(params.console) ~= 'table' then
     return
   end
-  local session = params.session
-  local run = run_for(session, params.runId)
-  for _, record in ipairs(params.console) do
+  if require('runbridge.reattach').hold(params) then
+    return -- shown after the session's earlier output
+  end
+  local run = not foreign[params.runId] and run_for(params.session, params.runId) or nil
+  M.render_console(params.session, params.runId, params.console, run)
+end
+
+--- Writes console records to the session's output: text to its terminal, media to files.
+---@param session string
+---@param run_id string
+---@param console table
+---@param run? runbridge.Run the run started here (media shown inline at its range)
+---@param quiet? boolean media files are not announced one by one (history)
+---@return integer media records saved
+function M.render_console(session, run_id, console, run, quiet)
+  local saved = 0
+  for _, record in ipairs(console) do
     local kind, data = record[1], record[2]
     local display = type(record[3]) == 'table' and record[3] or nil
     if type(kind) == 'string' then
@@ -215,17 +243,22 @@ function M.on_output(_, params)
       end
       if rendered.media then
         local origin = run and run.buf and { buf = run.buf, row = run.last - 1 } or nil
-        require('runbridge.media').handle(
+        local path = require('runbridge.media').handle(
           session,
-          params.runId,
+          run_id,
           rendered.media.kind,
           rendered.media.data,
           origin,
-          display
+          display,
+          quiet
         )
+        if path then
+          saved = saved + 1
+        end
       end
     end
   end
+  return saved
 end
 
 --- The daemon exited: every run still waiting ends failed.

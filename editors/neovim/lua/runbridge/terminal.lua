@@ -120,10 +120,11 @@ local function on_input(term, data)
   end
 end
 
---- Opens a remote terminal on the session in a split; returns its buffer.
+--- A terminal buffer in a new split, bound to the daemon's terminal once its id is known.
 ---@param session string
----@return integer bufnr
-function M.open(session)
+---@param intro string the plugin's first line in it
+---@return runbridge.RemoteTerminal
+local function new_terminal(session, intro)
   vim.cmd('botright split')
   local buf = api.nvim_create_buf(true, false)
   api.nvim_win_set_buf(0, buf)
@@ -139,7 +140,7 @@ function M.open(session)
   })
   pcall(api.nvim_buf_set_name, buf, buf_name(session))
   vim.b[buf].runbridge_session = session
-  emit(term, dim(('runbridge: opening a terminal in session %s…'):format(session)))
+  emit(term, dim(intro))
 
   api.nvim_create_autocmd('BufWipeout', {
     group = group,
@@ -157,43 +158,64 @@ function M.open(session)
       resize(term)
     end,
   })
+  return term
+end
 
-  local function fail(err)
-    emit(term, '\27[31mrunbridge: ' .. client.error_message(err) .. '\27[39m\r\n')
-    hang_up(term, dim('press any key to close'))
+local function fail(term, err)
+  emit(term, '\27[31mrunbridge: ' .. client.error_message(err) .. '\27[39m\r\n')
+  hang_up(term, dim('press any key to close'))
+end
+
+--- The daemon's terminal `id` is this buffer's from now on: keys typed meanwhile go out, output
+--- that came before the answer is shown (after `replay`, the output it had before).
+---@param term runbridge.RemoteTerminal
+---@param id string
+---@param replay? string
+local function bind(term, id, replay)
+  term.id = id
+  if term.closed then
+    -- the buffer went away while the terminal was opening
+    client.request('runbridge/closeTerminal', { terminalId = id }, function() end)
+    return
   end
+  by_id[id] = term
+  if replay and replay ~= '' then
+    emit(term, replay)
+  end
+  for _, data in ipairs(term.pending) do
+    client.notify('runbridge/terminalInput', { terminalId = id, data = data })
+  end
+  term.pending = {}
+  local orphan = orphans[id]
+  orphans[id] = nil
+  for _, data in ipairs(orphan and orphan.data or {}) do
+    emit(term, data)
+  end
+  if orphan and orphan.exit then
+    M.on_exit(nil, orphan.exit)
+    return
+  end
+  resize(term)
+end
+
+--- Opens a remote terminal on the session in a split; returns its buffer.
+---@param session string
+---@return integer bufnr
+function M.open(session)
+  local term = new_terminal(session, ('runbridge: opening a terminal in session %s…'):format(session))
+  local buf = term.buf
   local size = size_of(buf) or { rows = 24, cols = 80 }
   local function on_opened(err, result)
     if err or type(result) ~= 'table' or type(result.terminalId) ~= 'string' then
-      return fail(err or 'no terminal id')
-    end
-    term.id = result.terminalId
-    if term.closed then
-      -- the buffer went away while the terminal was opening
-      client.request('runbridge/closeTerminal', { terminalId = term.id }, function() end)
-      return
+      return fail(term, err or 'no terminal id')
     end
     term.size = size
-    by_id[term.id] = term
-    for _, data in ipairs(term.pending) do
-      client.notify('runbridge/terminalInput', { terminalId = term.id, data = data })
-    end
-    term.pending = {}
-    local orphan = orphans[term.id]
-    orphans[term.id] = nil
-    for _, data in ipairs(orphan and orphan.data or {}) do
-      emit(term, data)
-    end
-    if orphan and orphan.exit then
-      M.on_exit(nil, orphan.exit)
-      return
-    end
-    resize(term)
+    bind(term, result.terminalId)
   end
   -- the session must be open: open it (or reuse it) first
   client.request('runbridge/openSession', { name = session }, function(err, info)
     if err then
-      return fail(err)
+      return fail(term, err)
     end
     require('runbridge.sessions').update(info)
     if term.closed then
@@ -203,6 +225,88 @@ function M.open(session)
     client.request('runbridge/openTerminal', { session = session, rows = size.rows, cols = size.cols }, on_opened)
   end)
   return buf
+end
+
+--- Attaches a split to a running terminal of the daemon (runbridge/attachTerminal): its recent
+--- output is replayed, then live output and keys flow as in a new one. Returns the buffer.
+---@param terminal_id string
+---@param session string
+---@return integer bufnr
+function M.attach(terminal_id, session)
+  local intro = ('runbridge: reattaching terminal %s of session %s…'):format(terminal_id, session)
+  local term = new_terminal(session, intro)
+  client.request('runbridge/attachTerminal', { terminalId = terminal_id }, function(err, result)
+    if err or type(result) ~= 'table' or type(result.terminalId) ~= 'string' then
+      return fail(term, err or 'no terminal id')
+    end
+    bind(term, result.terminalId, type(result.replay) == 'string' and result.replay or nil)
+  end)
+  return term.buf
+end
+
+--- The daemon's running terminals of `session` that no buffer of this Neovim shows.
+---@param session string
+---@param cb fun(terminals: {terminalId: string, session: string, attached: integer}[])
+function M.detached(session, cb)
+  client.request('runbridge/listTerminals', vim.empty_dict(), function(err, result)
+    local found = {}
+    if not err and type(result) == 'table' and type(result.terminals) == 'table' then
+      for _, t in ipairs(result.terminals) do
+        local id = type(t) == 'table' and t.terminalId
+        if type(id) == 'string' and t.session == session and not by_id[id] then
+          table.insert(found, t)
+        end
+      end
+    end
+    cb(found)
+  end)
+end
+
+--- :Runbridge terminal: when the session has running terminals that this Neovim does not show
+--- (opened before it was reopened, or by another client), offers to reattach to one of them or
+--- open a new one (vim.ui.select); otherwise opens a new one.
+---@param session string
+function M.open_or_attach(session)
+  M.detached(session, function(found)
+    if #found == 0 then
+      M.open(session)
+      return
+    end
+    local items = vim.list_extend(vim.deepcopy(found), { { new = true } })
+    vim.ui.select(items, {
+      prompt = ('runbridge: terminals of session %s'):format(session),
+      format_item = function(item)
+        if item.new then
+          return 'new terminal'
+        end
+        local n = tonumber(item.attached) or 0
+        return ('reattach terminal %s (%s)'):format(
+          item.terminalId,
+          n == 0 and 'no client attached' or (n == 1 and '1 client attached' or (n .. ' clients attached'))
+        )
+      end,
+    }, function(choice)
+      if not choice then
+        return
+      end
+      if choice.new then
+        M.open(session)
+      else
+        M.attach(choice.terminalId, session)
+      end
+    end)
+  end)
+end
+
+--- The daemon's terminal id behind a terminal buffer of this plugin, once known.
+---@param buf integer
+---@return string?
+function M.id_of(buf)
+  for id, term in pairs(by_id) do
+    if term.buf == buf then
+      return id
+    end
+  end
 end
 
 --- runbridge/terminalOutput handler.

@@ -259,6 +259,31 @@ function M.run_footer(status, exit_code, ms, message)
   return line .. DEFAULT_FG .. '\r\n'
 end
 
+--- Footer of a run shown from history: its end, and when it started (no duration is known).
+---@param status string
+---@param exit_code? integer|userdata
+---@param started? number seconds since the epoch
+---@return string
+function M.history_footer(status, exit_code, started)
+  if exit_code == vim.NIL then
+    exit_code = nil
+  end
+  local at = started and (' (started ' .. os.date('%Y-%m-%d %H:%M:%S', math.floor(started)) .. ')') or ''
+  local line
+  if status == 'finished' and (exit_code == 0 or exit_code == nil) then
+    line = GREEN .. '✓ finished' .. at
+  elseif status == 'finished' then
+    line = RED .. '✗ error (exit code ' .. tostring(exit_code) .. ')' .. at
+  elseif status == 'interrupted' then
+    line = YELLOW .. '■ interrupted' .. at
+  elseif status == 'exec-timeout' then
+    line = YELLOW .. '⏱ timed out' .. at
+  else
+    line = RED .. '✗ ' .. M.printable(tostring(status)) .. at
+  end
+  return line .. DEFAULT_FG .. '\r\n'
+end
+
 --- A red one-line message for the terminal.
 ---@param message string
 function M.error_line(message)
