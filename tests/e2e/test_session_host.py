@@ -116,15 +116,19 @@ async def test_a_client_that_leaves_mid_run_is_answered_and_the_run_finishes(
 
 
 async def test_stop_daemon_closes_everything_now(host: Host) -> None:
+    """Every session closed before the reply; then the host exits at once, hanging up on
+    every client (they start a new host when they need one), even on the one that asked
+    and stays connected."""
     client = await host.client()
+    other = await host.client("other")
     await client.run("gone", "pass")
     kernels = host.kernels()
     assert kernels
     assert await client.request("runbridge/stopDaemon", {}) == {}
     _, alive = psutil.wait_procs(kernels, timeout=5)
     assert not alive
-    await client.close()
     assert await host.exited(10) == 0
+    assert client.hung_up.is_set() and other.hung_up.is_set()
     assert not host.sock.exists()
 
 
