@@ -21,7 +21,7 @@ import psutil
 
 from tests.e2e.host import Client, Host, default_socket, host_env, host_processes, spawn_relay
 from tests.e2e.raw_wire import RUNBRIDGE
-from tests.e2e.test_lifecycle import assert_all_gone
+from tests.e2e.test_lifecycle import assert_all_gone, descendants
 
 #: How long kernels may outlive a host killed with SIGKILL (they look for their
 #: parent once a second).
@@ -181,32 +181,34 @@ async def test_a_second_host_on_a_served_socket_leaves_at_once(host: Host) -> No
 
 
 async def test_a_killed_host_leaves_no_kernel_and_the_next_host_serves(tmp_path: Path) -> None:
-    """SIGKILL: the kernels (a session's and the spare) end by themselves; a host started
-    next replaces the stale socket and serves."""
+    """SIGKILL: nothing the host started outlives it (a session's kernel, the spare, a
+    terminal's shell); a host started next replaces the stale socket and serves."""
     home = tmp_path / "home"
     first = Host(home, spares=True)
     second: Host | None = None
-    kernels: list[psutil.Process] = []
+    procs: list[psutil.Process] = []
     try:
         client = await first.client()
         result = await client.run("k", "import os\nprint(os.getpid())")
         pid = int(client.stdout(result["runId"]))
         await client.wait_for(lambda: len(first.kernels()) == 2)  # the spare has started
-        kernels = first.kernels()
-        assert pid in [k.pid for k in kernels]
+        await client.request("runbridge/openTerminal", {"session": "k"})
+        procs = descendants(first.proc.pid)
+        assert pid in [p.pid for p in procs]
+        assert "sh" in [p.name() for p in procs]
         first.kill()
         await client.wait_for(lambda: client.hung_up.is_set())
         assert first.sock.exists()  # stale: nobody serves it
         second = Host(home)
         client = await second.client()
         assert (await client.request("runbridge/listSessions", {}))["sessions"] == []
-        assert_all_gone(kernels, within=KILLED_CLEANUP_S)
+        assert_all_gone(procs, within=KILLED_CLEANUP_S)
         result = await client.run("k", "print('again')")
         assert client.stdout(result["runId"]) == "again\n"
     finally:
-        for kernel in kernels:
+        for proc in procs:
             with contextlib.suppress(psutil.Error):
-                kernel.kill()
+                proc.kill()  # psutil checks the start time: never a reused pid
         await first.stop()
         if second is not None:
             await second.stop()
