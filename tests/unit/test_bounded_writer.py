@@ -1,5 +1,7 @@
 """The session host's per-connection writer: output past the bound is dropped in whole
-spans of ``seq``, and the note that follows names exactly what was not sent."""
+spans of ``seq``, and the note that follows names exactly what was not sent.
+
+The tests are coroutines: the writer may use the running loop (timers)."""
 
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def notes(transport: Transport) -> list[str]:
     return found
 
 
-def test_a_backlog_that_shrinks_a_little_does_not_punch_holes_in_the_dropped_span() -> None:
+async def test_a_backlog_that_shrinks_a_little_does_not_punch_holes_in_the_dropped_span() -> None:
     transport = Transport()
     writer = BoundedWriter(transport, "client")  # type: ignore[arg-type]
     for seq, backlog in enumerate([0, 3 * MB, 9 * MB, 6 * MB, 9 * MB, 7 * MB, 3 * MB, 1 * MB], 1):
@@ -72,7 +74,7 @@ def test_a_backlog_that_shrinks_a_little_does_not_punch_holes_in_the_dropped_spa
     assert b"logMessage" in transport.written[2] and transport.written[3] == b"output 7"
 
 
-def test_any_message_says_what_was_dropped_once_the_backlog_is_low() -> None:
+async def test_any_message_says_what_was_dropped_once_the_backlog_is_low() -> None:
     transport = Transport()
     writer = BoundedWriter(transport, "client")  # type: ignore[arg-type]
     transport.backlog = OUTPUT_LIMIT_BYTES
@@ -84,7 +86,7 @@ def test_any_message_says_what_was_dropped_once_the_backlog_is_low() -> None:
     assert len(notes(transport)) == 1 and "output 1-1 of run r in session s" in notes(transport)[0]
 
 
-def test_a_client_that_reads_nothing_at_all_is_disconnected() -> None:
+async def test_a_client_that_reads_nothing_at_all_is_disconnected() -> None:
     transport = Transport()
     writer = BoundedWriter(transport, "client")  # type: ignore[arg-type]
     transport.backlog = HARD_LIMIT_BYTES - 10
