@@ -4,9 +4,10 @@ A daemon that exits (``shutdown`` + ``exit``, or SIGTERM) leaves its sessions ru
 the manager (``keep_sessions``, the default): the emulator still has them, and the next
 daemon opening the name reuses the session (``created: false``) with its variables. A run
 in progress when the daemon exits is interrupted; the session stays usable. With
-``keep_sessions = false`` the daemon destroys its sessions when it exits. A shared daemon
-(``serve --socket``, its profile in ``config.toml``) keeps them the same way when its
-linger time runs out and on ``runbridge/stopDaemon``.
+``keep_sessions = false`` the daemon destroys its sessions when it exits. The session
+host (``serve --host``, its profile in ``config.toml``) keeps them while its clients come
+and go (its linger time does not run while a session is open), and keeps them on the
+manager on ``runbridge/stopDaemon``; the next host reattaches them by name.
 
 Both wire generations ("old", "new"): one in-process emulator per generation, which
 outlives the daemons each test starts and stops.
@@ -30,7 +31,7 @@ from tests.backendai_emulator.server import TERMINAL, Session
 from tests.conftest import PYTHON, isolated_env
 from tests.e2e.conftest import Daemon, start_daemon, start_run
 from tests.e2e.helpers import open_session
-from tests.e2e.shared_daemon import Editor, SharedDaemon
+from tests.e2e.host import Host
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -198,44 +199,52 @@ def write_config(home: Path, emu: Emulator) -> None:
     path.chmod(0o600)
 
 
-async def test_a_shared_daemon_keeps_them_on_linger_expiry_and_on_stop_daemon(
+async def test_the_host_keeps_them_past_its_clients_and_its_exit(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    name = "bai-shared-keep"
+    """The shared daemon of old kept them when its linger time ran out; the host does not
+    even exit while a session is open. On ``runbridge/stopDaemon`` it exits and leaves the
+    session on the manager, and the next host reattaches it by name."""
+    name = "bai-host-keep"
     home = tmp_path / "home"
     write_config(home, emu)
-    daemons: list[SharedDaemon] = []
+    hosts: list[Host] = []
     try:
-        daemons.append(first := SharedDaemon(home, linger=1.5))
-        editor = await Editor.connect(first.sock)
-        await editor.initialize()
-        result = await editor.request("runbridge/run", {"session": name, "code": "kept = 3"})
+        with pytest.MonkeyPatch.context() as env:  # the host's environment: no SDK keys
+            for prefix in ENV_PREFIXES:
+                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
+                    env.delenv(prefix + key, raising=False)
+            hosts.append(first := Host(home, linger=1))
+        client = await first.client()
+        result = await client.run(name, "kept = 3")
         assert result["status"] == "finished", result
         session_id = running_on_manager(emu, name).id
-        await editor.leave()
-        assert await first.exited(15) == 0  # no editor for 1.5 s
+        await client.leave()
+        await asyncio.sleep(2.5)  # no client for over the linger time, a session open
+        assert first.proc.poll() is None, "the host exited with a session open"
         assert running_on_manager(emu, name).id == session_id
 
-        daemons.append(second := SharedDaemon(home, linger=600))
-        editor = await Editor.connect(second.sock)
-        await editor.initialize()
-        info = await editor.request("runbridge/openSession", {"name": name})
-        assert info["created"] is False, info
-        result = await editor.request("runbridge/run", {"session": name, "code": "print(kept)"})
-        assert editor.stdout(result["runId"]) == "3\n", result
-        assert await editor.request("runbridge/stopDaemon", {}) == {}
-        editor.writer.close()
-        assert await second.exited(10) == 0
+        client = await first.client()
+        result = await client.run(name, "print(kept)")
+        assert client.stdout(result["runId"]) == "3\n", result
+        assert await client.request("runbridge/stopDaemon", {}) == {}
+        await client.close()
+        assert await first.exited(10) == 0
         assert running_on_manager(emu, name).id == session_id
         assert deletes(emu, name) == []
+
+        hosts.append(second := Host(home))
+        client = await second.client()
+        info = await client.request("runbridge/openSession", {"name": name})
+        assert info["created"] is False, info
+        result = await client.run(name, "print(kept)")
+        assert client.stdout(result["runId"]) == "3\n", result
+        await client.request("runbridge/closeSession", {"name": name})
+        assert await gone_from_manager(emu, name) == []  # an explicit close destroys it
+        await client.leave()
     finally:
-        for daemon in daemons:
-            if daemon.proc.poll() is None:
-                daemon.proc.kill()
-    async with daemon_on(emu, tmp_path / "other") as d:
-        assert (await open_session(d, name))["created"] is False
-        await d.request("runbridge/closeSession", {"name": name})
-    assert await gone_from_manager(emu, name) == []
+        for host in hosts:
+            await host.stop()
 
 
 async def test_runbridge_run_in_a_shell_keeps_the_session_for_the_next_command(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -25,7 +24,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.conftest import isolated_env
-from tests.e2e.shared_daemon import SharedDaemon
+from tests.e2e.host import Host
 
 CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11"}
 
@@ -198,14 +197,10 @@ def png_code(png: bytes) -> str:
 
 
 @pytest.fixture
-async def shared(tmp_path: Path) -> AsyncIterator[SharedDaemon]:
-    daemon = SharedDaemon(tmp_path / "home", linger=600)
+async def host(tmp_path: Path) -> AsyncIterator[Host]:
+    """A session host of this test's own (``runbridge serve --host``), stopped at the end."""
+    started = Host(tmp_path / "home")
     try:
-        yield daemon
+        yield started
     finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                daemon.proc.wait(10)
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
+        await started.stop()

@@ -435,7 +435,7 @@ async def test_execute_command_bad_argument_names_the_field(
 # -- property-based fuzzing ----------------------------------------------------------
 
 # stopDaemon closes every session, which would end the fuzz's own; its bad params are
-# checked above and its effect in test_shared_daemon.py
+# checked above and its effect in test_session_host.py
 METHODS = sorted({m for m, _, _ in PARAM_ERRORS} - {"stopDaemon"})
 KNOWN = "known"
 

@@ -1,7 +1,7 @@
-"""The shared daemon's socket against other local users and against editors that
-misbehave: the folder and the path are checked, never changed or followed; peers
-of another user are refused; an editor that leaves mid-prompt or stops reading
-costs neither a stuck session nor the daemon's memory.
+"""The session host's socket against other local users and against clients that
+misbehave: the folder and the path are checked, never changed or followed (by the
+host and by the relay that would start it); peers of another user are refused; a
+client that stops reading costs neither the other clients' speed nor the host's memory.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.conftest import isolated_env
+from tests.e2e.host import Host, default_socket, host_env
 from tests.e2e.raw_wire import RUNBRIDGE
-from tests.e2e.shared_daemon import Editor, SharedDaemon
 
 NOBODY = 65534
 as_root = pytest.mark.skipif(
@@ -30,9 +29,9 @@ as_root = pytest.mark.skipif(
 
 
 def serve_once(sock: Path, home: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """``runbridge serve --socket sock``, expected to refuse and exit at once."""
+    """``runbridge serve --host --socket sock``, expected to refuse and exit at once."""
     return subprocess.run(
-        [*RUNBRIDGE, "serve", "--socket", str(sock), "--linger", "5"],
+        [*RUNBRIDGE, "serve", "--host", "--socket", str(sock), "--linger", "5"],
         env=isolated_env(home),
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -110,54 +109,111 @@ def test_something_at_the_socket_path_that_is_not_our_socket_is_refused(
         listener.close()
 
 
-@as_root
-async def test_a_peer_of_another_user_is_refused() -> None:
-    # a home that another user can pass through (pytest's temporary folders are closed)
-    home = Path(tempfile.mkdtemp(prefix="rb-peer-"))
-    os.chmod(home, 0o711)
-    shared = SharedDaemon(home, linger=600)
-    try:
-        await assert_a_stranger_is_refused(shared)
-    finally:
-        shared.proc.kill()
-        shared.proc.wait(10)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-async def assert_a_stranger_is_refused(shared: SharedDaemon) -> None:
-    editor = await Editor.connect(shared.sock)  # the daemon is up
-    await editor.initialize()
-    # the first wall broken on purpose: the socket and its folder open to everyone
-    os.chmod(shared.sock.parent, 0o755)
-    os.chmod(shared.sock, 0o777)
-    stranger = subprocess.run(
-        [
-            "python3",
-            "-c",
-            "import os, socket, sys\n"
-            f"os.setgid({NOBODY}); os.setuid({NOBODY})\n"
-            "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)\n"
-            'body = b\'{"jsonrpc":"2.0","id":1,"method":"runbridge/listSessions"}\'\n'
-            "try:\n"
-            "    s.sendall(b'Content-Length: %d\\r\\n\\r\\n' % len(body) + body)\n"
-            "    print(repr(s.recv(65536)))\n"
-            "except (BrokenPipeError, ConnectionResetError):  # closed on it: refused\n"
-            "    print(repr(b''))\n",
-            str(shared.sock),
-        ],
+def relay_once(env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """``runbridge serve`` (the relay), expected to find no host it may use and exit."""
+    return subprocess.run(
+        [*RUNBRIDGE, "serve"],
+        env=env,
+        input="",
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=timeout,
     )
-    assert stranger.returncode == 0, stranger.stderr
-    assert stranger.stdout.strip() == "b''", "a peer of another user was served"
-    assert f"refused a connection from another user (uid {NOBODY})" in shared.log()
-    # the editor of this user was not disturbed
-    assert "sessions" in await editor.request("runbridge/listSessions", {})
-    await editor.leave()
 
 
-# -- editors that misbehave --------------------------------------------------------------
+def test_the_relay_refuses_a_runtime_folder_that_is_a_link(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = host_env(home)
+    runtime = Path(env["XDG_RUNTIME_DIR"])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (runtime / "runbridge").symlink_to(elsewhere)
+    try:
+        done = relay_once(env)
+        assert done.returncode == 1, done
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.startswith("runbridge: cannot reach the runbridge host:"), done.stderr
+        assert "symbolic link" in done.stderr, done.stderr
+        assert list(elsewhere.iterdir()) == []  # not followed: no socket, no lock, no host
+        assert not (home / "log" / "daemon.log").exists()
+    finally:
+        (runtime / "runbridge").unlink()
+
+
+def test_the_relay_refuses_a_file_at_the_socket_path(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = host_env(home)
+    sock = default_socket(home)
+    sock.parent.mkdir(mode=0o700, exist_ok=True)
+    sock.write_text("not a socket")
+    done = relay_once(env)
+    assert done.returncode == 1, done
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("runbridge: cannot reach the runbridge host:"), done.stderr
+    assert f"refusing {sock}: it is not a socket" in done.stderr, done.stderr
+    assert sock.read_text() == "not a socket"
+
+
+# -- another user ----------------------------------------------------------------------
+
+#: A client run as ``nobody``: prints ``refused: <error>`` when it cannot connect,
+#: ``closed`` when the host closes the connection unanswered, else what it was sent.
+STRANGER = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+try:
+    s.connect(sys.argv[1])
+except OSError as exc:
+    print("refused:", type(exc).__name__)
+    sys.exit()
+body = b'{"jsonrpc":"2.0","id":1,"method":"runbridge/listSessions","params":{}}'
+try:
+    s.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    answer = s.recv(65536)
+except (BrokenPipeError, ConnectionResetError):
+    answer = b""
+print("closed" if not answer else "served: %r" % answer)
+"""
+
+
+def as_nobody(sock: Path) -> str:
+    done = subprocess.run(
+        [
+            "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+            "/usr/bin/python3", "-I", "-c", STRANGER, str(sock),
+        ],
+        capture_output=True, text=True, timeout=30, cwd="/",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@as_root
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+async def test_a_client_of_another_user_is_never_served(tmp_path: Path) -> None:
+    # a socket folder of its own, which this test opens to others (a short path, in /tmp)
+    folder = Path(tempfile.mkdtemp(prefix="rb-peer-"))
+    host = Host(tmp_path / "home", sock=folder / "host.sock")
+    try:
+        mine = await host.client("mine")
+        # as the host made them (folder 0700, socket 0600): nobody cannot reach the socket
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert as_nobody(host.sock) == "refused: PermissionError"
+        # both walls broken on purpose: the host itself refuses by the peer's uid
+        os.chmod(folder, 0o711)
+        os.chmod(host.sock, 0o777)
+        assert as_nobody(host.sock) == "closed", "a client of another user was served"
+        assert f"refused a connection from another user (uid {NOBODY})" in host.log()
+        # this user's client was not disturbed
+        assert "sessions" in await mine.request("runbridge/listSessions", {})
+        await mine.leave()
+    finally:
+        await host.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- clients that misbehave --------------------------------------------------------------
 
 ASK = (
     "try:\n    v = input('q? ')\nexcept KeyboardInterrupt:\n    v = 'interrupted'\n"
@@ -165,123 +221,104 @@ ASK = (
 )
 
 
-async def prompt_waiting(shared: SharedDaemon, session: str) -> Editor:
-    """An editor whose run in ``session`` waits on ``input()``, the request unanswered."""
-    editor = await Editor.connect(shared.sock)
-    await editor.initialize()
-    editor._send(
-        {
-            "jsonrpc": "2.0",
-            "id": 5,
-            "method": "runbridge/run",
-            "params": {"session": session, "code": ASK},
-        }
-    )
-    await editor.writer.drain()
-    async with asyncio.timeout(60):
+async def test_a_prompt_stays_with_its_client_when_another_connects(host: Host) -> None:
+    """The shared daemon of old hung up on an editor waiting at a prompt when another
+    connected (its run was interrupted); the host leaves the prompt to its client, and
+    the newcomer's run waits its turn."""
+    first = await host.client("first")
+    first.answer = None
+    pending = first.start("runbridge/run", {"session": "prompt", "code": ASK})
+    await first.wait_for(lambda: first.input_requests)
+    second = await host.client("second")
+    queued = second.start("runbridge/run", {"session": "prompt", "code": "print(v)"})
+    await asyncio.sleep(0.5)
+    assert not first.hung_up.is_set()
+    assert second.input_requests == []  # not a follower: never asked
+    prompt = first.input_requests[0]
+    first.send({"jsonrpc": "2.0", "id": prompt["id"], "result": {"value": "answered"}})
+    result = (await asyncio.wait_for(pending, 30))["result"]
+    assert first.stdout(result["runId"]).endswith("after answered\n")
+    result = (await asyncio.wait_for(queued, 30))["result"]
+    assert second.stdout(result["runId"]) == "answered\n"
+    await first.leave()
+    await second.leave()
+
+
+#: 8 MB of output in 64 KB writes (under the 10 MB output cap of a run).
+FLOOD = (
+    "import sys, time\nchunk = ('y' * 1023 + '\\n') * 64\n"
+    "for _ in range(128):\n    sys.stdout.write(chunk)\n    sys.stdout.flush()\n"
+    "    time.sleep(0.001)\n"
+)
+FLOOD_RUNS = 10
+
+
+async def test_a_client_that_stops_reading_slows_nobody_and_costs_bounded_memory(
+    host: Host,
+) -> None:
+    """A frozen window follows a session that another client floods: the flooding
+    client's runs finish as fast as they would, the host holds at most its bound for
+    the frozen one, whose output is dropped past it; once it reads again it is told what
+    was dropped (``runbridge/history`` has it)."""
+    reader = await host.client("reader")
+    frozen = await host.client("frozen")
+    await reader.run("flood", "x = 1")
+    await frozen.request("runbridge/follow", {"session": "flood"})
+    started = time.monotonic()
+    await reader.run("flood", "x += 1")
+    lone = time.monotonic() - started
+    frozen.freeze()
+    before = host.rss_mb()
+    peak = before
+
+    async def sample() -> None:
+        nonlocal peak
         while True:
-            message = await editor._read()
-            assert message is not None, "the daemon hung up"
-            if message.get("method") == "runbridge/input":
-                return editor
+            peak = max(peak, host.rss_mb())
+            await asyncio.sleep(0.05)
 
-
-async def session_state(editor: Editor, name: str) -> str:
-    listed = await editor.request("runbridge/listSessions", {})
-    return next(s["state"] for s in listed["sessions"] if s["name"] == name)
-
-
-async def test_an_editor_that_leaves_during_a_prompt_does_not_leave_the_session_busy(
-    shared: SharedDaemon,
-) -> None:
-    first = await prompt_waiting(shared, "prompt-left")
-    first.writer.close()  # gone, the prompt unanswered
-    second = await Editor.connect(shared.sock)
-    await second.initialize()
-    deadline = time.monotonic() + 20
-    while await session_state(second, "prompt-left") != "idle":
-        assert time.monotonic() < deadline, "the session stayed busy after its editor left"
-        await asyncio.sleep(0.1)
-    result = await second.request("runbridge/run", {"session": "prompt-left", "code": "print(v)"})
-    assert second.stdout(result["runId"]) == "interrupted\n"
-    await second.leave()
-
-
-async def test_a_prompt_whose_editor_is_taken_over_ends_and_the_new_editor_runs(
-    shared: SharedDaemon,
-) -> None:
-    first = await prompt_waiting(shared, "prompt-taken")
-    second = await Editor.connect(shared.sock)
-    await second.initialize()
-    assert await first.hung_up()
-    result = await second.request(
-        "runbridge/run", {"session": "prompt-taken", "code": "print(v)"}, timeout=30
-    )
-    assert second.stdout(result["runId"]) == "interrupted\n"
-    await second.leave()
-
-
-def rss_mb(pid: int) -> float:
-    return float(psutil.Process(pid).memory_info().rss) / (1 << 20)
-
-
-async def test_an_editor_that_stops_reading_costs_no_memory_and_is_let_go(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("RUNBRIDGE_SOCKET_STALL_S", "4")
-    daemon = SharedDaemon(tmp_path / "home", linger=600)
+    sampler = asyncio.create_task(sample())
     try:
-        editor = await Editor.connect(daemon.sock)
-        await editor.request(
-            "initialize",
-            {
-                "processId": os.getpid(),
-                "capabilities": {},
-                "initializationOptions": {"outputCapMb": 1000},
-            },
-        )
-        editor.notify("initialized", {})
-        await editor.request("runbridge/run", {"session": "flood", "code": "x = 1"})
-        before = rss_mb(daemon.proc.pid)
-        # 256 MB of output in 64 KB messages; the editor reads none of it
-        flood = (
-            "import sys\nchunk = ('y' * 1023 + '\\n') * 64\n"
-            "for _ in range(4000):\n    sys.stdout.write(chunk)\n    sys.stdout.flush()\n"
-        )
-        editor._send(
-            {
-                "jsonrpc": "2.0",
-                "id": 9,
-                "method": "runbridge/run",
-                "params": {"session": "flood", "code": flood},
-            }
-        )
-        await editor.writer.drain()
-        peak = before
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            peak = max(peak, rss_mb(daemon.proc.pid))
-            await asyncio.sleep(0.1)
-        assert peak - before < 60, (
-            f"the daemon grew by {peak - before:.0f} MB for a reader that reads nothing"
-        )
-        assert "read nothing for 4 s" in daemon.log()
-        # let go: a new editor finds the session, the flood finished, and runs in it
-        other = await Editor.connect(daemon.sock)
-        await other.initialize()
-        deadline = time.monotonic() + 60
-        while await session_state(other, "flood") != "idle":
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.2)
-        result = await other.request("runbridge/run", {"session": "flood", "code": "print(x)"})
-        assert other.stdout(result["runId"]) == "1\n"
-        # nothing lost: the transcript holds every line the flood printed
-        # (rotated to NAME.jsonl.1 by the next run: it is over the 100 MB default)
-        rotated = Path(result["transcript"] + ".1")
-        lines = rotated.read_text().count("y" * 1023)
-        assert lines == 4000 * 64, lines
-        await other.leave()
+        flood_ids = []
+        for _ in range(FLOOD_RUNS):
+            result = await reader.run("flood", FLOOD, timeout=60)
+            assert result["status"] == "finished", result
+            flood_ids.append(result["runId"])
+        started = time.monotonic()
+        result = await reader.run("flood", "x += 1")
+        busy = time.monotonic() - started
     finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait(10)
+        sampler.cancel()
+    # the reader got everything, numbered without a gap, and no note of a drop
+    for run_id in flood_ids:
+        seqs = [p["seq"] for p in reader.outputs(run_id)]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert reader.stdout(run_id).count("y" * 1023) == 128 * 64
+    assert not [m for m in reader.logs() if "not sent" in m]
+    assert busy < max(1.0, 10 * lone), f"a trivial run took {busy:.2f}s (alone: {lone:.2f}s)"
+    assert peak - before < 50, f"the host grew by {peak - before:.0f} MB for a frozen client"
+    assert not frozen.hung_up.is_set()
+
+    frozen.thaw()
+
+    def told() -> list[str]:
+        return [m for m in frozen.logs() if "was not sent to this client" in m]
+
+    for _ in range(20):  # the note goes with the next message once its backlog is sent
+        await reader.run("flood", "pass")
+        try:
+            notes = await frozen.wait_for(told, timeout=0.5)
+            break
+        except TimeoutError:
+            continue
+    else:
+        raise AssertionError("the frozen client was never told its output was dropped")
+    for note in notes:  # one per run, each naming what it dropped
+        words = note.split()
+        first, last = (int(n) for n in words[words.index("output") + 1].split("-"))
+        run_id = words[words.index("run") + 1]
+        assert run_id in flood_ids and "in session flood" in note, note
+        got = [p["seq"] for p in frozen.outputs(run_id)]
+        assert not set(range(first, last + 1)) & set(got), "dropped output was sent after all"
+    await reader.leave()
+    await frozen.leave()

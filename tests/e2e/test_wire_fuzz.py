@@ -1,4 +1,4 @@
-"""A byte-level fuzzer of the wire, over the daemon's stdio and the shared daemon's socket.
+"""A byte-level fuzzer of the wire, over the daemon's stdio and the session host's socket.
 
 Each example is a stream of pieces a broken or hostile peer could send: frames of
 random JSON-RPC-looking messages (ids, methods and params of every type), frames of
@@ -28,8 +28,8 @@ import pytest_asyncio
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.e2e.host import Host, open_socket
 from tests.e2e.raw_wire import RawPeer, frame, stdio_daemon
-from tests.e2e.shared_daemon import Editor, SharedDaemon
 
 EXAMPLES = int(os.environ.get("RUNBRIDGE_FUZZ_EXAMPLES", "120"))
 #: After each example the daemon may hold this much more memory than before the first.
@@ -144,15 +144,13 @@ async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         async with stdio_daemon(home) as daemon:
             yield Target(daemon.peer, daemon.proc.pid, home / "log" / "daemon.log")
         return
-    shared = SharedDaemon(home, linger=600)
+    host = Host(home)
     try:
-        editor = await Editor.connect(shared.sock)
-        peer = RawPeer(editor.reader, editor.writer)
+        peer = RawPeer(*await open_socket(host.sock))
         await peer.initialize()
-        yield Target(peer, shared.proc.pid, home / "log" / "daemon.log")
+        yield Target(peer, host.proc.pid, home / "log" / "daemon.log")
     finally:
-        shared.proc.kill()
-        shared.proc.wait(10)
+        await host.stop()
 
 
 @settings(

@@ -47,8 +47,15 @@ class BoundedWriter:
             self._say_dropped()
 
     def takes_output(self) -> bool:
-        """False while this connection is too far behind to be sent more output."""
-        return self._buffered() < OUTPUT_LIMIT_BYTES
+        """False while this connection is too far behind to be sent more output: from
+        :data:`OUTPUT_LIMIT_BYTES` unsent until half of that is left, so what a run loses
+        is one span of ``seq`` (the one the note names), never a span with holes."""
+        buffered = self._buffered()
+        if self._dropped:
+            if buffered >= OUTPUT_LIMIT_BYTES // 2:
+                return False
+            self._say_dropped()  # before the output that follows the span
+        return buffered < OUTPUT_LIMIT_BYTES
 
     def drop(self, session: str, run_id: str, seq: int) -> None:
         span = self._dropped.setdefault((session, run_id), [seq, seq])

@@ -63,10 +63,17 @@ async def _history(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     return await ls.manager.history(session, query)
 
 
+#: How long the session host waits, after ``runbridge/stopDaemon``, for its reply to be
+#: written before it closes every connection.
+_STOP_REPLY_S = 0.05
+
+
 async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     protocol.as_object(raw, protocol.STOP_DAEMON)
     ls.stop_daemon_requested = True
     await ls.aclose()
+    if ls.shared:  # the session host: it exits now, not when this client leaves
+        asyncio.get_running_loop().call_later(_STOP_REPLY_S, ls.detached.set)
     return {}
 
 
