@@ -472,7 +472,10 @@ async def test_two_relays_started_at_once_end_with_one_host(tmp_path: Path) -> N
         hosts = host_processes(sock)
         assert len(hosts) == 1, [p.cmdline() for p in hosts]
         log = (home / "log" / "daemon.log").read_text()
-        assert f"another runbridge host serves {sock}" in log, "both relays found the same host"
+        # Mostly both relays start a host and one of them leaves at once; on a slow
+        # machine the second relay may find the first host already listening.
+        starts = log.count("runbridge session host starting")
+        assert starts == 1 or f"another runbridge host serves {sock}" in log, log
         assert await clients[0].request("runbridge/stopDaemon", {}) == {}
         for client in clients:
             await client.close()
