@@ -171,6 +171,13 @@ try {
     const ctx = {
       lines, workspace, artifacts, rbHome,
       hostSocket: settings['runbridge.daemon.keepSessions'] === false ? undefined : hostSocket,
+      /** A second VS Code (its own code-server and browser) on another copy of the workspace,
+       * with the same settings: the same session host. The step stops it. */
+      openAnotherWindow: async () => {
+        const folder = path.join(tmp, 'workspace-2');
+        if (!fs.existsSync(folder)) fs.cpSync(path.join(here, 'workspace'), folder, { recursive: true });
+        return startVSCode({ vsix, folder, settings, viewport: { width: 1400, height: 1000 } });
+      },
       log: (m) => log(`  ${m}`),
       note: (m) => { res.notes.push(m); log(`  note: ${m}`); },
       shot: (suffix) => vs.screenshot(path.join(artifacts, `${base}-${suffix}.png`)),

@@ -603,11 +603,24 @@ export const steps = [
   },
   {
     name: 'other-client',
-    title: 'h. another client of the session host (raw JSON-RPC on its socket) sees the variable set from VS Code; VS Code shows its run',
+    title: 'h. closing the remote terminal tab ends its shell; another client of the session host (raw JSON-RPC on its socket) sees the variable set from VS Code; VS Code shows its run',
     async run(vs, ctx) {
       if (!ctx.hostSocket) throw new Error('no session host socket (runbridge.daemon.keepSessions off?)');
       const client = await rawHostClient(ctx.hostSocket);
       try {
+        // closing the reopened remote terminal's tab ends its shell on the host
+        const before = (await client.request('runbridge/listTerminals', {})).terminals;
+        if (before.length !== 1) throw new Error(`the host should run the one remote terminal of step 05: ${JSON.stringify(before)}`);
+        await focusTerminal(vs, REMOTE_TERMINAL, 15000);
+        await vs.runCommand('workbench.action.terminal.kill');
+        const end = Date.now() + 15000;
+        for (;;) {
+          const left = (await client.request('runbridge/listTerminals', {})).terminals;
+          if (left.length === 0) break;
+          if (Date.now() > end) throw new Error(`closing the remote terminal tab did not end its shell: ${JSON.stringify(left)}`);
+          await sleep(200);
+        }
+        ctx.note('the remote terminal tab closed: its shell ended on the host');
         const sessions = await client.request('runbridge/listSessions', {});
         if (!sessions.sessions.some((s) => s.name === SESSION)) throw new Error(`the host does not list ${SESSION}: ${JSON.stringify(sessions)}`);
         const result = await client.request('runbridge/run', { session: SESSION, code: 'print("seen", name)' });
@@ -620,6 +633,40 @@ export const steps = [
       // the window follows the session: the other client's run shows in its output terminal
       await showOutput(vs);
       await waitForOutput(vs, /^seen Ada\s*$/m, 30000, 'the other client\'s run in the VS Code output terminal');
+    },
+  },
+  {
+    name: 'two-windows',
+    title: 'i. a second VS Code window (another folder) at the same time: same kernel, both keep working and see each other\'s runs; a VS Code started after it quit shows the last runs',
+    async run(vs, ctx) {
+      await clearOutput(vs);
+      const vs2 = await ctx.openAnotherWindow();
+      try {
+        await vs2.openFile(DEMO_FILE);
+        await shiftEnterOn(vs2, ctx, 'greet');
+        await waitForOutput(vs2, /^hi Ada\s*$/m, 60000, 'the second window runs in the same kernel (name set in the first)');
+        await vs2.screenshot(path.join(ctx.artifacts, 'two-windows-second.png'));
+        // the first window follows the session: the second window's run shows there too
+        await waitForOutput(vs, /^hi Ada\s*$/m, 30000, 'the second window\'s run in the first window');
+        // and the first window still runs code (no takeover)
+        await vs.openFile(DEMO_FILE);
+        await shiftEnterOn(vs, ctx, 'hello');
+        await waitForOutput(vs, 'hello from runbridge 42', 30000, 'a run in the first window while the second is open');
+        await waitForOutput(vs2, 'hello from runbridge 42', 30000, 'the first window\'s run in the second window');
+      } finally {
+        await vs2.stop().catch((e) => ctx.log(`second window stop: ${e.message}`));
+      }
+      // VS Code quits (the second instance is gone) and starts again: the new window shows
+      // the session's last runs, from the host, before anything runs
+      const vs3 = await ctx.openAnotherWindow();
+      try {
+        await showOutput(vs3);
+        await waitForOutput(vs3, /^hello from runbridge 42\s*$/m, 30000, 'a new VS Code instance replays the session\'s last runs');
+        await waitForOutput(vs3, /── live ──/, 10000, 'the end of the replay in the new instance');
+        await vs3.screenshot(path.join(ctx.artifacts, 'two-windows-reopened.png'));
+      } finally {
+        await vs3.stop().catch((e) => ctx.log(`third window stop: ${e.message}`));
+      }
     },
   },
   {
