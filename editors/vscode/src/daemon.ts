@@ -3,6 +3,7 @@
 // that needs it, or at activation when a host already runs.
 
 import * as fs from 'fs';
+import * as os from 'os';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -21,7 +22,6 @@ import {
 import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
 import { DaemonCommand, pipInstallCommand, resolveDaemon } from './core/daemonCommand';
 import { PythonEnvironmentLookup, PYTHON_EXTENSION_ID } from './core/pythonEnvironment';
-import * as os from 'os';
 import { ownUid, secureSocketPath, UnsafePath } from './core/privateFolder';
 import {
   connectOrStartHost,

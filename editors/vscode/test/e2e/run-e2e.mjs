@@ -232,7 +232,7 @@ try {
 }
 
 // ------------------------------------------------------------------ the session host outlives VS Code: stop it
-let hostStopped = 'no session host ran';
+let hostStopped = 'no session host was left running';
 if (fs.existsSync(hostSocket)) {
   try {
     const client = await scenario.rawHostClient(hostSocket);

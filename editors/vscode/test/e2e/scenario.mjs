@@ -691,4 +691,26 @@ export const steps = [
       if (/not running|stopped|did not start/i.test(item)) throw new Error(`the status bar item reports a dead daemon: ${item}`);
     },
   },
+  {
+    name: 'stop-daemon',
+    title: 'j. Runbridge: Stop Daemon asks first, saying the host is every window\'s; then the host is gone',
+    async run(vs, ctx) {
+      if (!ctx.hostSocket) throw new Error('no session host socket (runbridge.daemon.keepSessions off?)');
+      if (!fs.existsSync(ctx.hostSocket)) throw new Error(`no session host on ${ctx.hostSocket} before Stop Daemon`);
+      await vs.runCommand('Runbridge: Stop Daemon');
+      const dialog = vs.page.locator('.monaco-dialog-box');
+      await dialog.first().waitFor({ state: 'visible', timeout: 15000 });
+      const text = (await dialog.first().innerText()).replace(/\s+/g, ' ');
+      ctx.note(`confirmation: ${text.slice(0, 220)}`);
+      if (!/every VS Code window/.test(text)) throw new Error(`the confirmation does not say the host is every window's: ${text}`);
+      await ctx.shot('confirm');
+      await dialog.locator('.monaco-button', { hasText: 'Stop Daemon' }).first().click();
+      const end = Date.now() + 20000;
+      while (fs.existsSync(ctx.hostSocket)) {
+        if (Date.now() > end) throw new Error(`the session host still listens on ${ctx.hostSocket} 20 s after Stop Daemon`);
+        await sleep(200);
+      }
+      await vs.waitForText(/runbridge: e2e/, { where: 'page', timeout: 10000 });
+    },
+  },
 ];
