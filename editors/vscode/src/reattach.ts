@@ -75,7 +75,13 @@ export class Reattachment implements RunAttachment, vscode.Disposable {
   /** Follow `session` and show its history (a session picked in this window). */
   async showSession(api: RunbridgeApi, session: string): Promise<void> {
     this.shown(session);
-    await this.catchUp(api, session);
+    const caught = this.catchUp(api, session);
+    // a run started meanwhile waits for it too, so its output comes after this history
+    this.syncing = Promise.all([this.syncing, caught]).then(
+      () => undefined,
+      () => undefined,
+    );
+    await caught;
   }
 
   private shownSessions(): string[] {
