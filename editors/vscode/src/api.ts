@@ -167,9 +167,30 @@ export class RunbridgeApi {
     return this.request(P.CHECK_PROFILE, profile ? { profile } : {});
   }
 
-  /** Close every session and end the daemon (a shared one exits when this connection ends). */
+  /** Close every session and end the daemon (the session host exits when this connection
+   * ends, for every client). */
   async stopDaemon(): Promise<void> {
     await this.request(P.STOP_DAEMON, {});
+  }
+
+  /** The output of runs in `session` started by other clients comes here too (or stops). */
+  follow(session: string, follow = true): Promise<P.FollowResult> {
+    return this.request(P.FOLLOW, { session, follow });
+  }
+
+  /** The session's recent runs and their output, as streamed (runbridge/history). */
+  history(params: P.HistoryParams): Promise<P.HistoryResult> {
+    return this.request(P.HISTORY, params);
+  }
+
+  async listTerminals(): Promise<P.TerminalListing[]> {
+    const result = await this.request<P.ListTerminalsResult>(P.LIST_TERMINALS, {});
+    return result.terminals;
+  }
+
+  /** Attach to a running terminal: its recent output, then its live output comes here. */
+  attachTerminal(terminalId: string): Promise<P.AttachTerminalResult> {
+    return this.request(P.ATTACH_TERMINAL, { terminalId });
   }
 
   async openTerminal(session: string, rows?: number, cols?: number): Promise<string> {

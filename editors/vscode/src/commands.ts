@@ -10,6 +10,7 @@ import { Daemon, DaemonNotFound } from './daemon';
 import { MediaPanels } from './mediaPanel';
 import { OutputTerminals } from './outputTerminal';
 import { RemoteTerminals } from './remoteTerminal';
+import { Reattachment } from './reattach';
 import { Runner } from './runner';
 import { Sessions } from './sessions';
 
@@ -20,6 +21,24 @@ export interface Parts {
   outputs: OutputTerminals;
   media: MediaPanels;
   terminals: RemoteTerminals;
+  reattachment: Reattachment;
+}
+
+/** Ask before stopping the daemon; with the session host, say that it is every window's. */
+async function confirmStop(daemon: Daemon, action: 'Restart' | 'Stop'): Promise<boolean> {
+  const button = `${action} Daemon`;
+  const detail = daemon.usesHost
+    ? 'The runbridge session host serves every VS Code window, Neovim and runbridge command of this user. ' +
+      `${action === 'Restart' ? 'Restarting' : 'Stopping'} it closes its local sessions for all of them ` +
+      '(their variables are lost) and ends their remote terminals; Backend.AI and Jupyter sessions are kept ' +
+      'on their server as the profile\'s keep_sessions says.'
+    : 'The daemon runs in this window: its local sessions close (their variables are lost).';
+  const choice = await vscode.window.showWarningMessage(
+    `runbridge: ${action.toLowerCase()} the ${daemon.usesHost ? 'session host' : 'daemon'}?`,
+    { modal: true, detail },
+    button,
+  );
+  return choice === button;
 }
 
 /** Batch interpreters by language id, for the default exec command. */
@@ -63,7 +82,7 @@ async function withApi<T>(fn: () => Promise<T>): Promise<T | undefined> {
 }
 
 export function registerCommands(parts: Parts): vscode.Disposable[] {
-  const { daemon, sessions, runner, outputs, media, terminals } = parts;
+  const { daemon, sessions, runner, outputs, media, terminals, reattachment } = parts;
 
   const runSelection = async (): Promise<void> => {
     const editor = editorOrWarn();
@@ -420,6 +439,11 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       const name = await pickSession('runbridge: select session');
       if (name) {
         await sessions.select(name);
+        // its runs from other windows and clients show here from now on, after its last ones
+        const api = daemon.current();
+        if (api && sessions.info(name)) {
+          await reattachment.showSession(api, name);
+        }
       }
     }),
     register('runbridge.newSession', newSession),
@@ -463,7 +487,15 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
         await vscode.window.showTextDocument(vscode.Uri.file(logFile), { preview: true });
       }
     }),
+    register('runbridge.stopDaemon', async () => {
+      if (await confirmStop(daemon, 'Stop')) {
+        await daemon.stopDaemon();
+      }
+    }),
     register('runbridge.restartDaemon', async () => {
+      if (!(await confirmStop(daemon, 'Restart'))) {
+        return;
+      }
       await daemon.restart();
       const api = daemon.current();
       if (api) {

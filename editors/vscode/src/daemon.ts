@@ -1,7 +1,9 @@
-// Starting and stopping the runbridge daemon through vscode-languageclient, and
-// the typed API over it. Started lazily, on the first command that needs it.
+// Connecting to the runbridge session host (or starting the in-process daemon) through
+// vscode-languageclient, and the typed API over it. Connected lazily, on the first command
+// that needs it, or at activation when a host already runs.
 
 import * as fs from 'fs';
+import * as os from 'os';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -21,7 +23,13 @@ import { RpcPeer, RunbridgeApi, RunbridgeEvents } from './api';
 import { DaemonCommand, pipInstallCommand, resolveDaemon } from './core/daemonCommand';
 import { PythonEnvironmentLookup, PYTHON_EXTENSION_ID } from './core/pythonEnvironment';
 import { ownUid, secureSocketPath, UnsafePath } from './core/privateFolder';
-import { connectChecked, connectShared, sharedSocketPath } from './core/sharedDaemon';
+import {
+  connectOrStartHost,
+  hostRunning,
+  hostSocketPath,
+  standaloneCommand,
+  waitHostGone,
+} from './core/sessionHost';
 import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
 
 export class DaemonNotFound extends Error {}
@@ -30,18 +38,23 @@ type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDonePr
 
 export class Daemon implements vscode.Disposable {
   private client: LanguageClient | undefined;
-  /** The shared daemon's socket (setting runbridge.daemon.keepSessions), else undefined. */
+  /** The session host's socket while connected to it (setting runbridge.daemon.keepSessions);
+   * undefined for the in-process daemon. */
   private socketPath: string | undefined;
-  /** Connection losses since the last successful start (restart at most 3 times). */
+  /** Connection losses of the in-process daemon since its last successful start. */
   private closedCount = 0;
   private api: RunbridgeApi | undefined;
   private starting: Promise<RunbridgeApi> | undefined;
   private serverInfo: ServerInfo | undefined;
-  /** Why the shared daemon's socket was last refused (cleared by a good connect). */
+  /** Why the host's socket was last refused (cleared by a good connect). */
   private refusal: string | undefined;
   private readonly stateEmitter = new vscode.EventEmitter<string | undefined>();
   /** Fires `undefined` when the daemon runs, else the reason it does not. */
   readonly onDidChangeState = this.stateEmitter.event;
+  private readonly connectEmitter = new vscode.EventEmitter<RunbridgeApi>();
+  /** Fires each time a connection is up (first connect, reconnect), before the command
+   * that caused it goes on: the place to reattach to the host's sessions and terminals. */
+  readonly onDidConnect = this.connectEmitter.event;
   /** The Python extension's active environment, asked again at every start (so a changed
    * environment is used by the next start; a running daemon is left as it is). */
   private readonly pythonEnvironments: PythonEnvironmentLookup;
@@ -64,7 +77,12 @@ export class Daemon implements vscode.Disposable {
     return this.client?.state === State.Running;
   }
 
-  /** The API, starting the daemon first if needed. */
+  /** Whether this window uses the session host (else an in-process daemon of its own). */
+  get usesHost(): boolean {
+    return vscode.workspace.getConfiguration('runbridge').get<boolean>('daemon.keepSessions', true);
+  }
+
+  /** The API, connecting (and starting the host or the daemon) first if needed. */
   ensure(): Promise<RunbridgeApi> {
     if (this.api && this.client?.state === State.Running) {
       return Promise.resolve(this.api);
@@ -77,24 +95,22 @@ export class Daemon implements vscode.Disposable {
     return this.starting;
   }
 
-  /** Connect now if a shared daemon of this workspace is already running (never starts one). */
+  /** Connect now if the session host already runs (never starts it): after a window
+   * reload, the window shows its sessions at once. */
   async reattach(): Promise<RunbridgeApi | undefined> {
     const config = vscode.workspace.getConfiguration('runbridge');
     if (!config.get<boolean>('daemon.keepSessions', true)) {
       return undefined;
     }
-    const { resolved } = await this.resolve(config);
-    if ('error' in resolved) {
-      return undefined;
-    }
     try {
-      const socketPath = sharedSocketPath(resolved, this.environment(config), workspaceFolder());
-      (await connectChecked(socketPath)).destroy();
+      if (!(await hostRunning(hostSocketPath(this.environment(config), ownUid(), os.tmpdir())))) {
+        return undefined; // none running: started on the first command, as usual
+      }
     } catch (error) {
       if (error instanceof UnsafePath) {
         this.refuse(error); // the status bar says why; the first command shows it again
       }
-      return undefined; // none running: start it on the first command, as usual
+      return undefined;
     }
     return this.ensure().catch(() => undefined);
   }
@@ -121,17 +137,15 @@ export class Daemon implements vscode.Disposable {
       void this.offerFix(resolved.error, activePython);
       throw new DaemonNotFound(resolved.error);
     }
-    this.output.info(`starting the daemon: ${resolved.command} ${resolved.args.join(' ')} (from ${resolved.source})`);
     const env = this.environment(config);
-    const keepSessions = config.get<boolean>('daemon.keepSessions', true);
+    const useHost = config.get<boolean>('daemon.keepSessions', true);
     let serverOptions: ServerOptions;
-    if (keepSessions) {
-      const lingerSeconds = Math.max(1, Math.round(config.get<number>('daemon.lingerMinutes', 10) * 60));
+    if (useHost) {
       let socketPath: string;
       try {
-        // Checked here too (not only in connectShared, which every reconnect of the
-        // client goes through), so a refusal is one clear message, not the client's.
-        socketPath = sharedSocketPath(resolved, env, workspaceFolder());
+        // Checked here too (not only in connectOrStartHost), so a refusal is one clear
+        // message, not the client's.
+        socketPath = hostSocketPath(env, ownUid(), os.tmpdir());
         secureSocketPath(socketPath, ownUid());
       } catch (error) {
         if (error instanceof UnsafePath) {
@@ -140,10 +154,11 @@ export class Daemon implements vscode.Disposable {
         throw error;
       }
       this.socketPath = socketPath;
+      this.output.info(`the session host: ${socketPath} (started with ${resolved.command} from ${resolved.source} when none runs)`);
       const log = (line: string): void => this.output.info(line);
       serverOptions = async (): Promise<StreamInfo> => {
         try {
-          const socket = await connectShared({ command: resolved, env, socketPath, lingerSeconds, log });
+          const socket = await connectOrStartHost({ command: resolved, env, socketPath, log });
           this.refusal = undefined;
           return { reader: socket, writer: socket };
         } catch (error) {
@@ -155,8 +170,10 @@ export class Daemon implements vscode.Disposable {
       };
     } else {
       this.socketPath = undefined;
+      const standalone = standaloneCommand(resolved);
+      this.output.info(`starting the daemon in this window: ${standalone.command} ${standalone.args.join(' ')} (from ${resolved.source})`);
       // No `transport` field: with TransportKind.stdio the client would append `--stdio`.
-      serverOptions = { command: resolved.command, args: resolved.args, options: { env } };
+      serverOptions = { command: standalone.command, args: standalone.args, options: { env } };
     }
     const initializationOptions: InitializationOptions = {
       outputCapMb: config.get<number>('outputCapMb', 10),
@@ -180,9 +197,17 @@ export class Daemon implements vscode.Disposable {
           return { action: (count ?? 1) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true };
         },
         closed: () => {
+          if (useHost) {
+            // The host stopped (Stop/Restart in another window, `runbridge stop`) or went
+            // away: the next command reconnects, starting it again if needed, and shows
+            // what was missed. Not at once: a stopped host must stay stopped.
+            this.output.warn('the session host closed the connection; the next command reconnects');
+            this.refusal ??= 'the session host closed the connection; the next command reconnects';
+            return { action: CloseAction.DoNotRestart, handled: true };
+          }
           this.closedCount += 1;
           const restart = this.closedCount <= 3;
-          this.output.warn(`the daemon connection closed${restart ? '; reconnecting' : ''}`);
+          this.output.warn(`the daemon connection closed${restart ? '; restarting it' : ''}`);
           if (!restart) {
             void vscode.window.showErrorMessage(
               'runbridge: the daemon keeps stopping; see "Runbridge: Show Daemon Log", then "Runbridge: Restart Daemon".',
@@ -193,16 +218,21 @@ export class Daemon implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('runbridge', 'runbridge', serverOptions, clientOptions);
+    this.api?.dispose();
+    const api = new RunbridgeApi(peerOf(client), this.events);
     client.onDidChangeState((e) => {
+      if (this.client !== client) {
+        return; // an older client stopping
+      }
       if (e.newState === State.Stopped) {
         this.stateEmitter.fire(this.refusal ?? 'the daemon stopped');
       } else if (e.newState === State.Running) {
         this.stateEmitter.fire(undefined);
+        this.connectEmitter.fire(api);
       }
     });
-    this.api?.dispose();
     this.client = client;
-    this.api = new RunbridgeApi(peerOf(client), this.events);
+    this.api = api;
     try {
       await client.start();
     } catch (error) {
@@ -210,11 +240,13 @@ export class Daemon implements vscode.Disposable {
         this.client = undefined;
         throw error; // refuse() said why
       }
-      const message = `the runbridge daemon (${resolved.command}) did not start: ${error instanceof Error ? error.message : String(error)}`;
+      const what = useHost ? 'the runbridge session host' : `the runbridge daemon (${resolved.command})`;
+      const message = `${what} did not start: ${error instanceof Error ? error.message : String(error)}`;
       this.stateEmitter.fire(message);
       this.client = undefined;
       throw new Error(message);
     }
+    this.refusal = undefined;
     const experimental = client.initializeResult?.capabilities.experimental as
       | { runbridge?: ServerInfo }
       | undefined;
@@ -230,7 +262,7 @@ export class Daemon implements vscode.Disposable {
     }
     this.closedCount = 0;
     this.stateEmitter.fire(undefined);
-    return this.api;
+    return api;
   }
 
   /** The daemon command, and the Python extension's active interpreter it was looked up with. */
@@ -287,15 +319,38 @@ export class Daemon implements vscode.Disposable {
     }
   }
 
-  /** Restart the daemon; a shared one is told to close its sessions and exit first. */
-  async restart(): Promise<void> {
-    if (this.socketPath && this.api && this.running) {
-      await this.api.stopDaemon().catch(() => undefined);
+  /**
+   * End the daemon: the session host (for every window and client of this user: it closes
+   * its local sessions, keeps remote ones as keep_sessions says, and exits), or this
+   * window's in-process daemon. Connects first when a host runs and this window is not
+   * connected, so Stop works from any window.
+   */
+  async stopDaemon(): Promise<void> {
+    const socketPath = this.socketPath;
+    let api = this.current();
+    if (!api && this.usesHost) {
+      api = await this.reattach();
     }
+    if (api) {
+      await api.stopDaemon().catch((error: unknown) => {
+        this.output.warn(`runbridge/stopDaemon: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+    this.refusal = 'stopped (the next command starts it again)';
     await this.stop();
+    const path = socketPath ?? this.socketPath;
+    if (path && !(await waitHostGone(path))) {
+      this.output.warn(`the session host on ${path} still answers 15 s after stopDaemon`);
+    }
+  }
+
+  /** Stop the daemon (the host, for every window) and start it again. */
+  async restart(): Promise<void> {
+    await this.stopDaemon();
     await this.ensure();
   }
 
+  /** Leave the daemon: the host goes on with its sessions; an in-process daemon ends. */
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
@@ -304,11 +359,13 @@ export class Daemon implements vscode.Disposable {
     if (client && client.state !== State.Stopped) {
       await client.stop(5000).catch(() => undefined);
     }
+    this.stateEmitter.fire(this.refusal ?? 'the daemon stopped');
   }
 
   dispose(): void {
     void this.stop();
     this.stateEmitter.dispose();
+    this.connectEmitter.dispose();
   }
 }
 
@@ -323,8 +380,4 @@ function peerOf(client: LanguageClient): RpcPeer {
     onRequest: (method, handler) =>
       client.onRequest(method, (params: unknown, token) => handler(params, token)),
   };
-}
-
-function workspaceFolder(): string | undefined {
-  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 }

@@ -10,6 +10,7 @@ import { askInput } from './input';
 import { MediaPanels } from './mediaPanel';
 import { OutputTerminals } from './outputTerminal';
 import { RemoteTerminals } from './remoteTerminal';
+import { Reattachment } from './reattach';
 import { Runner } from './runner';
 import { Sessions } from './sessions';
 
@@ -22,10 +23,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const outputs = new OutputTerminals();
   const media = new MediaPanels();
   // the parts below need the daemon and the daemon's events need them: late-bound
-  let runner: Runner | undefined;
+  let reattachment: Reattachment | undefined;
   let terminals: RemoteTerminals | undefined;
   const events: RunbridgeEvents = {
-    output: (params) => runner?.onOutput(params),
+    output: (params) => reattachment?.output(params),
     sessionChanged: (info) => {
       sessions.update(info);
       if (info.state === 'dead') {
@@ -44,14 +45,25 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   daemon = new Daemon(log, events);
   const d = daemon;
-  runner = new Runner(d, sessions, outputs, media);
   terminals = new RemoteTerminals(() => {
     const api = d.current();
     if (!api) {
       throw new Error('the runbridge daemon is not running');
     }
     return api;
-  });
+  }, context.workspaceState);
+  let runner: Runner | undefined;
+  const attach = new Reattachment(
+    d,
+    context.workspaceState,
+    sessions,
+    outputs,
+    terminals,
+    (params, replayed) => runner?.render(params, replayed),
+    log,
+  );
+  reattachment = attach;
+  runner = new Runner(d, sessions, outputs, media, attach);
   const lenses = new CellCodeLenses();
   context.subscriptions.push(
     log,
@@ -60,13 +72,14 @@ export function activate(context: vscode.ExtensionContext): void {
     media,
     runner,
     terminals,
+    attach,
     d,
     d.onDidChangeState((reason) => sessions.setDaemonDown(reason)),
     vscode.languages.registerCodeLensProvider({ scheme: '*' }, lenses),
-    // A media panel restored by a window reload would be empty (its media lived in the
-    // old window): close it; the next media reopens the panel.
+    // A media panel restored by a window reload shows its session's media again: they are
+    // replayed from the session's history when the window reattaches to the host.
     vscode.window.registerWebviewPanelSerializer('runbridge.media', {
-      deserializeWebviewPanel: async (panel) => panel.dispose(),
+      deserializeWebviewPanel: async (panel) => media.adopt(panel),
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('runbridge.cellMarkers') || e.affectsConfiguration('runbridge.languages')) {
@@ -79,15 +92,12 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     }),
     trackContext(),
-    ...registerCommands({ daemon: d, sessions, runner, outputs, media, terminals }),
+    ...registerCommands({ daemon: d, sessions, runner, outputs, media, terminals, reattachment: attach }),
   );
-  // After a window reload, reattach to the shared daemon at once when it still runs, so
-  // the status bar shows the session's state before the first run.
-  void d.reattach().then(async (api) => {
-    if (api) {
-      sessions.replaceAll(await api.listSessions());
-    }
-  });
+  // After a window reload (or a new window), connect at once when the session host runs:
+  // the status bar shows the session's state, the output terminals its last runs and the
+  // remote terminals come back (Reattachment, on every connect).
+  void d.reattach();
 }
 
 export async function deactivate(): Promise<void> {

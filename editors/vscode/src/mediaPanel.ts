@@ -61,7 +61,9 @@ export class MediaPanels implements vscode.Disposable {
         { enableScripts: false, retainContextWhenHidden: false, localResourceRoots: [] },
       );
       panel.onDidDispose(() => {
-        media.panel = undefined;
+        if (media.panel === panel) {
+          media.panel = undefined;
+        }
       });
       media.panel = panel;
       this.render(session);
@@ -71,6 +73,26 @@ export class MediaPanels implements vscode.Disposable {
         media.panel.reveal(vscode.ViewColumn.Beside, true);
       }
     }
+  }
+
+  /** A panel VS Code restored after a window reload: it shows its session's media again
+   * (replayed from the session's history when the window reattaches). */
+  adopt(panel: vscode.WebviewPanel): void {
+    const prefix = mediaPanelTitle('');
+    const session = panel.title.startsWith(prefix) ? panel.title.slice(prefix.length) : '';
+    const media = session ? this.entry(session) : undefined;
+    if (!media || media.panel) {
+      panel.dispose();
+      return;
+    }
+    panel.webview.options = { enableScripts: false, localResourceRoots: [] };
+    panel.onDidDispose(() => {
+      if (media.panel === panel) {
+        media.panel = undefined;
+      }
+    });
+    media.panel = panel;
+    this.render(session);
   }
 
   count(session: string): number {

@@ -18,6 +18,9 @@ export const CLOSE_TERMINAL = 'runbridge/closeTerminal';
 export const STOP_DAEMON = 'runbridge/stopDaemon';
 export const CHECK_PROFILE = 'runbridge/checkProfile';
 export const HISTORY = 'runbridge/history';
+export const FOLLOW = 'runbridge/follow';
+export const LIST_TERMINALS = 'runbridge/listTerminals';
+export const ATTACH_TERMINAL = 'runbridge/attachTerminal';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
 export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';
@@ -209,6 +212,39 @@ export interface HistoryResult {
   /** Present when `after` was given: false when the transcript no longer holds that run. */
   afterFound?: boolean;
   runs: HistoryRun[];
+}
+
+/** Params of `runbridge/follow` (and its result, with `follow` filled in): whether this
+ * connection is sent the output of the session's runs started by other clients. */
+export interface FollowParams {
+  session: string;
+  /** Default true. */
+  follow?: boolean;
+}
+
+export interface FollowResult {
+  session: string;
+  follow: boolean;
+}
+
+/** A terminal of the session host, in the result of `runbridge/listTerminals`. */
+export interface TerminalListing {
+  terminalId: string;
+  session: string;
+  /** How many connected clients are attached to it. */
+  attached: number;
+}
+
+export interface ListTerminalsResult {
+  terminals: TerminalListing[];
+}
+
+/** Result of `runbridge/attachTerminal`: its recent output (at most 256 KB), then live
+ * `runbridge/terminalOutput` follows. */
+export interface AttachTerminalResult {
+  terminalId: string;
+  session: string;
+  replay: string;
 }
 
 /** Result of `runbridge/checkProfile`. */

@@ -27,6 +27,14 @@ export interface RunRequest {
   label?: string;
 }
 
+/** What a run waits for and tells: the window's reattachment to the host (reattach.ts). */
+export interface RunAttachment {
+  /** Resolves once the sessions' history shown after a (re)connect is written. */
+  ready(): Promise<void>;
+  /** This window shows `session` (it ran there): replayed after a reload. */
+  shown(session: string): void;
+}
+
 export class Runner implements vscode.Disposable {
   readonly diagnostics = vscode.languages.createDiagnosticCollection('runbridge');
   /** Runs started here and not answered yet, per session (Escape in the input box etc.). */
@@ -37,11 +45,14 @@ export class Runner implements vscode.Disposable {
     private readonly sessions: Sessions,
     private readonly outputs: OutputTerminals,
     private readonly media: MediaPanels,
+    private readonly attachment: RunAttachment,
   ) {}
 
-  /** A `runbridge/output` notification. */
-  onOutput(params: OutputParams): void {
-    const reveal = vscode.workspace.getConfiguration('runbridge').get<boolean>('showMediaPanel', true);
+  /** A `runbridge/output` notification (live, or replayed from history with `replayed`:
+   * then the media panel is never revealed for it). */
+  render(params: OutputParams, replayed = false): void {
+    const reveal =
+      !replayed && vscode.workspace.getConfiguration('runbridge').get<boolean>('showMediaPanel', true);
     for (const record of params.console) {
       const [kind, data] = record;
       const display = record[2];
@@ -71,6 +82,9 @@ export class Runner implements vscode.Disposable {
       return undefined;
     }
     const api = await this.daemon.ensure();
+    // the session's earlier output (after a reload) comes before this run's
+    await this.attachment.ready();
+    this.attachment.shown(session);
     this.outputs.show(session);
     const languageId = origin?.document.languageId;
     this.outputs.write(session, runHeader(request.label ?? session, request.code));

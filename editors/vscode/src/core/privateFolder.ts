@@ -1,4 +1,4 @@
-// The shared daemon's socket folder, checked with lstat (never followed) before every
+// The session host's socket folder, checked with lstat (never followed) before every
 // connect and before the daemon is started.
 //
 // A folder another local user made (a world-writable TMPDIR), or a symbolic link at the
@@ -20,14 +20,14 @@ export class UnsafePath extends Error {
 export const MAX_SOCKET_PATH_BYTES = 103;
 
 const FOLDER_ADVICE =
-  'The shared daemon\'s socket must be in a folder only you can open: remove it, ' +
-  'set XDG_RUNTIME_DIR to a private folder of yours, or turn off runbridge.daemon.keepSessions.';
+  'The session host\'s socket must be in a folder only you can open: remove it, ' +
+  'set XDG_RUNTIME_DIR (or RUNBRIDGE_HOST_SOCKET) to a private place of yours, or turn off runbridge.daemon.keepSessions.';
 
 /** The user that owns what this process creates (the daemon checks the same). */
 export function ownUid(): number {
   if (typeof process.geteuid !== 'function') {
     throw new UnsafePath(
-      'the shared daemon needs Unix user ids, which this system does not have: ' +
+      'the session host needs Unix user ids, which this system does not have: ' +
         'turn off runbridge.daemon.keepSessions.',
     );
   }
@@ -131,20 +131,21 @@ export function secureSocketPath(socketPath: string, uid: number): void {
 }
 
 /**
- * The folder for the shared daemon's sockets: `$XDG_RUNTIME_DIR/runbridge` when
+ * The folder for runbridge's sockets: `$XDG_RUNTIME_DIR/runbridge` when
  * XDG_RUNTIME_DIR is an absolute path to a private folder of `uid` (and a socket name of
- * `socketNameBytes` still fits), else `<tmpdir>/runbridge-<uid>`.
+ * `socketNameBytes` still fits in `maxPathBytes`), else `<tmpdir>/runbridge-<uid>`.
  */
 export function runtimeFolder(
   env: NodeJS.ProcessEnv,
   uid: number,
   tmpdir: string,
-  socketNameBytes = 'vscode-0123456789abcdef.sock'.length,
+  socketNameBytes = 'host.sock'.length,
+  maxPathBytes = MAX_SOCKET_PATH_BYTES,
 ): string {
   const xdg = env.XDG_RUNTIME_DIR;
   if (xdg && path.isAbsolute(xdg) && isPrivateFolder(xdg, uid)) {
     const folder = path.join(xdg, 'runbridge');
-    if (Buffer.byteLength(folder) + 1 + socketNameBytes <= MAX_SOCKET_PATH_BYTES) {
+    if (Buffer.byteLength(folder) + 1 + socketNameBytes <= maxPathBytes) {
       return folder;
     }
   }

@@ -94,8 +94,11 @@ const dirs = {
   RUNBRIDGE_LOG_DIR: path.join(rbHome, 'log'),
 };
 for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+// the session host of this run (never the user's own): its socket in the temp folder
+const hostSocket = path.join(tmp, 'run', 'host.sock');
 const daemonEnv = {
   ...dirs,
+  RUNBRIDGE_HOST_SOCKET: hostSocket,
   // a config file that does not exist = built-in defaults (never the user's ~/.config/runbridge)
   RUNBRIDGE_CONFIG: path.join(dirs.RUNBRIDGE_CONFIG_DIR, 'config.toml'),
   RUNBRIDGE_LOG_LEVEL: 'DEBUG',
@@ -104,9 +107,8 @@ const settings = {
   'runbridge.daemon.path': daemon,
   'runbridge.daemon.env': daemonEnv,
   'runbridge.defaultSession': 'e2e',
-  // the shared daemon (keepSessions, the default) must outlive a window reload; whatever
-  // is left when the run ends is ended by PID below
-  'runbridge.daemon.lingerMinutes': 1,
+  // replay enough runs after the reload to bring back the image of step 03 too
+  'runbridge.history.runs': 50,
 };
 if (process.env.RUNBRIDGE_E2E_SETTINGS) {
   // extra user settings as JSON, e.g. '{"runbridge.daemon.keepSessions": false}'
@@ -168,12 +170,22 @@ try {
     log(`step ${base}: ${step.title}`);
     const ctx = {
       lines, workspace, artifacts, rbHome,
+      hostSocket: settings['runbridge.daemon.keepSessions'] === false ? undefined : hostSocket,
+      /** A second VS Code (its own code-server and browser) on another copy of the workspace,
+       * with the same settings: the same session host. The step stops it. */
+      openAnotherWindow: async () => {
+        const folder = path.join(tmp, 'workspace-2');
+        if (!fs.existsSync(folder)) fs.cpSync(path.join(here, 'workspace'), folder, { recursive: true });
+        return startVSCode({ vsix, folder, settings, viewport: { width: 1400, height: 1000 } });
+      },
       log: (m) => log(`  ${m}`),
       note: (m) => { res.notes.push(m); log(`  note: ${m}`); },
       shot: (suffix) => vs.screenshot(path.join(artifacts, `${base}-${suffix}.png`)),
     };
-    // leave no quick input / find widget from an earlier failed step in the way
-    if (i > 0) await vs.page.keyboard.press('Escape').catch(() => {});
+    // leave no quick input / find widget from an earlier failed step in the way (only then:
+    // an Escape typed into a remote terminal would reach its shell, which outlives a reload)
+    const leftOpen = vs.page.locator('.quick-input-widget:visible, .find-widget.visible');
+    if (i > 0 && (await leftOpen.count().catch(() => 0)) > 0) await vs.page.keyboard.press('Escape').catch(() => {});
     // error toasts of a failed step (already recorded) would make this step fail at once
     if (results.some((r) => r.error)) await vs.dismissNotifications().catch(() => {});
     const t0 = Date.now();
@@ -219,6 +231,22 @@ try {
   }
 }
 
+// ------------------------------------------------------------------ the session host outlives VS Code: stop it
+let hostStopped = 'no session host was left running';
+if (fs.existsSync(hostSocket)) {
+  try {
+    const client = await scenario.rawHostClient(hostSocket);
+    await client.request('runbridge/stopDaemon', {}, 30000);
+    await client.close();
+    const end = Date.now() + 15000;
+    while (fs.existsSync(hostSocket) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    hostStopped = fs.existsSync(hostSocket) ? 'the session host did not go within 15 s of stopDaemon' : 'the session host stopped (runbridge/stopDaemon)';
+  } catch (e) {
+    hostStopped = `stopping the session host failed: ${e.message}`;
+  }
+  log(hostStopped);
+}
+
 // ------------------------------------------------------------------ artifacts, leftovers, summary
 // the daemon log folder (daemon.log, kernels/*.log)
 const logCopy = path.join(artifacts, 'runbridge-log');
@@ -254,9 +282,9 @@ for (const r of results) {
   for (const n of r.notes || []) console.log(`        note: ${n}`);
   if (!r.ok && r.error) console.log(`        ${r.error.split('\n').join('\n        ')}`);
 }
+console.log(`note: ${hostStopped}`);
 if (leftovers.length) {
-  // with runbridge.daemon.keepSessions the shared daemon (serve --socket) lingers by design
-  console.log(`note: ${leftovers.length} runbridge process(es) outlived VS Code (a shared daemon lingers by design); ended by PID:`);
+  console.log(`note: ${leftovers.length} runbridge process(es) were still running after VS Code and the session host stopped; ended by PID:`);
   for (const p of leftovers) console.log(`        ${p.pid} ${p.cmd}`);
 }
 if (failed) {

@@ -6,6 +6,7 @@
 // Line numbers are never hard-coded: they are looked up in workspace/demo.py by text.
 
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 export const SESSION = 'e2e';
@@ -201,6 +202,97 @@ async function waitForNotification(vs, re, timeout, what) {
     if (Date.now() > end) throw new Error(`${what}: timed out after ${timeout} ms waiting for a notification ${re}; visible: ${JSON.stringify(last)}`);
     await sleep(150);
   }
+}
+
+
+/** Make the terminal `name` the active one: click its entry in the terminal tab list, else
+ * step through the terminals (Terminal: Focus Next Terminal). */
+async function focusTerminal(vs, name, timeout = 15000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    if ((await activeTerminalName(vs).catch(() => null)) === name) break;
+    const entry = vs.page.locator('.terminal-tabs-entry', { hasText: name }).first();
+    if (await entry.isVisible().catch(() => false)) {
+      await entry.click().catch(() => {});
+    } else {
+      await vs.runCommand('workbench.action.terminal.focusNext').catch(() => {});
+    }
+    if (Date.now() > end) {
+      throw new Error(`could not make "${name}" the active terminal; terminals: ${JSON.stringify(await terminalNames(vs).catch(() => []))}`);
+    }
+    await sleep(500);
+  }
+  // keyboard focus into its xterm (a click on the tab list leaves it in the list)
+  await vs.page.locator('.terminal-wrapper.active .xterm').first().click();
+  await vs.page.locator('.terminal-wrapper.active .xterm.focus').first().waitFor({ timeout: 5000 });
+  await sleep(500);
+}
+
+/**
+ * A second client of the session host: a raw JSON-RPC connection over its socket (what
+ * Neovim or any LSP client does). `request(method, params)` resolves with the result;
+ * `notifications` collects what the host sends.
+ */
+export async function rawHostClient(socketPath) {
+  const sock = net.connect(socketPath);
+  await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  let buf = Buffer.alloc(0);
+  let nextId = 1;
+  const pending = new Map();
+  const notifications = [];
+  const send = (msg) => {
+    const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...msg }), 'utf8');
+    sock.write(`Content-Length: ${body.length}\r\n\r\n`);
+    sock.write(body);
+  };
+  sock.on('data', (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    for (;;) {
+      const sep = buf.indexOf('\r\n\r\n');
+      if (sep < 0) return;
+      const m = /Content-Length:\s*(\d+)/i.exec(buf.subarray(0, sep).toString('ascii'));
+      const len = Number(m?.[1] ?? 0);
+      if (buf.length < sep + 4 + len) return;
+      const msg = JSON.parse(buf.subarray(sep + 4, sep + 4 + len).toString('utf8'));
+      buf = buf.subarray(sep + 4 + len);
+      if (msg.id !== undefined && pending.has(msg.id) && !msg.method) {
+        const { resolve, reject } = pending.get(msg.id);
+        pending.delete(msg.id);
+        if (msg.error) reject(new Error(`${msg.error.code}: ${msg.error.message}`));
+        else resolve(msg.result);
+      } else if (msg.method && msg.id !== undefined) {
+        send({ id: msg.id, result: msg.method === 'runbridge/input' ? { value: null } : null });
+      } else if (msg.method) {
+        notifications.push(msg);
+      }
+    }
+  });
+  const request = (method, params, timeout = 60000) => new Promise((resolve, reject) => {
+    const id = nextId++;
+    const timer = setTimeout(() => { pending.delete(id); reject(new Error(`${method}: no answer in ${timeout} ms`)); }, timeout);
+    pending.set(id, {
+      resolve: (v) => { clearTimeout(timer); resolve(v); },
+      reject: (e) => { clearTimeout(timer); reject(e); },
+    });
+    send({ id, method, params });
+  });
+  await request('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: {} });
+  send({ method: 'initialized', params: {} });
+  return {
+    request,
+    notifications,
+    /** stdout of a run, from its runbridge/output notifications */
+    stdoutOf: (runId) => notifications
+      .filter((n) => n.method === 'runbridge/output' && n.params.runId === runId)
+      .sort((a, b) => a.params.seq - b.params.seq)
+      .flatMap((n) => n.params.console).filter(([k]) => k === 'stdout').map(([, d]) => d).join(''),
+    async close() {
+      await request('shutdown', null, 10000).catch(() => {});
+      send({ method: 'exit' });
+      sock.end();
+      sock.destroy();
+    },
+  };
 }
 
 // ------------------------------------------------------------------ steps
@@ -479,19 +571,102 @@ export const steps = [
   },
   {
     name: 'reload',
-    title: 'g. reload the window: the session and its variables are still there',
+    title: 'g. reload the window: earlier output replayed, the remote terminal reopened, media back, variables kept',
     async run(vs, ctx) {
       await vs.runCommand('Developer: Reload Window');
       // the workbench comes back: the status bar item of the extension shows the session again
       await vs.page.waitForSelector('.part.statusbar', { timeout: 60000 });
       await vs.waitForText(STATUS_TEXT, { where: 'page', timeout: 60000 });
       await sleep(1000);
+      // before any new run: the output terminal holds the last runs, replayed from the host
+      await showOutput(vs);
+      await waitForOutput(vs, /^rb-upload-apple,17\s*$/m, 30000, 'the output of the last run before the reload, replayed');
+      await waitForOutput(vs, /── live ──/, 10000, 'the end of the replay');
+      await ctx.shot('replayed');
+      // the remote terminal of step 05 is open again, with its earlier output, and live
+      await focusTerminal(vs, REMOTE_TERMINAL, 30000);
+      await waitForOutput(vs, 'rb-42', 30000, 'the remote terminal\'s earlier output, replayed');
+      await vs.typeInTerminal('echo back-$((6*7))');
+      await waitForOutput(vs, 'back-42', 30000, 'the reopened remote terminal runs commands in the same shell');
+      await ctx.shot('terminal');
+      // media of the replayed runs are in the media panel again
+      await vs.runCommand('Runbridge: Show Media Panel');
+      await vs.waitForText('image/png', { where: 'frames', timeout: 30000 });
+      await ctx.shot('media');
       await vs.openFile(DEMO_FILE);
       // `name` was set by the input() run before the reload
       await shiftEnterOn(vs, ctx, 'greet');
       await waitForOutput(vs, /^hi Ada\s*$/m, 60000, 'run after the reload');
       const name = await activeTerminalName(vs);
       if (name !== OUTPUT_TERMINAL) throw new Error(`output appeared in terminal ${JSON.stringify(name)}, expected "${OUTPUT_TERMINAL}"`);
+    },
+  },
+  {
+    name: 'other-client',
+    title: 'h. closing the remote terminal tab ends its shell; another client of the session host (raw JSON-RPC on its socket) sees the variable set from VS Code; VS Code shows its run',
+    async run(vs, ctx) {
+      if (!ctx.hostSocket) throw new Error('no session host socket (runbridge.daemon.keepSessions off?)');
+      const client = await rawHostClient(ctx.hostSocket);
+      try {
+        // closing the reopened remote terminal's tab ends its shell on the host
+        const before = (await client.request('runbridge/listTerminals', {})).terminals;
+        if (before.length !== 1) throw new Error(`the host should run the one remote terminal of step 05: ${JSON.stringify(before)}`);
+        await focusTerminal(vs, REMOTE_TERMINAL, 15000);
+        await vs.runCommand('workbench.action.terminal.kill');
+        const end = Date.now() + 15000;
+        for (;;) {
+          const left = (await client.request('runbridge/listTerminals', {})).terminals;
+          if (left.length === 0) break;
+          if (Date.now() > end) throw new Error(`closing the remote terminal tab did not end its shell: ${JSON.stringify(left)}`);
+          await sleep(200);
+        }
+        ctx.note('the remote terminal tab closed: its shell ended on the host');
+        const sessions = await client.request('runbridge/listSessions', {});
+        if (!sessions.sessions.some((s) => s.name === SESSION)) throw new Error(`the host does not list ${SESSION}: ${JSON.stringify(sessions)}`);
+        const result = await client.request('runbridge/run', { session: SESSION, code: 'print("seen", name)' });
+        const text = client.stdoutOf(result.runId);
+        ctx.note(`the other client's run: ${result.status}, stdout ${JSON.stringify(text)}`);
+        if (text !== 'seen Ada\n') throw new Error(`the other client printed ${JSON.stringify(text)}, expected "seen Ada"`);
+      } finally {
+        await client.close();
+      }
+      // the window follows the session: the other client's run shows in its output terminal
+      await showOutput(vs);
+      await waitForOutput(vs, /^seen Ada\s*$/m, 30000, 'the other client\'s run in the VS Code output terminal');
+    },
+  },
+  {
+    name: 'two-windows',
+    title: 'i. a second VS Code window (another folder) at the same time: same kernel, both keep working and see each other\'s runs; a VS Code started after it quit shows the last runs',
+    async run(vs, ctx) {
+      await clearOutput(vs);
+      const vs2 = await ctx.openAnotherWindow();
+      try {
+        await vs2.openFile(DEMO_FILE);
+        await shiftEnterOn(vs2, ctx, 'greet');
+        await waitForOutput(vs2, /^hi Ada\s*$/m, 60000, 'the second window runs in the same kernel (name set in the first)');
+        await vs2.screenshot(path.join(ctx.artifacts, 'two-windows-second.png'));
+        // the first window follows the session: the second window's run shows there too
+        await waitForOutput(vs, /^hi Ada\s*$/m, 30000, 'the second window\'s run in the first window');
+        // and the first window still runs code (no takeover)
+        await vs.openFile(DEMO_FILE);
+        await shiftEnterOn(vs, ctx, 'hello');
+        await waitForOutput(vs, 'hello from runbridge 42', 30000, 'a run in the first window while the second is open');
+        await waitForOutput(vs2, 'hello from runbridge 42', 30000, 'the first window\'s run in the second window');
+      } finally {
+        await vs2.stop().catch((e) => ctx.log(`second window stop: ${e.message}`));
+      }
+      // VS Code quits (the second instance is gone) and starts again: the new window shows
+      // the session's last runs, from the host, before anything runs
+      const vs3 = await ctx.openAnotherWindow();
+      try {
+        await showOutput(vs3);
+        await waitForOutput(vs3, /^hello from runbridge 42\s*$/m, 30000, 'a new VS Code instance replays the session\'s last runs');
+        await waitForOutput(vs3, /── live ──/, 10000, 'the end of the replay in the new instance');
+        await vs3.screenshot(path.join(ctx.artifacts, 'two-windows-reopened.png'));
+      } finally {
+        await vs3.stop().catch((e) => ctx.log(`third window stop: ${e.message}`));
+      }
     },
   },
   {
@@ -514,6 +689,28 @@ export const steps = [
       ctx.note(`status bar item: ${item}`);
       // the item stays visible when the daemon died; then its tooltip says so
       if (/not running|stopped|did not start/i.test(item)) throw new Error(`the status bar item reports a dead daemon: ${item}`);
+    },
+  },
+  {
+    name: 'stop-daemon',
+    title: 'j. Runbridge: Stop Daemon asks first, saying the host is every window\'s; then the host is gone',
+    async run(vs, ctx) {
+      if (!ctx.hostSocket) throw new Error('no session host socket (runbridge.daemon.keepSessions off?)');
+      if (!fs.existsSync(ctx.hostSocket)) throw new Error(`no session host on ${ctx.hostSocket} before Stop Daemon`);
+      await vs.runCommand('Runbridge: Stop Daemon');
+      const dialog = vs.page.locator('.monaco-dialog-box');
+      await dialog.first().waitFor({ state: 'visible', timeout: 15000 });
+      const text = (await dialog.first().innerText()).replace(/\s+/g, ' ');
+      ctx.note(`confirmation: ${text.slice(0, 220)}`);
+      if (!/every VS Code window/.test(text)) throw new Error(`the confirmation does not say the host is every window's: ${text}`);
+      await ctx.shot('confirm');
+      await dialog.locator('.monaco-button', { hasText: 'Stop Daemon' }).first().click();
+      const end = Date.now() + 20000;
+      while (fs.existsSync(ctx.hostSocket)) {
+        if (Date.now() > end) throw new Error(`the session host still listens on ${ctx.hostSocket} 20 s after Stop Daemon`);
+        await sleep(200);
+      }
+      await vs.waitForText(/runbridge: e2e/, { where: 'page', timeout: 10000 });
     },
   },
 ];

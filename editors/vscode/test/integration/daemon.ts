@@ -1,4 +1,5 @@
-// Integration-test helper: start the real runbridge daemon over stdio, talk to it
+// Integration-test helper: start the real runbridge daemon over stdio (in process,
+// `serve --standalone`: plain `serve` would relay to the user's session host), talk to it
 // through RunbridgeApi on a vscode-jsonrpc MessageConnection (as the extension's
 // client does), collect everything the daemon sends, and shut it down cleanly.
 
@@ -230,7 +231,7 @@ export class Daemon {
     for (const name of ['RUNBRIDGE_CONFIG', 'RUNBRIDGE_PROFILE', 'RUNBRIDGE_OUTPUT_CAP_MB']) {
       delete env[name];
     }
-    const proc = spawn(command, ['serve'], { env, cwd: tmp, stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn(command, ['serve', '--standalone'], { env, cwd: tmp, stdio: ['pipe', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       proc.once('spawn', () => resolve());
       proc.once('error', (err) => reject(new Error(`cannot start ${command}: ${err.message}`)));

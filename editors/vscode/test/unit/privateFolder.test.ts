@@ -1,4 +1,4 @@
-// The shared daemon's socket folder: created 0700, or used only when it is a real folder
+// The session host's socket folder: created 0700, or used only when it is a real folder
 // of this user closed to others; never changed when it is not ours. Real temp folders.
 
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +16,7 @@ import {
   runtimeFolder,
   secureSocketPath,
 } from '../../src/core/privateFolder';
-import { sharedSocketPath } from '../../src/core/sharedDaemon';
+import { HOST_MAX_SOCKET_PATH_BYTES, hostSocketPath } from '../../src/core/sessionHost';
 
 const uid = ownUid();
 const ROOT_ONLY =
@@ -203,12 +203,34 @@ describe('runtimeFolder: $XDG_RUNTIME_DIR first', () => {
     assert.equal(isPrivateFolder(xdg, uid), true);
   });
 
-  it('the shared socket lands in $XDG_RUNTIME_DIR/runbridge, with a short name', () => {
+  it('the host socket is $XDG_RUNTIME_DIR/runbridge/host.sock', () => {
     const xdg = folder('xdg-socket', 0o700);
-    const command = { command: '/usr/bin/runbridge', args: ['serve'], source: 'path' as const };
-    const socketPath = sharedSocketPath(command, { XDG_RUNTIME_DIR: xdg }, '/work/project');
-    assert.equal(path.dirname(socketPath), path.join(xdg, 'runbridge'));
-    assert.match(path.basename(socketPath), /^vscode-[0-9a-f]{16}\.sock$/);
+    assert.equal(hostSocketPath({ XDG_RUNTIME_DIR: xdg }, uid, tmp), path.join(xdg, 'runbridge', 'host.sock'));
+  });
+
+  it('RUNBRIDGE_HOST_SOCKET names the host socket (made absolute)', () => {
+    const xdg = folder('xdg-socket-env', 0o700);
+    const env = { XDG_RUNTIME_DIR: xdg, RUNBRIDGE_HOST_SOCKET: '/elsewhere/h.sock' };
+    assert.equal(hostSocketPath(env, uid, tmp), '/elsewhere/h.sock');
+    assert.equal(hostSocketPath({ RUNBRIDGE_HOST_SOCKET: 'rel/h.sock' }, uid, tmp), path.resolve('rel/h.sock'));
+  });
+
+  it('the host socket falls back to <tmp>/runbridge-<uid>/host.sock', () => {
+    assert.equal(hostSocketPath({}, uid, tmp), path.join(tmp, `runbridge-${uid}`, 'host.sock'));
+  });
+
+  it('the host socket path may take the 107 bytes the daemon allows (as host_socket.py)', () => {
+    // a folder whose <folder>/runbridge/host.sock is exactly 107 bytes: XDG kept; 108: not
+    for (const [extra, kept] of [[0, true], [1, false]] as const) {
+      const fixed = path.join(root, 'y').length + '/runbridge/host.sock'.length;
+      const name = 'y'.repeat(HOST_MAX_SOCKET_PATH_BYTES - fixed + 1 + extra);
+      const xdg = path.join(root, name);
+      fs.mkdirSync(xdg, { mode: 0o700 });
+      const want = kept ? path.join(xdg, 'runbridge', 'host.sock') : path.join(tmp, `runbridge-${uid}`, 'host.sock');
+      const got = hostSocketPath({ XDG_RUNTIME_DIR: xdg }, uid, tmp);
+      assert.equal(Buffer.byteLength(path.join(xdg, 'runbridge', 'host.sock')), HOST_MAX_SOCKET_PATH_BYTES + extra);
+      assert.equal(got, want);
+    }
   });
 
   const bad: Array<[string, () => string | undefined]> = [
@@ -229,8 +251,8 @@ describe('runtimeFolder: $XDG_RUNTIME_DIR first', () => {
       return link;
     }],
     ['too long for a socket path', () => {
-      // ~90 bytes of folder: with /runbridge/vscode-<16 hex>.sock it passes 103 bytes.
-      const long = path.join(root, 'x'.repeat(Math.max(1, 90 - root.length)));
+      // ~95 bytes of folder: with /runbridge/host.sock it passes 103 bytes.
+      const long = path.join(root, 'x'.repeat(Math.max(1, 95 - root.length)));
       fs.mkdirSync(long, { mode: 0o700 });
       return long;
     }],
