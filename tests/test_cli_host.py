@@ -250,7 +250,10 @@ async def test_run_shows_its_own_run_only(env: dict[str, str]) -> None:
         assert any(prints("q", "editor ends")(m) for m in editor.seen)
 
 
-async def test_term_ends_its_shell_when_it_is_told_to_end(env: dict[str, str]) -> None:
+@pytest.mark.parametrize("ending", [signal.SIGTERM, signal.SIGHUP])
+async def test_term_ends_its_shell_when_it_is_told_to_end(
+    env: dict[str, str], ending: signal.Signals
+) -> None:
     master, slave = pty.openpty()
     term = subprocess.Popen(
         [PYTHON, "-m", "runbridge", "term", "-s", "t"],
@@ -266,7 +269,7 @@ async def test_term_ends_its_shell_when_it_is_told_to_end(env: dict[str, str]) -
         async with raw_client(env) as editor:
             listed = (await editor.request("runbridge/listTerminals", {}))["result"]
             assert [t["session"] for t in listed["terminals"]] == ["t"]
-            term.send_signal(signal.SIGTERM)
+            term.send_signal(ending)
             assert await asyncio.to_thread(term.wait, 15) == 0
             listed = (await editor.request("runbridge/listTerminals", {}))["result"]
             assert listed["terminals"] == []
@@ -295,8 +298,14 @@ def test_the_shells_runbridge_profile_opens_the_session(env: dict[str, str]) -> 
     config.write_text('[profiles.other]\ntype = "local"\nimage = "python3"\n')
     config.chmod(0o600)
     assert rb(env, "run", "-s", "plain", "-c", "pass").returncode == 0  # starts the host
-    proc = rb({**env, "RUNBRIDGE_PROFILE": "other"}, "run", "-s", "p", "-c", "print('on other')")
+    shell = {**env, "RUNBRIDGE_PROFILE": "other"}
+    proc = rb(shell, "run", "-s", "p", "-c", "print('on other')")
     assert (proc.returncode, proc.stdout) == (0, "on other\n"), proc.stderr
+    # a session already open is used as it is (as an editor's would be)
+    proc = rb(shell, "run", "-s", "plain", "-c", "print('still local')")
+    assert (proc.returncode, proc.stdout) == (0, "still local\n"), proc.stderr
+    proc = rb(shell, "upload", "-s", "plain", str(config))
+    assert proc.returncode == 0, proc.stderr
     profiles = {s["name"]: s["profile"] for s in json.loads(rb(env, "sessions", "--json").stdout)}
     assert profiles == {"plain": "local", "p": "other"}
 

@@ -50,13 +50,22 @@ def _answer_input(client: HostClient, events: CliEvents) -> None:
 
 
 def _profile(args: argparse.Namespace) -> str | None:
-    """``-p``, else ``RUNBRIDGE_PROFILE`` of this shell (the host's default is its own)."""
+    """``-p``, else ``RUNBRIDGE_PROFILE`` of this shell (the host's own default profile
+    is that of the environment it started in)."""
     return args.profile or os.environ.get("RUNBRIDGE_PROFILE") or None
 
 
-def _open_params(args: argparse.Namespace) -> dict[str, Any]:
+async def _open_params(client: HostClient, args: argparse.Namespace) -> dict[str, Any]:
+    """``openSession``'s params: ``-p`` is checked against an open session's profile
+    (``SessionConflict``); ``RUNBRIDGE_PROFILE`` only opens a session that is not
+    open, as ``run``'s profile does (an open session is used as an editor's would be)."""
     params: dict[str, Any] = {"name": args.session}
-    if (profile := _profile(args)) is not None:
+    profile = _profile(args)
+    if profile is not None and not args.profile:
+        listed = await client.request("runbridge/listSessions")
+        if args.session in {s.get("name") for s in listed.get("sessions", [])}:
+            profile = None
+    if profile is not None:
         params["profile"] = profile
     if args.image is not None:
         params["image"] = args.image
@@ -72,10 +81,6 @@ def _on_sigint(action: Callable[[], None]) -> Callable[[], None]:
         loop.remove_signal_handler(signal.SIGINT)
 
     return remove
-
-
-async def _connected(start: bool) -> HostClient | None:
-    return await connect(start=start)
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -96,10 +101,10 @@ async def cmd_run(args: argparse.Namespace) -> int:
     if options:
         params["options"] = options
     if (profile := _profile(args)) is not None:
-        params["profile"] = profile
+        params["profile"] = profile  # used only if the run opens the session
     if args.image is not None:
         params["image"] = args.image
-    client = await _connected(start=True)
+    client = await connect(start=True)
     assert client is not None
     try:
 
@@ -152,7 +157,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def cmd_transfer(args: argparse.Namespace) -> int:
-    client = await _connected(start=True)
+    client = await connect(start=True)
     assert client is not None
     started = time.monotonic()
     token = f"runbridge-cli-{args.command}-{os.getpid()}"
@@ -169,7 +174,7 @@ async def cmd_transfer(args: argparse.Namespace) -> int:
 
     client.notifications["$/progress"] = on_progress
     try:
-        await client.request("runbridge/openSession", _open_params(args))
+        await client.request("runbridge/openSession", await _open_params(client, args))
         if args.command == "upload":
             # paths on this machine, as this shell means them (the host runs in /)
             files = [os.path.abspath(f) for f in args.files]
@@ -201,7 +206,7 @@ async def cmd_term(args: argparse.Namespace) -> int:
     import termios
     import tty
 
-    client = await _connected(start=True)
+    client = await connect(start=True)
     assert client is not None
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     exited = False
@@ -221,7 +226,7 @@ async def cmd_term(args: argparse.Namespace) -> int:
     gone.add_done_callback(lambda _: queue.put_nowait(None))
     terminal_id: str | None = None
     try:
-        await client.request("runbridge/openSession", _open_params(args))
+        await client.request("runbridge/openSession", await _open_params(client, args))
         rows, cols = _terminal_size()
         opened = await client.request(
             "runbridge/openTerminal", {"session": args.session, "rows": rows, "cols": cols}
@@ -280,7 +285,7 @@ def _duration(seconds: float) -> str:
 
 
 async def cmd_sessions(args: argparse.Namespace) -> int:
-    client = await _connected(start=False)
+    client = await connect(start=False)
     if client is None:
         say("[]" if args.json else f"{NO_HOST}: no sessions")
         return 0
@@ -319,7 +324,7 @@ async def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 async def cmd_close(args: argparse.Namespace) -> int:
-    client = await _connected(start=False)
+    client = await connect(start=False)
     if client is None:
         _note(f"runbridge: {NO_HOST}: no session named {args.session!r}")
         return 2
@@ -346,7 +351,7 @@ def _alive(pid: int) -> bool:
 
 
 async def cmd_stop(args: argparse.Namespace) -> int:
-    client = await _connected(start=False)
+    client = await connect(start=False)
     if client is None:
         say(NO_HOST)
         return 0
@@ -367,7 +372,7 @@ async def cmd_stop(args: argparse.Namespace) -> int:
 
 async def cmd_attach(args: argparse.Namespace) -> int:
     session = args.session
-    client = await _connected(start=False)
+    client = await connect(start=False)
     if client is None:
         _note(f"runbridge: {NO_HOST}: no session named {session!r}")
         return 2
