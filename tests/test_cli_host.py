@@ -320,3 +320,21 @@ def test_the_commands_through_the_host_import_no_lsp_library() -> None:
     )
     proc = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (0, "[]\n"), proc.stderr
+
+
+async def test_a_command_leaves_the_editors_initialization_options_in_place(
+    env: dict[str, str],
+) -> None:
+    assert rb(env, "run", "-s", "first", "-c", "pass").returncode == 0  # starts the host
+    reader, writer = await asyncio.open_unix_connection(str(host_socket_of(env)), limit=1 << 24)
+    editor = RawPeer(reader, writer)
+    try:
+        options = {"profiles": {"extra": {"type": "local", "image": "python3"}}}
+        params = {"processId": None, "capabilities": {}, "initializationOptions": options}
+        assert "result" in await editor.request("initialize", params)
+        # a command connects and initializes (without options) while the editor is there
+        assert (await arb(env, "run", "-s", "first", "-c", "pass")).returncode == 0
+        reply = await editor.request("runbridge/openSession", {"name": "e", "profile": "extra"})
+        assert reply.get("result", {}).get("profile") == "extra", reply
+    finally:
+        writer.close()
