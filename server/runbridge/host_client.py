@@ -147,16 +147,21 @@ class HostClient:
         return message if isinstance(message, dict) else {}
 
     async def _read_loop(self) -> None:
+        failure: Exception = HostError("the runbridge host closed the connection")
         try:
             while (message := await self._read_message()) is not None:
-                self._dispatch(message)
+                try:
+                    self._dispatch(message)
+                except Exception as exc:  # a handler failed (stdout closed, a full disk)
+                    failure = exc
+                    break
         except (ConnectionError, OSError, ValueError, asyncio.IncompleteReadError) as exc:
             log.debug("reading from the host ended: %s", exc)
         finally:
             self.closed.set()
-            for future in self._pending.values():
+            for future in self._pending.values():  # what waits on the host fails with it
                 if not future.done():
-                    future.set_exception(HostError("the runbridge host closed the connection"))
+                    future.set_exception(failure)
             self._pending.clear()
 
     def _dispatch(self, message: dict[str, Any]) -> None:

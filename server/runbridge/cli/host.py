@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
 import json
 import os
@@ -238,13 +239,16 @@ async def cmd_term(args: argparse.Namespace) -> int:
         if saved is not None:
             tty.setraw(fd)
 
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")  # keystrokes may split
+
         def on_stdin() -> None:
             data = os.read(fd, 4096)
             if not data:  # end of input: the shell goes on until it exits
                 loop.remove_reader(fd)
                 return
-            text = data.decode("utf-8", "replace")
-            client.notify("runbridge/terminalInput", {"terminalId": terminal_id, "data": text})
+            if text := decoder.decode(data):
+                params = {"terminalId": terminal_id, "data": text}
+                client.notify("runbridge/terminalInput", params)
 
         def on_resize() -> None:
             rows, cols = _terminal_size()
