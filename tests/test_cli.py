@@ -1,4 +1,8 @@
-"""The ``runbridge`` command in a shell: run, upload, sessions, batch jobs, term."""
+"""The ``runbridge`` command in a shell: run, upload, sessions, batch jobs, term.
+
+Tests taking ``either_env`` run twice: in process (``RUNBRIDGE_STANDALONE=1``) and
+through a session host of their own (``tests/test_cli_host.py`` has what only the
+host does)."""
 
 from __future__ import annotations
 
@@ -7,17 +11,18 @@ import json
 import os
 import pty
 import re
-import select
+import signal
 import stat
 import struct
 import subprocess
-import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runbridge import PROTOCOL_VERSION, __version__
+from tests.cli_host import host_env, read_until
 from tests.conftest import PYTHON, isolated_env
 
 
@@ -44,6 +49,15 @@ def env(rb_home: Path) -> dict[str, str]:
     return isolated_env(rb_home)
 
 
+@pytest.fixture(params=["standalone", "host"])
+def either_env(request: pytest.FixtureRequest, rb_home: Path) -> Iterator[dict[str, str]]:
+    if request.param == "standalone":
+        yield isolated_env(rb_home)
+    else:
+        with host_env(rb_home) as env:
+            yield env
+
+
 def rb(
     env: dict[str, str],
     *args: str,
@@ -62,16 +76,16 @@ def rb(
     )
 
 
-def test_run_code_prints_and_exits_zero(env: dict[str, str]) -> None:
-    proc = rb(env, "run", "-c", "print(6*7)")
+def test_run_code_prints_and_exits_zero(either_env: dict[str, str]) -> None:
+    proc = rb(either_env, "run", "-c", "print(6*7)")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "42\n"
 
 
-def test_run_a_file(env: dict[str, str], tmp_path: Path) -> None:
+def test_run_a_file(either_env: dict[str, str], tmp_path: Path) -> None:
     script = tmp_path / "script.py"
     script.write_text("import sys\nprint('from file', 1 + 1)\nprint('oops', file=sys.stderr)\n")
-    proc = rb(env, "run", str(script))
+    proc = rb(either_env, "run", str(script))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "from file 2\n"
     assert "oops" in proc.stderr
@@ -83,16 +97,16 @@ def test_run_reads_code_from_stdin(env: dict[str, str]) -> None:
     assert proc.stdout == "15\n"
 
 
-def test_an_exception_exits_one_with_the_traceback(env: dict[str, str]) -> None:
-    proc = rb(env, "run", "-c", "print('before')\n1/0")
+def test_an_exception_exits_one_with_the_traceback(either_env: dict[str, str]) -> None:
+    proc = rb(either_env, "run", "-c", "print('before')\n1/0")
     assert proc.returncode == 1
     assert proc.stdout == "before\n"
     assert "ZeroDivisionError" in proc.stderr
 
 
-def test_input_is_answered_from_piped_stdin(env: dict[str, str]) -> None:
+def test_input_is_answered_from_piped_stdin(either_env: dict[str, str]) -> None:
     proc = rb(
-        env,
+        either_env,
         "run",
         "-c",
         "a = input('name? ')\nb = input('age? ')\nprint(f'hi {a}, {int(b) + 1}')",
@@ -103,27 +117,27 @@ def test_input_is_answered_from_piped_stdin(env: dict[str, str]) -> None:
     assert proc.stdout == "name? bob\nage? 41\nhi bob, 42\n"
 
 
-def test_input_at_end_of_stdin_interrupts_the_run(env: dict[str, str]) -> None:
-    proc = rb(env, "run", "-c", "input('more? ')\nprint('not reached')", stdin="")
+def test_input_at_end_of_stdin_interrupts_the_run(either_env: dict[str, str]) -> None:
+    proc = rb(either_env, "run", "-c", "input('more? ')\nprint('not reached')", stdin="")
     assert proc.returncode == 130
     assert "not reached" not in proc.stdout
 
 
-def test_a_png_display_is_saved_and_its_path_printed(env: dict[str, str]) -> None:
+def test_a_png_display_is_saved_and_its_path_printed(either_env: dict[str, str]) -> None:
     code = (
         "import base64\n"
         "from IPython.display import Image, display\n"
         f"display(Image(data=base64.b64decode({base64.b64encode(PNG).decode()!r})))\n"
         "print('shown')\n"
     )
-    proc = rb(env, "run", "-c", code)
+    proc = rb(either_env, "run", "-c", code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "shown\n"
     match = re.search(r"\[image/png saved to (.+?)\]", proc.stderr)
     assert match, proc.stderr
     saved = Path(match.group(1))
     assert saved.suffix == ".png"
-    assert saved.is_relative_to(Path(env["RUNBRIDGE_CACHE_DIR"]))
+    assert saved.is_relative_to(Path(either_env["RUNBRIDGE_CACHE_DIR"]))
     data = saved.read_bytes()
     assert data == PNG
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
@@ -185,29 +199,31 @@ def test_download_copies_out_of_the_work_folder(env: dict[str, str], tmp_path: P
     assert (dest / "out.txt").read_text() == "made here"
 
 
-def test_upload_of_a_missing_file_fails_with_a_message(env: dict[str, str]) -> None:
-    proc = rb(env, "upload", "-s", "S", "/nonexistent/file.txt")
+def test_upload_of_a_missing_file_fails_with_a_message(either_env: dict[str, str]) -> None:
+    proc = rb(either_env, "upload", "-s", "S", "/nonexistent/file.txt")
     assert proc.returncode == 2
     assert "/nonexistent/file.txt" in proc.stderr
 
 
 def test_upload_and_download_open_the_session_with_profile_and_image(
-    env: dict[str, str], tmp_path: Path
+    either_env: dict[str, str], tmp_path: Path
 ) -> None:
     local = tmp_path / "in.txt"
     local.write_text("through the profile")
-    proc = rb(env, "upload", "-s", "P", "-p", "local", "--image", "python3", str(local))
+    proc = rb(either_env, "upload", "-s", "P", "-p", "local", "--image", "python3", str(local))
     assert proc.returncode == 0, proc.stderr
     dest = tmp_path / "back"
     dest.mkdir()
-    proc = rb(env, "download", "-s", "P", "--profile", "local", "in.txt", "--dest", str(dest))
+    proc = rb(
+        either_env, "download", "-s", "P", "--profile", "local", "in.txt", "--dest", str(dest)
+    )
     assert proc.returncode == 0, proc.stderr
     assert (dest / "in.txt").read_text() == "through the profile"
     # the flags reach the session's opening: an unknown profile or kernelspec is named
-    proc = rb(env, "upload", "-s", "Q", "-p", "nosuch", str(local))
+    proc = rb(either_env, "upload", "-s", "Q", "-p", "nosuch", str(local))
     assert proc.returncode == 2
     assert "nosuch" in proc.stderr and "profile" in proc.stderr, proc.stderr
-    proc = rb(env, "download", "-s", "Q", "--image", "nosuch-kernel", "in.txt")
+    proc = rb(either_env, "download", "-s", "Q", "--image", "nosuch-kernel", "in.txt")
     assert proc.returncode == 2
     assert "nosuch-kernel" in proc.stderr and "kernelspec" in proc.stderr, proc.stderr
 
@@ -231,8 +247,8 @@ def test_version(env: dict[str, str]) -> None:
     assert proc.stdout.strip() == f"runbridge {__version__} (protocol {PROTOCOL_VERSION})"
 
 
-def test_batch_exit_status_is_passed_through(env: dict[str, str]) -> None:
-    proc = rb(env, "run", "--exec", "echo batch-out; exit 3")
+def test_batch_exit_status_is_passed_through(either_env: dict[str, str]) -> None:
+    proc = rb(either_env, "run", "--exec", "echo batch-out; exit 3")
     assert proc.returncode == 3
     assert "batch-out" in proc.stdout
 
@@ -246,42 +262,43 @@ def test_batch_runs_in_the_session_work_folder(env: dict[str, str], tmp_path: Pa
     assert proc.stdout == "main ran in job\n"
 
 
-def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"{needle!r} not seen in {seen[-2000:]!r}")
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # EIO: the other side is closed
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
+def test_ctrl_c_interrupts_the_run(either_env: dict[str, str]) -> None:
+    code = "import time\nprint('started', flush=True)\ntime.sleep(60)\nprint('not reached')"
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "runbridge", "run", "-s", "c", "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=either_env,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"started\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 130
+        assert b"not reached" not in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
-def test_input_on_a_terminal_shows_prompt_and_answer_once(env: dict[str, str]) -> None:
+def test_input_on_a_terminal_shows_prompt_and_answer_once(either_env: dict[str, str]) -> None:
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [PYTHON, "-m", "runbridge", "run", "-c", "a = input('name? ')\nprint('hi', a)"],
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env=env,
+        env=either_env,
         start_new_session=True,
     )
     os.close(slave)
     try:
-        seen = _read_until(master, b"name? ", 30)
+        seen = read_until(master, b"name? ", 30)
         os.write(master, b"bob\n")  # the terminal echoes it, as for any program
-        seen += _read_until(master, b"hi bob", 30)
+        seen += read_until(master, b"hi bob", 30)
         assert proc.wait(timeout=15) == 0
-        seen += _read_until(master, b"\n", 1)
+        seen += read_until(master, b"\n", 1)
         text = seen.decode().replace("\r\n", "\n")
         assert text.count("name? ") == 1, text
         assert text.count("bob") == 2, text  # the echoed answer and the greeting
@@ -293,9 +310,9 @@ def test_input_on_a_terminal_shows_prompt_and_answer_once(env: dict[str, str]) -
         os.close(master)
 
 
-def test_term_attaches_a_pty_to_a_shell(env: dict[str, str]) -> None:
+def test_term_attaches_a_pty_to_a_shell(either_env: dict[str, str]) -> None:
     master, slave = pty.openpty()
-    shell_env = {**env, "SHELL": "/bin/sh", "PS1": "rb$ "}
+    shell_env = {**either_env, "SHELL": "/bin/sh", "PS1": "rb$ "}
     proc = subprocess.Popen(
         [PYTHON, "-m", "runbridge", "term", "-s", "tty"],
         stdin=slave,
@@ -307,9 +324,9 @@ def test_term_attaches_a_pty_to_a_shell(env: dict[str, str]) -> None:
     os.close(slave)
     try:
         # the prompt shows that the shell is up and this TTY is in raw mode
-        _read_until(master, b"rb$ ", 30)
+        read_until(master, b"rb$ ", 30)
         os.write(master, b"echo marker-$((6*7))\n")
-        _read_until(master, b"marker-42", 30)
+        read_until(master, b"marker-42", 30)
         os.write(master, b"exit\n")
         assert proc.wait(timeout=15) == 0
     finally:

@@ -51,7 +51,16 @@ async def _follow(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 
 async def _list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     protocol.as_object(raw, protocol.LIST_SESSIONS)
-    return {"sessions": [s.to_wire() for s in ls.manager.sessions()]}
+    manager, fanout = ls.manager, ls.fanout
+    listed = [
+        {
+            **s.to_wire(),
+            "runs": manager.run_count(s.name),
+            "followers": len(fanout.followers(s.name)),
+        }
+        for s in manager.sessions()
+    ]
+    return {"sessions": listed}
 
 
 async def _check_profile(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:

@@ -94,6 +94,11 @@ class RunbridgeServer(LanguageServer):
         self.fanout.started(self.client, run_id, session)
 
     def configure(self, init_options: Any) -> None:
+        if self._manager is not None and init_options is None:
+            # The session host's settings are every connection's: a client that sends
+            # no initializationOptions (a `runbridge` command) leaves them as they are.
+            self.settings = self._manager.settings
+            return
         self.settings = load_settings(init_options)
         if self._manager is not None:
             self._manager.settings = self.settings

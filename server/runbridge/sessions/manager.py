@@ -85,6 +85,8 @@ class _Session:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.current: _Run | None = None
         self.queued: dict[str, _Run] = {}
+        #: How many runs have started executing in this session.
+        self.runs = 0
         self.transcript = Transcript(paths.transcript_file(info.name))
 
 
@@ -244,6 +246,11 @@ class SessionManager:
     def sessions(self) -> list[SessionInfo]:
         return [_reused(s.info) for s in self._sessions.values() if s.ready.done()]
 
+    def run_count(self, name: str) -> int:
+        """How many runs have started in session ``name`` (0 when it is not open)."""
+        session = self._sessions.get(name)
+        return session.runs if session is not None else 0
+
     async def close(self, name: str, *, detach: bool = False) -> SessionInfo:
         """Close session ``name``.
 
@@ -331,6 +338,7 @@ class SessionManager:
                     )
                     return RunResult(request.run_id, outcome, str(session.transcript.path))
                 run.started = True
+                session.runs += 1
                 session.current = run
                 self._touch(session)
                 try:
