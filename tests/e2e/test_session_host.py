@@ -193,9 +193,13 @@ async def test_a_killed_host_leaves_no_kernel_and_the_next_host_serves(tmp_path:
         pid = int(client.stdout(result["runId"]))
         await client.wait_for(lambda: len(first.kernels()) == 2)  # the spare has started
         await client.request("runbridge/openTerminal", {"session": "k"})
+
+        def shell_started() -> bool:  # the reply comes once the PTY's child is forked
+            return "sh" in [p.name() for p in descendants(first.proc.pid)]
+
+        await client.wait_for(shell_started)
         procs = descendants(first.proc.pid)
         assert pid in [p.pid for p in procs]
-        assert "sh" in [p.name() for p in procs]
         first.kill()
         await client.wait_for(lambda: client.hung_up.is_set())
         assert first.sock.exists()  # stale: nobody serves it
