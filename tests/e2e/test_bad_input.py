@@ -161,6 +161,11 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("history", {"session": S, "after": [S, 1]}, "after"),
     ("history", {"session": S, "after": {"runId": "", "seq": 1}}, "after.runId"),
     ("history", {"session": S, "after": {"runId": "r", "seq": 1.5}}, "after.seq"),
+    ("follow", {}, "session"),
+    ("follow", {"session": S, "follow": "yes"}, "follow"),
+    ("listTerminals", [1], "params"),
+    ("attachTerminal", {}, "terminalId"),
+    ("attachTerminal", {"terminalId": 3}, "terminalId"),
 ]
 
 
@@ -508,6 +513,9 @@ def method_params(method: str) -> st.SearchStrategy[Any]:
             limit=small_ints,
             maxBytes=small_ints,
         ),
+        "follow": near_valid({"session": names}, follow=mostly(st.booleans())),
+        "listTerminals": near_valid({}),
+        "attachTerminal": near_valid({"terminalId": tids}),
         "terminalInput": near_valid({"terminalId": tids, "data": mostly(st.just("echo hi\n"))}),
         "resizeTerminal": near_valid({"terminalId": tids}, rows=small_ints, cols=small_ints),
     }

@@ -169,7 +169,7 @@ try {
     }
     log(`step ${base}: ${step.title}`);
     const ctx = {
-      lines, workspace, artifacts, rbHome,
+      lines, workspace, artifacts, rbHome, daemon, daemonEnv,
       hostSocket: settings['runbridge.daemon.keepSessions'] === false ? undefined : hostSocket,
       /** A second VS Code (its own code-server and browser) on another copy of the workspace,
        * with the same settings: the same session host. The step stops it. */

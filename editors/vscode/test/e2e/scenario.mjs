@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 
 export const SESSION = 'e2e';
 export const OUTPUT_TERMINAL = `runbridge: ${SESSION}`;
@@ -603,7 +604,7 @@ export const steps = [
   },
   {
     name: 'other-client',
-    title: 'h. closing the remote terminal tab ends its shell; another client of the session host (raw JSON-RPC on its socket) sees the variable set from VS Code; VS Code shows its run',
+    title: 'h. closing the remote terminal tab ends its shell; other clients of the session host (raw JSON-RPC on its socket, and `runbridge run -s e2e`) see the variable set from VS Code; VS Code shows their runs',
     async run(vs, ctx) {
       if (!ctx.hostSocket) throw new Error('no session host socket (runbridge.daemon.keepSessions off?)');
       const client = await rawHostClient(ctx.hostSocket);
@@ -630,9 +631,18 @@ export const steps = [
       } finally {
         await client.close();
       }
-      // the window follows the session: the other client's run shows in its output terminal
+      // the runbridge command in a shell: the same kernel, through the same host
+      const cli = await runCommand(ctx.daemon, ['run', '-s', SESSION, '-c', 'print("cli sees", name)'], {
+        ...process.env, ...ctx.daemonEnv, RUNBRIDGE_STANDALONE: '',
+      });
+      ctx.note(`runbridge run -s ${SESSION}: exit ${cli.code}, stdout ${JSON.stringify(cli.stdout)}`);
+      if (cli.code !== 0 || cli.stdout !== 'cli sees Ada\n') {
+        throw new Error(`runbridge run -s ${SESSION} printed ${JSON.stringify(cli.stdout)} (exit ${cli.code}; stderr ${JSON.stringify(cli.stderr)}), expected "cli sees Ada"`);
+      }
+      // the window follows the session: the other clients' runs show in its output terminal
       await showOutput(vs);
       await waitForOutput(vs, /^seen Ada\s*$/m, 30000, 'the other client\'s run in the VS Code output terminal');
+      await waitForOutput(vs, /^cli sees Ada\s*$/m, 30000, 'the CLI\'s run in the VS Code output terminal');
     },
   },
   {
@@ -714,3 +724,17 @@ export const steps = [
     },
   },
 ];
+
+
+/** Run a command to its end: its exit code, stdout and stderr. */
+function runCommand(command, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
