@@ -7,6 +7,7 @@ or raises :class:`~runbridge.errors.InvalidParams` naming the offending field.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -208,6 +209,10 @@ def parse_session_name(raw: Any, method: str, key: str) -> str:
     return _name(as_object(raw, method), key)
 
 
+#: A run id a client chooses (``runbridge/run``'s ``runId``).
+_RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def parse_run(raw: Any, default_session: str) -> RunRequest:
     p = as_object(raw, RUN)
     # absent or null: the default session; an empty name is a mistake, not "default"
@@ -235,7 +240,7 @@ def parse_run(raw: Any, default_session: str) -> RunRequest:
         ("image", str),
     ):
         _get(p, key, kind, False)
-    return RunRequest(
+    request = RunRequest(
         session=session,
         code=code or "",
         mode=mode,
@@ -243,6 +248,14 @@ def parse_run(raw: Any, default_session: str) -> RunRequest:
         profile=_optional_name(p, "profile"),
         image=_optional_name(p, "image"),
     )
+    run_id: str | None = _get(p, "runId", str, False)
+    if run_id is not None:
+        if not _RUN_ID.fullmatch(run_id):
+            raise InvalidParams(
+                "field 'runId' must be 1 to 64 letters, digits, '.', '_' or '-'", field="runId"
+            )
+        request.run_id = run_id
+    return request
 
 
 @dataclass

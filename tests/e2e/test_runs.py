@@ -208,6 +208,29 @@ async def test_runs_on_one_session_execute_in_order(daemon: Daemon) -> None:
     assert daemon.text(b["runId"]) == "['a', 'b']\n"
 
 
+async def test_a_run_id_chosen_by_the_client_is_carried_and_kept_unique(daemon: Daemon) -> None:
+    session = "runs-client-id"
+    mine = f"nvim-{uuid.uuid4().hex[:8]}"
+    running = asyncio.ensure_future(
+        daemon.request(
+            "runbridge/run",
+            {"session": session, "code": SLEEPER, "runId": mine},
+        )
+    )
+    await daemon.wait_for(lambda: "started" in daemon.text(mine), timeout=60)
+    # its output carried the client's id from the first notification
+    assert daemon.text(mine) == "started\n"
+    # the same id for another run of the session, while it runs: refused, naming runId
+    with pytest.raises(JsonRpcException) as caught:
+        await daemon.request("runbridge/run", {"session": session, "code": "1", "runId": mine})
+    assert caught.value.code == -32602 and "runId" in caught.value.message, caught.value
+    await daemon.request("runbridge/interrupt", {"session": session})
+    result = plain(await asyncio.wait_for(running, 20))
+    assert (result["runId"], result["status"]) == (mine, "interrupted")
+    again = await daemon.run("print(y)", session=session)  # the session still runs code
+    assert daemon.text(again["runId"]) == "5\n"
+
+
 # -- output flood --------------------------------------------------------------------------
 
 

@@ -320,6 +320,18 @@ class SessionManager:
             )
         session = self._sessions.get(request.session)
         if session is not None:
+            queued = session.queued.get(request.run_id)
+            current = session.current
+            if (queued is not None and queued.request is not request) or (
+                current is not None
+                and current.request.run_id == request.run_id
+                and current.request is not request
+            ):
+                raise InvalidParams(
+                    f"runId {quote(request.run_id)} is in use by another run of session "
+                    f"{quote(request.session)}",
+                    field="runId",
+                )
             session.queued.setdefault(request.run_id, _Run(request))
 
     async def run(self, request: RunRequest) -> RunResult:

@@ -25,6 +25,8 @@ local M = {}
 local queues = {}
 ---@type table<string, runbridge.Run>
 local by_id = {}
+--- Runs started here so far (part of each run's id).
+local run_counter = 0
 ---@type table<string, true> runs of other clients, seen in history
 local foreign = {}
 
@@ -161,31 +163,27 @@ function M.run(req)
       ['end'] = { line = req.last - 1, character = req.last_col or #last_line },
     }
   end
+  -- the run's own id: its output is told from other clients' runs from the first line
+  run_counter = run_counter + 1
+  run.run_id = ('nvim-%d-%x-%d'):format(vim.fn.getpid(), uv.hrtime(), run_counter)
+  params.runId = run.run_id
+  by_id[run.run_id] = run
   queues[session] = queues[session] or {}
   table.insert(queues[session], run)
   run.handle = client.request('runbridge/run', params, function(err, result)
-    if result and type(result.runId) == 'string' and not run.run_id then
-      run.run_id = result.runId
-    end
     finish(run, err, result)
   end)
   return run
 end
 
---- The run a notification belongs to: by runId, else the oldest unanswered run of the session.
+--- The run a notification belongs to, if it was started here (each run sends its own runId).
 ---@param session string
 ---@param run_id string
 ---@return runbridge.Run?
 local function run_for(session, run_id)
-  if by_id[run_id] then
-    return by_id[run_id]
-  end
-  for _, run in ipairs(queues[session] or {}) do
-    if not run.run_id then
-      run.run_id = run_id
-      by_id[run_id] = run
-      return run
-    end
+  local run = by_id[run_id]
+  if run and run.session == session then
+    return run
   end
 end
 
