@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from runbridge.errors import InvalidParams, quote
+
 
 class SessionState(StrEnum):
     STARTING = "starting"
@@ -166,6 +168,18 @@ class RunRequest:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     profile: str | None = None
     image: str | None = None
+
+    def check(self) -> None:
+        """:class:`~runbridge.errors.InvalidParams` for a mode the daemon has no way to run."""
+        if self.mode not in ("query", "batch"):
+            raise InvalidParams(
+                f"mode must be 'query' or 'batch', not {quote(self.mode)}", field="mode"
+            )
+        if self.mode == "batch" and not (self.options.exec or self.options.build or self.code):
+            raise InvalidParams(
+                "batch mode needs code, options.exec or options.build ('*' picks the default)",
+                field="options.exec",
+            )
 
 
 #: ``runbridge/history``: runs returned when the request names no ``limit``, and the most.

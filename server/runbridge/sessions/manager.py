@@ -307,17 +307,7 @@ class SessionManager:
 
         Called as the request arrives, so an interrupt sent right behind it finds it.
         """
-        if request.mode not in ("query", "batch"):
-            raise InvalidParams(
-                f"mode must be 'query' or 'batch', not {quote(request.mode)}", field="mode"
-            )
-        if request.mode == "batch" and not (
-            request.options.exec or request.options.build or request.code
-        ):
-            raise InvalidParams(
-                "batch mode needs code, options.exec or options.build ('*' picks the default)",
-                field="options.exec",
-            )
+        request.check()
         session = self._sessions.get(request.session)
         if session is not None:
             queued = session.queued.get(request.run_id)
