@@ -108,6 +108,8 @@ class BatchRunner:
         self._process: asyncio.subprocess.Process | None = None
         self._running = False
         self._interrupted = False
+        #: The escalation started for a step interrupted while it was starting.
+        self._stopping: asyncio.Future[None] | None = None
 
     async def run(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         self._interrupted = False
@@ -194,7 +196,9 @@ class BatchRunner:
         self._process = process
         guardian.watch(process.pid)
         if self._interrupted:  # the interrupt came while the process was being started
-            self._kill(signal.SIGINT)
+            # the same escalation as interrupt(): a SIGINT that lands while the step is
+            # still starting can be lost (or ignored), and the step must end all the same
+            self._stopping = asyncio.ensure_future(self._stop(process))
         assert process.stdout is not None and process.stderr is not None
         readers = asyncio.gather(
             _relay(process.stdout, "stdout", sink), _relay(process.stderr, "stderr", sink)
@@ -229,6 +233,10 @@ class BatchRunner:
         process = self._process
         if process is None:  # between steps, or starting one: the run loop sees the flag
             return
+        await self._stop(process)
+
+    async def _stop(self, process: asyncio.subprocess.Process) -> None:
+        """SIGINT to the step's process group; SIGTERM, then SIGKILL, if it lingers."""
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             self._kill(sig)
             try:
