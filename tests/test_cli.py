@@ -24,6 +24,7 @@ import pytest
 from runbridge import PROTOCOL_VERSION, __version__
 from tests.cli_host import host_env, read_until
 from tests.conftest import PYTHON, isolated_env
+from tests.media import DRAWING_SVG, DRAWING_VECTOR, drawing_code
 
 
 def _png(width: int = 3, height: int = 2) -> bytes:
@@ -141,6 +142,16 @@ def test_a_png_display_is_saved_and_its_path_printed(either_env: dict[str, str])
     data = saved.read_bytes()
     assert data == PNG
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_drawing_is_saved_as_an_svg_file(env: dict[str, str], tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    proc = rb(env, "run", "--media-dir", str(media), "-c", drawing_code(DRAWING_VECTOR))
+    assert proc.returncode == 0, proc.stderr
+    [saved] = list(media.iterdir())
+    assert saved.name.endswith(".svg") and not saved.name.endswith(".drawing.json"), saved
+    assert saved.read_text() == DRAWING_SVG
+    assert f"[image/svg+xml saved to {saved}]" in proc.stderr
 
 
 def test_a_display_update_rewrites_its_file(env: dict[str, str], tmp_path: Path) -> None:

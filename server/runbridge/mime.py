@@ -2,7 +2,9 @@
 
 A console record is ``[kind, data]`` as the Backend.AI SDK shows it: ``stdout``
 or ``stderr`` with text, or a MIME type with its content. Images are data URIs,
-SVG, HTML and Markdown are text, JSON is serialised JSON text.
+SVG, HTML and Markdown are text, JSON is serialised JSON text. A drawing's commands
+are JSON text when the kernel gave a value that is not a string; the session's
+output turns the record into SVG (:mod:`runbridge.drawing`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runbridge import drawing
 from runbridge.model import Display
 
 #: A record telling the editor to clear the run's output ("data" is JSON: {"wait": bool}).
 CLEAR_OUTPUT = "application/x-runbridge-clear-output"
-DRAWING = "application/x-sorna-drawing"
+DRAWING = drawing.KIND
 
 #: Preferred representation first: one record is sent per bundle.
 _PREFERENCE = (

@@ -26,7 +26,7 @@ from tests.e2e.helpers import (
     states_of,
     transcript_records,
 )
-from tests.media import make_png
+from tests.media import DRAWING_SVG, DRAWING_VECTOR, drawing_code, make_png
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -119,6 +119,26 @@ async def test_media_records(target: Target) -> None:
     else:
         assert [r[:2] for r in daemon.console(result["runId"])][:1] == [["text/html", "<i>v1</i>"]]
         assert all(len(r) == 2 for r in daemon.console(result["runId"]))
+
+
+async def test_drawings_arrive_as_svg(target: Target) -> None:
+    """A Backend.AI drawing (base64 of msgpack; on ``backendai`` a ``media`` record of the
+    manager's console) reaches the editor as the SVG the daemon drew; one that cannot be
+    read as a stderr record that says so and keeps its data."""
+    daemon, name = target.daemon, "c-drawing"
+    result = await daemon.run(drawing_code(DRAWING_VECTOR) + "print('after')", session=name)
+    assert result["status"] == "finished", result
+    assert daemon.console(result["runId"]) == [
+        ["image/svg+xml", DRAWING_SVG],
+        ["stdout", "after\n"],
+    ]
+    result = await daemon.run(drawing_code("gqNjbWQ="), session=name)
+    [(kind, text)] = daemon.console(result["runId"])
+    assert kind == "stderr"
+    assert text == (
+        "[runbridge] a drawing (application/x-sorna-drawing) could not be read: "
+        "truncated msgpack data; its data:\ngqNjbWQ=\n"
+    )
 
 
 async def answered(daemon: Any, reply: Any, code: str, session: str) -> dict[str, Any]:

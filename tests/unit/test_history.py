@@ -16,6 +16,7 @@ from runbridge.sessions.output import (
     RunOutput,
     Transcript,
 )
+from tests.media import DRAWING_SVG, DRAWING_VECTOR
 
 
 class Sent:
@@ -175,3 +176,28 @@ async def test_limit_after_and_max_bytes(tmp_path: Path) -> None:
     assert bounded["runs"][0]["batches"] == []
     assert bounded["runs"][0]["lastSeq"] == 2
     assert len(bounded["runs"][1]["batches"]) == 2
+
+
+async def test_drawings_are_sent_kept_and_read_back_as_svg(tmp_path: Path) -> None:
+    transcript, sent = Transcript(tmp_path / "s.jsonl"), Sent()
+    out = start(transcript, sent, "r1")
+    out.emit("application/x-sorna-drawing", DRAWING_VECTOR, Display("d1"))
+    out.emit("application/x-sorna-drawing", "[]")
+    end(transcript, out)
+    unreadable = (
+        "[runbridge] a drawing (application/x-sorna-drawing) could not be read: "
+        "it creates no canvas; its data:\n[]\n"
+    )
+    expected = [["image/svg+xml", DRAWING_SVG, {"displayId": "d1"}], ["stderr", unreadable]]
+    assert [r for b in sent.batches("r1") for r in b["console"]] == expected
+    kinds = [json.loads(line)["kind"] for line in transcript.path.read_text().splitlines()]
+    assert "application/x-sorna-drawing" not in kinds
+    # a transcript line of an older runbridge, which kept drawings as they came
+    transcript.close()
+    with transcript.path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"run": "r0", "kind": "runbridge/run-start", "data": "{}"}) + "\n")
+        old = {"run": "r0", "kind": "application/x-sorna-drawing", "data": DRAWING_VECTOR, "seq": 1}
+        f.write(json.dumps(old) + "\n")
+    r1, r0 = history(transcript)["runs"]
+    assert [r for b in r1["batches"] for r in b["console"]] == expected
+    assert r0["batches"] == [{"seq": 1, "console": [["image/svg+xml", DRAWING_SVG]]}]

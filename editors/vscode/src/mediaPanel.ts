@@ -1,4 +1,4 @@
-// Media (images, SVG, HTML, drawings) in one webview panel per session, with a
+// Media (images, SVG, HTML) in one webview panel per session, with a
 // strict Content-Security-Policy; HTML goes into sandboxed iframes (see core/mediaHtml).
 
 import * as vscode from 'vscode';

@@ -74,7 +74,6 @@ export interface DisplayRef {
 export type ConsoleRecord = [string, string] | [string, string, DisplayRef];
 
 export const CLEAR_OUTPUT_KIND = 'application/x-runbridge-clear-output';
-export const DRAWING_KIND = 'application/x-sorna-drawing';
 
 export interface RunOptions {
   build?: string;

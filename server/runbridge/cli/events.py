@@ -25,7 +25,6 @@ _EXTENSIONS = {
     "text/markdown": "md",
     "text/latex": "tex",
     "application/json": "json",
-    mime.DRAWING: "drawing.json",
 }
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from runbridge import drawing
 from runbridge.model import HistoryQuery
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class RunHistory:
             batch.add("stderr", str(record.get("notice", "")), None)
             batch.sealed = True
             return
+        if kind == drawing.KIND:  # a line of an older runbridge, which sent drawings as they came
+            kind, data = drawing.record(data)
         batch.add(kind, data, display)
 
     def to_wire(self) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Records of a run are buffered and sent as one ``runbridge/output`` notification
 per flush. A flush happens when the coalescing window ends (the first record of
 a quiet stream goes out at once, later ones wait for the window), or early when
 the buffer passes a size threshold, so memory stays bounded whatever the
-kernel prints. Adjacent ``stdout`` (or ``stderr``) records are merged.
+kernel prints. Adjacent ``stdout`` (or ``stderr``) records are merged. A Backend.AI
+drawing record of any backend becomes its SVG here (:mod:`runbridge.drawing`).
 
 Past the per-run cap the editor stream stops with one record naming the
 transcript; every record still goes to the session's transcript file (JSON
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
+from runbridge import drawing
 from runbridge.model import Display
 from runbridge.paths import open_private, own_folder
 
@@ -282,6 +284,8 @@ class RunOutput:
 
     # RunSink ------------------------------------------------------------
     def emit(self, kind: str, data: str, display: Display | None = None) -> None:
+        if kind == drawing.KIND:  # editors and the transcript only ever see its SVG
+            kind, data = drawing.record(data)
         if not data and kind in _TEXT_KINDS and display is None:
             return
         # a display's record keeps its id (the third element on the wire) and is never

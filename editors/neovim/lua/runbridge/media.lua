@@ -1,8 +1,7 @@
----@mod runbridge.media Image, SVG, HTML and drawing records saved to files; shown inline through
+---@mod runbridge.media Image, SVG and HTML records saved to files; shown inline through
 --- image.nvim or snacks.nvim when installed, else announced with the path (:Runbridge open-media).
 
 local api = vim.api
-local text = require('runbridge.text')
 
 local M = {}
 
@@ -33,7 +32,6 @@ local EXT = {
   ['image/bmp'] = 'bmp',
   ['image/svg+xml'] = 'svg',
   ['text/html'] = 'html',
-  [text.DRAWING_KIND] = 'svg',
 }
 
 local RASTER = { png = true, jpg = true, gif = true, webp = true, bmp = true }
@@ -67,13 +65,6 @@ function M.content(kind, data)
   local ext = EXT[kind] or (vim.startswith(kind, 'image/') and 'bin') or nil
   if not ext then
     return nil, 'not a media kind'
-  end
-  if kind == text.DRAWING_KIND then
-    local svg = require('runbridge.drawing').to_svg(data)
-    if not svg then
-      return nil, 'the drawing could not be read'
-    end
-    return svg
   end
   if RASTER[ext] or ext == 'bin' then
     local bytes = M.decode_data_uri(data)
@@ -260,9 +251,8 @@ function M.handle(session, run_id, kind, data, origin, display, quiet)
   if quiet then
     return path
   end
-  local what = kind == text.DRAWING_KIND and 'drawing (SVG)' or kind
   vim.notify(
-    ('runbridge: %s saved to %s%s'):format(what, path, inline and '' or ' (:Runbridge open-media to open it)'),
+    ('runbridge: %s saved to %s%s'):format(kind, path, inline and '' or ' (:Runbridge open-media to open it)'),
     vim.log.levels.INFO
   )
   return path

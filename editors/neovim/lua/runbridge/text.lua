@@ -4,7 +4,6 @@
 local M = {}
 
 M.CLEAR_OUTPUT_KIND = 'application/x-runbridge-clear-output'
-M.DRAWING_KIND = 'application/x-sorna-drawing'
 
 local DIM = '\27[2m'
 local UNDIM = '\27[22m'
@@ -26,7 +25,7 @@ end
 --- Kinds saved as media files rather than shown as text.
 ---@param kind string
 function M.is_media_kind(kind)
-  return vim.startswith(kind, 'image/') or kind == 'text/html' or kind == M.DRAWING_KIND
+  return vim.startswith(kind, 'image/') or kind == 'text/html'
 end
 
 --- Control characters removed, so text from the wire cannot drive the terminal.

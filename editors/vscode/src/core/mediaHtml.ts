@@ -8,8 +8,6 @@
 // outside: images are data: URIs or the webview's own resources.
 
 import { randomBytes } from 'node:crypto';
-import { DRAWING_KIND } from '../protocol';
-import { drawingToSvg } from './drawing';
 
 export interface MediaItem {
   id: number;
@@ -70,14 +68,6 @@ function body(item: MediaItem): string {
   }
   if (kind === 'text/html') {
     return `<iframe sandbox="" title="text/html output" srcdoc="${escapeHtml(data)}"></iframe>`;
-  }
-  if (kind === DRAWING_KIND) {
-    const svg = drawingToSvg(data);
-    if (svg) {
-      const src = `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
-      return `<img alt="drawing output" src="${src}">`;
-    }
-    return `<p class="note">These drawing commands (${escapeHtml(DRAWING_KIND)}) could not be read; their data:</p>${pre(data)}`;
   }
   return pre(data);
 }

@@ -1,10 +1,10 @@
 // Console records as text for a VS Code Pseudoterminal (xterm.js). Pure: no `vscode` import.
 //
 // xterm.js needs "\r\n" to start a new line at column 0; a bare "\n" only moves down.
-// Rich records (images, SVG, HTML, drawings) go to the media panel and leave a dim
+// Rich records (images, SVG, HTML) go to the media panel and leave a dim
 // one-line note in the terminal.
 
-import { CLEAR_OUTPUT_KIND, DRAWING_KIND } from '../protocol';
+import { CLEAR_OUTPUT_KIND } from '../protocol';
 
 const DIM = '\x1b[2m';
 const UNDIM = '\x1b[22m';
@@ -31,7 +31,7 @@ export interface RenderedRecord {
 
 /** Kinds shown in the media panel rather than in the terminal. */
 export function isMediaKind(kind: string): boolean {
-  return kind.startsWith('image/') || kind === 'text/html' || kind === DRAWING_KIND;
+  return kind.startsWith('image/') || kind === 'text/html';
 }
 
 /** Control characters removed, so a kind or label from the wire cannot drive the terminal. */
@@ -53,7 +53,7 @@ function asLines(text: string): string {
  * One console record as terminal text.
  * - `stdout`: the text; `stderr`: the text in red, unless it already carries ANSI escapes
  *   (an IPython traceback is coloured already; we do not fight its colours).
- * - images, SVG, HTML and drawings: a dim note with the size, and `media` for the panel.
+ * - images, SVG and HTML: a dim note with the size, and `media` for the panel.
  * - Markdown and LaTeX: their text (readable as is); JSON: pretty-printed.
  * - the clear-output record: `clear` (and `wait`), no text.
  * - anything else: a dim note with the kind and size.

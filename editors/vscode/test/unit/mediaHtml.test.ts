@@ -91,21 +91,6 @@ describe('mediaItemHtml', () => {
     assert.deepEqual(tags(html), ['section', 'div', 'span', 'span', 'div', 'iframe']);
   });
 
-  it('renders a drawing as an SVG image', () => {
-    // Backend.AI's encoding of Canvas(100, 120) + line(20, 20, 50, 50)
-    const data = 'kpYApmNhbnZhc2R4qSNmZmZmZmZmZqkjMDAwMDAwZmaUAKNvYmoAlqRsaW5lFBQyMqkjMDAwMDAwZmY=';
-    const html = mediaItemHtml(item('application/x-sorna-drawing', data));
-    const src = /<img alt="drawing output" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)">/.exec(html);
-    assert.ok(src, html);
-    assert.match(Buffer.from(src[1], 'base64').toString('utf8'), /<line x1="20" y1="20" x2="50" y2="50"/);
-  });
-
-  it('shows unreadable drawing commands as escaped text with a note', () => {
-    const html = mediaItemHtml(item('application/x-sorna-drawing', '[{"cmd": "<line>"}]'));
-    assert.match(html, /<p class="note">These drawing commands \(application\/x-sorna-drawing\) could not be read/);
-    assert.ok(html.includes('<pre>[{&quot;cmd&quot;: &quot;&lt;line&gt;&quot;}]</pre>'));
-  });
-
   it('shows any other kind as escaped <pre>', () => {
     const html = mediaItemHtml(item('text/markdown', '# T\n<script>x</script>'));
     assert.ok(html.includes('<pre># T\n&lt;script&gt;x&lt;/script&gt;</pre>'));

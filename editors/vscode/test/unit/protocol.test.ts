@@ -64,9 +64,8 @@ describe('protocol.ts matches docs/protocol.md', () => {
     assert.equal(documented.get('InternalError'), -32603);
   });
 
-  it('the console record table names the clear-output and drawing kinds', () => {
+  it('the console record table names the clear-output kind', () => {
     const kinds = table('| kind | data |').map(([kind]) => kind);
     assert.ok(kinds.includes(`\`${P.CLEAR_OUTPUT_KIND}\``));
-    assert.ok(kinds.includes(`\`${P.DRAWING_KIND}\``));
   });
 });

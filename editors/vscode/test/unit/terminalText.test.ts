@@ -46,7 +46,7 @@ describe('renderRecord', () => {
     assert.deepEqual(renderRecord('stderr', ''), { text: '' });
   });
 
-  it('sends images, SVG, HTML and drawings to the media panel with a dim note', () => {
+  it('sends images, SVG and HTML to the media panel with a dim note', () => {
     const png = renderRecord('image/png', PNG);
     assert.deepEqual(png.media, { kind: 'image/png', data: PNG });
     assert.equal(png.text, '\x1b[2m[image/png 68 B → media panel]\x1b[22m\r\n');
@@ -59,8 +59,6 @@ describe('renderRecord', () => {
     assert.equal(html.media?.kind, 'text/html');
     assert.match(html.text, /\[text\/html 15\.6 KB → media panel\]/);
 
-    const drawing = renderRecord('application/x-sorna-drawing', 'gqNjbWQ=');
-    assert.equal(drawing.media?.kind, 'application/x-sorna-drawing');
     assert.equal(renderRecord('image/gif', 'data:image/gif;base64,R0lG').media?.kind, 'image/gif');
   });
 
@@ -99,10 +97,10 @@ describe('renderRecord', () => {
 
   it('isMediaKind covers exactly the panel kinds', () => {
     assert.deepEqual(
-      ['image/png', 'image/svg+xml', 'text/html', 'application/x-sorna-drawing', 'text/markdown', 'application/json', 'stdout'].map(
+      ['image/png', 'image/svg+xml', 'text/html', 'text/markdown', 'application/json', 'stdout'].map(
         isMediaKind,
       ),
-      [true, true, true, true, false, false, false],
+      [true, true, true, false, false, false],
     );
   });
 });
