@@ -62,6 +62,18 @@ async def test_a_failing_run_gets_a_diagnostic_on_its_line_and_a_good_run_clears
     assert diagnostics(daemon) == []
 
 
+async def test_columns_are_counted_in_the_position_encoding_agreed_at_initialize(
+    daemon: Daemon,
+) -> None:
+    """The client offered utf-8 first (as Neovim 0.11 does): "é" and "😀" count 2 and 4."""
+    result = await daemon.run("x = 'é😀' / 0", session="diag", **where(40, 40))
+    assert result["error"]["ename"] == "TypeError"
+    [diagnostic] = diagnostics(daemon)
+    assert diagnostic.range.end == types.Position(40, len("x = 'é😀' / 0".encode()))
+    await daemon.run("x = 0", session="diag", **where(40, 40))
+    assert diagnostics(daemon) == []
+
+
 async def test_the_run_command_of_generic_clients_publishes_them_too(daemon: Daemon) -> None:
     """``workspace/executeCommand runbridge.server.run``, as any LSP client can send it."""
     other = "file:///work/project/command.py"
