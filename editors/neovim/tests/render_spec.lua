@@ -112,7 +112,7 @@ T.test('an exception: ✗ footer, "✗ ZeroDivisionError" status and one ERROR d
   local diags = T.wait_for(function()
     local d = runbridge_diags(src)
     return #d > 0 and d
-  end, 5000, "a diagnostic from the runbridge client")
+  end, 5000, 'a diagnostic from the runbridge client')
   T.eq(1, #diags, 'one diagnostic: ' .. vim.inspect(diags))
   T.eq(vim.diagnostic.severity.ERROR, diags[1].severity, 'severity')
   T.eq(2, diags[1].lnum, '0-based line of "b = a / 0" (range starts at line 2, error on its line 2)')
@@ -158,7 +158,7 @@ T.test('an exception inside a function: the diagnostic is on the line that raise
   local diags = T.wait_for(function()
     local d = runbridge_diags(src)
     return #d > 0 and d
-  end, 5000, "a diagnostic from the runbridge client")
+  end, 5000, 'a diagnostic from the runbridge client')
   T.eq(1, #diags, 'one diagnostic: ' .. vim.inspect(diags))
   T.eq(2, diags[1].lnum, '0-based line of "return x / 0" (innermost frame of the sent code)')
   T.eq(4, diags[1].col, 'from its first non-blank character')
