@@ -240,6 +240,7 @@ def parse_run(raw: Any, default_session: str) -> RunRequest:
         ("image", str),
     ):
         _get(p, key, kind, False)
+    parse_run_origin(p)
     request = RunRequest(
         session=session,
         code=code or "",
@@ -256,6 +257,57 @@ def parse_run(raw: Any, default_session: str) -> RunRequest:
             )
         request.run_id = run_id
     return request
+
+
+@dataclass(frozen=True)
+class Position:
+    """An LSP position: 0-based line, character in the connection's position encoding."""
+
+    line: int
+    character: int
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """Where a run's code came from: ``runbridge/run``'s ``uri`` and ``range``."""
+
+    uri: str
+    start: Position
+    end: Position
+
+    @property
+    def last_line(self) -> int:
+        """The last document line the code holds a character of (a range that ends at
+        the start of a line does not hold that line)."""
+        if self.end.line > self.start.line and self.end.character == 0:
+            return self.end.line - 1
+        return self.end.line
+
+
+def _position(range_: dict[str, Any], key: str) -> Position:
+    where = f"range.{key}."
+    value = _get(range_, key, dict, True, "range.")
+    line: int = _get(value, "line", int, True, where)
+    character: int = _get(value, "character", int, True, where)
+    for name, number in (("line", line), ("character", character)):
+        if number < 0:
+            raise InvalidParams(
+                f"field '{where}{name}' must not be negative", field=f"{where}{name}"
+            )
+    return Position(line, character)
+
+
+def parse_run_origin(raw: Any) -> RunOrigin | None:
+    """``runbridge/run``'s ``uri`` and ``range`` (checked), or None when either is absent."""
+    p = as_object(raw, RUN)
+    uri: str | None = _get(p, "uri", str, False)
+    range_: dict[str, Any] | None = _get(p, "range", dict, False)
+    if range_ is None:
+        return None
+    start, end = _position(range_, "start"), _position(range_, "end")
+    if (end.line, end.character) < (start.line, start.character):
+        raise InvalidParams("field 'range.end' must not be before 'range.start'", field="range.end")
+    return None if uri is None else RunOrigin(uri, start, end)
 
 
 @dataclass

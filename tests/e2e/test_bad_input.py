@@ -79,6 +79,8 @@ async def assert_still_serves(daemon: Daemon) -> None:
 # -- every request with a missing and an ill-typed field ----------------------------
 
 S = SESSION
+#: A position at the start of the document.
+AT_0 = {"line": 0, "character": 0}
 PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("openSession", {}, "name"),
     ("openSession", None, "name"),
@@ -114,6 +116,27 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("run", {"session": S, "code": "1", "options": {"exec": 5}}, "options.exec"),
     ("run", {"session": S, "code": "1", "uri": 7}, "uri"),
     ("run", {"session": S, "code": "1", "range": "1:2"}, "range"),
+    ("run", {"session": S, "code": "1", "range": {"end": AT_0}}, "range.start"),
+    (
+        "run",
+        {"session": S, "code": "1", "range": {"start": {"line": 0}, "end": AT_0}},
+        "range.start.character",
+    ),
+    (
+        "run",
+        {"session": S, "code": "1", "range": {"start": AT_0, "end": {"line": "1", "character": 0}}},
+        "range.end.line",
+    ),
+    (
+        "run",
+        {"session": S, "code": "1", "range": {"start": {"line": -1, "character": 0}, "end": AT_0}},
+        "range.start.line",
+    ),
+    (
+        "run",
+        {"session": S, "code": "1", "range": {"start": {"line": 2, "character": 0}, "end": AT_0}},
+        "range.end",
+    ),
     ("upload", {"files": ["a"]}, "session"),
     ("upload", {"session": S}, "files"),
     ("upload", {"session": S, "files": "a.txt"}, "files"),

@@ -1,6 +1,7 @@
 -- How results are shown: ANSI colours rendered as terminal cell attributes, the inline status
 -- extmark going from 'running' to '✓', and an exception as an inline '✗' plus one ERROR
--- diagnostic on the line that raised it.
+-- diagnostic on the line that raised it (the daemon's, through vim.lsp), cleared by the next
+-- good run of those lines.
 local T = ...
 
 T.setup()
@@ -80,13 +81,21 @@ T.test("inline status: 'running' at the range's last line while it runs, then '�
   T.wait_output('slept')
 end)
 
+--- A buffer named as a file: the daemon's diagnostics (LSP) are addressed to a document's uri.
+local function file_buffer(name, lines)
+  local buf = T.scratch(lines)
+  vim.api.nvim_buf_set_name(buf, T.tmp .. '/' .. name)
+  return buf
+end
+
+--- The diagnostics of `buf` that the runbridge client received (textDocument/publishDiagnostics).
 local function runbridge_diags(buf)
-  local ns = vim.api.nvim_create_namespace('runbridge')
+  local ns = vim.lsp.diagnostic.get_namespace(T.rb().client().id)
   return vim.diagnostic.get(buf, { namespace = ns })
 end
 
-T.test('an exception: ✗ footer, "✗ ZeroDivisionError" status and one ERROR diagnostic on the raising line', function()
-  local src = T.scratch({
+T.test('an exception: ✗ footer, "✗ ZeroDivisionError" status and one ERROR diagnostic on the raising line; the next good run clears it', function()
+  local src = file_buffer('render_exception.py', {
     "print('NOT-' + 'BEFORE')",
     'a = 1',
     'b = a / 0',
@@ -103,11 +112,15 @@ T.test('an exception: ✗ footer, "✗ ZeroDivisionError" status and one ERROR d
   local diags = T.wait_for(function()
     local d = runbridge_diags(src)
     return #d > 0 and d
-  end, 5000, "a diagnostic in namespace 'runbridge'")
+  end, 5000, 'a diagnostic from the runbridge client')
   T.eq(1, #diags, 'one diagnostic: ' .. vim.inspect(diags))
   T.eq(vim.diagnostic.severity.ERROR, diags[1].severity, 'severity')
   T.eq(2, diags[1].lnum, '0-based line of "b = a / 0" (range starts at line 2, error on its line 2)')
+  T.eq(0, diags[1].col, 'from the start of the line')
+  T.eq(#'b = a / 0', diags[1].end_col, 'to its end')
   T.eq('ZeroDivisionError: division by zero', diags[1].message, 'message')
+  T.eq('runbridge', diags[1].source, 'source')
+  T.eq(nil, vim.api.nvim_get_namespaces()['runbridge'], 'the plugin sets no diagnostics of its own')
 
   local status = T.wait_for(function()
     local s = T.status_at(src, 3)
@@ -116,10 +129,22 @@ T.test('an exception: ✗ footer, "✗ ZeroDivisionError" status and one ERROR d
     return vim.inspect(T.status_marks(src))
   end)
   T.contains(status, 'ZeroDivisionError', 'status names the exception')
+
+  -- fixed and run again over the same lines: the diagnostic goes
+  vim.api.nvim_buf_set_lines(src, 2, 3, false, { 'b = a / 1' })
+  footer = T.run_wait(function()
+    T.rb().run_range(src, 2, 3)
+  end)
+  T.ok(footer:find('^✓'), footer)
+  T.wait_for(function()
+    return #runbridge_diags(src) == 0
+  end, 5000, 'the diagnostic cleared', function()
+    return vim.inspect(runbridge_diags(src))
+  end)
 end)
 
 T.test('an exception inside a function: the diagnostic is on the line that raised, in the sent code', function()
-  local src = T.scratch({
+  local src = file_buffer('render_function.py', {
     "print('header line, not sent')",
     'def f(x):',
     '    return x / 0',
@@ -133,8 +158,21 @@ T.test('an exception inside a function: the diagnostic is on the line that raise
   local diags = T.wait_for(function()
     local d = runbridge_diags(src)
     return #d > 0 and d
-  end, 5000, "a diagnostic in namespace 'runbridge'")
+  end, 5000, 'a diagnostic from the runbridge client')
   T.eq(1, #diags, 'one diagnostic: ' .. vim.inspect(diags))
   T.eq(2, diags[1].lnum, '0-based line of "return x / 0" (innermost frame of the sent code)')
+  T.eq(4, diags[1].col, 'from its first non-blank character')
   T.eq('ZeroDivisionError: division by zero', diags[1].message)
+end)
+
+T.test('a buffer without a name: no diagnostic (LSP addresses files), the ✗ status still shows', function()
+  local src = T.scratch({ 'a = 1', 'b = a / 0' })
+  local footer = T.run_wait(function()
+    T.rb().run_range(src, 1, 2)
+  end)
+  T.ok(footer:find('^✗'), footer)
+  T.wait_for(function()
+    return T.status_at(src, 1):find('✗')
+  end, 5000, "'✗' status on row 1")
+  T.eq(0, #vim.diagnostic.get(src), 'no diagnostic: ' .. vim.inspect(vim.diagnostic.get(src)))
 end)

@@ -70,7 +70,6 @@ export function activate(context: vscode.ExtensionContext): void {
     sessions,
     outputs,
     media,
-    runner,
     terminals,
     attach,
     d,

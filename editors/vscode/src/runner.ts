@@ -1,5 +1,6 @@
 // Runs code in a session and shows what comes back: text in the session's output
-// terminal, media in its panel, an exception as a diagnostic on the failing line.
+// terminal, media in its panel. An exception's diagnostic on the failing line is the
+// daemon's (textDocument/publishDiagnostics, shown by the language client).
 
 import * as vscode from 'vscode';
 import { errorMessage, isRpcError } from './api';
@@ -9,11 +10,10 @@ import { OutputTerminals } from './outputTerminal';
 import { ErrorCodes, OutputParams, RunOptions, RunParams, RunResult } from './protocol';
 import { Sessions } from './sessions';
 import { renderRecord, runFooter, runHeader } from './core/terminalText';
-import { locateError } from './core/traceback';
 
 export interface RunOrigin {
   document: vscode.TextDocument;
-  /** The document range the code came from (diagnostics are placed relative to it). */
+  /** The document range the code came from (the daemon places diagnostics relative to it). */
   range: vscode.Range;
 }
 
@@ -35,8 +35,7 @@ export interface RunAttachment {
   shown(session: string): void;
 }
 
-export class Runner implements vscode.Disposable {
-  readonly diagnostics = vscode.languages.createDiagnosticCollection('runbridge');
+export class Runner {
   /** Runs started here and not answered yet, per session (Escape in the input box etc.). */
   private readonly active = new Map<string, Set<vscode.CancellationTokenSource>>();
 
@@ -88,9 +87,6 @@ export class Runner implements vscode.Disposable {
     this.outputs.show(session);
     const languageId = origin?.document.languageId;
     this.outputs.write(session, runHeader(request.label ?? session, request.code));
-    if (origin) {
-      this.clearDiagnostics(origin);
-    }
     const params: RunParams = { session, code: request.code, mode: request.mode ?? 'query' };
     if (request.options) {
       params.options = request.options;
@@ -114,9 +110,6 @@ export class Runner implements vscode.Disposable {
         session,
         runFooter(result.status, result.exitCode, Date.now() - started, result.message),
       );
-      if (result.error && origin) {
-        this.showError(origin, request.code, result);
-      }
       return result;
     } catch (error) {
       if (isRpcError(error) && error.code === ErrorCodes.RequestCancelled) {
@@ -138,44 +131,5 @@ export class Runner implements vscode.Disposable {
     for (const cts of this.active.get(session) ?? []) {
       cts.cancel();
     }
-  }
-
-  private clearDiagnostics(origin: RunOrigin): void {
-    const uri = origin.document.uri;
-    const kept = (this.diagnostics.get(uri) ?? []).filter(
-      (d) => !origin.range.contains(d.range.start),
-    );
-    this.diagnostics.set(uri, kept);
-  }
-
-  private showError(origin: RunOrigin, code: string, result: RunResult): void {
-    const error = result.error;
-    if (!error) {
-      return;
-    }
-    const lineCount = code.split('\n').length;
-    const location = locateError(error, lineCount);
-    if (!location) {
-      return;
-    }
-    const line = origin.range.start.line + location.line;
-    if (line >= origin.document.lineCount) {
-      return;
-    }
-    const text = origin.document.lineAt(line);
-    const range = new vscode.Range(
-      line,
-      text.firstNonWhitespaceCharacterIndex,
-      line,
-      Math.max(text.range.end.character, text.firstNonWhitespaceCharacterIndex + 1),
-    );
-    const diagnostic = new vscode.Diagnostic(range, location.message, vscode.DiagnosticSeverity.Error);
-    diagnostic.source = 'runbridge';
-    const uri = origin.document.uri;
-    this.diagnostics.set(uri, [...(this.diagnostics.get(uri) ?? []), diagnostic]);
-  }
-
-  dispose(): void {
-    this.diagnostics.dispose();
   }
 }

@@ -31,7 +31,9 @@ from runbridge.lsp.capabilities import DEFAULT_SESSION
 from runbridge.lsp.jsonrpc_errors import mapped
 from runbridge.lsp.language_server import RunbridgeServer
 from runbridge.lsp.progress import WorkDone, client_token
+from runbridge.lsp.run_diagnostics import RunMark
 from runbridge.model import RunRequest, RunResult, SessionInfo
+from runbridge.protocol import RunOrigin
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +111,7 @@ async def _restart(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 async def _run_command(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     """``runbridge.server.run`` (the command); the ``runbridge/run`` request is a
     :class:`~runbridge.lsp.run_request.RunRequestTask`."""
-    request = protocol.parse_run(raw, DEFAULT_SESSION)
-    return (await _run(ls, request)).to_wire()
+    return (await _run(ls, raw)).to_wire()
 
 
 async def _upload(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
@@ -316,21 +317,30 @@ async def open_session(
         progress.end(_ending(task, "ready"))
 
 
-async def queue_run(ls: RunbridgeServer, request: RunRequest) -> None:
-    """Check and queue a run, opening its session first when it is not open."""
+async def queue_run(
+    ls: RunbridgeServer, request: RunRequest, origin: RunOrigin | None
+) -> RunMark | None:
+    """Check and queue a run, opening its session first when it is not open; the
+    diagnostics on the lines it was sent from go (the mark is for ``run_ended`` of
+    :class:`~runbridge.lsp.run_diagnostics.RunDiagnostics`)."""
     ls.manager.enqueue(request)
     ls.started_run(request.run_id, request.session)
+    mark = ls.run_diagnostics.run_started(origin)
     if not ls.manager.is_open(request.session):
         await open_session(ls, request.session, request.profile, request.image, None, None)
+    return mark
 
 
-async def _run(ls: RunbridgeServer, request: RunRequest) -> RunResult:
+async def _run(ls: RunbridgeServer, raw: Any) -> RunResult:
+    request = protocol.parse_run(raw, DEFAULT_SESSION)
     manager = ls.manager
-    await queue_run(ls, request)
+    mark = await queue_run(ls, request, protocol.parse_run_origin(raw))
     task = asyncio.ensure_future(manager.run(request))
     task.add_done_callback(lambda _: ls.fanout.finished(request.run_id))
     try:
-        return await asyncio.shield(task)
+        result = await asyncio.shield(task)
+        ls.run_diagnostics.run_ended(mark, request.code, result)
+        return result
     except asyncio.CancelledError:
         # $/cancelRequest: interrupt the run; it still finishes and its output is kept.
         await manager.cancel_run(request.session, request.run_id)

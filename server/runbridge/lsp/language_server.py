@@ -22,6 +22,7 @@ from runbridge.lsp import wire
 from runbridge.lsp.editor_events import LspEvents
 from runbridge.lsp.fanout import Client, Fanout
 from runbridge.lsp.pygls_adapter import AdaptedProtocol
+from runbridge.lsp.run_diagnostics import RunDiagnostics
 from runbridge.sessions.manager import Events, SessionManager
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class RunbridgeServer(LanguageServer):
         #: This connection as the fan-out of the manager's events knows it.
         self.client = Client(self._events, "an editor")
         self.fanout.add(self.client)
+        #: The diagnostics of the runs this connection started.
+        self.run_diagnostics = RunDiagnostics(self._publish_diagnostics, self._position_encoding)
         #: Set when a shared daemon's client sent ``exit`` (or ``runbridge/stopDaemon``).
         self.detached = asyncio.Event()
         self.stop_daemon_requested = False
@@ -92,6 +95,20 @@ class RunbridgeServer(LanguageServer):
 
     def started_run(self, run_id: str, session: str) -> None:
         self.fanout.started(self.client, run_id, session)
+
+    def _publish_diagnostics(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        if self.client not in self.fanout.clients:
+            return  # this connection is gone (a host's run outlived its editor)
+        params = types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+        self.text_document_publish_diagnostics(params)
+
+    def _position_encoding(self) -> str:
+        """The position encoding agreed on at ``initialize`` (UTF-16 before it)."""
+        try:
+            encoding = self.workspace.position_encoding
+        except RuntimeError:  # not initialized
+            return types.PositionEncodingKind.Utf16
+        return str(encoding or types.PositionEncodingKind.Utf16)
 
     def configure(self, init_options: Any) -> None:
         if self._manager is not None and init_options is None:

@@ -66,10 +66,12 @@ class RunRequestTask:
 
     async def _run(self, raw: Any) -> dict[str, Any]:
         request = protocol.parse_run(raw, DEFAULT_SESSION)
-        await queue_run(self._ls, request)
+        mark = await queue_run(self._ls, request, protocol.parse_run_origin(raw))
         self._request = request
         try:
-            return (await self._ls.manager.run(request)).to_wire()
+            result = await self._ls.manager.run(request)
+            self._ls.run_diagnostics.run_ended(mark, request.code, result)
+            return result.to_wire()
         finally:
             self._ls.fanout.finished(request.run_id)
 

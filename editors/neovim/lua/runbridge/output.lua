@@ -1,5 +1,5 @@
----@mod runbridge.output Per-session output terminals (nvim_open_term), paced writes,
---- inline status extmarks and diagnostics.
+---@mod runbridge.output Per-session output terminals (nvim_open_term), paced writes and
+--- inline status extmarks. (An exception's diagnostic is the daemon's: publishDiagnostics.)
 
 local api = vim.api
 local Pacer = require('runbridge.pacer')
@@ -7,7 +7,6 @@ local Pacer = require('runbridge.pacer')
 local M = {}
 
 M.status_ns = api.nvim_create_namespace('runbridge_status')
-M.diag_ns = api.nvim_create_namespace('runbridge')
 
 local group = api.nvim_create_augroup('runbridge_output', { clear = true })
 
@@ -266,48 +265,6 @@ function M.clear_status(buf, first, last)
   for _, m in ipairs(api.nvim_buf_get_extmarks(buf, M.status_ns, { first, 0 }, { last, -1 }, {})) do
     api.nvim_buf_del_extmark(buf, M.status_ns, m[1])
   end
-end
-
--- Diagnostics ----------------------------------------------------------------------------------
-
---- Removes runbridge diagnostics on 0-based rows first..last.
----@param buf integer
----@param first integer
----@param last integer
-function M.clear_diagnostics(buf, first, last)
-  if not api.nvim_buf_is_valid(buf) then
-    return
-  end
-  local kept = {}
-  for _, d in ipairs(vim.diagnostic.get(buf, { namespace = M.diag_ns })) do
-    if d.lnum < first or d.lnum > last then
-      table.insert(kept, d)
-    end
-  end
-  vim.diagnostic.set(M.diag_ns, buf, kept)
-end
-
---- Adds an ERROR diagnostic at 0-based lnum.
----@param buf integer
----@param lnum integer
----@param message string
-function M.add_diagnostic(buf, lnum, message)
-  if not api.nvim_buf_is_valid(buf) or lnum >= api.nvim_buf_line_count(buf) then
-    return
-  end
-  local line = api.nvim_buf_get_lines(buf, lnum, lnum + 1, false)[1] or ''
-  local col = (line:find('%S') or 1) - 1
-  local diags = vim.diagnostic.get(buf, { namespace = M.diag_ns })
-  table.insert(diags, {
-    lnum = lnum,
-    col = col,
-    end_lnum = lnum,
-    end_col = math.max(#line, col + 1),
-    severity = vim.diagnostic.severity.ERROR,
-    message = message,
-    source = 'runbridge',
-  })
-  vim.diagnostic.set(M.diag_ns, buf, diags)
 end
 
 return M

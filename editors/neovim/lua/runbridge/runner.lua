@@ -1,5 +1,6 @@
 ---@mod runbridge.runner Runs code in a session and routes what comes back: text to the output
---- terminal, media to files, an exception to a diagnostic, the state to an inline status mark.
+--- terminal, media to files, the state to an inline status mark. An exception's diagnostic on
+--- the raising line comes from the daemon (textDocument/publishDiagnostics, vim.lsp shows it).
 
 local uv = vim.uv or vim.loop
 local api = vim.api
@@ -37,7 +38,7 @@ end
 ---@class runbridge.RunRequest
 ---@field code string
 ---@field session? string
----@field buf? integer origin buffer (diagnostics, status)
+---@field buf? integer origin buffer (status; its uri and the range place the daemon's diagnostics)
 ---@field first? integer 1-based first line of the origin range
 ---@field last? integer 1-based last line
 ---@field first_col? integer 0-based column where the code starts on the first line
@@ -108,13 +109,6 @@ local function finish(run, err, result)
   if run.buf and api.nvim_buf_is_valid(run.buf) then
     local label, hl = status_of(run, result, err)
     output.set_status(run.buf, run.last - 1, label, hl, run.mark)
-    if result and type(result.error) == 'table' then
-      local count = select(2, run.code:gsub('\n', '')) + 1
-      local loc = require('runbridge.traceback').locate(result.error, count)
-      if loc then
-        output.add_diagnostic(run.buf, run.first - 1 + loc.line, loc.message)
-      end
-    end
   end
 end
 
@@ -145,7 +139,6 @@ function M.run(req)
   end
   if req.buf and api.nvim_buf_is_valid(req.buf) and req.first and req.last then
     run.buf, run.first, run.last = req.buf, req.first, req.last
-    output.clear_diagnostics(req.buf, req.first - 1, req.last - 1)
     output.clear_status(req.buf, req.first - 1, req.last - 1)
     require('runbridge.media').clear_inline(req.buf, req.first - 1, req.last - 1)
     run.mark = output.set_status(req.buf, req.last - 1, '… running', 'RunbridgeRunning')

@@ -80,7 +80,7 @@ export function cellAt(cells: readonly Cell[], line: number): Cell | undefined {
 /**
  * The cell's code: lines `start..end-1` joined by '\n', trailing blank lines removed.
  * Leading lines are kept so that line N of the text is line `start + N` of the document
- * (traceback locations map back by adding `start`).
+ * (the daemon maps a traceback location back through the run's range by adding `start`).
  */
 export function cellText(lines: readonly string[], cell: Cell): string {
   let end = Math.min(cell.end, lines.length);
