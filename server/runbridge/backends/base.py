@@ -4,7 +4,7 @@ A :class:`Backend` opens :class:`BackendSession` objects. A backend session is
 one compute session (a kernel plus its work folder, a Jupyter kernel, a
 Backend.AI session). The manager guarantees that ``execute`` and ``batch`` are
 never called concurrently on one session; ``interrupt``, ``restart``,
-terminals and file transfers may be called at any time.
+terminals, file transfers, ``complete`` and ``inspect`` may be called at any time.
 
 Backends report output through a :class:`RunSink` and state changes through the
 ``on_state`` callback they are given; they never import the LSP layer.
@@ -17,9 +17,11 @@ from typing import Protocol
 
 from runbridge.model import (
     BatchOptions,
+    Completions,
     Display,
     FileEntry,
     FolderEntry,
+    Inspection,
     RunOutcome,
     SessionState,
 )
@@ -68,6 +70,18 @@ class BackendSession(Protocol):
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome: ...
 
     async def interrupt(self) -> None: ...
+
+    async def complete(self, code: str, cursor: int) -> Completions:
+        """The session's completions at ``cursor`` (a code-point offset into ``code``).
+
+        Never starts anything, and never waits long: a kernel that cannot answer within
+        100 ms while a run is busy (1 s while idle) gives the empty answer."""
+        ...
+
+    async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
+        """What the session knows of the name at ``cursor`` (``detail`` 0 or 1, as
+        Jupyter's ``inspect_request``); same rules as :meth:`complete`."""
+        ...
 
     async def restart(self) -> None: ...
 

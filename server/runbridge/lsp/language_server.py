@@ -65,6 +65,8 @@ class RunbridgeServer(LanguageServer):
         #: Set when a shared daemon's client sent ``exit`` (or ``runbridge/stopDaemon``).
         self.detached = asyncio.Event()
         self.stop_daemon_requested = False
+        #: Sessions whose "no completion here" note this editor was shown.
+        self.language_notes_shown: set[str] = set()
         #: Set by ``shutdown``: the editor of this connection is leaving.
         self.leaving = False
 

@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcException
 
 from runbridge import protocol
 from runbridge.errors import quote
-from runbridge.lsp import jsonrpc_errors, wire
+from runbridge.lsp import jsonrpc_errors, language_features, wire
 from runbridge.lsp.capabilities import experimental_capabilities
 from runbridge.lsp.fanout import Fanout
 from runbridge.lsp.handlers import REQUEST_HANDLERS, register_handlers
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 class RunbridgeProtocol(AdaptedProtocol):
     # runbridge's own messages keep their params as plain JSON
-    raw_requests = frozenset({*REQUEST_HANDLERS, protocol.INPUT})
+    raw_requests = frozenset({*REQUEST_HANDLERS, *language_features.METHODS, protocol.INPUT})
     raw_notifications = frozenset(
         {
             protocol.TERMINAL_INPUT, protocol.RESIZE_TERMINAL, protocol.OUTPUT,
@@ -133,4 +133,5 @@ def create_server(
     """A server; ``manager`` and ``fanout``: the session host's (see :mod:`runbridge.lsp.host`)."""
     server = RunbridgeServer(manager, fanout, protocol_cls=RunbridgeProtocol)
     register_handlers(server)
+    language_features.register_language_features(server)
     return server

@@ -3,7 +3,7 @@
 One :class:`LocalKernel` owns one kernel process. It starts the kernel with the
 IPC transport and a private connection file, and is the ZeroMQ transport of the
 kernel run core (:mod:`runbridge.backends.kernel`): it sends the core's requests
-and feeds it the kernel's IOPub, shell and stdin messages; the core says whether
+and feeds it the kernel's IOPub, shell, stdin and control messages; the core says whether
 the process is still alive by asking :meth:`LocalKernel.is_alive`.
 """
 
@@ -211,6 +211,7 @@ class LocalKernel:
             asyncio.create_task(self._pump_iopub(kc), name="iopub"),
             asyncio.create_task(self._pump("shell", kc.get_shell_msg), name="shell"),
             asyncio.create_task(self._pump("stdin", kc.get_stdin_msg), name="stdin"),
+            asyncio.create_task(self._pump("control", kc.get_control_msg), name="control"),
         ]
 
     async def stop(self) -> None:
@@ -299,6 +300,19 @@ class LocalKernel:
         header = kc.session.msg_header("execute_request")
         header["msg_id"] = msg_id
         kc.shell_channel.send(kc.session.msg("execute_request", content, header=header))
+
+    async def send_request(
+        self, channel: str, msg_type: str, msg_id: str, content: dict[str, Any]
+    ) -> None:
+        kc = self._kc
+        if kc is None:
+            raise BackendError(
+                f"kernel {self.kernel_name!r} is not running", image=self.kernel_name
+            )
+        header = kc.session.msg_header(msg_type)
+        header["msg_id"] = msg_id
+        target = kc.control_channel if channel == "control" else kc.shell_channel
+        target.send(kc.session.msg(msg_type, content, header=header))
 
     async def send_input_reply(self, value: str, request: Message) -> None:
         if self._kc is not None:
