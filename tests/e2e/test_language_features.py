@@ -64,9 +64,18 @@ def item(result: dict[str, Any], label: str) -> dict[str, Any]:
     return found[0]
 
 
-async def setup(daemon: Daemon) -> None:
-    result = await daemon.run(SETUP)
+async def setup(daemon: Daemon, session: str = "default") -> None:
+    """Define the names the tests complete, and wait until the kernel completes: a fresh
+    kernel's first completion loads jedi, which can take longer than the 1 s an idle
+    kernel is given (the answers are empty meanwhile)."""
+    result = await daemon.run(SETUP, session=session)
     assert result["status"] == "finished", result
+    uri = open_document(daemon, "kernel_only")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while not (await complete(daemon, uri, 0, 11))["items"]:
+        assert loop.time() < deadline, "the kernel never completed"
+        await asyncio.sleep(0.25)
 
 
 async def test_completion_offers_what_a_run_defined_with_kinds_and_ranges(daemon: Daemon) -> None:

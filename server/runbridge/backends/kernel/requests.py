@@ -10,7 +10,11 @@ is never the kernel's execution state, and is left to the run core (which ignore
 its parent not being a run's).
 
 A request that gets no reply within its budget (100 ms while busy, 1 s while idle)
-gets the empty answer; a reply that arrives later is dropped.
+gets the empty answer; its reply, when it comes, is dropped. Until it comes (or
+:data:`LATE_S` passed), no other request is sent on that channel: the kernel answers
+them one at a time, so they would only queue behind it (a fresh kernel's first
+completion loads jedi, which can take seconds), and on control they would delay an
+interrupt sent as a message.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ log = logging.getLogger(__name__)
 #: How long an answer may take while the kernel is idle (shell) or busy (control).
 IDLE_BUDGET_S = 1.0
 BUSY_BUDGET_S = 0.1
+#: How long a request that got no reply keeps its channel from being asked again.
+LATE_S = 30.0
 #: The most matches taken from one reply.
 MAX_MATCHES = 500
 
@@ -55,13 +61,22 @@ class KernelRequests:
     def __init__(self, sender: RequestSender) -> None:
         self._sender = sender
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        #: Per channel: (msg_id, when) of a request that got no reply in its budget.
+        self._late: dict[str, tuple[str, float]] = {}
 
     def feed(self, msg: Message) -> bool:
         """Take ``msg`` if it answers one of our requests (True); else leave it (False)."""
-        if not self._pending or msg.channel not in ("shell", "control"):
+        if msg.channel not in ("shell", "control") or not (self._pending or self._late):
             return False
-        future = self._pending.get(msg.parent_id or "")
-        if future is None or not msg.msg_type.endswith("_reply"):
+        parent = msg.parent_id or ""
+        if not msg.msg_type.endswith("_reply"):
+            return False
+        for channel, (late_id, _) in list(self._late.items()):
+            if late_id == parent:
+                del self._late[channel]
+                return True
+        future = self._pending.get(parent)
+        if future is None:
             return False
         if not future.done():
             future.set_result(msg.content)
@@ -73,15 +88,25 @@ class KernelRequests:
         """The reply's content, or None (no reply within the budget, or it could not be
         sent)."""
         channel, budget = ("control", self.busy_budget_s) if busy else ("shell", self.idle_budget_s)
+        loop = asyncio.get_running_loop()
+        late = self._late.get(channel)
+        if late is not None:
+            if loop.time() - late[1] < LATE_S:
+                return None  # the kernel still works on an earlier one
+            del self._late[channel]
         msg_id = uuid.uuid4().hex
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending[msg_id] = future
+        sent = False
         try:
             async with asyncio.timeout(budget):
                 await self._sender.send_request(channel, msg_type, msg_id, content)
+                sent = True
                 return await future
         except TimeoutError:
             log.info("%s on %s: no reply within %g s", msg_type, channel, budget)
+            if sent:
+                self._late[channel] = (msg_id, loop.time())
             return None
         except Exception as exc:  # a transport that cannot send now: the empty answer
             log.info("%s on %s could not be sent: %s", msg_type, channel, exc)
@@ -102,6 +127,7 @@ class KernelRequests:
         for future in self._pending.values():
             if not future.done():
                 future.set_result({})
+        self._late.clear()
 
 
 def _int(value: Any, default: int) -> int:
