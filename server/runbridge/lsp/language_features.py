@@ -108,8 +108,9 @@ async def completion(ls: RunbridgeServer, raw: Any) -> types.CompletionList:
     if language.live_backend(ls.manager, session) is None:
         return types.CompletionList(is_incomplete=False, items=[])
     answer = await language.complete(ls.manager, session, snippet.code, snippet.cursor)
-    if answer.note is not None:
+    if answer.note is not None:  # this session cannot complete: no use asking again
         _tell_once(ls, session, answer.note)
+        return types.CompletionList(is_incomplete=False, items=[])
     items = _items(ls, source, snippet, answer)
     return types.CompletionList(is_incomplete=True, items=items)
 
