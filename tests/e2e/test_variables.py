@@ -4,11 +4,19 @@ while a run is busy, and never a kernel started for it."""
 
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+import pytest_asyncio
 from pygls.exceptions import JsonRpcException
 
-from tests.e2e.conftest import Daemon, plain, start_run
+from tests.e2e.conftest import Daemon, plain, start_daemon, start_run
+from tests.e2e.helpers import error_data, open_session, rpc_error
 
 DEFINE = """\
 import os, json as _json_module
@@ -130,3 +138,83 @@ async def test_unknown_session_is_not_opened(daemon: Daemon) -> None:
         raise AssertionError("variables of a session that is not open")
     listed = await daemon.request("runbridge/listSessions")
     assert "never-opened" not in {s["name"] for s in listed["sessions"]}
+
+
+# -- kernels that are not stock Python ipykernels ---------------------------------------------
+
+#: ipykernel without debugpy (it cannot be imported): no debugger in supported_features.
+NO_DEBUGGER = (
+    "import sys; sys.modules['debugpy'] = None; "
+    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+)
+
+
+def kernelspec(root: Path, name: str, language: str, argv: list[str]) -> None:
+    spec = root / "kernels" / name
+    spec.mkdir(parents=True)
+    kernel = {"argv": argv, "display_name": name, "language": language}
+    (spec / "kernel.json").write_text(json.dumps(kernel))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def specs_daemon() -> AsyncIterator[Daemon]:
+    """A daemon whose kernelspecs include ipykernels that say they are another language,
+    with and without a debugger, and a Python one without a debugger."""
+    home = Path(tempfile.mkdtemp(prefix="rb-vars-"))
+    stock = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    bare = [sys.executable, "-c", NO_DEBUGGER, "-f", "{connection_file}"]
+    kernelspec(home / "jupyter", "other-debugger", "other", stock)
+    kernelspec(home / "jupyter", "other-bare", "other", bare)
+    kernelspec(home / "jupyter", "python-bare", "python", bare)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JUPYTER_PATH", str(home / "jupyter"))
+        async with start_daemon(home / "home") as started:
+            yield started
+
+
+async def test_another_language_with_a_debugger_gets_names_and_types(
+    specs_daemon: Daemon,
+) -> None:
+    daemon = specs_daemon
+    await open_session(daemon, "dbg", image="other-debugger")
+    result = await daemon.run("numbers = [4, 5]", "dbg")
+    assert result["status"] == "finished"
+    found = by_name(await variables(daemon, "dbg"))
+    assert found["numbers"] == {"name": "numbers", "type": "list", "value": "[4, 5]",
+                                "size": None}  # fmt: skip
+
+
+async def test_another_language_without_a_debugger_is_not_available(specs_daemon: Daemon) -> None:
+    daemon = specs_daemon
+    await open_session(daemon, "bare", image="other-bare")
+    result = await daemon.run("numbers = [4, 5]", "bare")
+    assert result["status"] == "finished"
+    error = await rpc_error(daemon, "runbridge/variables", {"session": "bare"})
+    assert error.code == -32023
+    assert "not available for this kernel" in error.message
+    assert "'other-bare'" in error.message and "'bare'" in error.message
+    assert error_data(error) == {"kind": "Unsupported", "session": "bare"}
+    # the session is unchanged
+    result = await daemon.run("print(numbers)", "bare")
+    assert daemon.text(result["runId"]) == "[4, 5]\n"
+
+
+async def test_python_without_a_debugger_while_busy_is_not_available(
+    specs_daemon: Daemon,
+) -> None:
+    daemon = specs_daemon
+    await open_session(daemon, "plain", image="python-bare")
+    result = await daemon.run("numbers = [4, 5]", "plain")
+    assert result["status"] == "finished"
+    assert by_name(await variables(daemon, "plain"))["numbers"]["size"] == "len 2"
+    task = await start_run(
+        daemon, "plain", "import time\nprint('zzz', flush=True)\ntime.sleep(60)", "zzz"
+    )
+    try:
+        error = await rpc_error(daemon, "runbridge/variables", {"session": "plain"})
+        assert error.code == -32023
+        assert "while a run is busy" in error.message and "no debugger" in error.message
+        assert not task.done()
+    finally:
+        await daemon.request("runbridge/interrupt", {"session": "plain"})
+    assert (await task)["status"] == "interrupted"

@@ -485,8 +485,7 @@ class JupyterSession:
         kernel = self.kernel
         if kernel.channels is None or kernel.dead is not None:
             return Variables([])
-        what = f"kernel {self.image!r} of session {self.name!r}"
-        return await self.variables_reader.read(self.language or "", busy, what)
+        return await self.variables_reader.read(self.language or "", busy, self.image, self.name)
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         from runbridge.backends.jupyter import batch

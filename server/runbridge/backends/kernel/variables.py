@@ -155,8 +155,7 @@ CONTROL_TIMEOUT_S = 2.0
 class VariableReader:
     """Lists the user variables of the kernel behind ``core``.
 
-    ``language`` is the kernelspec's language; ``what`` names the kernel and session in
-    messages (``"kernel 'python3' of session 'default'"``).
+    Errors name the kernel (its kernelspec) and the session.
     """
 
     def __init__(self, core: KernelCore, transport: KernelTransport) -> None:
@@ -177,9 +176,11 @@ class VariableReader:
             self._debugger = isinstance(features, list) and "debugger" in features
         return self._debugger
 
-    async def read(self, language: str, busy: bool, what: str) -> Variables:
-        """The variables: a silent run when the kernel is idle and speaks Python, else the
-        debugger; :class:`~runbridge.errors.Unsupported` when neither can answer."""
+    async def read(self, language: str, busy: bool, kernel: str, session: str) -> Variables:
+        """The variables: a silent run when the kernel is idle and speaks Python (the
+        kernelspec's ``language``), else the debugger;
+        :class:`~runbridge.errors.Unsupported` when neither can answer."""
+        what = f"kernel {kernel!r} of session {session!r}"
         busy = busy or self._core.run is not None
         python = language.lower() == "python"
         if python and not busy:
@@ -189,21 +190,24 @@ class VariableReader:
                     return from_user_expression(reply)
                 except VariablesError as exc:
                     if not await self.has_debugger():
-                        raise BackendError(f"{exc} ({what})") from None
+                        raise BackendError(f"{exc} ({what})", session=session) from None
             elif not await self.has_debugger():
                 raise BackendError(
                     f"{what} did not list its variables within {SILENT_TIMEOUT_S:g} s "
-                    "(another client's run may hold it)"
+                    "(another client's run may hold it)",
+                    session=session,
                 )
         if not await self.has_debugger():
             if python:
                 raise Unsupported(
                     f"variables are not available for this kernel while a run is busy: "
-                    f"{what} has no debugger (ipykernel 6 or later with debugpy has one)"
+                    f"{what} has no debugger (ipykernel 6 or later with debugpy has one)",
+                    session=session,
                 )
             raise Unsupported(
                 f"variables are not available for this kernel: {what} "
-                f"(language {language or 'unknown'}) is not Python and has no debugger"
+                f"(language {language or 'unknown'}) is not Python and has no debugger",
+                session=session,
             )
         content = await self._core.replies.request(
             self._transport,
@@ -214,12 +218,13 @@ class VariableReader:
         )
         if content is None:
             raise BackendError(
-                f"the debugger of {what} did not answer within {CONTROL_TIMEOUT_S:g} s"
+                f"the debugger of {what} did not answer within {CONTROL_TIMEOUT_S:g} s",
+                session=session,
             )
         try:
             return from_debug_reply(content)
         except VariablesError as exc:
-            raise BackendError(f"{exc} ({what})") from None
+            raise BackendError(f"{exc} ({what})", session=session) from None
 
 
 #: DAP sequence numbers of this daemon's debug requests.

@@ -106,8 +106,7 @@ class LocalSession:
         return await self._batch.run(options, code, sink)
 
     async def variables(self, busy: bool) -> Variables:
-        what = f"kernel {self.kernel.kernel_name!r} of session {self.name!r}"
-        return await self.kernel.variables(busy, what)
+        return await self.kernel.variables(busy, self.name)
 
     async def interrupt(self) -> None:
         await self._batch.interrupt()

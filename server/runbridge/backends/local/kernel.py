@@ -370,12 +370,12 @@ class LocalKernel:
                     log.exception("error handling a kernel message")
 
     # -- execution ---------------------------------------------------------
-    async def variables(self, busy: bool, what: str) -> Variables:
+    async def variables(self, busy: bool, session: str) -> Variables:
         """The user's variables (:class:`~runbridge.backends.kernel.variables.VariableReader`);
         none when the kernel is not running (nothing is started here)."""
         if self._kc is None or not await self.is_alive():
             return Variables([])
-        return await self._variables.read(self._language, busy, what)
+        return await self._variables.read(self._language, busy, self.kernel_name, session)
 
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
         if not await self.is_alive():
