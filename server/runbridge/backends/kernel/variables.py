@@ -4,7 +4,7 @@ Two ways, both answered by the kernel itself:
 
 * **idle** (Python kernels): one silent ``execute_request`` (no history, no input,
   no ``Out``, no ``_``, execution count unchanged) whose ``user_expressions``
-  evaluates :data:`EXPRESSION`. The expression runs :data:`_SOURCE` in a private
+  evaluates :data:`EXPRESSION`. The expression runs :data:`SOURCE` in a private
   dictionary (no name is ever bound in the user namespace) and returns the variables
   as one JSON string: name, type, a short ``repr`` (:data:`REPR_CHARS` at most, built
   with :mod:`reprlib` so a long list is not printed whole first) and, where cheap,
@@ -33,7 +33,8 @@ REPR_CHARS = 200
 #: Most variables returned (sorted by name); a namespace with more is cut (``truncated``).
 MAX_VARIABLES = 5000
 
-_SOURCE = r'''
+#: The kernel-side function, defined by :data:`EXPRESSION` in a dictionary of its own.
+SOURCE = r"""
 def variables(limit, width):
     import json, reprlib, types
     from IPython import get_ipython
@@ -74,12 +75,12 @@ def variables(limit, width):
             size = None
         found.append([name, type(value).__name__, text, size])
     return json.dumps({"variables": found, "truncated": len(names) > limit})
-'''
+"""
 
 #: The one expression evaluated in the user's namespace: it binds no name there.
 EXPRESSION = (
     "(lambda rb: (exec(rb['src'], rb), rb['variables'](rb['limit'], rb['width']))[1])"
-    f"({{'src': {_SOURCE!r}, 'limit': {MAX_VARIABLES}, 'width': {REPR_CHARS}}})"
+    f"({{'src': {SOURCE!r}, 'limit': {MAX_VARIABLES}, 'width': {REPR_CHARS}}})"
 )
 #: The key of :data:`EXPRESSION` in ``user_expressions``.
 KEY = "runbridge_variables"
