@@ -41,7 +41,7 @@ CHUNK = 64 * 1024
 SESSION = "bench"
 #: A flood run with no output for this long (and no reply) has lost its end.
 STALL_S = 10.0
-SECTIONS = ("roundtrip", "throughput", "flood", "terminal", "spawn", "open")
+SECTIONS = ("roundtrip", "throughput", "flood", "terminal", "variables", "spawn", "open")
 
 
 # -- environment ----------------------------------------------------------------
@@ -777,6 +777,65 @@ class Bench:
             )
         )
 
+    # -- 7. variables of a session -------------------------------------------------------
+    async def bench_variables(self) -> None:
+        """``runbridge/variables`` of a session holding 1,000 variables: idle (the silent
+        run), then while a run sleeps (the debugger, information only)."""
+        rb = self.rb
+        assert rb is not None
+        n, warmup = (10, 3) if self.quick else (30, 5)
+        count = 1000
+        _, result = await self.daemon_run(
+            "\n".join(f"bench_var_{i:04d} = {i}" for i in range(count))
+        )
+        assert result["status"] == "finished", result
+
+        async def measure(times: int) -> list[float]:
+            elapsed: list[float] = []
+            for _ in range(times):
+                t0 = time.perf_counter()
+                listed = await rb.request("runbridge/variables", {"session": SESSION}, 30)
+                elapsed.append((time.perf_counter() - t0) * 1000)
+                got = sum(v["name"].startswith("bench_var_") for v in listed["variables"])
+                assert got == count, f"{got} of {count} variables listed"
+            return elapsed
+
+        await measure(warmup)
+        idle = await measure(n)
+        med = statistics.median(idle)
+        self.figures.append(
+            Figure(
+                "variables_idle_ms",
+                f"runbridge/variables, {count} variables, idle (median of {n})",
+                med,
+                "ms",
+                "< 200 ms",
+                med < 200,
+                detail={"runs_ms": idle, "p95_ms": pct(idle, 95)},
+            )
+        )
+        sleeper = asyncio.ensure_future(self.daemon_run("import time; time.sleep(120)"))
+        try:
+            await asyncio.sleep(0.5)  # the run has started
+            busy = await measure(max(3, n // 3))
+        finally:
+            await rb.request("runbridge/interrupt", {"session": SESSION}, 30)
+            await sleeper
+        self.figures.append(
+            Figure(
+                "variables_busy_ms",
+                f"runbridge/variables, {count} variables, run busy (median of {len(busy)})",
+                statistics.median(busy),
+                "ms",
+                "info",
+                None,
+                detail={"runs_ms": busy},
+            )
+        )
+        await self.daemon_run(
+            f"for _n in range({count}):\n    del globals()[f'bench_var_{{_n:04d}}']\ndel _n"
+        )
+
     # -- driver -------------------------------------------------------------------------
     async def section(self, name: str, fn: Callable[[], Any]) -> None:
         """Run one measurement; a failure becomes a MISS row and the others still run."""
@@ -791,7 +850,7 @@ class Bench:
 
     async def run(self, cap_mb: float, only: set[str]) -> None:
         try:
-            if only & {"roundtrip", "throughput", "flood", "terminal"}:
+            if only & {"roundtrip", "throughput", "flood", "terminal", "variables"}:
                 self.rb = await self.start_daemon(cap_mb)
             if only & {"roundtrip", "throughput"}:
                 await self.start_direct()
@@ -804,6 +863,8 @@ class Bench:
                 await self.section("flood", self.bench_flood)
             if "terminal" in only:
                 await self.section("terminal", self.bench_terminal)
+            if "variables" in only:
+                await self.section("variables", self.bench_variables)
         finally:
             await self.stop_direct()
             if self.rb is not None:

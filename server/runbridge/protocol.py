@@ -40,6 +40,7 @@ HISTORY: Final = "runbridge/history"
 FOLLOW: Final = "runbridge/follow"
 LIST_TERMINALS: Final = "runbridge/listTerminals"
 ATTACH_TERMINAL: Final = "runbridge/attachTerminal"
+VARIABLES: Final = "runbridge/variables"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"

@@ -192,6 +192,10 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("listTerminals", [1], "params"),
     ("attachTerminal", {}, "terminalId"),
     ("attachTerminal", {"terminalId": 3}, "terminalId"),
+    ("variables", {}, "session"),
+    ("variables", {"session": 3}, "session"),
+    ("variables", {"session": ""}, "session"),
+    ("variables", [S], "params"),
 ]
 
 
@@ -243,6 +247,7 @@ def test_every_request_method_and_command_is_covered(
         ("interrupt", {"session": "ghost"}),
         ("restart", {"session": "ghost"}),
         ("download", {"session": "ghost", "files": ["a"], "dest": "/tmp"}),
+        ("variables", {"session": "ghost"}),
     ],
 )
 async def test_unknown_session_is_named(prepared: Daemon, method: str, params: Any) -> None:
@@ -542,6 +547,7 @@ def method_params(method: str) -> st.SearchStrategy[Any]:
         "follow": near_valid({"session": names}, follow=mostly(st.booleans())),
         "listTerminals": near_valid({}),
         "attachTerminal": near_valid({"terminalId": tids}),
+        "variables": near_valid({"session": names}),
         "terminalInput": near_valid({"terminalId": tids, "data": mostly(st.just("echo hi\n"))}),
         "resizeTerminal": near_valid({"terminalId": tids}, rows=small_ints, cols=small_ints),
     }

@@ -43,7 +43,7 @@ METHODS = [
     "runbridge/closeTerminal", "runbridge/terminalInput", "runbridge/resizeTerminal",
     "runbridge/input", "$/cancelRequest", "$/setTrace", "initialize", "initialized",
     "textDocument/didOpen", "workspace/didChangeConfiguration", "workspace/executeCommand",
-    "window/workDoneProgress/cancel",
+    "window/workDoneProgress/cancel", "runbridge/variables",
 ]  # fmt: skip
 
 json_values = st.recursive(

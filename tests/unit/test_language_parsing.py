@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from runbridge.backends.backendai.completion import options_at
+from runbridge.backends.kernel.replies import Replies
 from runbridge.backends.kernel.requests import KernelRequests, completions_of
 from runbridge.backends.kernel.transport import DictMessage
 from runbridge.lsp import inspection
@@ -109,9 +110,22 @@ class SlowKernel:
         self.sent: list[tuple[str, str]] = []
 
     async def send_request(
-        self, channel: str, msg_type: str, msg_id: str, content: dict[str, Any]
+        self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
     ) -> None:
         self.sent.append((channel, msg_id))
+
+    # the rest of a transport, unused here
+    async def send_execute(self, msg_id: str, content: dict[str, Any]) -> None: ...
+
+    async def send_input_reply(self, value: str, request: Any) -> None: ...
+
+    async def send_interrupt(self) -> None: ...
+
+    async def is_alive(self) -> bool:
+        return True
+
+    def death_message(self) -> str:
+        return ""
 
 
 def reply(channel: str, parent: str, content: dict[str, Any]) -> DictMessage:
@@ -120,7 +134,12 @@ def reply(channel: str, parent: str, content: dict[str, Any]) -> DictMessage:
 
 async def test_a_late_reply_keeps_its_channel_free_of_others() -> None:
     kernel = SlowKernel()
-    requests = KernelRequests(kernel)
+    replies = Replies()
+    requests = KernelRequests(kernel, replies)
+
+    def feed(msg: DictMessage) -> bool:  # as the run core does
+        return replies.resolve(msg) or requests.feed(msg)
+
     requests.idle_budget_s = requests.busy_budget_s = 0.01
     assert (await requests.complete("a", 1, busy=False)).matches == []
     assert len(kernel.sent) == 1
@@ -129,13 +148,13 @@ async def test_a_late_reply_keeps_its_channel_free_of_others() -> None:
     await requests.complete("a", 1, busy=True)
     assert [channel for channel, _ in kernel.sent] == ["shell", "control"]
     # its reply comes: taken (not a run's), and shell is asked again
-    assert requests.feed(reply("shell", kernel.sent[0][1], {"status": "ok"}))
+    assert feed(reply("shell", kernel.sent[0][1], {"status": "ok"}))
     requests.idle_budget_s = 1.0
     asking = asyncio.ensure_future(requests.complete("a", 1, busy=False))
     await asyncio.sleep(0.01)
     matches = {"status": "ok", "matches": ["ab"], "cursor_start": 0, "cursor_end": 1}
-    assert requests.feed(reply("shell", kernel.sent[-1][1], matches))
+    assert feed(reply("shell", kernel.sent[-1][1], matches))
     assert (await asking).matches == [CompletionMatch("ab")]
     # IOPub status of a control request is never taken
     status = DictMessage("iopub", "status", kernel.sent[1][1], {}, {"execution_state": "idle"})
-    assert not requests.feed(status)
+    assert not feed(status)

@@ -2,9 +2,10 @@
 
 A :class:`Backend` opens :class:`BackendSession` objects. A backend session is
 one compute session (a kernel plus its work folder, a Jupyter kernel, a
-Backend.AI session). The manager guarantees that ``execute`` and ``batch`` are
-never called concurrently on one session; ``interrupt``, ``restart``,
-terminals, file transfers, ``complete`` and ``inspect`` may be called at any time.
+Backend.AI session). The manager guarantees that ``execute``, ``batch`` and
+``variables(busy=False)`` are never called concurrently on one session;
+``interrupt``, ``restart``, terminals, file transfers, ``complete`` and ``inspect``
+may be called at any time.
 
 Backends report output through a :class:`RunSink` and state changes through the
 ``on_state`` callback they are given; they never import the LSP layer.
@@ -24,6 +25,7 @@ from runbridge.model import (
     Inspection,
     RunOutcome,
     SessionState,
+    Variables,
 )
 
 #: Called with (bytes done, bytes total) while files move.
@@ -68,6 +70,13 @@ class BackendSession(Protocol):
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome: ...
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome: ...
+
+    async def variables(self, busy: bool) -> Variables:
+        """The session's user variables, without running anything the user sees and
+        without starting a kernel (none when it is not running). ``busy``: a run or batch
+        job is in progress (the kernel cannot run anything now).
+        :class:`~runbridge.errors.Unsupported` when the kernel cannot list them."""
+        ...
 
     async def interrupt(self) -> None: ...
 

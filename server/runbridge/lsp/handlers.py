@@ -79,6 +79,18 @@ async def _history(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 _STOP_REPLY_S = 0.05
 
 
+async def _variables(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    name = protocol.parse_session_name(raw, protocol.VARIABLES, "session")
+    found = await ls.manager.variables(name)
+    wire: dict[str, Any] = {
+        "session": name,
+        "variables": [v.to_wire() for v in found.variables],
+    }
+    if found.truncated:
+        wire["truncated"] = True
+    return wire
+
+
 async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     protocol.as_object(raw, protocol.STOP_DAEMON)
     ls.stop_daemon_requested = True
@@ -194,6 +206,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.FOLLOW: _follow,
     protocol.LIST_TERMINALS: _list_terminals,
     protocol.ATTACH_TERMINAL: _attach_terminal,
+    protocol.VARIABLES: _variables,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.

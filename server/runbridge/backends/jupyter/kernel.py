@@ -128,7 +128,7 @@ class JupyterKernel(RunHooks):
         await channels.send("shell", "execute_request", content, msg_id=msg_id)
 
     async def send_request(
-        self, channel: str, msg_type: str, msg_id: str, content: dict[str, Any]
+        self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
     ) -> None:
         channels = self.channels
         if channels is None or self.dead is not None:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runbridge.backends.base import RunSink
+from runbridge.backends.kernel.replies import Replies
 from runbridge.backends.kernel.requests import KernelRequests
 from runbridge.backends.kernel.run import KernelRun
 from runbridge.backends.kernel.transport import KernelTransport, Message, RunHooks
@@ -98,13 +99,15 @@ class KernelCore:
         self._hooks = hooks or RunHooks()
         #: The run in progress (one at a time: the session manager orders them).
         self.run: KernelRun | None = None
+        #: Requests (other than runs) waiting for their reply.
+        self.replies = Replies()
         #: Completion and inspection requests in flight.
-        self.requests = KernelRequests(transport)
+        self.requests = KernelRequests(transport, self.replies)
 
     # -- the message stream --------------------------------------------------------
     def feed(self, msg: Message) -> KernelRun | None:
         """A message from the kernel; returns the run it belongs to (None: not a run's)."""
-        if self.requests.feed(msg):
+        if self.replies.resolve(msg) or self.requests.feed(msg):
             return None
         run = self.run
         if run is None or msg.parent_id != run.msg_id:
@@ -126,20 +129,20 @@ class KernelCore:
         the session is dead."""
         if self.run is not None:
             self.run.end(aborted=message)
-        self.requests.cancel_all()
+        self.requests.forget()
         self._on_dead()
 
     def restarted(self) -> None:
         """The kernel is being restarted: the run in progress ends ``failed``."""
         if self.run is not None:
             self.run.end(aborted=RESTARTED)
-        self.requests.cancel_all()
+        self.requests.forget()
 
     def session_closed(self) -> None:
         """The session is closing: the run in progress ends ``interrupted``."""
         if self.run is not None:
             self.run.end(closed=True)
-        self.requests.cancel_all()
+        self.requests.forget()
 
     # -- language features -------------------------------------------------------
     @property

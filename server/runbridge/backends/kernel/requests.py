@@ -1,13 +1,14 @@
 """Completion and inspection requests to a kernel, and their replies.
 
 A :class:`KernelRequests` sends ``complete_request`` / ``inspect_request`` through the
-kernel's transport and matches each reply to its request by ``parent_header.msg_id``.
+kernel's transport and waits for each reply through the core's
+:class:`~runbridge.backends.kernel.replies.Replies` (by ``parent_header.msg_id``).
 While no run executes they go on the shell channel; while a run is busy, shell would
 queue them behind it, so they go on the control channel (ipykernel 6 and later answer
-there, in their own thread). Only ``*_reply`` messages on shell or control are taken:
-the ``status: busy`` / ``idle`` that a kernel publishes on IOPub for a control request
-is never the kernel's execution state, and is left to the run core (which ignores it,
-its parent not being a run's).
+there, in their own thread). Only messages on the request's channel are taken: the
+``status: busy`` / ``idle`` that a kernel publishes on IOPub for a control request is
+never the kernel's execution state, and is left to the run core (which ignores it, its
+parent not being a run's).
 
 A request that gets no reply within its budget (100 ms while busy, 1 s while idle)
 gets the empty answer; its reply, when it comes, is dropped. Until it comes (or
@@ -22,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import Any, Protocol
+from typing import Any
 
-from runbridge.backends.kernel.transport import Message
+from runbridge.backends.kernel.replies import Replies
+from runbridge.backends.kernel.transport import KernelTransport, Message
 from runbridge.model import (
     NO_INSPECTION,
     CompletionMatch,
@@ -44,75 +46,53 @@ LATE_S = 30.0
 MAX_MATCHES = 500
 
 
-class RequestSender(Protocol):
-    async def send_request(
-        self, channel: str, msg_type: str, msg_id: str, content: dict[str, Any]
-    ) -> None:
-        """Send a ``msg_type`` request with this ``msg_id`` on ``channel`` (``shell`` or
-        ``control``)."""
-
-
 class KernelRequests:
-    """The completion and inspection requests in flight to one kernel."""
+    """The completion and inspection requests of one kernel (their replies are waited
+    for through the core's :class:`~runbridge.backends.kernel.replies.Replies`)."""
 
     idle_budget_s = IDLE_BUDGET_S
     busy_budget_s = BUSY_BUDGET_S
 
-    def __init__(self, sender: RequestSender) -> None:
-        self._sender = sender
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+    def __init__(self, transport: KernelTransport, replies: Replies) -> None:
+        self._transport = transport
+        self._replies = replies
         #: Per channel: (msg_id, when) of a request that got no reply in its budget.
         self._late: dict[str, tuple[str, float]] = {}
 
     def feed(self, msg: Message) -> bool:
-        """Take ``msg`` if it answers one of our requests (True); else leave it (False)."""
-        if msg.channel not in ("shell", "control") or not (self._pending or self._late):
+        """Take ``msg`` if it is the late reply of one of our requests (True)."""
+        if not self._late or msg.channel not in self._late:
             return False
-        parent = msg.parent_id or ""
-        if not msg.msg_type.endswith("_reply"):
+        late_id, _ = self._late[msg.channel]
+        if msg.parent_id != late_id or not msg.msg_type.endswith("_reply"):
             return False
-        for channel, (late_id, _) in list(self._late.items()):
-            if late_id == parent:
-                del self._late[channel]
-                return True
-        future = self._pending.get(parent)
-        if future is None:
-            return False
-        if not future.done():
-            future.set_result(msg.content)
+        del self._late[msg.channel]
         return True
 
     async def ask(
         self, msg_type: str, content: dict[str, Any], busy: bool
     ) -> dict[str, Any] | None:
-        """The reply's content, or None (no reply within the budget, or it could not be
-        sent)."""
+        """The reply's content, or None (no reply within the budget, the channel still
+        busy with an earlier request, or the request could not be sent)."""
         channel, budget = ("control", self.busy_budget_s) if busy else ("shell", self.idle_budget_s)
-        loop = asyncio.get_running_loop()
+        now = asyncio.get_running_loop().time()
         late = self._late.get(channel)
         if late is not None:
-            if loop.time() - late[1] < LATE_S:
+            if now - late[1] < LATE_S:
                 return None  # the kernel still works on an earlier one
             del self._late[channel]
         msg_id = uuid.uuid4().hex
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._pending[msg_id] = future
-        sent = False
         try:
-            async with asyncio.timeout(budget):
-                await self._sender.send_request(channel, msg_type, msg_id, content)
-                sent = True
-                return await future
-        except TimeoutError:
-            log.info("%s on %s: no reply within %g s", msg_type, channel, budget)
-            if sent:
-                self._late[channel] = (msg_id, loop.time())
-            return None
+            reply = await self._replies.request(
+                self._transport, channel, msg_type, content, budget, msg_id
+            )
         except Exception as exc:  # a transport that cannot send now: the empty answer
             log.info("%s on %s could not be sent: %s", msg_type, channel, exc)
             return None
-        finally:
-            self._pending.pop(msg_id, None)
+        if reply is None:
+            log.info("%s on %s: no reply within %g s", msg_type, channel, budget)
+            self._late[channel] = (msg_id, asyncio.get_running_loop().time())
+        return reply
 
     async def complete(self, code: str, cursor: int, busy: bool) -> Completions:
         reply = await self.ask("complete_request", {"code": code, "cursor_pos": cursor}, busy)
@@ -122,11 +102,8 @@ class KernelRequests:
         content = {"code": code, "cursor_pos": cursor, "detail_level": detail}
         return inspection_of(await self.ask("inspect_request", content, busy))
 
-    def cancel_all(self) -> None:
-        """The kernel is gone or restarting: every request in flight gets the empty answer."""
-        for future in self._pending.values():
-            if not future.done():
-                future.set_result({})
+    def forget(self) -> None:
+        """The kernel is gone or restarting: no reply is awaited any more."""
         self._late.clear()
 
 

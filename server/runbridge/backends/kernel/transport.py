@@ -71,11 +71,11 @@ class KernelTransport(Protocol):
         """Answer the ``input_request`` ``request`` with ``value``."""
 
     async def send_request(
-        self, channel: str, msg_type: str, msg_id: str, content: dict[str, Any]
+        self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
     ) -> None:
-        """Send a ``msg_type`` request (``complete_request``, ``inspect_request``) with
-        this ``msg_id`` on ``channel`` (``shell``, or ``control`` while a run is busy); its
-        reply is fed to the core like every message."""
+        """Send a ``msg_type`` request with this ``msg_id`` on ``channel`` (``shell``, or
+        ``control``, which ipykernel serves while a run is busy); its reply is fed to the
+        core like every message."""
 
     async def send_interrupt(self) -> None:
         """Interrupt the kernel (an error here is the caller's to report)."""

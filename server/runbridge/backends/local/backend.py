@@ -47,6 +47,7 @@ from runbridge.model import (
     Inspection,
     RunOutcome,
     SessionState,
+    Variables,
     no_completions,
 )
 
@@ -117,6 +118,9 @@ class LocalSession:
         if not self.kernel.started:
             return NO_INSPECTION
         return await self.kernel.core.inspect(code, cursor, detail)
+
+    async def variables(self, busy: bool) -> Variables:
+        return await self.kernel.variables(busy, self.name)
 
     async def interrupt(self) -> None:
         await self._batch.interrupt()
