@@ -10,7 +10,7 @@ there, in their own thread). Only messages on the request's channel are taken: t
 never the kernel's execution state, and is left to the run core (which ignores it, its
 parent not being a run's).
 
-A request that gets no reply within its budget (100 ms while busy, 1 s while idle)
+A request that gets no reply within its budget (80 ms while busy, 1 s while idle)
 gets the empty answer; its reply, when it comes, is dropped. Until it comes (or
 :data:`LATE_S` passed), no other request is sent on that channel: the kernel answers
 them one at a time, so they would only queue behind it (a fresh kernel's first
@@ -37,9 +37,10 @@ from runbridge.model import (
 
 log = logging.getLogger(__name__)
 
-#: How long an answer may take while the kernel is idle (shell) or busy (control).
+#: How long the kernel may take to answer while it is idle (shell) or busy (control);
+#: while busy, 80 ms leaves the daemon room to reply to the editor within 100 ms.
 IDLE_BUDGET_S = 1.0
-BUSY_BUDGET_S = 0.1
+BUSY_BUDGET_S = 0.08
 #: How long a request that got no reply keeps its channel from being asked again.
 LATE_S = 30.0
 #: The most matches taken from one reply.
