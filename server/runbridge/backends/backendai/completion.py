@@ -21,8 +21,10 @@ from runbridge.model import CompletionMatch, Completions, no_completions
 
 log = logging.getLogger(__name__)
 
-#: How long the manager may take to answer (then: the empty answer).
-BUDGET_S = 1.0
+#: How long the manager may take to answer while the session is idle, and while a run
+#: executes (then: the empty answer).
+IDLE_BUDGET_S = 1.0
+BUSY_BUDGET_S = 0.08
 NOT_AVAILABLE = (
     "runbridge: completion, hover and signature help are not available in Backend.AI "
     "sessions (the session's runner answers completion requests with an empty list)"
@@ -62,12 +64,14 @@ def _word_start(code: str, cursor: int) -> int:
     return start
 
 
-async def complete(client: BackendAIClient, name: str, code: str, cursor: int) -> Completions:
-    """Ask the manager; what its runner suggested (replacing the word before the cursor),
-    else the empty answer with :data:`NOT_AVAILABLE`."""
-    body: dict[str, Any] = {}
+async def complete(
+    client: BackendAIClient, name: str, code: str, cursor: int, busy: bool
+) -> Completions:
+    """Ask the manager; what its runner suggested (replacing the word before the cursor);
+    the empty answer with :data:`NOT_AVAILABLE` when it suggested nothing, without it when
+    it did not answer in time or failed."""
     try:
-        async with asyncio.timeout(BUDGET_S):
+        async with asyncio.timeout(BUSY_BUDGET_S if busy else IDLE_BUDGET_S):
             body = await client.call_json(
                 "POST",
                 f"/session/{quote(name, safe='')}/complete",
@@ -77,6 +81,7 @@ async def complete(client: BackendAIClient, name: str, code: str, cursor: int) -
             )
     except (TimeoutError, RunbridgeError) as exc:
         log.info("session %r: completion failed: %s", name, exc)
+        return no_completions(cursor)
     suggestions = _suggestions(body)
     if not suggestions:
         return no_completions(cursor, NOT_AVAILABLE)

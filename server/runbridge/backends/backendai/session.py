@@ -366,7 +366,7 @@ class BackendAISession:
     # -- language features -------------------------------------------------------------
     async def complete(self, code: str, cursor: int) -> Completions:
         """The manager's completion endpoint (empty with the stock runners)."""
-        return await completion.complete(self.client, self.name, code, cursor)
+        return await completion.complete(self.client, self.name, code, cursor, self.runs.busy)
 
     async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
         """Backend.AI has no inspection: nothing."""
