@@ -179,6 +179,17 @@ async def test_a_busy_kernel_answers_completion_before_its_run_ends(daemon: Daem
     item(await complete(daemon, uri, 0, 11), "kernel_only_name_42")
 
 
+async def test_the_capabilities_say_what_is_served(tmp_path: Path) -> None:
+    async with stdio_daemon(tmp_path / "home", initialize=False) as daemon:
+        capabilities = (await daemon.peer.initialize())["capabilities"]
+    assert capabilities["completionProvider"] == {
+        "triggerCharacters": ["."],
+        "resolveProvider": True,
+    }
+    assert capabilities["hoverProvider"] is True
+    assert capabilities["signatureHelpProvider"] == {"triggerCharacters": ["(", ","]}
+
+
 async def test_bad_params_get_errors_naming_the_field(tmp_path: Path) -> None:
     async with stdio_daemon(tmp_path / "home") as daemon:
         peer = daemon.peer
