@@ -315,3 +315,37 @@ def test_a_bad_spare_kernels_is_named_and_the_default_used(config_dir: Path, bad
     assert "initializationOptions: profiles.local.spare_kernels" in warning
     assert "default (1) used" in warning
     assert settings.profiles["local"].spare_kernels == 1
+
+
+def test_languages_and_cell_markers_from_init_options(config_dir: Path) -> None:
+    settings = load_settings()
+    assert "python" in settings.languages and "lua" in settings.languages
+    assert settings.cell_markers == {}  # runbridge.cells.DEFAULT_MARKERS apply
+    settings = load_settings(
+        {"languages": ["python", "r"], "cellMarkers": {"python": r"^##", "*": r"^--\s*%%"}}
+    )
+    assert settings.languages == frozenset({"python", "r"})
+    assert settings.cell_markers == {"python": r"^##", "*": r"^--\s*%%"}
+    assert settings.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"languages": "python"}, "initializationOptions: languages"),
+        ({"languages": ["python", 3]}, "initializationOptions: languages"),
+        ({"languages": [""]}, "initializationOptions: languages"),
+        ({"cellMarkers": ["^#"]}, "initializationOptions: cellMarkers"),
+        ({"cellMarkers": {"python": "^#(%%"}}, "initializationOptions: cellMarkers.python"),
+        ({"cellMarkers": {"lua": "^x?"}}, "initializationOptions: cellMarkers.lua"),
+        ({"cellMarkers": {"*": 5}}, "initializationOptions: cellMarkers.*"),
+    ],
+)
+def test_a_bad_language_list_or_marker_is_named_and_the_default_used(
+    config_dir: Path, options: dict[str, Any], key: str
+) -> None:
+    settings = load_settings(options)
+    [warning] = settings.warnings
+    assert warning.startswith(key) and "default" in warning, warning
+    assert "python" in settings.languages and "lua" in settings.languages
+    assert settings.cell_markers == {}
