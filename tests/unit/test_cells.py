@@ -65,7 +65,7 @@ def test_the_python_default_also_takes_in_and_codecell_markers() -> None:
 
 
 def test_find_cells() -> None:
-    assert CELLS == [Cell(None, 0, 2), Cell(2, 3, 7), Cell(7, 8, 9), Cell(9, 10, 11)]
+    assert [Cell(None, 0, 2), Cell(2, 3, 7), Cell(7, 8, 9), Cell(9, 10, 11)] == CELLS
     assert find_cells(["x = 1", "print(x)  # %% not at line start"], PERCENT) == []
     assert find_cells([], PERCENT) == []
     assert find_cells(["", "   ", "# %%", "a"], PERCENT) == [Cell(2, 3, 4)]  # blank lead
