@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from runbridge import paths
-from runbridge.cells import MarkerError, compile_marker
+from runbridge.cells import DEFAULT_MARKERS, MarkerError, compile_marker
 from runbridge.errors import ConfigError, quote
 from runbridge.languages import SERVED_LANGUAGES
 
@@ -206,6 +206,9 @@ def _parse_markers(value: Any, where: str, warnings: list[str]) -> dict[str, str
             warnings.append(f"{key}: {exc}; default used")
             continue
         markers[language] = pattern
+    for language in list(value):  # a bad entry: that language's default, not "*"
+        if language not in markers and language in DEFAULT_MARKERS:
+            markers[language] = DEFAULT_MARKERS[language]
     return markers
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from runbridge.cells import DEFAULT_MARKERS
 from runbridge.config import (
     DEFAULT_OUTPUT_CAP_MB,
     DEFAULT_TRANSCRIPT_MAX_MB,
@@ -330,22 +331,30 @@ def test_languages_and_cell_markers_from_init_options(config_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "key"),
+    ("options", "key", "markers"),
     [
-        ({"languages": "python"}, "initializationOptions: languages"),
-        ({"languages": ["python", 3]}, "initializationOptions: languages"),
-        ({"languages": [""]}, "initializationOptions: languages"),
-        ({"cellMarkers": ["^#"]}, "initializationOptions: cellMarkers"),
-        ({"cellMarkers": {"python": "^#(%%"}}, "initializationOptions: cellMarkers.python"),
-        ({"cellMarkers": {"lua": "^x?"}}, "initializationOptions: cellMarkers.lua"),
-        ({"cellMarkers": {"*": 5}}, "initializationOptions: cellMarkers.*"),
+        ({"languages": "python"}, "initializationOptions: languages", {}),
+        ({"languages": ["python", 3]}, "initializationOptions: languages", {}),
+        ({"languages": [""]}, "initializationOptions: languages", {}),
+        ({"cellMarkers": ["^#"]}, "initializationOptions: cellMarkers", {}),
+        (
+            {"cellMarkers": {"python": "^#(%%", "*": "^--"}},
+            "initializationOptions: cellMarkers.python",
+            {"python": DEFAULT_MARKERS["python"], "*": "^--"},  # its default, not "*"
+        ),
+        ({"cellMarkers": {"lua": "^x?"}}, "initializationOptions: cellMarkers.lua", {}),
+        (
+            {"cellMarkers": {"*": 5}},
+            "initializationOptions: cellMarkers.*",
+            {"*": DEFAULT_MARKERS["*"]},
+        ),
     ],
 )
 def test_a_bad_language_list_or_marker_is_named_and_the_default_used(
-    config_dir: Path, options: dict[str, Any], key: str
+    config_dir: Path, options: dict[str, Any], key: str, markers: dict[str, str]
 ) -> None:
     settings = load_settings(options)
     [warning] = settings.warnings
     assert warning.startswith(key) and "default" in warning, warning
     assert "python" in settings.languages and "lua" in settings.languages
-    assert settings.cell_markers == {}
+    assert settings.cell_markers == markers
