@@ -268,3 +268,27 @@ async def test_languages_and_cell_markers_settings(languages_daemon: Daemon) -> 
         "next": None,
         "above": [],
     }
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def utf16_daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
+    async with start_daemon(tmp_path / "home", client_name="vscode") as d:
+        yield d
+
+
+async def test_positions_count_utf16_units_for_a_client_that_offers_only_utf16(
+    utf16_daemon: Daemon,
+) -> None:
+    """VS Code's client: "😀" is 2 units, "é" 1 (UTF-8 would count 4 and 2)."""
+    daemon = utf16_daemon
+    uri = "file:///work/project/wide.py"
+    marker = "# %% 😀 é"
+    open_document(daemon, uri, f"{marker}\nv = '😀'\n")
+    wide = len(marker.encode("utf-16-le")) // 2
+    [symbol] = await symbols(daemon, uri)
+    assert symbol.selection_range.end == types.Position(0, wide) and wide == len(marker) + 1
+    after = len("v = '😀".encode("utf-16-le")) // 2
+    change(daemon, uri, 2, (1, after, 1, after, "é"))
+    found = await cell_at(daemon, uri, 1, 3)
+    assert found["cell"]["code"] == "v = '😀é'"
+    assert found["cell"]["title"] == "😀 é"
