@@ -43,8 +43,16 @@ SESSION = "bench"
 #: A flood run with no output for this long (and no reply) has lost its end.
 STALL_S = 10.0
 SECTIONS = (
-    "roundtrip", "throughput", "language", "flood", "terminal", "variables", "spawn", "open",
-)  # fmt: skip
+    "roundtrip",
+    "throughput",
+    "language",
+    "flood",
+    "terminal",
+    "variables",
+    "spawn",
+    "open",
+    "documents",
+)
 
 
 # -- environment ----------------------------------------------------------------
@@ -102,6 +110,22 @@ def pct(values: list[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def pygls_store_ms_per_key(lines: list[str], keys: int = 200) -> float:
+    """For comparison: pygls' own document store (``TextDocument.apply_change``, which the
+    daemon does not use) applying the same keystrokes in this process, ms per keystroke."""
+    from lsprotocol import types
+    from pygls.workspace import TextDocument
+
+    document = TextDocument("file:///bench/pygls.py", "\n".join(lines), version=1)
+    column = len(lines[5000])
+    t0 = time.perf_counter()
+    for n in range(keys):
+        at = types.Position(5000, column + n)
+        change = types.TextDocumentContentChangePartial(range=types.Range(at, at), text="a")
+        document.apply_change(change)
+    return (time.perf_counter() - t0) * 1000 / keys
 
 
 # -- a lean JSON-RPC client --------------------------------------------------------
@@ -642,6 +666,71 @@ class Bench:
             )
         )
 
+    # -- 5a. typing in a large document ------------------------------------------------
+    async def bench_documents(self) -> None:
+        """A 10,000-line python document (a ``# %%`` marker every 50 lines) is opened; 500
+        single-character ``didChange`` notifications type into line 5,000, then one request
+        (``runbridge/listSessions``) fences them: the time per keystroke, three bursts."""
+        lines = [
+            f"# %% cell {n // 50}" if n % 50 == 0 else f"x_{n} = {n} * 2" for n in range(10_000)
+        ]
+        uri = "file:///bench/large.py"
+        rb = await RpcClient.spawn(self.env, self.home)
+        try:
+            await rb.initialize()
+            item = {"uri": uri, "languageId": "python", "version": 1, "text": "\n".join(lines)}
+            rb.notify("textDocument/didOpen", {"textDocument": item})
+            process = psutil.Process(rb.proc.pid)
+            version, column = 1, len(lines[5000])
+            per_key_ms: list[float] = []
+            cpu_ms: list[float] = []
+            for burst in range(4):  # the first one warms up
+                await rb.request("runbridge/listSessions", {}, 30)
+                cpu0 = sum(process.cpu_times()[:2])
+                t0 = time.perf_counter()
+                for _ in range(500):
+                    version += 1
+                    at = {"line": 5000, "character": column}
+                    change = {"range": {"start": at, "end": at}, "text": "a"}
+                    rb.notify(
+                        "textDocument/didChange",
+                        {
+                            "textDocument": {"uri": uri, "version": version},
+                            "contentChanges": [change],
+                        },
+                    )
+                    column += 1
+                await rb.request("runbridge/listSessions", {}, 30)
+                if burst:
+                    per_key_ms.append((time.perf_counter() - t0) * 1000 / 500)
+                    cpu_ms.append((sum(process.cpu_times()[:2]) - cpu0) * 1000 / 500)
+            t0 = time.perf_counter()
+            cell = await rb.request(
+                "runbridge/cellAt", {"uri": uri, "position": {"line": 5000, "character": 0}}, 30
+            )
+            cell_at_ms = (time.perf_counter() - t0) * 1000
+            assert cell["cell"]["code"].startswith(lines[5001]), cell
+        finally:
+            await rb.close()
+        med = statistics.median(per_key_ms)
+        pygls_ms = pygls_store_ms_per_key(lines)
+        self.figures.append(
+            Figure(
+                "did_change_10k_lines_ms",
+                "didChange of a 10,000-line document, per keystroke (median of 3 x 500)",
+                med,
+                "ms",
+                "< 1 ms",
+                med < 1,
+                detail={
+                    "bursts_ms_per_key": per_key_ms,
+                    "daemon_cpu_ms_per_key": cpu_ms,
+                    "cell_at_after_edits_ms": cell_at_ms,
+                    "pygls_text_document_ms_per_key": pygls_ms,
+                },
+            )
+        )
+
     # -- 5b. opening a local session, with and without a spare kernel ready ----------
     async def _open_times(self, spare_kernels: int, n: int) -> tuple[list[float], dict[str, Any]]:
         """Open ``n`` local sessions on a daemon of its own (``spare_kernels``), each after
@@ -927,6 +1016,8 @@ class Bench:
             await self.section("spawn", self.bench_spawn)
         if "open" in only:
             await self.section("open", self.bench_open)
+        if "documents" in only:
+            await self.section("documents", self.bench_documents)
 
 
 def fmt(value: float | None, unit: str = "") -> str:

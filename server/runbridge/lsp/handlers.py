@@ -120,6 +120,11 @@ async def _restart(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
         progress.end()
 
 
+async def run_params(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    """A run from ``runbridge/run``'s params, as the commands run it; its RunResult."""
+    return (await _run(ls, raw)).to_wire()
+
+
 async def _run_command(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     """``runbridge.server.run`` (the command); the ``runbridge/run`` request is a
     :class:`~runbridge.lsp.run_request.RunRequestTask`."""
@@ -246,14 +251,14 @@ def register_handlers(server: RunbridgeServer) -> None:
             await ls.aclose()
 
     for method, handler in REQUEST_HANDLERS.items():
-        server.feature(method)(_as_request(handler))
+        server.feature(method)(as_request(handler))
     for command, handler in COMMAND_HANDLERS.items():
-        server.command(command)(_as_command(command, handler))
+        server.command(command)(as_command(command, handler))
     for method, notification in NOTIFICATION_HANDLERS.items():
-        server.feature(method)(_as_notification(notification))
+        server.feature(method)(as_notification(notification))
 
 
-def _as_request(handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+def as_request(handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def request(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
         return await handler(ls, raw)
 
@@ -261,7 +266,7 @@ def _as_request(handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
     return mapped(request)
 
 
-def _as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+def as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def run_command(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
         if len(args) != 1:
             raise InvalidParams(
@@ -273,7 +278,7 @@ def _as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[
     return mapped(run_command)
 
 
-def _as_notification(handler: NotificationHandler) -> Callable[[RunbridgeServer, Any], None]:
+def as_notification(handler: NotificationHandler) -> Callable[[RunbridgeServer, Any], None]:
     """Notifications have no reply: bad ones are logged (warning -> window/logMessage)."""
 
     def notification(ls: RunbridgeServer, raw: Any) -> None:
@@ -331,13 +336,16 @@ async def open_session(
 
 
 async def queue_run(
-    ls: RunbridgeServer, request: RunRequest, origin: RunOrigin | None
+    ls: RunbridgeServer, request: RunRequest, origin: RunOrigin | None, uri: str | None = None
 ) -> RunMark | None:
     """Check and queue a run, opening its session first when it is not open; the
     diagnostics on the lines it was sent from go (the mark is for ``run_ended`` of
-    :class:`~runbridge.lsp.run_diagnostics.RunDiagnostics`)."""
+    :class:`~runbridge.lsp.run_diagnostics.RunDiagnostics`), and the document ``uri``
+    it was sent from is bound to its session unless bound explicitly."""
     ls.manager.enqueue(request)
     ls.started_run(request.run_id, request.session)
+    if uri is not None:
+        ls.documents.ran(uri, request.session)
     mark = ls.run_diagnostics.run_started(origin)
     if not ls.manager.is_open(request.session):
         await open_session(ls, request.session, request.profile, request.image, None, None)
@@ -347,7 +355,7 @@ async def queue_run(
 async def _run(ls: RunbridgeServer, raw: Any) -> RunResult:
     request = protocol.parse_run(raw, DEFAULT_SESSION)
     manager = ls.manager
-    mark = await queue_run(ls, request, protocol.parse_run_origin(raw))
+    mark = await queue_run(ls, request, protocol.parse_run_origin(raw), protocol.run_uri(raw))
     task = asyncio.ensure_future(manager.run(request))
     task.add_done_callback(lambda _: ls.fanout.finished(request.run_id))
     try:

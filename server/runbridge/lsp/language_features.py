@@ -90,10 +90,7 @@ def _snippet(
     source = source_of(ls, uri)
     if source is None or position.line >= len(source.lines):
         return None
-    codec = ls.workspace.position_codec
-    column = codec.position_from_client_units(
-        source.lines, types.Position(position.line, position.character)
-    ).character
+    _, column = ls.documents.index_of(uri, position)
     return source, snippet_at(source.lines, source.cells, position.line, column)
 
 
@@ -131,13 +128,9 @@ def _items(
     on_line = line_start <= answer.start <= snippet.cursor <= answer.end <= snippet.line_end
     edit_range: types.Range | None = None
     if on_line:
-        lines = source.lines
-        codec = ls.workspace.position_codec
-        row = snippet.cursor_line
-        start = codec.position_to_client_units(
-            lines, types.Position(row, answer.start - line_start)
-        )
-        end = codec.position_to_client_units(lines, types.Position(row, answer.end - line_start))
+        row, units = snippet.cursor_line, ls.documents.units
+        start = types.Position(row, units(line_text[: answer.start - line_start]))
+        end = types.Position(row, units(line_text[: answer.end - line_start]))
         edit_range = types.Range(start, end)
     prefix = line_text[: answer.start - line_start] if on_line else ""
     return [

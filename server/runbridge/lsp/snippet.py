@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from runbridge.cells import Cell, cell_at, code_end, compile_marker, find_cells, marker_for
-from runbridge.lsp.capabilities import DEFAULT_SESSION
+from runbridge.cells import Cell, cell_at, code_end
 
 if TYPE_CHECKING:
     from runbridge.lsp.language_server import RunbridgeServer
@@ -28,20 +27,13 @@ class Source:
     cells: Sequence[Cell]
 
 
-def _without_end(line: str) -> str:
-    if line.endswith("\r\n"):
-        return line[:-2]
-    return line[:-1] if line.endswith(("\n", "\r")) else line
-
-
 def source_of(ls: RunbridgeServer, uri: str) -> Source | None:
-    """Document ``uri`` of this connection, or None when it is not open."""
-    document = ls.workspace.text_documents.get(uri)
-    if document is None:
+    """Document ``uri`` of this connection (:mod:`runbridge.lsp.documents`), or None when
+    it gets no language features (not open, or its language is not served)."""
+    documents = ls.documents
+    if not documents.served(uri):
         return None
-    lines = [_without_end(line) for line in document.lines]
-    marker = compile_marker(marker_for(document.language_id or "", {}))
-    return Source(DEFAULT_SESSION, lines, find_cells(lines, marker))
+    return Source(documents.session_for(uri), documents.lines(uri), documents.cells(uri))
 
 
 @dataclass(frozen=True)
