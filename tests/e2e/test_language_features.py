@@ -116,6 +116,25 @@ async def test_the_cell_around_the_cursor_is_sent(daemon: Daemon) -> None:
     }
 
 
+async def test_the_documents_bound_session_answers_and_unserved_languages_get_nothing(
+    daemon: Daemon,
+) -> None:
+    result = await daemon.run("other_only_name_7 = 7", session="lang-other")
+    assert result["status"] == "finished", result
+    uri = open_document(daemon, "other_only")
+    bound = await daemon.request("runbridge/bindDocument", {"uri": uri, "session": "lang-other"})
+    assert bound == {"uri": uri, "session": "lang-other"}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60  # a fresh kernel's first completion loads jedi
+    while not (found := await complete(daemon, uri, 0, 10))["items"]:
+        assert loop.time() < deadline, "the kernel never completed"
+        await asyncio.sleep(0.25)
+    assert [i["label"] for i in found["items"]] == ["other_only_name_7"]
+    plain_text = open_document(daemon, "kernel_only", language="plaintext")
+    assert await complete(daemon, plain_text, 0, 11) == {"isIncomplete": False, "items": []}
+    await daemon.request("runbridge/closeSession", {"name": "lang-other"})
+
+
 async def test_resolve_fills_the_documentation(daemon: Daemon) -> None:
     await setup(daemon)
     uri = open_document(daemon, "add_th")
