@@ -162,7 +162,7 @@ async def resolve(ls: RunbridgeServer, raw: Any) -> types.CompletionItem:
             field="label",
         )
     try:
-        item: types.CompletionItem = ls.protocol._converter.structure(params, types.CompletionItem)
+        item = ls.structure(params, types.CompletionItem)
     except Exception as exc:
         raise InvalidParams(
             f"{RESOLVE}: the completion item does not fit its type ({exc})", field="params"
