@@ -11,12 +11,15 @@ from lsprotocol import types
 
 from tests.e2e.conftest import Daemon, start_run
 from tests.e2e.test_language_features import ask, at, complete, item, open_document, setup
+from tests.jupyter.test_legacy_protocol import legacy_daemon, legacy_server  # noqa: F401
 
 pytestmark = pytest.mark.timeout(90)
 
 
-async def test_completion_and_hover_from_a_kernel_on_a_server(daemon: Daemon) -> None:
-    await setup(daemon)  # the "default" session, on the server (profile "jup")
+async def check_completion_and_hover(daemon: Daemon) -> None:
+    """In the daemon's "default" session (on the server of its default profile): completion
+    and hover while idle, completion while a run sleeps."""
+    await setup(daemon)
     uri = open_document(daemon, "kernel_only\nadd_things(1)\n")
     found = item(await complete(daemon, uri, 0, 11), "kernel_only_name_42")
     assert found["kind"] == types.CompletionItemKind.Variable
@@ -34,3 +37,15 @@ async def test_completion_and_hover_from_a_kernel_on_a_server(daemon: Daemon) ->
         await daemon.request("runbridge/interrupt", {"session": "default"})
         await asyncio.wait_for(run, 30)
     await daemon.request("runbridge/closeSession", {"name": "default"})
+
+
+async def test_completion_and_hover_from_a_kernel_on_a_server(daemon: Daemon) -> None:
+    await check_completion_and_hover(daemon)
+
+
+async def test_completion_over_the_legacy_websocket_protocol(
+    legacy_daemon: Daemon,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """JSON text frames with a ``channel`` key (what a server in front of a gateway
+    speaks): ``control`` included."""
+    await check_completion_and_hover(legacy_daemon)
