@@ -11,7 +11,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from tests.e2e.conftest import Daemon, start_run
+from tests.e2e.conftest import Daemon, start_daemon, start_run
 from tests.e2e.raw_wire import stdio_daemon
 
 SETUP = (
@@ -100,6 +100,21 @@ async def test_completion_offers_what_a_run_defined_with_kinds_and_ranges(daemon
     module = item(await complete(daemon, uri, 1, 5), "path")
     assert module["kind"] == types.CompletionItemKind.Module
     assert module["textEdit"]["range"]["start"] == {"line": 1, "character": 3}
+
+
+async def test_positions_are_utf16_under_vs_code(tmp_path: Path) -> None:
+    """VS Code's client offers no other encoding: "😀" counts 2, "é" 1."""
+    async with start_daemon(tmp_path / "home", client_name="vscode") as daemon:
+        await setup(daemon)
+        line = "x = 'é😀'; kernel_only"
+        uri = open_document(daemon, line)
+        end = len(line.encode("utf-16-le")) // 2
+        found = item(await complete(daemon, uri, 0, end), "kernel_only_name_42")
+        start = len("x = 'é😀'; ".encode("utf-16-le")) // 2
+        assert found["textEdit"]["range"] == {
+            "start": {"line": 0, "character": start},
+            "end": {"line": 0, "character": end},
+        }
 
 
 async def test_the_cell_around_the_cursor_is_sent(daemon: Daemon) -> None:
