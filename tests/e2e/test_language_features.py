@@ -167,8 +167,10 @@ async def test_hover_shows_the_docstring_of_a_function_a_run_defined(daemon: Dae
     hover = await ask(daemon, "textDocument/hover", at(uri, 0, 10))
     value = hover["contents"]["value"]
     assert hover["contents"]["kind"] == "markdown"
-    assert value.startswith("```python\nadd_things(a, b=1, *rest, key=None)\n```\n\n")
-    assert "Add things up.\n\nReturns the first one." in value
+    assert value == (
+        "```python\nadd_things(a, b=1, *rest, key=None)\n```\n\n"
+        "```text\nAdd things up.\n\nReturns the first one.\n```"
+    )
     assert "\x1b" not in value
     # nothing known there: null
     uri = open_document(daemon, "no_such_name_here\n")

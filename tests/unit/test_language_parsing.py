@@ -58,13 +58,15 @@ def test_inspection_as_markdown_and_signature() -> None:
     text = inspection.markdown(INSPECTED)
     assert text == (
         "```python\nadd_things(a, b=1, *rest, key=None)\n```\n\n"
-        "Add things up.\n\nReturns the first one."
+        "```text\nAdd things up.\n\nReturns the first one.\n```"
     )
     signature = inspection.signature(INSPECTED)
     assert signature is not None
     assert signature.label == "add_things(a, b=1, *rest, key=None)"
     assert signature.parameters == ["a", "b=1", "*rest", "key=None"]
-    assert inspection.markdown(VARIABLE) == "```python\n41  # int\n```\n\nint([x]) -> integer"
+    assert inspection.markdown(VARIABLE) == (
+        "```python\n41  # int\n```\n\n```text\nint([x]) -> integer\n```"
+    )
     assert inspection.markdown("\x1b[1mplain\x1b[0m text") == "```\nplain text\n```"
 
 

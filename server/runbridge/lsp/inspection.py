@@ -3,8 +3,9 @@
 IPython's ``inspect_reply`` has only ``text/plain``, with ANSI colours, in sections
 (``Signature:``, ``Docstring:``, ``Type:``, ...). :func:`sections` reads them;
 :func:`markdown` shows the signature in a fenced ``python`` block, then the
-docstring; :func:`parameters` splits a signature's parameter list. Text in another
-shape (another kernel's) is shown whole, in a plain fenced block.
+docstring in a fenced ``text`` block (shown as written); :func:`parameters` splits a
+signature's parameter list. Text in another shape (another kernel's) is shown whole,
+in a plain fenced block.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def docstring_of(parts: dict[str, str]) -> str | None:
 
 def markdown(text: str) -> str:
     """The inspection ``text`` as Markdown: the signature (or the value of a variable,
-    with its type) in a ``python`` block, then the docstring."""
+    with its type) in a ``python`` block, then the docstring in a ``text`` block."""
     parts = sections(text)
     if not parts:
         return _fence(strip_ansi(text).strip())
@@ -83,8 +84,14 @@ def markdown(text: str) -> str:
         blocks.append(_fence(parts["Type"], "python"))
     docstring = docstring_of(parts)
     if docstring:
-        blocks.append(docstring)
+        blocks.append(docstring_markdown(docstring))
     return "\n\n".join(blocks)
+
+
+def docstring_markdown(docstring: str) -> str:
+    """A docstring as Markdown: in a plain fenced block, so that it shows as written
+    (reST and numpydoc underlines, ``*args``, indentation are not Markdown)."""
+    return _fence(docstring, "text")
 
 
 @dataclass(frozen=True)

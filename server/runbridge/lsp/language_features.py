@@ -215,7 +215,9 @@ async def signature_help(ls: RunbridgeServer, raw: Any) -> types.SignatureHelp |
     info = types.SignatureInformation(
         label=signature.label,
         documentation=(
-            types.MarkupContent(types.MarkupKind.Markdown, docstring) if docstring else None
+            types.MarkupContent(types.MarkupKind.Markdown, inspection.docstring_markdown(docstring))
+            if docstring
+            else None
         ),
         parameters=[types.ParameterInformation(label=p) for p in signature.parameters],
         active_parameter=active,
