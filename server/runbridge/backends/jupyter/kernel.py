@@ -131,7 +131,7 @@ class JupyterKernel(RunHooks):
         self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
     ) -> None:
         channels = self.channels
-        if channels is None or self.dead is not None:
+        if channels is None:
             raise BackendError(f"session {self.name!r} has no kernel connection", session=self.name)
         await channels.send(channel, msg_type, content, msg_id=msg_id)
 

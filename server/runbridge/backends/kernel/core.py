@@ -4,8 +4,8 @@ A :class:`KernelCore` holds the run in progress of one kernel. Its transport
 (:mod:`.transport`) sends the requests and feeds it every message the kernel sends;
 messages whose ``parent_header.msg_id`` is the run's ``execute_request`` become the
 run's console records (:class:`~runbridge.backends.kernel.run.KernelRun`), the rest are
-ignored. Replies to completion and inspection requests go to :mod:`.requests` first. A run is
-done when both its ``execute_reply`` and its ``status: idle`` arrived;
+ignored; the replies of other requests (:mod:`.replies`, :mod:`.requests`) are taken
+first. A run is done when both its ``execute_reply`` and its ``status: idle`` arrived;
 an ``input_request`` is put to the user through the run's sink and answered with an
 ``input_reply`` (or, when the user cancels it, with an interrupt). Past its timeout a
 run interrupts the kernel and ends ``exec-timeout``. A kernel found dead, a restart and
