@@ -47,7 +47,13 @@ def spawn() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def new_session(started: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(["sh", "-c", "sleep 93 & exec sleep 94"], start_new_session=True)
+    # SIGHUP back to its default first: under nohup it is ignored, and the guardian's SIGHUP
+    # would then leave the sleeps to its SIGKILL
+    reset_then_sleep = (
+        "import os, signal; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+        "os.execvp('sh', ['sh', '-c', 'sleep 93 & exec sleep 94'])"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", reset_then_sleep], start_new_session=True)
     started.append(proc)
     deadline = time.monotonic() + 10
     while len(session_members(proc.pid)) < 2:
