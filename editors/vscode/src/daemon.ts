@@ -70,8 +70,15 @@ export class Daemon implements vscode.Disposable {
   }
 
   get info(): ServerInfo | undefined {
-    return this.serverInfo;
+    // (from the initialize answer on, before start() has returned: documentBound comes early)
+    const experimental = this.client?.initializeResult?.capabilities.experimental as
+      | { runbridge?: ServerInfo }
+      | undefined;
+    return this.serverInfo ?? experimental?.runbridge;
   }
+
+  /** The language client's executeCommand middleware (the daemon's cell commands). */
+  commandHook: ((command: string, args: unknown[], next: () => Promise<unknown>) => Promise<unknown>) | undefined;
 
   get running(): boolean {
     return this.client?.state === State.Running;
@@ -82,13 +89,14 @@ export class Daemon implements vscode.Disposable {
     return vscode.workspace.getConfiguration('runbridge').get<boolean>('daemon.keepSessions', true);
   }
 
-  /** The API, connecting (and starting the host or the daemon) first if needed. */
-  ensure(): Promise<RunbridgeApi> {
+  /** The API, connecting (and starting the host or the daemon) first if needed. `quiet`: a
+   * daemon that cannot be found is only said in the status bar (no message with fixes). */
+  ensure(quiet = false): Promise<RunbridgeApi> {
     if (this.api && this.client?.state === State.Running) {
       return Promise.resolve(this.api);
     }
     if (!this.starting) {
-      this.starting = this.start().finally(() => {
+      this.starting = this.start(quiet).finally(() => {
         this.starting = undefined;
       });
     }
@@ -128,13 +136,15 @@ export class Daemon implements vscode.Disposable {
     return this.client.onProgress(WorkDoneProgress.type, token, handler);
   }
 
-  private async start(): Promise<RunbridgeApi> {
+  private async start(quiet: boolean): Promise<RunbridgeApi> {
     const config = vscode.workspace.getConfiguration('runbridge');
     this.refusal = undefined;
     const { resolved, activePython } = await this.resolve(config);
     if ('error' in resolved) {
       this.stateEmitter.fire(resolved.error);
-      void this.offerFix(resolved.error, activePython);
+      if (!quiet) {
+        void this.offerFix(resolved.error, activePython);
+      }
       throw new DaemonNotFound(resolved.error);
     }
     const env = this.environment(config);
@@ -175,15 +185,24 @@ export class Daemon implements vscode.Disposable {
       // No `transport` field: with TransportKind.stdio the client would append `--stdio`.
       serverOptions = { command: standalone.command, args: standalone.args, options: { env } };
     }
+    const languages = config.get<string[]>('languages', []);
     const initializationOptions: InitializationOptions = {
       outputCapMb: config.get<number>('outputCapMb', 10),
+      languages,
+      cellMarkers: config.get<Record<string, string>>('cellMarkers', {}),
     };
     const profile = config.get<string>('defaultProfile', '');
     if (profile) {
       initializationOptions.profile = profile;
     }
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [],
+      // The documents of these languages are synced to the daemon, which answers their
+      // completion, hover, signature help, code lenses and symbols (its capabilities).
+      documentSelector: documentSelector(languages),
+      middleware: {
+        executeCommand: (command, args, next) =>
+          this.commandHook ? this.commandHook(command, args, () => Promise.resolve(next(command, args))) : next(command, args),
+      },
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions,
@@ -344,6 +363,16 @@ export class Daemon implements vscode.Disposable {
     }
   }
 
+  /** Connect again (new settings in initializationOptions), when connected: the session
+   * host goes on with its sessions; an in-process daemon restarts. */
+  async reconnect(): Promise<void> {
+    if (!this.running) {
+      return;
+    }
+    await this.stop();
+    await this.ensure().catch(() => undefined);
+  }
+
   /** Stop the daemon (the host, for every window) and start it again. */
   async restart(): Promise<void> {
     await this.stopDaemon();
@@ -367,6 +396,11 @@ export class Daemon implements vscode.Disposable {
     this.stateEmitter.dispose();
     this.connectEmitter.dispose();
   }
+}
+
+/** The runbridge languages' documents, saved (`file`) or not (`untitled`). */
+export function documentSelector(languages: string[]): { language: string; scheme: string }[] {
+  return languages.flatMap((language) => ['file', 'untitled'].map((scheme) => ({ language, scheme })));
 }
 
 /** The language client as the API's JSON-RPC peer (string method names only). */
