@@ -30,7 +30,8 @@ import {
   standaloneCommand,
   waitHostGone,
 } from './core/sessionHost';
-import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
+import { documentSelector, initializationOptions } from './core/clientOptions';
+import { PROTOCOL_VERSION, ServerInfo } from './protocol';
 
 export class DaemonNotFound extends Error {}
 
@@ -186,15 +187,12 @@ export class Daemon implements vscode.Disposable {
       serverOptions = { command: standalone.command, args: standalone.args, options: { env } };
     }
     const languages = config.get<string[]>('languages', []);
-    const initializationOptions: InitializationOptions = {
+    const initOptions = initializationOptions({
       outputCapMb: config.get<number>('outputCapMb', 10),
+      defaultProfile: config.get<string>('defaultProfile', ''),
       languages,
       cellMarkers: config.get<Record<string, string>>('cellMarkers', {}),
-    };
-    const profile = config.get<string>('defaultProfile', '');
-    if (profile) {
-      initializationOptions.profile = profile;
-    }
+    });
     const clientOptions: LanguageClientOptions = {
       // The documents of these languages are synced to the daemon, which answers their
       // completion, hover, signature help, code lenses and symbols (its capabilities).
@@ -205,7 +203,7 @@ export class Daemon implements vscode.Disposable {
       },
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions,
+      initializationOptions: initOptions,
       connectionOptions: { maxRestartCount: 3 },
       // One clear message of ours (see start() and the status bar) instead of the
       // client's generic "couldn't create connection to server" on top of it.
@@ -396,11 +394,6 @@ export class Daemon implements vscode.Disposable {
     this.stateEmitter.dispose();
     this.connectEmitter.dispose();
   }
-}
-
-/** The runbridge languages' documents, saved (`file`) or not (`untitled`). */
-export function documentSelector(languages: string[]): { language: string; scheme: string }[] {
-  return languages.flatMap((language) => ['file', 'untitled'].map((scheme) => ({ language, scheme })));
 }
 
 /** The language client as the API's JSON-RPC peer (string method names only). */
