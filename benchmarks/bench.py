@@ -41,7 +41,16 @@ CHUNK = 64 * 1024
 SESSION = "bench"
 #: A flood run with no output for this long (and no reply) has lost its end.
 STALL_S = 10.0
-SECTIONS = ("roundtrip", "throughput", "flood", "terminal", "spawn", "open")
+SECTIONS = (
+    "roundtrip",
+    "throughput",
+    "flood",
+    "terminal",
+    "variables",
+    "spawn",
+    "open",
+    "documents",
+)
 
 
 # -- environment ----------------------------------------------------------------
@@ -99,6 +108,22 @@ def pct(values: list[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def pygls_store_ms_per_key(lines: list[str], keys: int = 200) -> float:
+    """For comparison: pygls' own document store (``TextDocument.apply_change``, which the
+    daemon does not use) applying the same keystrokes in this process, ms per keystroke."""
+    from lsprotocol import types
+    from pygls.workspace import TextDocument
+
+    document = TextDocument("file:///bench/pygls.py", "\n".join(lines), version=1)
+    column = len(lines[5000])
+    t0 = time.perf_counter()
+    for n in range(keys):
+        at = types.Position(5000, column + n)
+        change = types.TextDocumentContentChangePartial(range=types.Range(at, at), text="a")
+        document.apply_change(change)
+    return (time.perf_counter() - t0) * 1000 / keys
 
 
 # -- a lean JSON-RPC client --------------------------------------------------------
@@ -639,6 +664,71 @@ class Bench:
             )
         )
 
+    # -- 5a. typing in a large document ------------------------------------------------
+    async def bench_documents(self) -> None:
+        """A 10,000-line python document (a ``# %%`` marker every 50 lines) is opened; 500
+        single-character ``didChange`` notifications type into line 5,000, then one request
+        (``runbridge/listSessions``) fences them: the time per keystroke, three bursts."""
+        lines = [
+            f"# %% cell {n // 50}" if n % 50 == 0 else f"x_{n} = {n} * 2" for n in range(10_000)
+        ]
+        uri = "file:///bench/large.py"
+        rb = await RpcClient.spawn(self.env, self.home)
+        try:
+            await rb.initialize()
+            item = {"uri": uri, "languageId": "python", "version": 1, "text": "\n".join(lines)}
+            rb.notify("textDocument/didOpen", {"textDocument": item})
+            process = psutil.Process(rb.proc.pid)
+            version, column = 1, len(lines[5000])
+            per_key_ms: list[float] = []
+            cpu_ms: list[float] = []
+            for burst in range(4):  # the first one warms up
+                await rb.request("runbridge/listSessions", {}, 30)
+                cpu0 = sum(process.cpu_times()[:2])
+                t0 = time.perf_counter()
+                for _ in range(500):
+                    version += 1
+                    at = {"line": 5000, "character": column}
+                    change = {"range": {"start": at, "end": at}, "text": "a"}
+                    rb.notify(
+                        "textDocument/didChange",
+                        {
+                            "textDocument": {"uri": uri, "version": version},
+                            "contentChanges": [change],
+                        },
+                    )
+                    column += 1
+                await rb.request("runbridge/listSessions", {}, 30)
+                if burst:
+                    per_key_ms.append((time.perf_counter() - t0) * 1000 / 500)
+                    cpu_ms.append((sum(process.cpu_times()[:2]) - cpu0) * 1000 / 500)
+            t0 = time.perf_counter()
+            cell = await rb.request(
+                "runbridge/cellAt", {"uri": uri, "position": {"line": 5000, "character": 0}}, 30
+            )
+            cell_at_ms = (time.perf_counter() - t0) * 1000
+            assert cell["cell"]["code"].startswith(lines[5001]), cell
+        finally:
+            await rb.close()
+        med = statistics.median(per_key_ms)
+        pygls_ms = pygls_store_ms_per_key(lines)
+        self.figures.append(
+            Figure(
+                "did_change_10k_lines_ms",
+                "didChange of a 10,000-line document, per keystroke (median of 3 x 500)",
+                med,
+                "ms",
+                "< 1 ms",
+                med < 1,
+                detail={
+                    "bursts_ms_per_key": per_key_ms,
+                    "daemon_cpu_ms_per_key": cpu_ms,
+                    "cell_at_after_edits_ms": cell_at_ms,
+                    "pygls_text_document_ms_per_key": pygls_ms,
+                },
+            )
+        )
+
     # -- 5b. opening a local session, with and without a spare kernel ready ----------
     async def _open_times(self, spare_kernels: int, n: int) -> tuple[list[float], dict[str, Any]]:
         """Open ``n`` local sessions on a daemon of its own (``spare_kernels``), each after
@@ -777,6 +867,65 @@ class Bench:
             )
         )
 
+    # -- 7. variables of a session -------------------------------------------------------
+    async def bench_variables(self) -> None:
+        """``runbridge/variables`` of a session holding 1,000 variables: idle (the silent
+        run), then while a run sleeps (the debugger, information only)."""
+        rb = self.rb
+        assert rb is not None
+        n, warmup = (10, 3) if self.quick else (30, 5)
+        count = 1000
+        _, result = await self.daemon_run(
+            "\n".join(f"bench_var_{i:04d} = {i}" for i in range(count))
+        )
+        assert result["status"] == "finished", result
+
+        async def measure(times: int) -> list[float]:
+            elapsed: list[float] = []
+            for _ in range(times):
+                t0 = time.perf_counter()
+                listed = await rb.request("runbridge/variables", {"session": SESSION}, 30)
+                elapsed.append((time.perf_counter() - t0) * 1000)
+                got = sum(v["name"].startswith("bench_var_") for v in listed["variables"])
+                assert got == count, f"{got} of {count} variables listed"
+            return elapsed
+
+        await measure(warmup)
+        idle = await measure(n)
+        med = statistics.median(idle)
+        self.figures.append(
+            Figure(
+                "variables_idle_ms",
+                f"runbridge/variables, {count} variables, idle (median of {n})",
+                med,
+                "ms",
+                "< 200 ms",
+                med < 200,
+                detail={"runs_ms": idle, "p95_ms": pct(idle, 95)},
+            )
+        )
+        sleeper = asyncio.ensure_future(self.daemon_run("import time; time.sleep(120)"))
+        try:
+            await asyncio.sleep(0.5)  # the run has started
+            busy = await measure(max(3, n // 3))
+        finally:
+            await rb.request("runbridge/interrupt", {"session": SESSION}, 30)
+            await sleeper
+        self.figures.append(
+            Figure(
+                "variables_busy_ms",
+                f"runbridge/variables, {count} variables, run busy (median of {len(busy)})",
+                statistics.median(busy),
+                "ms",
+                "info",
+                None,
+                detail={"runs_ms": busy},
+            )
+        )
+        await self.daemon_run(
+            f"for _n in range({count}):\n    del globals()[f'bench_var_{{_n:04d}}']\ndel _n"
+        )
+
     # -- driver -------------------------------------------------------------------------
     async def section(self, name: str, fn: Callable[[], Any]) -> None:
         """Run one measurement; a failure becomes a MISS row and the others still run."""
@@ -791,7 +940,7 @@ class Bench:
 
     async def run(self, cap_mb: float, only: set[str]) -> None:
         try:
-            if only & {"roundtrip", "throughput", "flood", "terminal"}:
+            if only & {"roundtrip", "throughput", "flood", "terminal", "variables"}:
                 self.rb = await self.start_daemon(cap_mb)
             if only & {"roundtrip", "throughput"}:
                 await self.start_direct()
@@ -804,6 +953,8 @@ class Bench:
                 await self.section("flood", self.bench_flood)
             if "terminal" in only:
                 await self.section("terminal", self.bench_terminal)
+            if "variables" in only:
+                await self.section("variables", self.bench_variables)
         finally:
             await self.stop_direct()
             if self.rb is not None:
@@ -815,6 +966,8 @@ class Bench:
             await self.section("spawn", self.bench_spawn)
         if "open" in only:
             await self.section("open", self.bench_open)
+        if "documents" in only:
+            await self.section("documents", self.bench_documents)
 
 
 def fmt(value: float | None, unit: str = "") -> str:

@@ -102,3 +102,30 @@ def cell_code(lines: Sequence[str], cell: Cell) -> str:
     """The cell's code: its lines up to :func:`code_end`, joined by newlines (line N of
     the text is line ``start + N`` of the document)."""
     return "\n".join(lines[cell.start : code_end(lines, cell)])
+
+
+def next_cell_start(cells: Sequence[Cell], line: int) -> int | None:
+    """The first code line of the cell after the one holding ``line`` (for "run and
+    advance"); when ``line`` is in no cell, of the first cell below it."""
+    current = cell_at(cells, line)
+    if current is not None:
+        return cells[current + 1].start if current + 1 < len(cells) else None
+    below = [cell for cell in cells if cell.top > line]
+    return below[0].start if below else None
+
+
+def cells_above(cells: Sequence[Cell], line: int) -> list[Cell]:
+    """The cells that end at or before the top of the cell holding ``line`` (for "run
+    above"), in order; when ``line`` is in no cell, those ending at or before ``line``."""
+    current = cell_at(cells, line)
+    limit = cells[current].top if current is not None else line
+    return [cell for cell in cells if cell.end <= limit]
+
+
+def cell_title(lines: Sequence[str], cell: Cell, index: int, marker: re.Pattern[str]) -> str:
+    """The marker line's text after the marker, else ``"Cell N"`` (N = ``index + 1``)."""
+    if cell.header is not None and cell.header < len(lines):
+        found = marker.search(lines[cell.header])
+        if found is not None and (rest := found.string[found.end() :].strip()):
+            return rest
+    return f"Cell {index + 1}"

@@ -7,7 +7,7 @@ Sources, lowest to highest precedence:
 3. environment variables ``RUNBRIDGE_PROFILE``, ``RUNBRIDGE_OUTPUT_CAP_MB`` and
    ``RUNBRIDGE_TRANSCRIPT_MAX_MB``;
 4. LSP ``initializationOptions`` (``profile``, ``outputCapMb``, ``transcriptMaxMb``,
-   ``profiles``).
+   ``profiles``, and the editor-only ``languages`` and ``cellMarkers``).
 
 Invalid values never stop the daemon: each problem becomes a warning naming the
 key, and the default is used instead.
@@ -25,7 +25,9 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from runbridge import paths
+from runbridge.cells import DEFAULT_MARKERS, MarkerError, compile_marker
 from runbridge.errors import ConfigError, quote
+from runbridge.languages import SERVED_LANGUAGES
 
 #: Every backend type, with the ``module:Class`` that implements it (imported when a
 #: profile of that type is first used): the one list of backend types.
@@ -81,6 +83,11 @@ class Settings:
     output_cap_mb: float = DEFAULT_OUTPUT_CAP_MB
     #: A session's transcript is rotated (``NAME.1.jsonl``) at a run start past this size.
     transcript_max_mb: float = DEFAULT_TRANSCRIPT_MAX_MB
+    #: The languageIds whose documents get language features (``languages``).
+    languages: frozenset[str] = SERVED_LANGUAGES
+    #: Cell markers the editor set (``cellMarkers``): languageId or ``"*"`` -> pattern,
+    #: each one checked; :func:`runbridge.cells.marker_for` falls back to the defaults.
+    cell_markers: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def profile(self, name: str | None) -> Profile:
@@ -174,7 +181,51 @@ def _parse_cap(value: Any, where: str, warnings: list[str]) -> float | None:
     return cap
 
 
+def _parse_languages(value: Any, where: str, warnings: list[str]) -> frozenset[str] | None:
+    """A list of languageIds, else a warning and None (the default is kept)."""
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return frozenset(value)
+    warnings.append(f"{where} = {value!r} is not a list of languageIds; default used")
+    return None
+
+
+def _parse_markers(value: Any, where: str, warnings: list[str]) -> dict[str, str]:
+    """``cellMarkers``: each usable pattern kept; a bad one is a warning naming its key."""
+    if not isinstance(value, dict):
+        warnings.append(f"{where} must be an object (languageId -> pattern); defaults used")
+        return {}
+    markers: dict[str, str] = {}
+    for language, pattern in value.items():
+        key = f"{where}.{language}"
+        if not isinstance(pattern, str):
+            warnings.append(f"{key} = {pattern!r} is not a string; default used")
+            continue
+        try:
+            compile_marker(pattern)
+        except MarkerError as exc:
+            warnings.append(f"{key}: {exc}; default used")
+            continue
+        markers[language] = pattern
+    for language in list(value):  # a bad entry: that language's default, not "*"
+        if language not in markers and language in DEFAULT_MARKERS:
+            markers[language] = DEFAULT_MARKERS[language]
+    return markers
+
+
+def _apply_editor_options(settings: Settings, raw: dict[str, Any], where: str) -> None:
+    """``languages`` and ``cellMarkers``: settings of the editor's documents."""
+    if "languages" in raw:
+        languages = _parse_languages(raw["languages"], f"{where}: languages", settings.warnings)
+        if languages is not None:
+            settings.languages = languages
+    if "cellMarkers" in raw:
+        markers = _parse_markers(raw["cellMarkers"], f"{where}: cellMarkers", settings.warnings)
+        settings.cell_markers = markers
+
+
 def _apply(settings: Settings, raw: dict[str, Any], where: str, init_options: bool) -> None:
+    if init_options:
+        _apply_editor_options(settings, raw, where)
     if "profiles" in raw:
         settings.profiles.update(_parse_profiles(raw["profiles"], where, settings.warnings))
     for attr, file_key, init_key, _ in _SIZES:

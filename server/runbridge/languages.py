@@ -1,6 +1,14 @@
-"""How code sent in batch mode is saved and run, by the editor's languageId."""
+"""Languages by the editor's languageId: those served, and how batch code is saved and run."""
 
 from __future__ import annotations
+
+#: The languageIds whose documents the daemon serves by default: those the clients run.
+SERVED_LANGUAGES = frozenset(
+    {
+        "python", "r", "julia", "javascript", "typescript", "shellscript", "sh", "bash",
+        "ruby", "lua", "scala", "sql", "c", "cpp", "go", "rust", "java",
+    }
+)  # fmt: skip
 
 #: languageId -> (file extension, interpreter command)
 _INTERPRETERS = {

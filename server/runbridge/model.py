@@ -160,6 +160,29 @@ class FolderEntry:
 
 
 @dataclass
+class Variable:
+    """One user variable of a live session (``runbridge/variables``)."""
+
+    name: str
+    type: str
+    #: A short ``repr`` (at most 200 characters).
+    value: str
+    #: ``"len N"`` or a shape such as ``"(3, 4)"`` where cheap to know, else None.
+    size: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "value": self.value, "size": self.size}
+
+
+@dataclass
+class Variables:
+    """A session's user variables; ``truncated`` when it has more than were listed."""
+
+    variables: list[Variable]
+    truncated: bool = False
+
+
+@dataclass
 class RunRequest:
     session: str
     code: str

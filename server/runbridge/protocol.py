@@ -40,6 +40,9 @@ HISTORY: Final = "runbridge/history"
 FOLLOW: Final = "runbridge/follow"
 LIST_TERMINALS: Final = "runbridge/listTerminals"
 ATTACH_TERMINAL: Final = "runbridge/attachTerminal"
+VARIABLES: Final = "runbridge/variables"
+BIND_DOCUMENT: Final = "runbridge/bindDocument"
+CELL_AT: Final = "runbridge/cellAt"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"
@@ -48,6 +51,7 @@ OUTPUT: Final = "runbridge/output"
 SESSION_CHANGED: Final = "runbridge/sessionChanged"
 TERMINAL_OUTPUT: Final = "runbridge/terminalOutput"
 TERMINAL_EXIT: Final = "runbridge/terminalExit"
+DOCUMENT_BOUND: Final = "runbridge/documentBound"
 # Request, daemon -> editor
 INPUT: Final = "runbridge/input"
 
@@ -56,6 +60,9 @@ COMMAND_RUN: Final = "runbridge.server.run"
 COMMAND_UPLOAD: Final = "runbridge.server.upload"
 COMMAND_INTERRUPT: Final = "runbridge.server.interrupt"
 COMMAND_RESTART: Final = "runbridge.server.restart"
+# ... and those of cells (``{uri, line}``)
+COMMAND_RUN_CELL: Final = "runbridge.server.runCell"
+COMMAND_RUN_ABOVE: Final = "runbridge.server.runAbove"
 
 _TYPE_NAMES = {
     str: "a string",
@@ -310,6 +317,12 @@ def parse_run_origin(raw: Any) -> RunOrigin | None:
     return None if uri is None else RunOrigin(uri, start, end)
 
 
+def run_uri(raw: Any) -> str | None:
+    """``runbridge/run``'s ``uri`` (checked), or None."""
+    uri: str | None = _get(as_object(raw, RUN), "uri", str, False)
+    return uri or None
+
+
 @dataclass
 class TransferParams:
     session: str
@@ -399,3 +412,43 @@ def parse_history(raw: Any) -> tuple[str, HistoryQuery]:
     limit = _bounded(p, "limit", 1, HISTORY_MAX_RUNS, HISTORY_RUNS)
     max_bytes = _bounded(p, "maxBytes", 1, HISTORY_MAX_BYTES, HISTORY_BYTES)
     return session, HistoryQuery(after, limit, max_bytes)
+
+
+def _uri(params: dict[str, Any]) -> str:
+    uri: str = _get(params, "uri", str, True)
+    if not uri:
+        raise InvalidParams("field 'uri' must not be empty", field="uri")
+    _check_text(uri, "uri")
+    return uri
+
+
+def _count(params: dict[str, Any], key: str, where: str = "") -> int:
+    """A line or character number: an integer, 0 or more."""
+    value: int = _get(params, key, int, True, where)
+    if value < 0:
+        raise InvalidParams(f"field '{where}{key}' must not be negative", field=f"{where}{key}")
+    return value
+
+
+def parse_bind_document(raw: Any) -> tuple[str, str | None]:
+    """``runbridge/bindDocument {uri, session: string | null}``."""
+    p = as_object(raw, BIND_DOCUMENT)
+    uri = _uri(p)
+    session: str | None = _get(p, "session", str, False)
+    return uri, None if session is None else _check_name(session, "session")
+
+
+def parse_cell_at(raw: Any) -> tuple[str, Position]:
+    """``runbridge/cellAt {uri, position}``."""
+    p = as_object(raw, CELL_AT)
+    uri = _uri(p)
+    position: dict[str, Any] = _get(p, "position", dict, True)
+    return uri, Position(
+        _count(position, "line", "position."), _count(position, "character", "position.")
+    )
+
+
+def parse_cell_command(raw: Any, command: str) -> tuple[str, int]:
+    """``runbridge.server.runCell`` / ``runAbove`` ``{uri, line}``."""
+    p = as_object(raw, command)
+    return _uri(p), _count(p, "line")

@@ -581,3 +581,22 @@ async def test_emulator_killed_mid_run(emu: Emulator, tmp_path: Path) -> None:
                 await asyncio.to_thread(proc2.kill)
     finally:
         await asyncio.to_thread(proc.stop)
+
+
+# -- variables -------------------------------------------------------------------------
+
+
+async def test_variables_are_not_available_and_the_session_is_untouched(daemon: Daemon) -> None:
+    """Backend.AI's kernel runners have no silent run and no debugger: ``Unsupported``,
+    naming the session, and nothing ran in it."""
+    session = "bai-vars"
+    result = await daemon.run("x = 1\nprint(x)", session)
+    assert daemon.text(result["runId"]) == "1\n"
+    error = await rpc_error(daemon, "runbridge/variables", {"session": session})
+    assert error.code == -32023
+    assert "not available for this kernel" in error.message
+    assert repr(session) in error.message
+    assert error_data(error) == {"kind": "Unsupported", "session": session}
+    result = await daemon.run("print(x + 1)", session)
+    assert daemon.text(result["runId"]) == "2\n"
+    await daemon.request("runbridge/closeSession", {"name": session})

@@ -47,6 +47,8 @@ class Daemon:
         self.terminal_data: dict[str, list[str]] = defaultdict(list)
         self.terminal_exits: dict[str, int | None] = {}
         self.input_requests: list[dict[str, Any]] = []
+        #: ``runbridge/documentBound`` notifications, in order.
+        self.bound: list[dict[str, Any]] = []
         #: How ``runbridge/input`` is answered: a callable taking the params.
         self.answer: Callable[[dict[str, Any]], Any] = lambda p: {"value": ""}
         self.notified = asyncio.Event()
@@ -72,6 +74,11 @@ class Daemon:
         def on_term_exit(params: Any) -> None:
             p = plain(params)
             self.terminal_exits[p["terminalId"]] = p["exitCode"]
+            self._poke()
+
+        @client.feature("runbridge/documentBound")
+        def on_bound(params: Any) -> None:
+            self.bound.append(plain(params))
             self._poke()
 
         @client.feature("runbridge/input")

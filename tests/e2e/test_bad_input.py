@@ -192,6 +192,20 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("listTerminals", [1], "params"),
     ("attachTerminal", {}, "terminalId"),
     ("attachTerminal", {"terminalId": 3}, "terminalId"),
+    ("variables", {}, "session"),
+    ("variables", {"session": 3}, "session"),
+    ("variables", {"session": ""}, "session"),
+    ("variables", [S], "params"),
+    ("bindDocument", {}, "uri"),
+    ("bindDocument", {"uri": 5, "session": S}, "uri"),
+    ("bindDocument", {"uri": "", "session": S}, "uri"),
+    ("bindDocument", {"uri": "file:///a.py", "session": ""}, "session"),
+    ("bindDocument", {"uri": "file:///a.py", "session": ["s"]}, "session"),
+    ("cellAt", {"position": AT_0}, "uri"),
+    ("cellAt", {"uri": "file:///a.py"}, "position"),
+    ("cellAt", {"uri": "file:///a.py", "position": [0, 0]}, "position"),
+    ("cellAt", {"uri": "file:///a.py", "position": {"line": 0}}, "position.character"),
+    ("cellAt", {"uri": "file:///a.py", "position": {"line": -1, "character": 0}}, "position.line"),
 ]
 
 
@@ -217,6 +231,8 @@ COMMANDS = [
     "runbridge.server.upload",
     "runbridge.server.interrupt",
     "runbridge.server.restart",
+    "runbridge.server.runCell",
+    "runbridge.server.runAbove",
 ]
 
 
@@ -243,6 +259,7 @@ def test_every_request_method_and_command_is_covered(
         ("interrupt", {"session": "ghost"}),
         ("restart", {"session": "ghost"}),
         ("download", {"session": "ghost", "files": ["a"], "dest": "/tmp"}),
+        ("variables", {"session": "ghost"}),
     ],
 )
 async def test_unknown_session_is_named(prepared: Daemon, method: str, params: Any) -> None:
@@ -452,6 +469,11 @@ async def test_execute_command_needs_exactly_one_argument(
         ("runbridge.server.upload", {"session": SESSION, "files": [3]}, "files[0]"),
         ("runbridge.server.interrupt", {}, "session"),
         ("runbridge.server.restart", {"session": 4}, "session"),
+        ("runbridge.server.runCell", {"line": 0}, "uri"),
+        ("runbridge.server.runCell", {"uri": "file:///a.py", "line": "0"}, "line"),
+        ("runbridge.server.runCell", {"uri": "file:///not-open.py", "line": 0}, "uri"),
+        ("runbridge.server.runAbove", {"uri": "file:///a.py", "line": -3}, "line"),
+        ("runbridge.server.runAbove", {"uri": "file:///not-open.py", "line": 2}, "uri"),
     ],
 )
 async def test_execute_command_bad_argument_names_the_field(
@@ -542,6 +564,14 @@ def method_params(method: str) -> st.SearchStrategy[Any]:
         "follow": near_valid({"session": names}, follow=mostly(st.booleans())),
         "listTerminals": near_valid({}),
         "attachTerminal": near_valid({"terminalId": tids}),
+        "variables": near_valid({"session": names}),
+        "bindDocument": near_valid(
+            {"uri": mostly(st.sampled_from(["file:///f.py", ""])), "session": names}
+        ),
+        "cellAt": near_valid(
+            {"uri": mostly(st.just("file:///f.py"))},
+            position=mostly(near_valid({"line": small_ints, "character": small_ints})),
+        ),
         "terminalInput": near_valid({"terminalId": tids, "data": mostly(st.just("echo hi\n"))}),
         "resizeTerminal": near_valid({"terminalId": tids}, rows=small_ints, cols=small_ints),
     }

@@ -43,7 +43,9 @@ METHODS = [
     "runbridge/closeTerminal", "runbridge/terminalInput", "runbridge/resizeTerminal",
     "runbridge/input", "$/cancelRequest", "$/setTrace", "initialize", "initialized",
     "textDocument/didOpen", "workspace/didChangeConfiguration", "workspace/executeCommand",
-    "window/workDoneProgress/cancel",
+    "window/workDoneProgress/cancel", "runbridge/variables", "runbridge/bindDocument",
+    "runbridge/cellAt", "textDocument/didChange", "textDocument/didClose",
+    "textDocument/codeLens", "textDocument/documentSymbol",
 ]  # fmt: skip
 
 json_values = st.recursive(
@@ -76,6 +78,8 @@ def messages(draw: st.DrawFn) -> bytes:
             "name": json_values, "session": json_values, "id": ids, "path": json_values,
             "files": json_values, "dest": json_values, "terminalId": json_values,
             "data": json_values, "profile": json_values, "capabilities": json_values,
+            "uri": json_values, "position": json_values, "textDocument": json_values,
+            "contentChanges": json_values,
         }))  # fmt: skip
     if draw(st.integers(0, 7)) == 0:
         shape["result" if draw(st.booleans()) else "error"] = draw(json_values)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from runbridge.cells import DEFAULT_MARKERS
 from runbridge.config import (
     DEFAULT_OUTPUT_CAP_MB,
     DEFAULT_TRANSCRIPT_MAX_MB,
@@ -315,3 +316,45 @@ def test_a_bad_spare_kernels_is_named_and_the_default_used(config_dir: Path, bad
     assert "initializationOptions: profiles.local.spare_kernels" in warning
     assert "default (1) used" in warning
     assert settings.profiles["local"].spare_kernels == 1
+
+
+def test_languages_and_cell_markers_from_init_options(config_dir: Path) -> None:
+    settings = load_settings()
+    assert "python" in settings.languages and "lua" in settings.languages
+    assert settings.cell_markers == {}  # runbridge.cells.DEFAULT_MARKERS apply
+    settings = load_settings(
+        {"languages": ["python", "r"], "cellMarkers": {"python": r"^##", "*": r"^--\s*%%"}}
+    )
+    assert settings.languages == frozenset({"python", "r"})
+    assert settings.cell_markers == {"python": r"^##", "*": r"^--\s*%%"}
+    assert settings.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("options", "key", "markers"),
+    [
+        ({"languages": "python"}, "initializationOptions: languages", {}),
+        ({"languages": ["python", 3]}, "initializationOptions: languages", {}),
+        ({"languages": [""]}, "initializationOptions: languages", {}),
+        ({"cellMarkers": ["^#"]}, "initializationOptions: cellMarkers", {}),
+        (
+            {"cellMarkers": {"python": "^#(%%", "*": "^--"}},
+            "initializationOptions: cellMarkers.python",
+            {"python": DEFAULT_MARKERS["python"], "*": "^--"},  # its default, not "*"
+        ),
+        ({"cellMarkers": {"lua": "^x?"}}, "initializationOptions: cellMarkers.lua", {}),
+        (
+            {"cellMarkers": {"*": 5}},
+            "initializationOptions: cellMarkers.*",
+            {"*": DEFAULT_MARKERS["*"]},
+        ),
+    ],
+)
+def test_a_bad_language_list_or_marker_is_named_and_the_default_used(
+    config_dir: Path, options: dict[str, Any], key: str, markers: dict[str, str]
+) -> None:
+    settings = load_settings(options)
+    [warning] = settings.warnings
+    assert warning.startswith(key) and "default" in warning, warning
+    assert "python" in settings.languages and "lua" in settings.languages
+    assert settings.cell_markers == markers

@@ -120,6 +120,7 @@ class Probe(AdaptedProtocol):
         self.initialize_params: list[types.InitializeParams] = []
         self.keep_process = False
         self.exited = 0
+        self.documents: list[tuple[str, str]] = []
 
     def tidy_error(self, error: types.ResponseError) -> None:
         self.tidied.append(types.ResponseError(error.code, error.message, error.data))
@@ -144,6 +145,15 @@ class Probe(AdaptedProtocol):
 
     def connection_exited(self) -> None:
         self.exited += 1
+
+    def document_opened(self, params: types.DidOpenTextDocumentParams) -> None:
+        self.documents.append(("open", params.text_document.uri))
+
+    def document_changed(self, params: types.DidChangeTextDocumentParams) -> None:
+        self.documents.append(("change", params.text_document.uri))
+
+    def document_closed(self, params: types.DidCloseTextDocumentParams) -> None:
+        self.documents.append(("close", params.text_document.uri))
 
 
 class Rig:
@@ -407,3 +417,28 @@ async def test_exit_in_pygls_way_closes_the_writer_and_exits(shut_down: bool, co
     assert (exited.value.code, rig.writer.closed, rig.user_exits) == (code, True, 1), changed(
         "lsp_exit", f"exit code {exited.value.code}, writer closed {rig.writer.closed}"
     )
+
+
+async def test_document_sync_goes_to_the_hooks_not_to_the_workspace() -> None:
+    rig = Rig()
+    user: list[str] = []
+
+    @rig.server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: LanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        user.append(params.text_document.uri)
+
+    uri = "file:///probe.py"
+    item = {"uri": uri, "languageId": "python", "version": 1, "text": "x = 1\n"}
+    rig.notify(types.TEXT_DOCUMENT_DID_OPEN, {"textDocument": item})
+    change = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}}
+    rig.notify(
+        types.TEXT_DOCUMENT_DID_CHANGE,
+        {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{**change, "text": "y"}]},
+    )
+    rig.notify(types.TEXT_DOCUMENT_DID_CLOSE, {"textDocument": {"uri": uri}})
+    await asyncio.sleep(0.01)
+    assert rig.proto.documents == [("open", uri), ("change", uri), ("close", uri)], changed(
+        "LanguageServerProtocol.lsp_text_document__did_open/change/close",
+        f"the document hooks saw {rig.proto.documents}",
+    )
+    assert user == [uri], changed("the user's didChange feature", f"it saw {user}")

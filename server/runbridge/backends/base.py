@@ -2,8 +2,8 @@
 
 A :class:`Backend` opens :class:`BackendSession` objects. A backend session is
 one compute session (a kernel plus its work folder, a Jupyter kernel, a
-Backend.AI session). The manager guarantees that ``execute`` and ``batch`` are
-never called concurrently on one session; ``interrupt``, ``restart``,
+Backend.AI session). The manager guarantees that ``execute``, ``batch`` and
+``variables(busy=False)`` are never called concurrently on one session; ``interrupt``, ``restart``,
 terminals and file transfers may be called at any time.
 
 Backends report output through a :class:`RunSink` and state changes through the
@@ -22,6 +22,7 @@ from runbridge.model import (
     FolderEntry,
     RunOutcome,
     SessionState,
+    Variables,
 )
 
 #: Called with (bytes done, bytes total) while files move.
@@ -66,6 +67,13 @@ class BackendSession(Protocol):
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome: ...
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome: ...
+
+    async def variables(self, busy: bool) -> Variables:
+        """The session's user variables, without running anything the user sees and
+        without starting a kernel (none when it is not running). ``busy``: a run or batch
+        job is in progress (the kernel cannot run anything now).
+        :class:`~runbridge.errors.Unsupported` when the kernel cannot list them."""
+        ...
 
     async def interrupt(self) -> None: ...
 

@@ -79,6 +79,18 @@ async def _history(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 _STOP_REPLY_S = 0.05
 
 
+async def _variables(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    name = protocol.parse_session_name(raw, protocol.VARIABLES, "session")
+    found = await ls.manager.variables(name)
+    wire: dict[str, Any] = {
+        "session": name,
+        "variables": [v.to_wire() for v in found.variables],
+    }
+    if found.truncated:
+        wire["truncated"] = True
+    return wire
+
+
 async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     protocol.as_object(raw, protocol.STOP_DAEMON)
     ls.stop_daemon_requested = True
@@ -106,6 +118,11 @@ async def _restart(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
         return (await ls.manager.restart(name)).to_wire()
     finally:
         progress.end()
+
+
+async def run_params(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    """A run from ``runbridge/run``'s params, as the commands run it; its RunResult."""
+    return (await _run(ls, raw)).to_wire()
 
 
 async def _run_command(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
@@ -194,6 +211,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.FOLLOW: _follow,
     protocol.LIST_TERMINALS: _list_terminals,
     protocol.ATTACH_TERMINAL: _attach_terminal,
+    protocol.VARIABLES: _variables,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.
@@ -318,13 +336,16 @@ async def open_session(
 
 
 async def queue_run(
-    ls: RunbridgeServer, request: RunRequest, origin: RunOrigin | None
+    ls: RunbridgeServer, request: RunRequest, origin: RunOrigin | None, uri: str | None = None
 ) -> RunMark | None:
     """Check and queue a run, opening its session first when it is not open; the
     diagnostics on the lines it was sent from go (the mark is for ``run_ended`` of
-    :class:`~runbridge.lsp.run_diagnostics.RunDiagnostics`)."""
+    :class:`~runbridge.lsp.run_diagnostics.RunDiagnostics`), and the document ``uri``
+    it was sent from is bound to its session unless bound explicitly."""
     ls.manager.enqueue(request)
     ls.started_run(request.run_id, request.session)
+    if uri is not None:
+        ls.documents.ran(uri, request.session)
     mark = ls.run_diagnostics.run_started(origin)
     if not ls.manager.is_open(request.session):
         await open_session(ls, request.session, request.profile, request.image, None, None)
@@ -334,7 +355,7 @@ async def queue_run(
 async def _run(ls: RunbridgeServer, raw: Any) -> RunResult:
     request = protocol.parse_run(raw, DEFAULT_SESSION)
     manager = ls.manager
-    mark = await queue_run(ls, request, protocol.parse_run_origin(raw))
+    mark = await queue_run(ls, request, protocol.parse_run_origin(raw), protocol.run_uri(raw))
     task = asyncio.ensure_future(manager.run(request))
     task.add_done_callback(lambda _: ls.fanout.finished(request.run_id))
     try:

@@ -15,10 +15,11 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import default_converter
 
-from runbridge import __version__, logs
+from runbridge import __version__, logs, protocol
 from runbridge.config import Settings, load_settings
 from runbridge.errors import quote
 from runbridge.lsp import wire
+from runbridge.lsp.documents import Documents
 from runbridge.lsp.editor_events import LspEvents
 from runbridge.lsp.fanout import Client, Fanout
 from runbridge.lsp.pygls_adapter import AdaptedProtocol
@@ -62,6 +63,8 @@ class RunbridgeServer(LanguageServer):
         self.fanout.add(self.client)
         #: The diagnostics of the runs this connection started.
         self.run_diagnostics = RunDiagnostics(self._publish_diagnostics, self._position_encoding)
+        #: The documents the editor opened, and the session each is bound to.
+        self.documents = Documents(lambda: self.settings, self._position_encoding, self._bound)
         #: Set when a shared daemon's client sent ``exit`` (or ``runbridge/stopDaemon``).
         self.detached = asyncio.Event()
         self.stop_daemon_requested = False
@@ -101,6 +104,11 @@ class RunbridgeServer(LanguageServer):
             return  # this connection is gone (a host's run outlived its editor)
         params = types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         self.text_document_publish_diagnostics(params)
+
+    def _bound(self, uri: str, session: str) -> None:
+        if self.client not in self.fanout.clients:
+            return  # this connection is gone
+        self.protocol.notify(protocol.DOCUMENT_BOUND, {"uri": uri, "session": session})
 
     def _position_encoding(self) -> str:
         """The position encoding agreed on at ``initialize`` (UTF-16 before it)."""

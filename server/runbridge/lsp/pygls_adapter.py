@@ -21,6 +21,8 @@ pygls range in ``pyproject.toml`` is the one it passed with):
 - a message that is already JSON text is framed and written as it is.
 - ``initialize`` and ``exit``: hooks to add capabilities and to keep the process
   when an editor of a shared daemon leaves.
+- text document sync: ``didOpen``/``didChange``/``didClose`` go to hooks, not to
+  pygls' workspace, whose incremental change rebuilds the whole text each time.
 """
 
 from __future__ import annotations
@@ -229,3 +231,38 @@ class AdaptedProtocol(LanguageServerProtocol):
         self.connection_exited()
         if (user_handler := self.fm.features.get(types.EXIT)) is not None:
             yield user_handler, args, None
+
+    # -- text documents ------------------------------------------------------------------
+    def document_opened(self, params: types.DidOpenTextDocumentParams) -> None:
+        """Hook: ``textDocument/didOpen``."""
+
+    def document_changed(self, params: types.DidChangeTextDocumentParams) -> None:
+        """Hook: ``textDocument/didChange``."""
+
+    def document_closed(self, params: types.DidCloseTextDocumentParams) -> None:
+        """Hook: ``textDocument/didClose``."""
+
+    def _user_feature(self, method: str, params: Any) -> Generator[Any, Any, None]:
+        if (user_handler := self.fm.features.get(method)) is not None:
+            yield user_handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(
+        self, params: types.DidOpenTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        self.document_opened(params)
+        yield from self._user_feature(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        self.document_changed(params)
+        yield from self._user_feature(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(
+        self, params: types.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        self.document_closed(params)
+        yield from self._user_feature(types.TEXT_DOCUMENT_DID_CLOSE, params)

@@ -66,7 +66,8 @@ class RunRequestTask:
 
     async def _run(self, raw: Any) -> dict[str, Any]:
         request = protocol.parse_run(raw, DEFAULT_SESSION)
-        mark = await queue_run(self._ls, request, protocol.parse_run_origin(raw))
+        origin, uri = protocol.parse_run_origin(raw), protocol.run_uri(raw)
+        mark = await queue_run(self._ls, request, origin, uri)
         self._request = request
         try:
             result = await self._ls.manager.run(request)

@@ -21,6 +21,7 @@ from runbridge import protocol
 from runbridge.errors import quote
 from runbridge.lsp import jsonrpc_errors, wire
 from runbridge.lsp.capabilities import experimental_capabilities
+from runbridge.lsp.cell_handlers import CELL_REQUEST_HANDLERS, register_cell_handlers
 from runbridge.lsp.fanout import Fanout
 from runbridge.lsp.handlers import REQUEST_HANDLERS, register_handlers
 from runbridge.lsp.language_server import RunbridgeServer
@@ -33,11 +34,12 @@ log = logging.getLogger(__name__)
 
 class RunbridgeProtocol(AdaptedProtocol):
     # runbridge's own messages keep their params as plain JSON
-    raw_requests = frozenset({*REQUEST_HANDLERS, protocol.INPUT})
+    raw_requests = frozenset({*REQUEST_HANDLERS, *CELL_REQUEST_HANDLERS, protocol.INPUT})
     raw_notifications = frozenset(
         {
             protocol.TERMINAL_INPUT, protocol.RESIZE_TERMINAL, protocol.OUTPUT,
             protocol.SESSION_CHANGED, protocol.TERMINAL_OUTPUT, protocol.TERMINAL_EXIT,
+            protocol.DOCUMENT_BOUND,
         }
     )  # fmt: skip
     raw_responses = frozenset({protocol.INPUT})
@@ -111,6 +113,17 @@ class RunbridgeProtocol(AdaptedProtocol):
     def before_initialize(self, params: types.InitializeParams) -> None:
         self.ls.configure(params.initialization_options)
 
+    def document_opened(self, params: types.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        self.ls.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
+
+    def document_changed(self, params: types.DidChangeTextDocumentParams) -> None:
+        doc = params.text_document
+        self.ls.documents.change(doc.uri, doc.version, params.content_changes)
+
+    def document_closed(self, params: types.DidCloseTextDocumentParams) -> None:
+        self.ls.documents.close(params.text_document.uri)
+
     def experimental_capabilities(self) -> Any:
         return experimental_capabilities(self.ls.settings)
 
@@ -133,4 +146,5 @@ def create_server(
     """A server; ``manager`` and ``fanout``: the session host's (see :mod:`runbridge.lsp.host`)."""
     server = RunbridgeServer(manager, fanout, protocol_cls=RunbridgeProtocol)
     register_handlers(server)
+    register_cell_handlers(server)
     return server

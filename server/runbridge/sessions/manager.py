@@ -38,6 +38,7 @@ from runbridge.model import (
     RunStatus,
     SessionInfo,
     SessionState,
+    Variables,
 )
 from runbridge.sessions.history import open_files, read_runs, select
 from runbridge.sessions.idle import IdleClock
@@ -430,6 +431,17 @@ class SessionManager:
         files = open_files([transcript.rotated_path, transcript.path])
         runs = await asyncio.to_thread(read_runs, files, streamed)
         return {"session": name, "transcript": str(transcript.path), **select(runs, query)}
+
+    async def variables(self, name: str) -> Variables:
+        """Session ``name``'s user variables (never opens it, never starts a kernel); the
+        backend is told whether a run holds it, else it is held while it answers."""
+        session = await self._ready(name)
+        if session.info.state not in (SessionState.IDLE, SessionState.BUSY):
+            return Variables([])
+        if session.lock.locked():
+            return await session.backend.variables(busy=True)
+        async with session.lock:  # free: taken at once, no run can slip in
+            return await session.backend.variables(busy=False)
 
     def is_executing(self, session_name: str, run_id: str) -> bool:
         """True while run ``run_id`` executes (it is neither queued nor done)."""

@@ -49,7 +49,7 @@ from runbridge.backends.base import (
     TerminalOutput,
 )
 from runbridge.backends.remote.websocket_terminal import WebSocketTerminal
-from runbridge.errors import BackendError, InvalidParams, SessionConflict
+from runbridge.errors import BackendError, InvalidParams, SessionConflict, Unsupported
 from runbridge.languages import batch_file
 from runbridge.model import (
     BatchOptions,
@@ -57,6 +57,7 @@ from runbridge.model import (
     FolderEntry,
     RunOutcome,
     SessionState,
+    Variables,
 )
 
 #: Image used when neither the request nor the profile names one.
@@ -257,6 +258,16 @@ class BackendAISession:
             interval = min(interval * 1.5, START_POLL_MAX_S)
             info = await self.info()
             self._set_status(info.get("status"), info.get("statusInfo"))
+
+    async def variables(self, busy: bool) -> Variables:
+        """Backend.AI's kernel runners have no way to list variables without a run the
+        user would see (no user expressions, no debugger)."""
+        raise Unsupported(
+            f"variables are not available for this kernel: session {self.name!r} runs on "
+            "Backend.AI, whose kernel runners cannot list variables without running code "
+            "in the session",
+            session=self.name,
+        )
 
     async def interrupt(self) -> None:
         self.runs.note_interrupt()

@@ -127,6 +127,14 @@ class JupyterKernel(RunHooks):
             raise BackendError(f"session {self.name!r} has no kernel connection", session=self.name)
         await channels.send("shell", "execute_request", content, msg_id=msg_id)
 
+    async def send_request(
+        self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
+    ) -> None:
+        channels = self.channels
+        if channels is None:
+            raise BackendError(f"session {self.name!r} has no kernel connection", session=self.name)
+        await channels.send(channel, msg_type, content, msg_id=msg_id)
+
     async def send_input_reply(self, value: str, request: Message) -> None:
         channels = self.channels
         if channels is not None:

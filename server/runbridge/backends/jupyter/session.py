@@ -40,6 +40,7 @@ from runbridge.backends.jupyter.client import JupyterClient, ServerFeatures, quo
 from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
 from runbridge.backends.jupyter.kernel import JupyterKernel
 from runbridge.backends.jupyter.kernel_store import KernelStore
+from runbridge.backends.kernel.variables import VariableReader
 from runbridge.errors import KernelSpecNotFound, SessionConflict
 from runbridge.model import (
     BatchOptions,
@@ -47,6 +48,7 @@ from runbridge.model import (
     FolderEntry,
     RunOutcome,
     SessionState,
+    Variables,
 )
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class JupyterSession:
         self.created: bool | None = None
         #: The session's kernel on the server, and the runs on it.
         self.kernel = JupyterKernel(client, name, lambda: on_state(SessionState.DEAD))
+        self.variables_reader = VariableReader(self.kernel.core, self.kernel)
         #: The server-side session (sessions API), when there is one.
         self.server_session_id: str | None = None
         #: The websocket session id: stable for this object, reused on reconnects.
@@ -475,6 +478,14 @@ class JupyterSession:
 
     async def interrupt(self) -> None:
         await self.kernel.core.interrupt()
+
+    async def variables(self, busy: bool) -> Variables:
+        """The user's variables (:mod:`runbridge.backends.kernel.variables`); none when the
+        kernel is dead or not connected (nothing is started here)."""
+        kernel = self.kernel
+        if kernel.channels is None or kernel.dead is not None:
+            return Variables([])
+        return await self.variables_reader.read(self.language or "", busy, self.image, self.name)
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         from runbridge.backends.jupyter import batch

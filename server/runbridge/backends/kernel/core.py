@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runbridge.backends.base import RunSink
+from runbridge.backends.kernel.replies import Replies
 from runbridge.backends.kernel.run import KernelRun
 from runbridge.backends.kernel.transport import KernelTransport, Message, RunHooks
 from runbridge.model import Display, RunOutcome
@@ -96,10 +97,14 @@ class KernelCore:
         self._hooks = hooks or RunHooks()
         #: The run in progress (one at a time: the session manager orders them).
         self.run: KernelRun | None = None
+        #: Requests (other than runs) waiting for their reply.
+        self.replies = Replies()
 
     # -- the message stream --------------------------------------------------------
     def feed(self, msg: Message) -> KernelRun | None:
         """A message from the kernel; returns the run it belongs to (None: not a run's)."""
+        if self.replies.resolve(msg):
+            return None
         run = self.run
         if run is None or msg.parent_id != run.msg_id:
             return None

@@ -70,6 +70,11 @@ class KernelTransport(Protocol):
     async def send_input_reply(self, value: str, request: Message) -> None:
         """Answer the ``input_request`` ``request`` with ``value``."""
 
+    async def send_request(
+        self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
+    ) -> None:
+        """Send a request with this ``msg_id`` on ``channel`` (``shell`` or ``control``)."""
+
     async def send_interrupt(self) -> None:
         """Interrupt the kernel (an error here is the caller's to report)."""
 

@@ -44,6 +44,7 @@ from runbridge.model import (
     FolderEntry,
     RunOutcome,
     SessionState,
+    Variables,
 )
 
 DEFAULT_IMAGE = "python3"
@@ -103,6 +104,9 @@ class LocalSession:
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         return await self._batch.run(options, code, sink)
+
+    async def variables(self, busy: bool) -> Variables:
+        return await self.kernel.variables(busy, self.name)
 
     async def interrupt(self) -> None:
         await self._batch.interrupt()

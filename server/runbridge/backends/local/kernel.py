@@ -28,9 +28,10 @@ from runbridge import paths
 from runbridge.backends.base import RunSink
 from runbridge.backends.kernel.core import KernelCore
 from runbridge.backends.kernel.transport import DictMessage, Message
+from runbridge.backends.kernel.variables import VariableReader
 from runbridge.backends.local import guardian
 from runbridge.errors import BackendError, KernelSpecNotFound, quote
-from runbridge.model import RunOutcome
+from runbridge.model import RunOutcome, Variables
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class LocalKernel:
         #: called when a run finds the kernel dead (a spare gets its session's on adoption)
         self.on_dead = on_dead
         self.core = KernelCore(self, lambda: self.on_dead())
+        self._variables = VariableReader(self.core, self)
         self._log_file: Any = None
         self._language = ""
         #: the session the guardian watches (the kernel's pid), 0 for none
@@ -211,6 +213,7 @@ class LocalKernel:
             asyncio.create_task(self._pump_iopub(kc), name="iopub"),
             asyncio.create_task(self._pump("shell", kc.get_shell_msg), name="shell"),
             asyncio.create_task(self._pump("stdin", kc.get_stdin_msg), name="stdin"),
+            asyncio.create_task(self._pump("control", kc.get_control_msg), name="control"),
         ]
 
     async def stop(self) -> None:
@@ -300,6 +303,19 @@ class LocalKernel:
         header["msg_id"] = msg_id
         kc.shell_channel.send(kc.session.msg("execute_request", content, header=header))
 
+    async def send_request(
+        self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
+    ) -> None:
+        kc = self._kc
+        if kc is None:
+            raise BackendError(
+                f"kernel {self.kernel_name!r} is not running", image=self.kernel_name
+            )
+        header = kc.session.msg_header(msg_type)
+        header["msg_id"] = msg_id
+        socket = kc.control_channel if channel == "control" else kc.shell_channel
+        socket.send(kc.session.msg(msg_type, content, header=header))
+
     async def send_input_reply(self, value: str, request: Message) -> None:
         if self._kc is not None:
             self._kc.input(value)
@@ -354,6 +370,13 @@ class LocalKernel:
                     log.exception("error handling a kernel message")
 
     # -- execution ---------------------------------------------------------
+    async def variables(self, busy: bool, session: str) -> Variables:
+        """The user's variables (:class:`~runbridge.backends.kernel.variables.VariableReader`);
+        none when the kernel is not running (nothing is started here)."""
+        if self._kc is None or not await self.is_alive():
+            return Variables([])
+        return await self._variables.read(self._language, busy, self.kernel_name, session)
+
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:
         if not await self.is_alive():
             await self.stop()
