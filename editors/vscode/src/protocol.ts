@@ -347,5 +347,8 @@ export interface Variable {
 
 export interface VariablesResult {
   session: string;
+  /** Sorted by name. */
   variables: Variable[];
+  /** The session has more than the daemon lists. */
+  truncated?: boolean;
 }

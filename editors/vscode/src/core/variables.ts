@@ -33,7 +33,11 @@ export function variableRows(result: VariablesResult): VariableRow[] {
   if (result.variables.length === 0) {
     return [message(`no variables in session ${result.session}`)];
   }
-  return result.variables.map(one);
+  const rows = result.variables.map(one);
+  if (result.truncated) {
+    rows.push(message(`… more variables than the ${rows.length} listed`));
+  }
+  return rows;
 }
 
 /** The message row for a failed `runbridge/variables` of `session`. */

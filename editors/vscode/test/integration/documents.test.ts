@@ -110,7 +110,19 @@ describe('documents and language features', { timeout: 180_000 }, () => {
     assert.equal(bad.code, P.ErrorCodes.InvalidParams);
   }));
 
-  test('completion, hover and variables come from the live session', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
+  test('runbridge/variables lists what the runs defined, no private names, no modules', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
+    const vars = await d.api.variables(S);
+    assert.equal(vars.session, S);
+    const v = vars.variables.find((x) => x.name === 'kernel_only_name_42');
+    assert.ok(v, JSON.stringify(vars.variables));
+    assert.deepEqual(v, { name: 'kernel_only_name_42', type: 'int', value: '1', size: null });
+    assert.ok(vars.variables.some((x) => x.name === 'rb_documented' && x.type === 'function'));
+    assert.ok(!vars.variables.some((x) => x.name.startsWith('_') || x.name === 'os'), 'no private names, no modules');
+    const missing = await rpcFailure(d.api.variables('it-docs-never-opened'));
+    assert.equal(missing.code, P.ErrorCodes.SessionNotFound);
+  }));
+
+  test('completion and hover come from the live session', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {
     // the user types a new line at the end (incremental didChange)
     await d.connection.sendNotification('textDocument/didChange', {
       textDocument: { uri, version: 2 },
@@ -127,16 +139,6 @@ describe('documents and language features', { timeout: 180_000 }, () => {
     );
     assert.ok(hover, 'a hover on rb_documented');
     assert.match(JSON.stringify(hover.contents), /rb docstring for the hover/);
-
-    const vars = await d.api.variables(S);
-    assert.equal(vars.session, S);
-    const v = vars.variables.find((x) => x.name === 'kernel_only_name_42');
-    assert.ok(v, JSON.stringify(vars.variables));
-    assert.equal(v.type, 'int');
-    assert.equal(v.value, '1');
-    assert.ok(!vars.variables.some((x) => x.name.startsWith('_') || x.name === 'os'), 'no private names, no modules');
-    const missing = await rpcFailure(d.api.variables('it-docs-never-opened'));
-    assert.equal(missing.code, P.ErrorCodes.SessionNotFound);
   }));
 
   test('the lens command runs its cell in the document session, as a run with uri and range', { timeout: TIMEOUT }, withDaemon(() => d!, async (d) => {

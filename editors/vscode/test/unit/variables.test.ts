@@ -22,6 +22,12 @@ describe('Variables view rows', () => {
     assert.match(rows[0].tooltip, /^df: DataFrame · \(1, 1\)\n/);
   });
 
+  it('a truncated list ends with a message row', () => {
+    const rows = variableRows({ session: 's', truncated: true, variables: [{ name: 'a', type: 'int', value: '1', size: null }] });
+    assert.deepEqual(rows.map((r) => r.message), [false, true]);
+    assert.match(rows[1].label, /more variables than the 1 listed/);
+  });
+
   it('no variables: one message row naming the session', () => {
     const rows = variableRows({ session: 'gpu', variables: [] });
     assert.equal(rows.length, 1);
