@@ -39,6 +39,8 @@ print("after password escape")
 # whose docstring the hover shows, and both in the Variables view
 kernel_only_name_42 = 1
 def rb_documented(a, b): "rb docstring for the hover"; return a + b
+# (never run) completion is asked at the end of the next line
+kernel_only_n
 
 # step upload: data.csv (uploaded with Runbridge: Upload Files) read in the session work folder
 print(open("data.csv").read().strip())
