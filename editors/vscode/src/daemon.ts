@@ -361,8 +361,8 @@ export class Daemon implements vscode.Disposable {
     }
   }
 
-  /** Connect again (new settings in initializationOptions), when connected: the session
-   * host goes on with its sessions; an in-process daemon restarts. */
+  /** Connect again (new settings in initializationOptions), when connected. For the session
+   * host, which goes on with its sessions (an in-process daemon would end its own). */
   async reconnect(): Promise<void> {
     if (!this.running) {
       return;

@@ -98,11 +98,17 @@ export function activate(context: vscode.ExtensionContext): void {
       deserializeWebviewPanel: async (panel) => media.adopt(panel),
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('runbridge.cellMarkers') || e.affectsConfiguration('runbridge.languages')) {
+      const documentSettings =
+        e.affectsConfiguration('runbridge.cellMarkers') || e.affectsConfiguration('runbridge.languages');
+      if (documentSettings && d.usesHost) {
         // sent in initializationOptions: a new connection (the host and its sessions go on)
         void d.reconnect();
       }
-      if (e.affectsConfiguration('runbridge.daemon') || e.affectsConfiguration('runbridge.defaultProfile')) {
+      if (
+        (documentSettings && !d.usesHost) ||
+        e.affectsConfiguration('runbridge.daemon') ||
+        e.affectsConfiguration('runbridge.defaultProfile')
+      ) {
         void vscode.window
           .showInformationMessage('runbridge: restart the daemon to use the new settings?', 'Restart Daemon')
           .then((choice) => choice && vscode.commands.executeCommand('runbridge.restartDaemon'));
