@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bench_language
 import psutil
 
 from runbridge import paths
@@ -44,6 +45,7 @@ STALL_S = 10.0
 SECTIONS = (
     "roundtrip",
     "throughput",
+    "language",
     "flood",
     "terminal",
     "variables",
@@ -926,6 +928,52 @@ class Bench:
             f"for _n in range({count}):\n    del globals()[f'bench_var_{{_n:04d}}']\ndel _n"
         )
 
+    # -- 8. completion and hover from the live kernel ------------------------------------
+    async def bench_language(self) -> None:
+        """``textDocument/completion`` on an idle local kernel against ``complete_request``
+        through jupyter_client, hover, and completion while a run sleeps."""
+        rb, kc = self.rb, self.kc
+        assert rb is not None
+        iters, warmup = (50, 10) if self.quick else (200, 20)
+        await self.direct_run(bench_language.SETUP)
+        await bench_language.prepare(rb, self.run_timeout)
+        daemon, direct = await bench_language.idle_completion(rb, kc, iters, warmup)
+        d50, d95, j50, j95 = pct(daemon, 50), pct(daemon, 95), pct(direct, 50), pct(direct, 95)
+        detail = {"iterations": iters, "warmup": warmup}
+        self.figures += [
+            Figure(
+                "completion_added_p50_ms", "completion, idle kernel: added latency p50",
+                d50 - j50, "ms", "<= 2 ms", d50 - j50 <= 2, d50, j50, detail,
+            ),
+            Figure(
+                "completion_p50_ms", "completion, idle kernel: p50", d50, "ms", "< 20 ms",
+                d50 < 20, d50, j50, detail,
+            ),
+            Figure(
+                "completion_p95_ms", "completion, idle kernel: p95", d95, "ms", "< 50 ms",
+                d95 < 50, d95, j95, detail,
+            ),
+        ]  # fmt: skip
+        hovered = await bench_language.hovers(rb, iters)
+        h95 = pct(hovered, 95)
+        self.figures.append(
+            Figure(
+                "hover_p95_ms", "hover (inspect_request), idle kernel: p95", h95, "ms",
+                "< 50 ms", h95 < 50, detail={"p50_ms": pct(hovered, 50), "iterations": iters},
+            )
+        )  # fmt: skip
+        busy, found = await bench_language.busy_completion(rb, 10 if self.quick else 30, 180)
+        worst = max(busy)
+        self.figures.append(
+            Figure(
+                "completion_busy_max_ms",
+                f"completion while a run sleeps: slowest of {len(busy)} "
+                f"({found} answered with the kernel's names, on control)",
+                worst, "ms", "< 100 ms", worst < 100,
+                detail={"p50_ms": pct(busy, 50), "runs_ms": busy, "with_names": found},
+            )
+        )  # fmt: skip
+
     # -- driver -------------------------------------------------------------------------
     async def section(self, name: str, fn: Callable[[], Any]) -> None:
         """Run one measurement; a failure becomes a MISS row and the others still run."""
@@ -940,14 +988,16 @@ class Bench:
 
     async def run(self, cap_mb: float, only: set[str]) -> None:
         try:
-            if only & {"roundtrip", "throughput", "flood", "terminal", "variables"}:
+            if only & {"roundtrip", "throughput", "language", "flood", "terminal", "variables"}:
                 self.rb = await self.start_daemon(cap_mb)
-            if only & {"roundtrip", "throughput"}:
+            if only & {"roundtrip", "throughput", "language"}:
                 await self.start_direct()
             if "roundtrip" in only:
                 await self.section("roundtrip", self.bench_round_trip)
             if "throughput" in only:
                 await self.section("throughput", self.bench_throughput)
+            if "language" in only:
+                await self.section("language", self.bench_language)
             await self.stop_direct()
             if "flood" in only:
                 await self.section("flood", self.bench_flood)

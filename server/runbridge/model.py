@@ -222,3 +222,46 @@ class HistoryQuery:
     after: tuple[str, int] | None = None
     limit: int = HISTORY_RUNS
     max_bytes: int = HISTORY_BYTES
+
+
+# -- language features from the live session -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CompletionMatch:
+    """One of the kernel's matches: ``text`` replaces the completed range; ``type`` is
+    ipykernel's (``function``, ``class``, ``module``, ``path``, ``magic``, ...) or None;
+    ``signature`` its parameter list (``(a, b=1)``) when the kernel gave one, else ''."""
+
+    text: str
+    type: str | None = None
+    signature: str = ""
+
+
+@dataclass(frozen=True)
+class Completions:
+    """What a session completes at a cursor: the matches replace ``code[start:end]``
+    (code-point offsets into the code sent). ``note``: why a backend cannot complete at
+    all (said once to the user), None when it can."""
+
+    start: int
+    end: int
+    matches: list[CompletionMatch] = field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What a session knows of the name at a cursor: ``text`` as the kernel gave it
+    (``text/plain``, ANSI colours included); empty when ``found`` is False."""
+
+    found: bool
+    text: str = ""
+
+
+NO_INSPECTION = Inspection(False)
+
+
+def no_completions(cursor: int, note: str | None = None) -> Completions:
+    """The empty answer (a session that cannot answer now)."""
+    return Completions(cursor, cursor, [], note)

@@ -45,7 +45,8 @@ METHODS = [
     "textDocument/didOpen", "workspace/didChangeConfiguration", "workspace/executeCommand",
     "window/workDoneProgress/cancel", "runbridge/variables", "runbridge/bindDocument",
     "runbridge/cellAt", "textDocument/didChange", "textDocument/didClose",
-    "textDocument/codeLens", "textDocument/documentSymbol",
+    "textDocument/codeLens", "textDocument/documentSymbol", "textDocument/completion",
+    "completionItem/resolve", "textDocument/hover", "textDocument/signatureHelp",
 ]  # fmt: skip
 
 json_values = st.recursive(
@@ -79,7 +80,7 @@ def messages(draw: st.DrawFn) -> bytes:
             "files": json_values, "dest": json_values, "terminalId": json_values,
             "data": json_values, "profile": json_values, "capabilities": json_values,
             "uri": json_values, "position": json_values, "textDocument": json_values,
-            "contentChanges": json_values,
+            "contentChanges": json_values, "label": json_values,
         }))  # fmt: skip
     if draw(st.integers(0, 7)) == 0:
         shape["result" if draw(st.booleans()) else "error"] = draw(json_values)

@@ -32,14 +32,18 @@ from runbridge.config import Profile, Settings
 from runbridge.errors import BackendError, RunbridgeError, SessionConflict, Unsupported
 from runbridge.model import (
     BatchOptions,
+    CompletionMatch,
+    Completions,
     FileEntry,
     FolderEntry,
+    Inspection,
     RunOutcome,
     RunRequest,
     RunResult,
     RunStatus,
     SessionState,
 )
+from runbridge.sessions import language
 from runbridge.sessions import manager as manager_module
 from runbridge.sessions.manager import SessionManager
 from runbridge.sessions.output import OutputBatch
@@ -115,6 +119,14 @@ class FakeSession:
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         return await self.execute(code, sink, options.timeout)
+
+    async def complete(self, code: str, cursor: int) -> Completions:
+        self.calls.append("complete")
+        return Completions(0, cursor, [CompletionMatch(code + "_done")])
+
+    async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
+        self.calls.append("inspect")
+        return Inspection(True, f"about {code}")
 
     async def interrupt(self) -> None:
         self.calls.append("interrupt")
@@ -325,6 +337,35 @@ async def test_opens_of_one_name_while_it_starts_share_the_start(
     backend.start_gate.set()
     assert ((await first).created, (await second).created) == (True, False)
     assert len(backend.sessions) == 1
+
+
+async def test_language_features_ask_only_a_running_session_and_start_none(
+    manager: SessionManager, backend: FakeBackend
+) -> None:
+    # not open: empty, and nothing opened
+    assert await language.complete(manager, "a", "pri", 3) == Completions(3, 3, [])
+    assert not (await language.inspect(manager, "a", "print", 2)).found
+    assert backend.sessions == [] and manager.sessions() == []
+    # starting: empty, the backend session is not asked
+    backend.start_gate = asyncio.Event()
+    opening = asyncio.ensure_future(manager.open("a"))
+    await until(lambda: len(backend.sessions) == 1, "the open reached the backend")
+    assert (await language.complete(manager, "a", "pri", 3)).matches == []
+    assert backend.session("a").calls == ["start"]
+    # idle, then busy: asked
+    backend.start_gate.set()
+    await opening
+    assert (await language.complete(manager, "a", "pri", 3)).matches == [
+        CompletionMatch("pri_done")
+    ]
+    fake = backend.session("a")
+    fake.hold("slow")
+    run = start_run(manager, "a", "slow")
+    await until(fake.started("slow"), "the run began")
+    assert (await language.inspect(manager, "a", "print", 2)).text == "about print"
+    fake.release("slow")
+    await ended(run)
+    assert fake.calls.count("complete") == 1 and fake.calls.count("inspect") == 1
 
 
 async def test_a_session_the_server_already_had_is_not_created(

@@ -3,8 +3,9 @@
 A :class:`Backend` opens :class:`BackendSession` objects. A backend session is
 one compute session (a kernel plus its work folder, a Jupyter kernel, a
 Backend.AI session). The manager guarantees that ``execute``, ``batch`` and
-``variables(busy=False)`` are never called concurrently on one session; ``interrupt``, ``restart``,
-terminals and file transfers may be called at any time.
+``variables(busy=False)`` are never called concurrently on one session;
+``interrupt``, ``restart``, terminals, file transfers, ``complete`` and ``inspect``
+may be called at any time.
 
 Backends report output through a :class:`RunSink` and state changes through the
 ``on_state`` callback they are given; they never import the LSP layer.
@@ -17,9 +18,11 @@ from typing import Protocol
 
 from runbridge.model import (
     BatchOptions,
+    Completions,
     Display,
     FileEntry,
     FolderEntry,
+    Inspection,
     RunOutcome,
     SessionState,
     Variables,
@@ -76,6 +79,18 @@ class BackendSession(Protocol):
         ...
 
     async def interrupt(self) -> None: ...
+
+    async def complete(self, code: str, cursor: int) -> Completions:
+        """The session's completions at ``cursor`` (a code-point offset into ``code``).
+
+        Never starts anything, and never waits long: a kernel that cannot answer within
+        100 ms while a run is busy (1 s while idle) gives the empty answer."""
+        ...
+
+    async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
+        """What the session knows of the name at ``cursor`` (``detail`` 0 or 1, as
+        Jupyter's ``inspect_request``); same rules as :meth:`complete`."""
+        ...
 
     async def restart(self) -> None: ...
 

@@ -24,8 +24,8 @@ from runbridge.cells import (
 from runbridge.errors import InvalidParams
 from runbridge.lsp.handlers import (
     Handler,
-    _as_command,
-    _as_request,
+    as_command,
+    as_request,
     run_params,
 )
 from runbridge.lsp.language_server import RunbridgeServer
@@ -201,9 +201,9 @@ def document_symbols(ls: RunbridgeServer, uri: str) -> list[types.DocumentSymbol
 
 def register_cell_handlers(server: RunbridgeServer) -> None:
     for method, handler in CELL_REQUEST_HANDLERS.items():
-        server.feature(method)(_as_request(handler))
+        server.feature(method)(as_request(handler))
     for command, handler in CELL_COMMAND_HANDLERS.items():
-        server.command(command)(_as_command(command, handler))
+        server.command(command)(as_command(command, handler))
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     def on_code_lens(ls: RunbridgeServer, params: types.CodeLensParams) -> list[types.CodeLens]:

@@ -251,14 +251,14 @@ def register_handlers(server: RunbridgeServer) -> None:
             await ls.aclose()
 
     for method, handler in REQUEST_HANDLERS.items():
-        server.feature(method)(_as_request(handler))
+        server.feature(method)(as_request(handler))
     for command, handler in COMMAND_HANDLERS.items():
-        server.command(command)(_as_command(command, handler))
+        server.command(command)(as_command(command, handler))
     for method, notification in NOTIFICATION_HANDLERS.items():
-        server.feature(method)(_as_notification(notification))
+        server.feature(method)(as_notification(notification))
 
 
-def _as_request(handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+def as_request(handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def request(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
         return await handler(ls, raw)
 
@@ -266,7 +266,7 @@ def _as_request(handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
     return mapped(request)
 
 
-def _as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+def as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def run_command(ls: RunbridgeServer, *args: Any) -> dict[str, Any]:
         if len(args) != 1:
             raise InvalidParams(
@@ -278,7 +278,7 @@ def _as_command(command: str, handler: Handler) -> Callable[..., Awaitable[dict[
     return mapped(run_command)
 
 
-def _as_notification(handler: NotificationHandler) -> Callable[[RunbridgeServer, Any], None]:
+def as_notification(handler: NotificationHandler) -> Callable[[RunbridgeServer, Any], None]:
     """Notifications have no reply: bad ones are logged (warning -> window/logMessage)."""
 
     def notification(ls: RunbridgeServer, raw: Any) -> None:

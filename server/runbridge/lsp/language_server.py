@@ -8,7 +8,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from cattrs import Converter
 from lsprotocol import types
@@ -27,6 +27,7 @@ from runbridge.lsp.run_diagnostics import RunDiagnostics
 from runbridge.sessions.manager import Events, SessionManager
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @functools.cache
@@ -68,6 +69,8 @@ class RunbridgeServer(LanguageServer):
         #: Set when a shared daemon's client sent ``exit`` (or ``runbridge/stopDaemon``).
         self.detached = asyncio.Event()
         self.stop_daemon_requested = False
+        #: Sessions whose "no completion here" note this editor was shown.
+        self.language_notes_shown: set[str] = set()
         #: Set by ``shutdown``: the editor of this connection is leaving.
         self.leaving = False
 
@@ -98,6 +101,12 @@ class RunbridgeServer(LanguageServer):
 
     def started_run(self, run_id: str, session: str) -> None:
         self.fanout.started(self.client, run_id, session)
+
+    def structure(self, data: Any, kind: type[T]) -> T:
+        """``data`` (plain JSON) as the lsprotocol type ``kind``, with the connections'
+        converter."""
+        value: T = _converter().structure(data, kind)
+        return value
 
     def _publish_diagnostics(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
         if self.client not in self.fanout.clients:

@@ -19,7 +19,7 @@ from pygls.exceptions import JsonRpcException
 
 from runbridge import protocol
 from runbridge.errors import quote
-from runbridge.lsp import jsonrpc_errors, wire
+from runbridge.lsp import jsonrpc_errors, language_features, wire
 from runbridge.lsp.capabilities import experimental_capabilities
 from runbridge.lsp.cell_handlers import CELL_REQUEST_HANDLERS, register_cell_handlers
 from runbridge.lsp.fanout import Fanout
@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 class RunbridgeProtocol(AdaptedProtocol):
     # runbridge's own messages keep their params as plain JSON
-    raw_requests = frozenset({*REQUEST_HANDLERS, *CELL_REQUEST_HANDLERS, protocol.INPUT})
+    raw_requests = frozenset(
+        {*REQUEST_HANDLERS, *CELL_REQUEST_HANDLERS, *language_features.METHODS, protocol.INPUT}
+    )
     raw_notifications = frozenset(
         {
             protocol.TERMINAL_INPUT, protocol.RESIZE_TERMINAL, protocol.OUTPUT,
@@ -147,4 +149,5 @@ def create_server(
     server = RunbridgeServer(manager, fanout, protocol_cls=RunbridgeProtocol)
     register_handlers(server)
     register_cell_handlers(server)
+    language_features.register_language_features(server)
     return server

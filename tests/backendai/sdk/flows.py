@@ -142,6 +142,17 @@ async def _pty(name):
         return {"output": buf.decode(errors="replace")}
 
 
+def flow_complete(name):
+    """``ComputeSession.complete``: what the manager's completion endpoint answers."""
+    with Session() as api:
+        kern = api.ComputeSession.get_or_create(IMAGE, name=name)
+        exec_loop(kern, "kernel_only_name_42 = 1")
+        code = "kernel_only"
+        answer = kern.complete(code, {"row": 0, "col": len(code), "line": code, "post": ""})
+        kern.destroy()
+        return {"answer": answer}
+
+
 def flow_bench(name):
     """Trivial-run round trips with the SDK's sync execute loop (for the issue's benchmark)."""
     import time
@@ -162,6 +173,7 @@ def flow_bench(name):
 
 FLOWS = {
     "bench": flow_bench,
+    "complete": flow_complete,
     "query": flow_query,
     "input": flow_input,
     "media": flow_media,

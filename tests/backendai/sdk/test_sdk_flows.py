@@ -131,6 +131,15 @@ async def test_sdk_pty(sdk_py: Path, old_emu: Emulator, tmp_path: Path) -> None:
     assert "pty-42" in r["output"]
 
 
+async def test_sdk_complete_gets_the_stock_runners_empty_list(
+    sdk_py: Path, old_emu: Emulator, tmp_path: Path
+) -> None:
+    """The completion endpoint as runbridge calls it (``backends/backendai/completion.py``)."""
+    r = await run_flow(sdk_py, old_emu, "complete", "sdk-complete", tmp_path)
+    assert "error" not in r, r
+    assert r["answer"] == {"result": {"status": "finished", "completions": []}}
+
+
 async def test_sdk_old_wire_fails_on_new_generation(
     sdk_py: Path, new_emu: Emulator, tmp_path: Path
 ) -> None:

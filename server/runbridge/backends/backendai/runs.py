@@ -88,6 +88,11 @@ class SessionRuns:
         #: Execute websockets of finished runs whose closing handshake is under way.
         self._closing_sockets: set[asyncio.Task[None]] = set()
 
+    @property
+    def busy(self) -> bool:
+        """A run is executing."""
+        return self._run is not None
+
     def note_interrupt(self) -> None:
         """The run executing now (if any) ends interrupted."""
         run = self._run

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from runbridge.backends.backendai import completion
 from runbridge.backends.backendai import files as work_folder
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import (
@@ -52,9 +53,12 @@ from runbridge.backends.remote.websocket_terminal import WebSocketTerminal
 from runbridge.errors import BackendError, InvalidParams, SessionConflict, Unsupported
 from runbridge.languages import batch_file
 from runbridge.model import (
+    NO_INSPECTION,
     BatchOptions,
+    Completions,
     FileEntry,
     FolderEntry,
+    Inspection,
     RunOutcome,
     SessionState,
     Variables,
@@ -358,6 +362,15 @@ class BackendAISession:
             return
         await self.runs.detach()
         await self._close_terminals()
+
+    # -- language features -------------------------------------------------------------
+    async def complete(self, code: str, cursor: int) -> Completions:
+        """The manager's completion endpoint (empty with the stock runners)."""
+        return await completion.complete(self.client, self.name, code, cursor, self.runs.busy)
+
+    async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
+        """Backend.AI has no inspection: nothing."""
+        return NO_INSPECTION
 
     # -- runs --------------------------------------------------------------------------
     async def execute(self, code: str, sink: RunSink, timeout: float | None) -> RunOutcome:

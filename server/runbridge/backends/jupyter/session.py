@@ -43,12 +43,16 @@ from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.backends.kernel.variables import VariableReader
 from runbridge.errors import KernelSpecNotFound, SessionConflict
 from runbridge.model import (
+    NO_INSPECTION,
     BatchOptions,
+    Completions,
     FileEntry,
     FolderEntry,
+    Inspection,
     RunOutcome,
     SessionState,
     Variables,
+    no_completions,
 )
 
 log = logging.getLogger(__name__)
@@ -475,6 +479,16 @@ class JupyterSession:
         if self.kernel.channels is None or self.kernel.dead is not None:
             await self.restart()
         return await self.kernel.core.execute(code, sink, timeout)
+
+    async def complete(self, code: str, cursor: int) -> Completions:
+        if self.kernel.channels is None or self.kernel.dead is not None:
+            return no_completions(cursor)
+        return await self.kernel.core.complete(code, cursor)
+
+    async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
+        if self.kernel.channels is None or self.kernel.dead is not None:
+            return NO_INSPECTION
+        return await self.kernel.core.inspect(code, cursor, detail)
 
     async def interrupt(self) -> None:
         await self.kernel.core.interrupt()

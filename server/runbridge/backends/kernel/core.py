@@ -4,7 +4,8 @@ A :class:`KernelCore` holds the run in progress of one kernel. Its transport
 (:mod:`.transport`) sends the requests and feeds it every message the kernel sends;
 messages whose ``parent_header.msg_id`` is the run's ``execute_request`` become the
 run's console records (:class:`~runbridge.backends.kernel.run.KernelRun`), the rest are
-ignored. A run is done when both its ``execute_reply`` and its ``status: idle`` arrived;
+ignored; the replies of other requests (:mod:`.replies`, :mod:`.requests`) are taken
+first. A run is done when both its ``execute_reply`` and its ``status: idle`` arrived;
 an ``input_request`` is put to the user through the run's sink and answered with an
 ``input_reply`` (or, when the user cancels it, with an interrupt). Past its timeout a
 run interrupts the kernel and ends ``exec-timeout``. A kernel found dead, a restart and
@@ -22,9 +23,10 @@ from typing import Any
 
 from runbridge.backends.base import RunSink
 from runbridge.backends.kernel.replies import Replies
+from runbridge.backends.kernel.requests import KernelRequests
 from runbridge.backends.kernel.run import KernelRun
 from runbridge.backends.kernel.transport import KernelTransport, Message, RunHooks
-from runbridge.model import Display, RunOutcome
+from runbridge.model import Completions, Display, Inspection, RunOutcome
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +101,13 @@ class KernelCore:
         self.run: KernelRun | None = None
         #: Requests (other than runs) waiting for their reply.
         self.replies = Replies()
+        #: Completion and inspection requests in flight.
+        self.requests = KernelRequests(transport, self.replies)
 
     # -- the message stream --------------------------------------------------------
     def feed(self, msg: Message) -> KernelRun | None:
         """A message from the kernel; returns the run it belongs to (None: not a run's)."""
-        if self.replies.resolve(msg):
+        if self.replies.resolve(msg) or self.requests.feed(msg):
             return None
         run = self.run
         if run is None or msg.parent_id != run.msg_id:
@@ -125,17 +129,34 @@ class KernelCore:
         the session is dead."""
         if self.run is not None:
             self.run.end(aborted=message)
+        self.requests.forget()
         self._on_dead()
 
     def restarted(self) -> None:
         """The kernel is being restarted: the run in progress ends ``failed``."""
         if self.run is not None:
             self.run.end(aborted=RESTARTED)
+        self.requests.forget()
 
     def session_closed(self) -> None:
         """The session is closing: the run in progress ends ``interrupted``."""
         if self.run is not None:
             self.run.end(closed=True)
+        self.requests.forget()
+
+    # -- language features -------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A run is executing: the shell channel would make requests wait for it."""
+        return self.run is not None and not self.run.done.is_set()
+
+    async def complete(self, code: str, cursor: int) -> Completions:
+        """The kernel's completions at ``cursor`` (a code-point offset into ``code``)."""
+        return await self.requests.complete(code, cursor, self.busy)
+
+    async def inspect(self, code: str, cursor: int, detail: int = 0) -> Inspection:
+        """What the kernel knows of the name at ``cursor``."""
+        return await self.requests.inspect(code, cursor, detail, self.busy)
 
     # -- interrupts ----------------------------------------------------------------
     async def interrupt(self) -> None:

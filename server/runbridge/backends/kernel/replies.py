@@ -42,10 +42,11 @@ class Replies:
         msg_type: str,
         content: dict[str, Any],
         timeout: float,
+        msg_id: str | None = None,
     ) -> dict[str, Any] | None:
-        """Send a request on ``channel``; its reply's content, or None when none came
-        within ``timeout`` seconds."""
-        msg_id = uuid.uuid4().hex
+        """Send a request on ``channel`` (with ``msg_id``, else a new one); its reply's
+        content, or None when none came within ``timeout`` seconds."""
+        msg_id = msg_id or uuid.uuid4().hex
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = (channel, future)
         try:

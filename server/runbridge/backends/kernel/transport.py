@@ -1,7 +1,7 @@
 """What the kernel run core needs of a kernel connection, and what it is fed.
 
 A transport sends requests to one kernel; it feeds every message it receives from
-the kernel (IOPub, shell, stdin) to :meth:`runbridge.backends.kernel.core.KernelCore.feed`,
+the kernel (IOPub, shell, stdin, control) to :meth:`runbridge.backends.kernel.core.KernelCore.feed`,
 in the order it received them. :class:`RunHooks` are the places where a transport may
 add to a run (the ``jupyter`` backend's IOPub barrier, liveness check and interrupt
 confirmation); their defaults do nothing.
@@ -73,7 +73,9 @@ class KernelTransport(Protocol):
     async def send_request(
         self, channel: str, msg_type: str, content: dict[str, Any], msg_id: str
     ) -> None:
-        """Send a request with this ``msg_id`` on ``channel`` (``shell`` or ``control``)."""
+        """Send a ``msg_type`` request with this ``msg_id`` on ``channel`` (``shell``, or
+        ``control``, which ipykernel serves while a run is busy); its reply is fed to the
+        core like every message."""
 
     async def send_interrupt(self) -> None:
         """Interrupt the kernel (an error here is the caller's to report)."""

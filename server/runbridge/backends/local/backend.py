@@ -39,12 +39,16 @@ from runbridge.backends.local.spares import SparePool
 from runbridge.backends.local.terminal import PtyTerminal
 from runbridge.config import DEFAULT_SPARE_KERNELS, Profile
 from runbridge.model import (
+    NO_INSPECTION,
     BatchOptions,
+    Completions,
     FileEntry,
     FolderEntry,
+    Inspection,
     RunOutcome,
     SessionState,
     Variables,
+    no_completions,
 )
 
 DEFAULT_IMAGE = "python3"
@@ -104,6 +108,16 @@ class LocalSession:
 
     async def batch(self, options: BatchOptions, code: str, sink: RunSink) -> RunOutcome:
         return await self._batch.run(options, code, sink)
+
+    async def complete(self, code: str, cursor: int) -> Completions:
+        if not self.kernel.started:
+            return no_completions(cursor)
+        return await self.kernel.core.complete(code, cursor)
+
+    async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
+        if not self.kernel.started:
+            return NO_INSPECTION
+        return await self.kernel.core.inspect(code, cursor, detail)
 
     async def variables(self, busy: bool) -> Variables:
         return await self.kernel.variables(busy, self.name)

@@ -3,7 +3,7 @@
 One :class:`LocalKernel` owns one kernel process. It starts the kernel with the
 IPC transport and a private connection file, and is the ZeroMQ transport of the
 kernel run core (:mod:`runbridge.backends.kernel`): it sends the core's requests
-and feeds it the kernel's IOPub, shell and stdin messages; the core says whether
+and feeds it the kernel's IOPub, shell, stdin and control messages; the core says whether
 the process is still alive by asking :meth:`LocalKernel.is_alive`.
 """
 
