@@ -552,6 +552,11 @@ export const steps = [
       await shiftEnterOn(vs, ctx, 'documented');
       // the Variables view (in the explorer), refreshed when the runs end
       await vs.runCommand('runbridge.variables.focus');
+      // room for every variable of the session: collapse the Explorer's folder section (a
+      // click on its header), so the view below takes the height (its rows are virtual:
+      // only those in view exist)
+      const folders = vs.page.locator('.pane:has(.explorer-folders-view) > .pane-header[aria-expanded="true"]').first();
+      if (await folders.isVisible().catch(() => false)) await folders.click();
       const viewText = () => vs.page.evaluate(() => {
         const pane = [...document.querySelectorAll('.pane')]
           .find((p) => /runbridge: variables/i.test(p.querySelector('.pane-header')?.innerText || ''));
