@@ -18,7 +18,8 @@ function one(v: Variable): VariableRow {
   const size = v.size ? ` · ${v.size}` : '';
   return {
     label: v.name,
-    description: `${v.type}${size} = ${v.value}`,
+    // one line in the view (a data frame's repr has many); the tooltip keeps them
+    description: `${v.type}${size} = ${v.value.replace(/\s+/g, ' ')}`,
     tooltip: `${v.name}: ${v.type}${size}\n${v.value}`,
     message: false,
   };

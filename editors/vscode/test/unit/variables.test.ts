@@ -15,11 +15,11 @@ describe('Variables view rows', () => {
     assert.deepEqual(
       rows.map((r) => [r.label, r.description, r.message]),
       [
-        ['df', 'DataFrame · (1, 1) =    a\n0  1', false],
+        ['df', 'DataFrame · (1, 1) =  a 0 1', false],
         ['n', 'int = 3', false],
       ],
     );
-    assert.match(rows[0].tooltip, /^df: DataFrame · \(1, 1\)\n/);
+    assert.equal(rows[0].tooltip, 'df: DataFrame · (1, 1)\n   a\n0  1');
   });
 
   it('a truncated list ends with a message row', () => {
