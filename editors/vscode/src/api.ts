@@ -31,6 +31,8 @@ export interface RunbridgeEvents {
   sessionChanged(info: P.SessionInfo): void;
   terminalOutput(params: P.TerminalOutputParams): void;
   terminalExit(params: P.TerminalExitParams): void;
+  /** A document of this connection is bound to a session (opened, bound, run elsewhere). */
+  documentBound?(params: P.DocumentBound): void;
   /** Answer an input() prompt; `null` cancels (the daemon interrupts the run). */
   input(params: P.InputParams, token: CancellationToken): Promise<string | null>;
 }
@@ -75,6 +77,7 @@ export class RunbridgeApi {
         events.terminalOutput(p),
       ),
       peer.onNotification(P.TERMINAL_EXIT, (p: P.TerminalExitParams) => events.terminalExit(p)),
+      peer.onNotification(P.DOCUMENT_BOUND, (p: P.DocumentBound) => events.documentBound?.(p)),
       peer.onRequest(
         P.INPUT,
         async (p: P.InputParams, token: CancellationToken): Promise<P.InputResult> => ({
@@ -209,6 +212,21 @@ export class RunbridgeApi {
 
   async terminalInput(terminalId: string, data: string): Promise<void> {
     await this.peer.sendNotification(P.TERMINAL_INPUT, { terminalId, data });
+  }
+
+  /** Bind a document to a session (`null`: back to the daemon's rule). */
+  bindDocument(uri: string, session: string | null): Promise<P.DocumentBound> {
+    return this.request(P.BIND_DOCUMENT, { uri, session } satisfies P.BindDocumentParams);
+  }
+
+  /** The cell at a position of an open document, the next cell's start and the cells above. */
+  cellAt(uri: string, position: P.Position): Promise<P.CellAtResult> {
+    return this.request(P.CELL_AT, { uri, position } satisfies P.CellAtParams);
+  }
+
+  /** The session's user variables (Unsupported: not available for this kernel). */
+  variables(session: string): Promise<P.VariablesResult> {
+    return this.request(P.VARIABLES, { session });
   }
 
   async resizeTerminal(terminalId: string, rows: number, cols: number): Promise<void> {

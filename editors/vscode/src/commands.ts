@@ -4,8 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from './api';
-import { cellAt, cellText, cellsAbove, nextCellStart } from './core/cells';
-import { cellsOf, documentLines } from './codeLens';
+import { CellRunner, enabledFor } from './cells';
 import { Daemon, DaemonNotFound } from './daemon';
 import { MediaPanels } from './mediaPanel';
 import { OutputTerminals } from './outputTerminal';
@@ -13,11 +12,14 @@ import { RemoteTerminals } from './remoteTerminal';
 import { Reattachment } from './reattach';
 import { Runner } from './runner';
 import { Sessions } from './sessions';
+import { VariablesView } from './variablesView';
 
 export interface Parts {
   daemon: Daemon;
   sessions: Sessions;
   runner: Runner;
+  cells: CellRunner;
+  variables: VariablesView;
   outputs: OutputTerminals;
   media: MediaPanels;
   terminals: RemoteTerminals;
@@ -82,7 +84,19 @@ async function withApi<T>(fn: () => Promise<T>): Promise<T | undefined> {
 }
 
 export function registerCommands(parts: Parts): vscode.Disposable[] {
-  const { daemon, sessions, runner, outputs, media, terminals, reattachment } = parts;
+  const { daemon, sessions, runner, cells, variables, outputs, media, terminals, reattachment } = parts;
+
+  /** The user picked `name`: the window's session, and the active document's (bound in the
+   * daemon, so its language features use that session's kernel). */
+  const pick = async (name: string): Promise<void> => {
+    const editor = vscode.window.activeTextEditor;
+    const document = editor && enabledFor(editor.document.languageId) ? editor.document : undefined;
+    await sessions.select(name, document);
+    const api = daemon.current();
+    if (api && document) {
+      await api.bindDocument(document.uri.toString(), name);
+    }
+  };
 
   const runSelection = async (): Promise<void> => {
     const editor = editorOrWarn();
@@ -110,61 +124,6 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       range = new vscode.Range(selection.start, selection.end);
     }
     await runner.run({ code: document.getText(range), origin: { document, range } });
-  };
-
-  const runCell = async (uri?: unknown, line?: unknown, advance = false): Promise<void> => {
-    const document = await documentFor(uri);
-    if (!document) {
-      return;
-    }
-    const editor = vscode.window.activeTextEditor;
-    const at =
-      typeof line === 'number'
-        ? line
-        : editor?.document === document
-          ? editor.selection.active.line
-          : 0;
-    const cells = cellsOf(document);
-    const lines = documentLines(document);
-    const cell = cellAt(cells, at) ?? { header: null, start: 0, end: document.lineCount };
-    if (advance && editor?.document === document) {
-      const next = nextCellStart(cells, at);
-      if (next !== undefined && next < document.lineCount) {
-        const pos = new vscode.Position(next, 0);
-        editor.selection = new vscode.Selection(pos, pos);
-        editor.revealRange(new vscode.Range(pos, pos));
-      }
-    }
-    if (cell.end <= cell.start) {
-      void vscode.window.showInformationMessage('runbridge: this cell is empty.');
-      return;
-    }
-    await runner.run({
-      code: cellText(lines, cell),
-      origin: { document, range: wholeLines(document, cell.start, cell.end) },
-    });
-  };
-
-  const runAbove = async (uri?: unknown, line?: unknown): Promise<void> => {
-    const document = await documentFor(uri);
-    if (!document) {
-      return;
-    }
-    const editor = vscode.window.activeTextEditor;
-    const at = typeof line === 'number' ? line : (editor?.selection.active.line ?? 0);
-    const lines = documentLines(document);
-    for (const cell of cellsAbove(cellsOf(document), at)) {
-      if (cell.end <= cell.start) {
-        continue;
-      }
-      const result = await runner.run({
-        code: cellText(lines, cell),
-        origin: { document, range: wholeLines(document, cell.start, cell.end) },
-      });
-      if (!result || result.status !== 'finished' || result.exitCode) {
-        return; // stop at the first cell that failed
-      }
-    }
   };
 
   const runFile = async (uri?: unknown): Promise<void> => {
@@ -314,7 +273,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       ...(image.trim() ? { image: image.trim() } : {}),
     });
     sessions.update(info);
-    await sessions.select(info.name);
+    await pick(info.name);
     return info.name;
   };
 
@@ -430,15 +389,16 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
 
   return [
     register('runbridge.runSelection', runSelection),
-    register('runbridge.runCell', (uri, line) => runCell(uri, line)),
-    register('runbridge.runCellAndAdvance', (uri, line) => runCell(uri, line, true)),
-    register('runbridge.runAbove', runAbove),
+    register('runbridge.runCell', (uri, line) => cells.runCell(uri, line)),
+    register('runbridge.runCellAndAdvance', (uri, line) => cells.runCell(uri, line, true)),
+    register('runbridge.runAbove', (uri, line) => cells.runAbove(uri, line)),
+    register('runbridge.refreshVariables', () => variables.refresh()),
     register('runbridge.runFile', runFile),
     register('runbridge.runBatch', runBatch),
     register('runbridge.selectSession', async () => {
       const name = await pickSession('runbridge: select session');
       if (name) {
-        await sessions.select(name);
+        await pick(name);
         // its runs from other windows and clients show here from now on, after its last ones
         const api = daemon.current();
         if (api && sessions.info(name)) {

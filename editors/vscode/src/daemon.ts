@@ -30,7 +30,8 @@ import {
   standaloneCommand,
   waitHostGone,
 } from './core/sessionHost';
-import { InitializationOptions, PROTOCOL_VERSION, ServerInfo } from './protocol';
+import { documentSelector, initializationOptions } from './core/clientOptions';
+import { PROTOCOL_VERSION, ServerInfo } from './protocol';
 
 export class DaemonNotFound extends Error {}
 
@@ -70,8 +71,15 @@ export class Daemon implements vscode.Disposable {
   }
 
   get info(): ServerInfo | undefined {
-    return this.serverInfo;
+    // (from the initialize answer on, before start() has returned: documentBound comes early)
+    const experimental = this.client?.initializeResult?.capabilities.experimental as
+      | { runbridge?: ServerInfo }
+      | undefined;
+    return this.serverInfo ?? experimental?.runbridge;
   }
+
+  /** The language client's executeCommand middleware (the daemon's cell commands). */
+  commandHook: ((command: string, args: unknown[], next: () => Promise<unknown>) => Promise<unknown>) | undefined;
 
   get running(): boolean {
     return this.client?.state === State.Running;
@@ -82,13 +90,14 @@ export class Daemon implements vscode.Disposable {
     return vscode.workspace.getConfiguration('runbridge').get<boolean>('daemon.keepSessions', true);
   }
 
-  /** The API, connecting (and starting the host or the daemon) first if needed. */
-  ensure(): Promise<RunbridgeApi> {
+  /** The API, connecting (and starting the host or the daemon) first if needed. `quiet`: a
+   * daemon that cannot be found is only said in the status bar (no message with fixes). */
+  ensure(quiet = false): Promise<RunbridgeApi> {
     if (this.api && this.client?.state === State.Running) {
       return Promise.resolve(this.api);
     }
     if (!this.starting) {
-      this.starting = this.start().finally(() => {
+      this.starting = this.start(quiet).finally(() => {
         this.starting = undefined;
       });
     }
@@ -128,13 +137,15 @@ export class Daemon implements vscode.Disposable {
     return this.client.onProgress(WorkDoneProgress.type, token, handler);
   }
 
-  private async start(): Promise<RunbridgeApi> {
+  private async start(quiet: boolean): Promise<RunbridgeApi> {
     const config = vscode.workspace.getConfiguration('runbridge');
     this.refusal = undefined;
     const { resolved, activePython } = await this.resolve(config);
     if ('error' in resolved) {
       this.stateEmitter.fire(resolved.error);
-      void this.offerFix(resolved.error, activePython);
+      if (!quiet) {
+        void this.offerFix(resolved.error, activePython);
+      }
       throw new DaemonNotFound(resolved.error);
     }
     const env = this.environment(config);
@@ -175,18 +186,24 @@ export class Daemon implements vscode.Disposable {
       // No `transport` field: with TransportKind.stdio the client would append `--stdio`.
       serverOptions = { command: standalone.command, args: standalone.args, options: { env } };
     }
-    const initializationOptions: InitializationOptions = {
+    const languages = config.get<string[]>('languages', []);
+    const initOptions = initializationOptions({
       outputCapMb: config.get<number>('outputCapMb', 10),
-    };
-    const profile = config.get<string>('defaultProfile', '');
-    if (profile) {
-      initializationOptions.profile = profile;
-    }
+      defaultProfile: config.get<string>('defaultProfile', ''),
+      languages,
+      cellMarkers: config.get<Record<string, string>>('cellMarkers', {}),
+    });
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [],
+      // The documents of these languages are synced to the daemon, which answers their
+      // completion, hover, signature help, code lenses and symbols (its capabilities).
+      documentSelector: documentSelector(languages),
+      middleware: {
+        executeCommand: (command, args, next) =>
+          this.commandHook ? this.commandHook(command, args, () => Promise.resolve(next(command, args))) : next(command, args),
+      },
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions,
+      initializationOptions: initOptions,
       connectionOptions: { maxRestartCount: 3 },
       // One clear message of ours (see start() and the status bar) instead of the
       // client's generic "couldn't create connection to server" on top of it.
@@ -342,6 +359,16 @@ export class Daemon implements vscode.Disposable {
     if (path && !(await waitHostGone(path))) {
       this.output.warn(`the session host on ${path} still answers 15 s after stopDaemon`);
     }
+  }
+
+  /** Connect again (new settings in initializationOptions), when connected. For the session
+   * host, which goes on with its sessions (an in-process daemon would end its own). */
+  async reconnect(): Promise<void> {
+    if (!this.running) {
+      return;
+    }
+    await this.stop();
+    await this.ensure().catch(() => undefined);
   }
 
   /** Stop the daemon (the host, for every window) and start it again. */

@@ -3,7 +3,7 @@
 
 import * as vscode from 'vscode';
 import { RunbridgeEvents } from './api';
-import { CellCodeLenses, trackContext } from './codeLens';
+import { CellRunner, trackContext } from './cells';
 import { registerCommands } from './commands';
 import { Daemon } from './daemon';
 import { askInput } from './input';
@@ -13,6 +13,7 @@ import { RemoteTerminals } from './remoteTerminal';
 import { Reattachment } from './reattach';
 import { Runner } from './runner';
 import { Sessions } from './sessions';
+import { VariablesView } from './variablesView';
 
 let daemon: Daemon | undefined;
 
@@ -38,6 +39,14 @@ export function activate(context: vscode.ExtensionContext): void {
     },
     terminalOutput: (params) => terminals?.output(params),
     terminalExit: (params) => terminals?.exit(params),
+    documentBound: (params) => {
+      const rebind = sessions.documentBound(params, daemon?.info?.defaultSession);
+      if (rebind !== undefined) {
+        daemon?.current()?.bindDocument(params.uri, rebind).catch((error: unknown) => {
+          log.warn(`runbridge/bindDocument ${params.uri}: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      }
+    },
     input: (params, token) => {
       outputs.show(params.session);
       return askInput(params, token);
@@ -64,7 +73,9 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   reattachment = attach;
   runner = new Runner(d, sessions, outputs, media, attach);
-  const lenses = new CellCodeLenses();
+  const cells = new CellRunner(d, runner, sessions);
+  d.commandHook = (command, args, next) => cells.serverCommand(command, args, next);
+  const variables = new VariablesView(d, sessions);
   context.subscriptions.push(
     log,
     sessions,
@@ -73,25 +84,38 @@ export function activate(context: vscode.ExtensionContext): void {
     terminals,
     attach,
     d,
-    d.onDidChangeState((reason) => sessions.setDaemonDown(reason)),
-    vscode.languages.registerCodeLensProvider({ scheme: '*' }, lenses),
+    d.onDidChangeState((reason) => {
+      sessions.setDaemonDown(reason);
+      if (reason) {
+        // the daemon's document bindings are per connection: the next one starts from none
+        sessions.forgetBindings();
+      }
+    }),
+    variables,
     // A media panel restored by a window reload shows its session's media again: they are
     // replayed from the session's history when the window reattaches to the host.
     vscode.window.registerWebviewPanelSerializer('runbridge.media', {
       deserializeWebviewPanel: async (panel) => media.adopt(panel),
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('runbridge.cellMarkers') || e.affectsConfiguration('runbridge.languages')) {
-        lenses.refresh();
+      const documentSettings =
+        e.affectsConfiguration('runbridge.cellMarkers') || e.affectsConfiguration('runbridge.languages');
+      if (documentSettings && d.usesHost) {
+        // sent in initializationOptions: a new connection (the host and its sessions go on)
+        void d.reconnect();
       }
-      if (e.affectsConfiguration('runbridge.daemon') || e.affectsConfiguration('runbridge.defaultProfile')) {
+      if (
+        (documentSettings && !d.usesHost) ||
+        e.affectsConfiguration('runbridge.daemon') ||
+        e.affectsConfiguration('runbridge.defaultProfile')
+      ) {
         void vscode.window
           .showInformationMessage('runbridge: restart the daemon to use the new settings?', 'Restart Daemon')
           .then((choice) => choice && vscode.commands.executeCommand('runbridge.restartDaemon'));
       }
     }),
-    trackContext(),
-    ...registerCommands({ daemon: d, sessions, runner, outputs, media, terminals, reattachment: attach }),
+    trackContext(d),
+    ...registerCommands({ daemon: d, sessions, runner, cells, variables, outputs, media, terminals, reattachment: attach }),
   );
   // After a window reload (or a new window), connect at once when the session host runs:
   // the status bar shows the session's state, the output terminals its last runs and the

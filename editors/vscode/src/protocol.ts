@@ -21,6 +21,9 @@ export const HISTORY = 'runbridge/history';
 export const FOLLOW = 'runbridge/follow';
 export const LIST_TERMINALS = 'runbridge/listTerminals';
 export const ATTACH_TERMINAL = 'runbridge/attachTerminal';
+export const BIND_DOCUMENT = 'runbridge/bindDocument';
+export const CELL_AT = 'runbridge/cellAt';
+export const VARIABLES = 'runbridge/variables';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
 export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';
@@ -29,8 +32,14 @@ export const OUTPUT = 'runbridge/output';
 export const SESSION_CHANGED = 'runbridge/sessionChanged';
 export const TERMINAL_OUTPUT = 'runbridge/terminalOutput';
 export const TERMINAL_EXIT = 'runbridge/terminalExit';
+export const DOCUMENT_BOUND = 'runbridge/documentBound';
 // Request, daemon -> editor
 export const INPUT = 'runbridge/input';
+
+// workspace/executeCommand ids of the daemon (its code lenses carry them; the language
+// client registers them as VS Code commands: the extension must not).
+export const SERVER_RUN_CELL = 'runbridge.server.runCell';
+export const SERVER_RUN_ABOVE = 'runbridge.server.runAbove';
 
 /** Error codes of the daemon (docs/protocol.md, "Errors"). */
 export const ErrorCodes = {
@@ -82,9 +91,14 @@ export interface RunOptions {
   timeout?: number;
 }
 
+export interface Position {
+  line: number;
+  character: number;
+}
+
 export interface Range {
-  start: { line: number; character: number };
-  end: { line: number; character: number };
+  start: Position;
+  end: Position;
 }
 
 export interface RunParams {
@@ -273,4 +287,68 @@ export interface InitializationOptions {
   /** Rotate a session's transcript past this size (set in config.toml; no editor setting). */
   transcriptMaxMb?: number;
   profiles?: Record<string, Record<string, unknown>>;
+  /** The languageIds that get documents' language features (and cells). */
+  languages?: string[];
+  /** A cell marker per languageId (`"*"` for the others): Python regular expressions. */
+  cellMarkers?: Record<string, string>;
+}
+
+/** Params of `runbridge/bindDocument`; `session: null` removes an explicit binding. */
+export interface BindDocumentParams {
+  uri: string;
+  session: string | null;
+}
+
+/** Result of `runbridge/bindDocument`, and the `runbridge/documentBound` notification. */
+export interface DocumentBound {
+  uri: string;
+  session: string;
+}
+
+/** A document's cell (docs/protocol.md, "Cells"). */
+export interface Cell {
+  index: number;
+  title: string;
+  /** The marker line to the cell's last line. */
+  range: Range;
+  /** The lines after the marker, without trailing blank lines: what a run sends as `range`. */
+  codeRange: Range;
+  code: string;
+}
+
+export interface CellAtParams {
+  uri: string;
+  position: Position;
+}
+
+export interface CellAtResult {
+  /** The cell holding the position. */
+  cell: Cell | null;
+  /** The start of the next cell's code ("run and advance"). */
+  next: Position | null;
+  /** The cells before it ("run above"). */
+  above: Cell[];
+}
+
+/** The argument of the daemon's `runbridge.server.runCell` / `runAbove` commands. */
+export interface CellCommandArgs {
+  uri: string;
+  line: number;
+}
+
+export interface Variable {
+  name: string;
+  type: string;
+  /** A short repr (at most 200 characters). */
+  value: string;
+  /** The shape or length where cheap (`"(3, 4)"`, `"len 10"`), else null. */
+  size: string | null;
+}
+
+export interface VariablesResult {
+  session: string;
+  /** Sorted by name. */
+  variables: Variable[];
+  /** The session has more than the daemon lists. */
+  truncated?: boolean;
 }

@@ -74,38 +74,57 @@ export class Runner {
   }
 
   async run(request: RunRequest): Promise<RunResult | undefined> {
-    const session = request.session ?? this.sessions.current;
     const origin = request.origin;
+    const session =
+      request.session ?? (origin ? this.sessions.forDocument(origin.document) : this.sessions.current);
     if (!request.code.trim() && request.mode !== 'batch') {
       void vscode.window.showInformationMessage('runbridge: nothing to run (the code is empty).');
       return undefined;
     }
     const api = await this.daemon.ensure();
-    // the session's earlier output (after a reload) comes before this run's
-    await this.attachment.ready();
-    this.attachment.shown(session);
-    this.outputs.show(session);
-    const languageId = origin?.document.languageId;
-    this.outputs.write(session, runHeader(request.label ?? session, request.code));
     const params: RunParams = { session, code: request.code, mode: request.mode ?? 'query' };
     if (request.options) {
       params.options = request.options;
     }
     if (origin) {
       params.uri = origin.document.uri.toString();
-      params.languageId = languageId;
+      params.languageId = origin.document.languageId;
       params.range = {
         start: { line: origin.range.start.line, character: origin.range.start.character },
         end: { line: origin.range.end.line, character: origin.range.end.character },
       };
     }
+    return this.shown(session, request.label ?? session, request.code, (token) => api.run(params, token));
+  }
+
+  /**
+   * A run the daemon starts itself (its `runbridge.server.runCell` / `runAbove` commands,
+   * from its code lenses), shown as this window's runs are: the output terminal, a header
+   * with `code`, the footer.
+   */
+  async runBy(session: string, code: string, start: () => Promise<RunResult>): Promise<RunResult | undefined> {
+    await this.daemon.ensure();
+    return this.shown(session, session, code, () => start());
+  }
+
+  private async shown(
+    session: string,
+    label: string,
+    code: string,
+    start: (token: vscode.CancellationToken) => Thenable<RunResult>,
+  ): Promise<RunResult | undefined> {
+    // the session's earlier output (after a reload) comes before this run's
+    await this.attachment.ready();
+    this.attachment.shown(session);
+    this.outputs.show(session);
+    this.outputs.write(session, runHeader(label, code));
     const cts = new vscode.CancellationTokenSource();
     const set = this.active.get(session) ?? new Set();
     set.add(cts);
     this.active.set(session, set);
     const started = Date.now();
     try {
-      const result = await api.run(params, cts.token);
+      const result = await start(cts.token);
       this.outputs.write(
         session,
         runFooter(result.status, result.exitCode, Date.now() - started, result.message),

@@ -109,6 +109,9 @@ const settings = {
   'runbridge.defaultSession': 'e2e',
   // replay enough runs after the reload to bring back the image of step 03 too
   'runbridge.history.runs': 50,
+  // completion offers only what the language features give (here: runbridge's, from the
+  // kernel), never the words of the document, so a name found must come from the kernel
+  'editor.wordBasedSuggestions': 'off',
 };
 if (process.env.RUNBRIDGE_E2E_SETTINGS) {
   // extra user settings as JSON, e.g. '{"runbridge.daemon.keepSessions": false}'

@@ -33,6 +33,9 @@ export const LINES = {
   tokenLength: 'print("token length", len(token))',
   afterPassword: 'print("after password escape")',
   readUpload: 'print(open("data.csv").read().strip())',
+  kernelOnly: 'kernel_only_name_42 = 1',
+  documented: 'def rb_documented(a, b): "rb docstring for the hover"; return a + b',
+  completeMe: 'kernel_only_n',
   cellMarker: '# %% a cell for the code lens',
   cellEnd: '# %% the end of the cell above',
 };
@@ -541,8 +544,85 @@ export const steps = [
     },
   },
   {
+    name: 'language',
+    title: 'f4. language features from the live session: the Variables view lists a variable a run set, the suggest widget offers it, the hover shows a docstring',
+    async run(vs, ctx) {
+      await vs.openFile(DEMO_FILE);
+      await shiftEnterOn(vs, ctx, 'kernelOnly');
+      await shiftEnterOn(vs, ctx, 'documented');
+      // the Variables view (in the explorer), refreshed when the runs end
+      await vs.runCommand('runbridge.variables.focus');
+      // room for every variable of the session: collapse the Explorer's folder section (a
+      // click on its header), so the view below takes the height (its rows are virtual:
+      // only those in view exist)
+      const folders = vs.page.locator('.pane:has(.explorer-folders-view) > .pane-header[aria-expanded="true"]').first();
+      if (await folders.isVisible().catch(() => false)) await folders.click();
+      const viewText = () => vs.page.evaluate(() => {
+        const pane = [...document.querySelectorAll('.pane')]
+          .find((p) => /runbridge: variables/i.test(p.querySelector('.pane-header')?.innerText || ''));
+        return pane ? pane.querySelector('.pane-body')?.innerText.replace(/[\s\u00a0]+/g, ' ').trim() ?? '' : null;
+      });
+      let shown = null;
+      for (const end = Date.now() + 30000; ;) {
+        shown = await viewText().catch(() => null);
+        if (shown && /kernel_only_name_42\s*int\s*=\s*1/.test(shown) && /rb_documented/.test(shown)) break;
+        if (Date.now() > end) throw new Error(`the Variables view does not list kernel_only_name_42 (int = 1) and rb_documented; it shows: ${JSON.stringify(shown)}`);
+        await sleep(250);
+      }
+      ctx.note(`Variables view: ${shown.slice(0, 160)}`);
+      await ctx.shot('variables');
+      // completion: the cursor at the end of `kernel_only_n`, Ctrl+Space (the document is not
+      // edited: word-based suggestions are off, so only a language server can offer the name)
+      const { completeMe, documented } = ctx.lines;
+      await vs.openFile(DEMO_FILE);
+      await vs.goTo(completeMe.line, completeMe.length + 1);
+      await vs.focusEditor();
+      const widget = vs.page.locator('.editor-widget.suggest-widget.visible');
+      let offered = '';
+      try {
+        for (let end = Date.now() + 20000, next = 0; ;) {
+          if (Date.now() >= next) {
+            // close what the last try showed ("No suggestions." while the kernel's completer
+            // warms up: its first answer may miss the daemon's budget), then ask again
+            // (Ctrl+Space in an open widget only toggles its details)
+            if (next) await vs.press('Escape');
+            await vs.press('Control+Space');
+            next = Date.now() + 3000;
+          }
+          offered = (await widget.first().innerText({ timeout: 500 }).catch(() => '')).replace(/\s+/g, ' ');
+          if (/kernel_only_name_42/.test(offered)) break;
+          if (Date.now() > end) throw new Error(`the suggest widget does not offer kernel_only_name_42; it shows: ${JSON.stringify(offered)}`);
+          await sleep(250);
+        }
+        ctx.note(`suggest widget: ${offered.slice(0, 120)}`);
+        await ctx.shot('completion');
+      } finally {
+        await vs.press('Escape');
+      }
+      if (await activeTabDirty(vs)) throw new Error('the completion step changed demo.py');
+      // hover on the function's name (a hover asks the kernel's inspect_request)
+      await vs.goTo(documented.line, documented.text.indexOf('rb_documented') + 3);
+      await vs.focusEditor();
+      const hover = vs.page.locator('.monaco-hover:not(.hidden)');
+      let hovered = '';
+      for (let end = Date.now() + 20000, next = 0; ;) {
+        if (Date.now() >= next) {
+          await vs.runCommand('editor.action.showHover');
+          next = Date.now() + 3000;
+        }
+        hovered = (await hover.first().innerText({ timeout: 500 }).catch(() => '')).replace(/\s+/g, ' ');
+        if (/rb docstring for the hover/.test(hovered)) break;
+        if (Date.now() > end) throw new Error(`the hover does not show the docstring; it shows: ${JSON.stringify(hovered)}`);
+        await sleep(250);
+      }
+      ctx.note(`hover: ${hovered.slice(0, 120)}`);
+      await ctx.shot('hover');
+      await vs.press('Escape');
+    },
+  },
+  {
     name: 'upload',
-    title: 'f4. Runbridge: Upload Files (simple file dialog), destination ".", then the kernel reads the file',
+    title: 'f5. Runbridge: Upload Files (simple file dialog), destination ".", then the kernel reads the file',
     async run(vs, ctx) {
       await vs.openFile(DEMO_FILE);
       await vs.runCommand('Runbridge: Upload Files');

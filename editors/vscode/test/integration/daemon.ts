@@ -80,6 +80,7 @@ export class Collected {
   readonly terminalOutputs: P.TerminalOutputParams[] = [];
   readonly terminalExits: P.TerminalExitParams[] = [];
   readonly inputs: P.InputParams[] = [];
+  readonly documentBounds: P.DocumentBound[] = [];
   readonly logMessages: LogMessage[] = [];
   readonly progress: ProgressNotice[] = [];
   readonly progressCreated: Array<string | number> = [];
@@ -185,6 +186,10 @@ export class Daemon {
       },
       terminalExit: (p) => {
         ev.terminalExits.push(p);
+        this.wake();
+      },
+      documentBound: (p) => {
+        ev.documentBounds.push(p);
         this.wake();
       },
       input: async (p, token) => {

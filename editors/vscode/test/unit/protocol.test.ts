@@ -37,7 +37,10 @@ describe('protocol.ts matches docs/protocol.md', () => {
   });
 
   it('documents exactly the runbridge/ methods protocol.ts exports', () => {
-    const documented = sorted([...doc.matchAll(/^### `(runbridge\/[A-Za-z]+)`\s*$/gm)].map((m) => m[1]));
+    // a method's heading (### or ####, maybe followed by "(notification, ...)"), or a list item that opens with it ("- `runbridge/cellAt` params")
+    const documented = sorted(
+      [...doc.matchAll(/^(?:#{3,4} `(runbridge\/[A-Za-z]+)`(?:\s*$| \()|- `(runbridge\/[A-Za-z]+)` params)/gm)].map((m) => m[1] ?? m[2]),
+    );
     const exported = sorted(
       (Object.values(P) as unknown[]).filter((v): v is string => typeof v === 'string' && v.startsWith('runbridge/')),
     );
@@ -62,6 +65,17 @@ describe('protocol.ts matches docs/protocol.md', () => {
     const missing = [...documented.keys()].filter((kind) => !(kind in codes));
     assert.deepEqual(missing, ['InternalError']);
     assert.equal(documented.get('InternalError'), -32603);
+  });
+
+  it('the daemon commands the code lenses carry are documented', () => {
+    assert.ok(doc.includes(`\`${P.SERVER_RUN_CELL}\``));
+    assert.ok(doc.includes(`\`${P.SERVER_RUN_ABOVE}\``));
+  });
+
+  it('the initialize options protocol.ts sends are documented', () => {
+    for (const key of ['languages', 'cellMarkers']) {
+      assert.ok(doc.includes(`initializationOptions.${key}`), key);
+    }
   });
 
   it('the console record table names the clear-output kind', () => {

@@ -35,6 +35,13 @@ import getpass; token = getpass.getpass("Token: ")
 print("token length", len(token))
 print("after password escape")
 
+# step language: a name only the kernel knows once this line ran (completion), a function
+# whose docstring the hover shows, and both in the Variables view
+kernel_only_name_42 = 1
+def rb_documented(a, b): "rb docstring for the hover"; return a + b
+# (never run) completion is asked at the end of the next line
+kernel_only_n
+
 # step upload: data.csv (uploaded with Runbridge: Upload Files) read in the session work folder
 print(open("data.csv").read().strip())
 
