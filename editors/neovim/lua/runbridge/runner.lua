@@ -37,7 +37,7 @@ end
 
 ---@class runbridge.RunRequest
 ---@field code string
----@field session? string
+---@field session? string default: the session picked in buf, else the current session
 ---@field buf? integer origin buffer (status; its uri and the range place the daemon's diagnostics)
 ---@field first? integer 1-based first line of the origin range
 ---@field last? integer 1-based last line
@@ -116,7 +116,9 @@ end
 ---@param req runbridge.RunRequest
 ---@return runbridge.Run?
 function M.run(req)
-  local session = req.session or require('runbridge.sessions').current()
+  -- a buffer's runs go to the session picked in it, else the current session
+  local picked = req.buf and require('runbridge.documents').picked_session(req.buf)
+  local session = req.session or picked or require('runbridge.sessions').current()
   local mode = req.mode or 'query'
   if mode ~= 'batch' and vim.trim(req.code or '') == '' then
     vim.notify('runbridge: nothing to run (the code is empty)', vim.log.levels.INFO)
