@@ -153,7 +153,12 @@ end
 ---@param session string
 function M.bind(buf, session)
   picked[buf] = session
-  if not M.attach(buf) then
+  if not M.eligible(buf) then
+    return
+  end
+  -- the client may be starting (the first command): attach now, didOpen follows its start
+  local c = client().ensure()
+  if not c or not M.attach(buf, c) then
     return
   end
   local uri = M.uri(buf)
