@@ -187,7 +187,7 @@ T.test(':Runbridge variables lists the session variables in a floating window', 
   T.eq(nil, require('runbridge.variables').buf(), 'q closes it')
 end)
 
-T.test("a buffer's session: documentBound on open, a run in another session moves it, :Runbridge session binds it", function()
+T.test("a buffer's session: documentBound on open, a run moves it, :Runbridge session binds it", function()
   local a = file_buffer('bind_a.py', { "print('bind-' + 'a')" })
   T.wait_for(function()
     return require('runbridge.documents').bound_session(a) == 'default'

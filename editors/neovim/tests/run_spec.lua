@@ -138,7 +138,7 @@ local function file_buffer(name, lines)
   return buf
 end
 
-T.test('run_cell runs only the cell under the cursor (the daemon finds it: cellAt); run_cell_next runs it and moves to the next cell', function()
+T.test('run_cell runs the cell under the cursor (cellAt); run_cell_next runs it and moves to the next cell', function()
   local src = file_buffer('cells.py', {
     '# %% first',
     "cell_a = 'A' * 2",

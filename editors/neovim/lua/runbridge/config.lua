@@ -21,7 +21,7 @@
 ---@field profile? string initializationOptions.profile
 ---@field output_cap_mb number initializationOptions.outputCapMb
 ---@field languages string[] filetypes whose buffers the daemon syncs (completion, hover, cells)
----@field cell_markers table<string,string> Python regex per filetype, '*' for the others (the daemon's defaults when empty)
+---@field cell_markers table<string,string> Python regex per filetype, '*' for the others ({}: the daemon's)
 ---@field codelens boolean show the daemon's Run Cell / Run Above lenses in synced buffers
 ---@field output runbridge.OutputConfig
 ---@field virtual_text boolean inline status at the end of the run range
