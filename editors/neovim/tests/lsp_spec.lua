@@ -79,7 +79,7 @@ T.test('omnifunc offers a name that exists only in the kernel', function()
   T.ok(vim.tbl_contains(words, 'kernel_only_name_42'), 'kernel_only_name_42 offered: ' .. vim.inspect(words))
 end)
 
-T.test('hover (vim.lsp.buf.hover) shows the docstring of a function a run defined', function()
+T.test('hover (vim.lsp.buf.hover) shows the docstring of a function a run defined; signature help its parameters', function()
   local src = file_buffer('hover.py', {
     'def documented_fn(count):',
     '    """Docstring known only to the kernel: 4217."""',
@@ -100,6 +100,17 @@ T.test('hover (vim.lsp.buf.hover) shows the docstring of a function a run define
   end)
   T.contains(text, 'Docstring known only to the kernel: 4217.')
   T.contains(text, 'documented_fn', 'the signature is shown')
+  close_floats()
+
+  -- signature help inside the call's parentheses: the callee's parameters
+  vim.api.nvim_win_set_cursor(0, { 5, #'documented_fn(' })
+  vim.lsp.buf.signature_help()
+  local sig = T.wait_for(function()
+    return float_with('count')
+  end, 10000, 'a signature help window naming the parameter', function()
+    return vim.inspect(float_texts())
+  end)
+  T.contains(sig, 'documented_fn(count)')
   close_floats()
 end)
 
