@@ -200,6 +200,26 @@ T.test('run_above runs the cells above the cursor, in order, not the one under i
     T.rb().run_cell()
   end)
   T.ok(has_line(new, 'above: one+two'), 'both cells above ran before the third:\n' .. new)
+
+  -- a cell above that raises stops the ones after it
+  file_buffer('above_error.py', {
+    '# %% raises',
+    'raise ValueError("stop here")',
+    '# %% after',
+    "print('NOT-' + 'REACHED')",
+    '# %% cursor',
+    "print('cursor-' + 'cell')",
+  })
+  vim.api.nvim_win_set_cursor(0, { 6, 0 })
+  local f1 = T.run_wait(function()
+    T.rb().run_above()
+  end)
+  T.ok(f1:find('^✗'), f1)
+  local _, new2 = T.run_wait(function()
+    T.rb().run_cell()
+  end)
+  T.ok(has_line(new2, 'cursor-cell'), new2)
+  T.not_contains(T.out_text('default'), 'NOT-REACHED', 'the cell after the failing one did not run')
 end)
 
 T.test('run_cell in a buffer without a file name: a message, nothing runs', function()

@@ -142,8 +142,9 @@ local function cell_at(buf, line, fn)
 end
 
 --- Runs a Cell of the daemon (its code, with the buffer's uri and the cell's code range).
+---@param on_done? fun(ok: boolean)
 ---@return boolean ran
-local function run_daemon_cell(buf, cell)
+local function run_daemon_cell(buf, cell, on_done)
   if type(cell) ~= 'table' or type(cell.code) ~= 'string' or vim.trim(cell.code) == '' then
     return false
   end
@@ -153,8 +154,7 @@ local function run_daemon_cell(buf, cell)
   if last < first then
     return false
   end
-  runner().run({ code = cell.code, buf = buf, first = first, last = last })
-  return true
+  return runner().run({ code = cell.code, buf = buf, first = first, last = last, on_done = on_done }) ~= nil
 end
 
 local function run_cell_at(buf, line, win)
@@ -172,17 +172,26 @@ local function run_cell_at(buf, line, win)
   end)
 end
 
+--- Runs the cells above `line`, one run per cell (each keeps its lines for status marks and
+--- diagnostics), each after the previous one finished; a cell that fails stops the rest.
 local function run_above_at(buf, line)
   cell_at(buf, line, function(result)
-    local ran = 0
-    for _, cell in ipairs(type(result.above) == 'table' and result.above or {}) do
-      if run_daemon_cell(buf, cell) then
-        ran = ran + 1
-      end
-    end
-    if ran == 0 then
+    local cells = vim.tbl_filter(function(cell)
+      return type(cell) == 'table' and type(cell.code) == 'string' and vim.trim(cell.code) ~= ''
+    end, type(result.above) == 'table' and result.above or {})
+    if #cells == 0 then
       notify('nothing to run: no cell above', vim.log.levels.INFO)
+      return
     end
+    local i = 0
+    local function step(ok)
+      i = i + 1
+      if not ok or not cells[i] or not api.nvim_buf_is_valid(buf) then
+        return
+      end
+      run_daemon_cell(buf, cells[i], step)
+    end
+    step(true)
   end)
 end
 

@@ -21,6 +21,7 @@ local M = {}
 ---@field run_id? string
 ---@field done? boolean
 ---@field handle? runbridge.RequestHandle
+---@field on_done? fun(ok: boolean)
 
 ---@type table<string, runbridge.Run[]> runs sent and not answered, per session, in order
 local queues = {}
@@ -46,6 +47,7 @@ end
 ---@field mode? 'query'|'batch'
 ---@field options? table
 ---@field label? string header text instead of the code's first line
+---@field on_done? fun(ok: boolean) called when the run ends: ok when it finished without an error
 
 local function status_of(run, result, err)
   if err then
@@ -110,6 +112,14 @@ local function finish(run, err, result)
     local label, hl = status_of(run, result, err)
     output.set_status(run.buf, run.last - 1, label, hl, run.mark)
   end
+  if run.on_done then
+    local exit = result and result.exitCode ~= vim.NIL and result.exitCode or nil
+    local ok = not err
+      and result.status == 'finished'
+      and type(result.error) ~= 'table'
+      and (exit == nil or exit == 0)
+    run.on_done(ok)
+  end
 end
 
 --- Runs code; returns the run (async: the result arrives later).
@@ -128,7 +138,7 @@ function M.run(req)
     return nil
   end
   ---@type runbridge.Run
-  local run = { session = session, code = req.code or '', started = now_ms() }
+  local run = { session = session, code = req.code or '', started = now_ms(), on_done = req.on_done }
   -- the header follows the session's earlier output, replayed when the client attaches
   local header = text.run_header(session, req.label or req.code)
   client.when_ready(function()

@@ -92,7 +92,11 @@ function M.show(session)
   client.request('runbridge/variables', { session = session }, function(err, result)
     if err then
       if err.code == M.UNSUPPORTED then
-        vim.notify(('runbridge: variables of session %s: not available for this kernel'):format(session))
+        local msg = client.error_message(err)
+        if not msg:find('not available', 1, true) then
+          msg = ('variables of session %s: not available for this kernel (%s)'):format(session, msg)
+        end
+        vim.notify('runbridge: ' .. msg)
       else
         vim.notify(
           ('runbridge: variables of session %s: %s'):format(session, client.error_message(err)),
@@ -103,6 +107,9 @@ function M.show(session)
     end
     local variables = type(result) == 'table' and type(result.variables) == 'table' and result.variables or {}
     local lines = #variables > 0 and M.lines(variables) or { '(no variables)' }
+    if result.truncated == true then
+      lines[#lines + 1] = ('(the first %d; the session has more)'):format(#variables)
+    end
     float(('runbridge variables: %s'):format(session), lines)
   end)
 end
