@@ -136,6 +136,7 @@ def test_specs_present() -> None:
         "health_spec.lua",
         "input_spec.lua",
         "interrupt_spec.lua",
+        "lsp_spec.lua",
         "media_spec.lua",
         "render_spec.lua",
         "run_spec.lua",

@@ -14,7 +14,7 @@ vim.api.nvim_create_user_command('Runbridge', function(cmd)
 end, {
   nargs = '*',
   range = true,
-  desc = 'runbridge: run code in named sessions (:Runbridge run|cell|cell-next|file|batch|session|sessions|...)',
+  desc = 'runbridge: run code in named sessions (:Runbridge run|cell|cell-next|cell-above|file|batch|session|sessions|variables|...)',
   complete = function(arglead, cmdline)
     return require('runbridge.commands').complete(arglead, cmdline)
   end,
@@ -38,3 +38,6 @@ end, { desc = 'runbridge: run the cell under the cursor' })
 map('n', '<Plug>(RunbridgeRunCellNext)', function()
   require('runbridge').run_cell_next()
 end, { desc = 'runbridge: run the cell and move to the next' })
+map('n', '<Plug>(RunbridgeRunAbove)', function()
+  require('runbridge').run_above()
+end, { desc = 'runbridge: run the cells above the cursor' })

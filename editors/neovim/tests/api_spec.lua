@@ -28,6 +28,23 @@ T.test('setup() validates options and the error names the key', function()
   ok, err = pcall(T.rb().setup, { cmd = T.cmd, standalone = 'yes' })
   T.ok(not ok, 'standalone must be a boolean')
   T.contains(tostring(err), 'standalone')
+  ok, err = pcall(T.rb().setup, { cmd = T.cmd, cell_markers = { python = 42 } })
+  T.ok(not ok, 'a cell marker must be a string')
+  T.contains(tostring(err), 'cell_markers["python"]')
+  ok, err = pcall(T.rb().setup, { cmd = T.cmd, languages = 'python' })
+  T.ok(not ok, 'languages must be a list')
+  T.contains(tostring(err), 'languages')
+  -- markers are Python regular expressions, for the daemon: '(?i)' is no vim regex, and is accepted
+  T.setup({ cell_markers = { python = [[(?i)^#\s*%%]] }, languages = { 'python' } })
+  local init = require('runbridge.config').init_options()
+  T.eq({ python = [[(?i)^#\s*%%]] }, init.cellMarkers, 'cellMarkers in initializationOptions')
+  T.eq({ 'python' }, init.languages, 'languages in initializationOptions')
+  T.setup()
+  init = require('runbridge.config').init_options()
+  T.eq(nil, init.cellMarkers, "no cellMarkers by default: the daemon's defaults apply")
+  for _, ft in ipairs({ 'python', 'r', 'julia', 'javascript', 'typescript', 'sh', 'bash', 'lua' }) do
+    T.ok(vim.tbl_contains(init.languages, ft), ft .. ' is synced by default')
+  end
 end)
 
 T.test("output.open = 'never': a run writes its output buffer without opening a window", function()

@@ -131,8 +131,15 @@ T.test('run_operator: g@ with a motion runs the moved-over lines', function()
   T.not_contains(new, 'NOT-OP')
 end)
 
-T.test('run_cell runs only the cell under the cursor; run_cell_next runs it and moves to the next cell', function()
-  local src = T.scratch({
+--- A buffer named as a file: the daemon syncs it (vim.lsp) and finds its cells.
+local function file_buffer(name, lines)
+  local buf = T.scratch(lines)
+  vim.api.nvim_buf_set_name(buf, T.tmp .. '/' .. name)
+  return buf
+end
+
+T.test('run_cell runs the cell under the cursor (cellAt); run_cell_next runs it and moves to the next cell', function()
+  local src = file_buffer('cells.py', {
     '# %% first',
     "cell_a = 'A' * 2",
     "print('cell-one', cell_a)",
@@ -168,6 +175,66 @@ T.test('run_cell runs only the cell under the cursor; run_cell_next runs it and 
   T.ok(has_line(new3, 'cell-two'), 'second cell ran:\n' .. new3)
   T.not_contains(new3, 'cell-one', 'only the second cell ran')
   T.eq(2, count_line('cell-one AA'), 'cell one ran exactly twice')
+  T.ok(vim.lsp.get_clients({ bufnr = src, name = 'runbridge' })[1], 'the buffer is synced with the daemon')
+end)
+
+T.test('run_above runs the cells above the cursor, in order, not the one under it', function()
+  file_buffer('above.py', {
+    "above = ['one']",
+    '# %% second',
+    "above.append('two')",
+    '',
+    '# %% third',
+    "print('above:', '+'.join(above))",
+  })
+  vim.api.nvim_win_set_cursor(0, { 6, 0 })
+  local before = #T.footers('default')
+  T.rb().run_above()
+  T.wait_for(function()
+    return #T.footers('default') >= before + 2
+  end, 20000, 'the footers of the two cells above', function()
+    return T.out_text('default')
+  end)
+  T.eq(before + 2, #T.footers('default'), 'two runs, one per cell above')
+  local _, new = T.run_wait(function()
+    T.rb().run_cell()
+  end)
+  T.ok(has_line(new, 'above: one+two'), 'both cells above ran before the third:\n' .. new)
+
+  -- a cell above that raises stops the ones after it
+  file_buffer('above_error.py', {
+    '# %% raises',
+    'raise ValueError("stop here")',
+    '# %% after',
+    "print('NOT-' + 'REACHED')",
+    '# %% cursor',
+    "print('cursor-' + 'cell')",
+  })
+  vim.api.nvim_win_set_cursor(0, { 6, 0 })
+  local f1 = T.run_wait(function()
+    T.rb().run_above()
+  end)
+  T.ok(f1:find('^✗'), f1)
+  local _, new2 = T.run_wait(function()
+    T.rb().run_cell()
+  end)
+  T.ok(has_line(new2, 'cursor-cell'), new2)
+  T.not_contains(T.out_text('default'), 'NOT-REACHED', 'the cell after the failing one did not run')
+end)
+
+T.test('run_cell in a buffer without a file name: a message, nothing runs', function()
+  local notes = T.capture_notify()
+  T.scratch({ '# %% a', "print('NOT-' + 'RUN')" })
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  T.rb().run_cell()
+  T.wait_for(function()
+    for _, n in ipairs(notes) do
+      if n.msg:find('file name', 1, true) then
+        return true
+      end
+    end
+  end, 5000, 'a message that cells need a file name')
+  T.not_contains(T.out_text('default'), 'NOT-RUN')
 end)
 
 T.test('run_file runs the whole buffer', function()

@@ -169,12 +169,14 @@ end
 ---@field cancel fun() sends $/cancelRequest (once sent)
 
 --- Sends a request once the daemon is ready; cb(err, result) runs on the main loop.
---- err is an lsp.ResponseError-like table {code?, message, data?}.
+--- err is an lsp.ResponseError-like table {code?, message, data?}. With bufnr, the buffer's
+--- pending changes reach the daemon first.
 ---@param method string
 ---@param params table
 ---@param cb? fun(err: table?, result: any)
+---@param bufnr? integer
 ---@return runbridge.RequestHandle
-function M.request(method, params, cb)
+function M.request(method, params, cb, bufnr)
   cb = cb or function(err)
     if err then
       notify(M.error_message(err), vim.log.levels.ERROR)
@@ -205,10 +207,13 @@ function M.request(method, params, cb)
       cb(err, result)
     end
     local ok, id
+    if bufnr and not vim.api.nvim_buf_is_valid(bufnr) then
+      bufnr = nil
+    end
     if has_011 then
-      ok, id = c:request(method, params, handler)
+      ok, id = c:request(method, params, handler, bufnr)
     else
-      ok, id = c.request(method, params, handler)
+      ok, id = c.request(method, params, handler, bufnr)
     end
     if not ok then
       cb({ message = 'the daemon is not running' }, nil)
@@ -265,6 +270,8 @@ function M.on_init(client, result)
       vim.log.levels.WARN
     )
   end
+  -- the buffers of the languages the daemon syncs (didOpen follows the initialization)
+  require('runbridge.documents').attach_all(client)
   -- after on_init returns, when client.initialized is set
   vim.schedule(function()
     attach(client)
@@ -285,6 +292,7 @@ function M.on_exit(code, signal, client_id)
       fn(nil, 'the daemon exited before it was ready')
     end
     require('runbridge.sessions').reset()
+    require('runbridge.documents').reset()
     require('runbridge.reattach').reset()
     -- (Neovim itself reports an exit with a non-zero code or a signal)
     require('runbridge.runner').on_daemon_exit(code, signal)

@@ -85,6 +85,8 @@ M.subcommands = {
   },
   cell = { run = function() rb().run_cell() end },
   ['cell-next'] = { run = function() rb().run_cell_next() end },
+  ['cell-above'] = { run = function() rb().run_above() end },
+  variables = { run = function(args) rb().variables(args[1]) end, complete = session_complete },
   file = { run = function() rb().run_file() end },
   batch = {
     run = function(_, cmd)

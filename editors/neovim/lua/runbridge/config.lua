@@ -20,7 +20,9 @@
 ---@field session string initial current session
 ---@field profile? string initializationOptions.profile
 ---@field output_cap_mb number initializationOptions.outputCapMb
----@field cell_markers table<string,string> vim regex per filetype, '*' fallback
+---@field languages string[] filetypes whose buffers the daemon syncs (completion, hover, cells)
+---@field cell_markers table<string,string> Python regex per filetype, '*' for the others ({}: the daemon's)
+---@field codelens boolean show the daemon's Run Cell / Run Above lenses in synced buffers
 ---@field output runbridge.OutputConfig
 ---@field virtual_text boolean inline status at the end of the run range
 ---@field media runbridge.MediaConfig
@@ -33,6 +35,27 @@ local M = {}
 M.HISTORY_MAX_RUNS = 1000
 M.HISTORY_MAX_BYTES = 48 * 1024 * 1024
 
+--- The filetypes synced by default: the languages the daemon runs (Neovim's filetype is the
+--- languageId it sends; shell scripts are `sh`, or `bash` for *.bash files).
+M.LANGUAGES = {
+  'python',
+  'r',
+  'julia',
+  'javascript',
+  'typescript',
+  'sh',
+  'bash',
+  'ruby',
+  'lua',
+  'scala',
+  'sql',
+  'c',
+  'cpp',
+  'go',
+  'rust',
+  'java',
+}
+
 ---@return runbridge.Config
 function M.defaults()
   return {
@@ -42,7 +65,9 @@ function M.defaults()
     session = 'default',
     profile = nil,
     output_cap_mb = 10,
-    cell_markers = { ['*'] = [[^\s*\(#\|//\|--\)\s*%%]] },
+    languages = vim.deepcopy(M.LANGUAGES),
+    cell_markers = {},
+    codelens = true,
     output = { open = 'on_run', split = 'botright', size = 12 },
     virtual_text = true,
     media = { dir = vim.fn.stdpath('cache') .. '/runbridge/media', provider = 'auto' },
@@ -86,35 +111,30 @@ local function string_map(v)
   return true
 end
 
---- A vim regex that compiles and does not match an empty line.
----@param pattern string
----@return boolean ok, string? why
-function M.check_marker(pattern)
-  if type(pattern) ~= 'string' or pattern == '' then
-    return false, 'a non-empty vim regex'
-  end
-  local ok, re = pcall(vim.regex, pattern)
-  if not ok then
-    return false, 'a valid vim regex (' .. tostring(re):gsub('^[^\n]-:%d+: ', '') .. ')'
-  end
-  if re:match_str('') then
-    return false, 'a vim regex that does not match an empty line'
-  end
-  return true
-end
-
---- Raises an error naming the bad entry (vim.validate then reports it under 'cell_markers').
+--- Cell markers: strings per filetype (the daemon compiles them as Python regular expressions and
+--- names a bad one in its reply to initialize).
 local function markers(v)
   if type(v) ~= 'table' then
     return false
   end
   for ft, pattern in pairs(v) do
-    local ok, why = M.check_marker(pattern)
-    if type(ft) ~= 'string' or not ok then
-      error(('cell_markers[%q]: expected %s, got %s'):format(tostring(ft), why or 'a string', vim.inspect(pattern)), 0)
+    if type(ft) ~= 'string' or type(pattern) ~= 'string' or pattern == '' then
+      error(('cell_markers[%s]: expected a non-empty string, got %s'):format(vim.inspect(ft), vim.inspect(pattern)), 0)
     end
   end
   return true
+end
+
+local function filetype_list(v)
+  if type(v) ~= 'table' then
+    return false
+  end
+  for _, item in ipairs(v) do
+    if type(item) ~= 'string' or item == '' then
+      return false
+    end
+  end
+  return #v == vim.tbl_count(v)
 end
 
 --- vim.validate with the (name, value, validator, optional/message) form on 0.11 and the table form on 0.10.
@@ -139,7 +159,9 @@ function M.validate(c)
   check('output_cap_mb', c.output_cap_mb, function(v)
     return type(v) == 'number' and v > 0
   end, 'a positive number')
-  check('cell_markers', c.cell_markers, markers, 'a table of vim regexes per filetype')
+  check('languages', c.languages, filetype_list, 'a list of filetypes')
+  check('cell_markers', c.cell_markers, markers, 'a table of Python regular expressions per filetype')
+  check('codelens', c.codelens, 'boolean')
   check('output', c.output, 'table')
   check('output.open', c.output.open, one_of({ 'on_run', 'never' }), 'one of on_run, never')
   check('output.split', c.output.split, 'string')
@@ -178,7 +200,7 @@ function M.setup(opts)
   end
   local merged = vim.tbl_deep_extend('force', M.defaults(), opts)
   -- lists and maps given by the user replace the defaults instead of merging with them
-  for _, key in ipairs({ 'cmd', 'cmd_env' }) do
+  for _, key in ipairs({ 'cmd', 'cmd_env', 'languages', 'cell_markers' }) do
     if opts[key] ~= nil then
       merged[key] = opts[key]
     end
@@ -219,23 +241,21 @@ end
 
 --- initializationOptions for the daemon.
 function M.init_options()
-  local o = { outputCapMb = current.output_cap_mb }
+  local o = { outputCapMb = current.output_cap_mb, languages = vim.deepcopy(current.languages) }
   if current.profile then
     o.profile = current.profile
+  end
+  if next(current.cell_markers) ~= nil then
+    o.cellMarkers = vim.deepcopy(current.cell_markers)
   end
   return o
 end
 
---- The cell marker regex for a filetype.
+--- Whether buffers of this filetype are synced with the daemon.
 ---@param ft string
----@return string
-function M.marker_for(ft)
-  local m = current.cell_markers
-  local pick = function(k)
-    local v = m[k]
-    return type(v) == 'string' and v ~= '' and v or nil
-  end
-  return pick(ft) or pick('*') or M.defaults().cell_markers['*']
+---@return boolean
+function M.syncs(ft)
+  return ft ~= '' and vim.tbl_contains(current.languages, ft)
 end
 
 return M

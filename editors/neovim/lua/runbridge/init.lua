@@ -108,45 +108,135 @@ function M.run_operator(type)
   run_region(api.nvim_get_current_buf(), "'[", "']", mode)
 end
 
---- The cell under the cursor: its 1-based first and last code lines, and the next cell's start.
-local function current_cell(buf)
-  local cells_mod = require('runbridge.cells')
-  local cells, lines = cells_mod.of_buffer(buf)
-  local row = api.nvim_win_get_cursor(0)[1] - 1
-  if #cells == 0 then
-    return 1, #lines, nil -- no markers: the whole buffer is one cell
-  end
-  local cell = cells_mod.at(cells, row)
-  if not cell then
-    return nil, nil, cells_mod.next_start(cells, row)
-  end
-  local s, f = cells_mod.code_range(lines, cell)
-  return s + 1, f, cells_mod.next_start(cells, row)
+local function documents()
+  return require('runbridge.documents')
 end
 
---- Runs the `# %%` cell under the cursor.
-function M.run_cell()
-  local buf = api.nvim_get_current_buf()
-  local first, last = current_cell(buf)
-  if not first or last < first then
-    notify('nothing to run: the cell is empty', vim.log.levels.INFO)
+--- Asks the daemon for the cell at 0-based `line` of the buffer (runbridge/cellAt), then calls
+--- fn(result) with {cell, next, above}. The buffer is synced first; one the daemon does not sync
+--- gets a message instead.
+local function cell_at(buf, line, fn)
+  local c = client().ensure()
+  if not c then
     return
   end
-  M.run_range(buf, first, last)
+  if not documents().attach(buf, c) then
+    notify(
+      ('cells come from the daemon, for buffers with a file name and a filetype in `languages` (this one: %q)'):format(
+        vim.bo[buf].filetype
+      ),
+      vim.log.levels.WARN
+    )
+    return
+  end
+  local params = { uri = documents().uri(buf), position = { line = line, character = 0 } }
+  client().request('runbridge/cellAt', params, function(err, result)
+    if err then
+      notify('cell: ' .. client().error_message(err), vim.log.levels.ERROR)
+      return
+    end
+    if type(result) == 'table' and api.nvim_buf_is_valid(buf) then
+      fn(result)
+    end
+  end, buf)
 end
 
---- Runs the cell under the cursor and moves to the next cell.
-function M.run_cell_next()
-  local buf = api.nvim_get_current_buf()
-  local first, last, next_start = current_cell(buf)
-  if first and last >= first then
-    M.run_range(buf, first, last)
-  else
-    notify('nothing to run: the cell is empty', vim.log.levels.INFO)
+--- Runs a Cell of the daemon (its code, with the buffer's uri and the cell's code range).
+---@param on_done? fun(ok: boolean)
+---@return boolean ran
+local function run_daemon_cell(buf, cell, on_done)
+  if type(cell) ~= 'table' or type(cell.code) ~= 'string' or vim.trim(cell.code) == '' then
+    return false
   end
-  if next_start then
-    local count = api.nvim_buf_line_count(buf)
-    api.nvim_win_set_cursor(0, { math.min(next_start + 1, count), 0 })
+  local s, e = cell.codeRange.start, cell.codeRange['end']
+  local first = s.line + 1
+  local last = e.character == 0 and e.line or e.line + 1
+  if last < first then
+    return false
+  end
+  return runner().run({ code = cell.code, buf = buf, first = first, last = last, on_done = on_done }) ~= nil
+end
+
+local function run_cell_at(buf, line, win)
+  cell_at(buf, line, function(result)
+    if result.cell == vim.NIL or result.cell == nil then
+      notify('no cell here (cells start at marker lines such as `# %%`)', vim.log.levels.INFO)
+    elseif not run_daemon_cell(buf, result.cell) then
+      notify('nothing to run: the cell is empty', vim.log.levels.INFO)
+    end
+    local next_pos = result.next
+    if win and type(next_pos) == 'table' and api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == buf then
+      local count = api.nvim_buf_line_count(buf)
+      api.nvim_win_set_cursor(win, { math.min(next_pos.line + 1, count), 0 })
+    end
+  end)
+end
+
+--- Runs the cells above `line`, one run per cell (each keeps its lines for status marks and
+--- diagnostics), each after the previous one finished; a cell that fails stops the rest.
+local function run_above_at(buf, line)
+  cell_at(buf, line, function(result)
+    local cells = vim.tbl_filter(function(cell)
+      return type(cell) == 'table' and type(cell.code) == 'string' and vim.trim(cell.code) ~= ''
+    end, type(result.above) == 'table' and result.above or {})
+    if #cells == 0 then
+      notify('nothing to run: no cell above', vim.log.levels.INFO)
+      return
+    end
+    local i = 0
+    local function step(ok)
+      i = i + 1
+      if not ok or not cells[i] or not api.nvim_buf_is_valid(buf) then
+        return
+      end
+      run_daemon_cell(buf, cells[i], step)
+    end
+    step(true)
+  end)
+end
+
+--- Runs the cell under the cursor (the daemon finds it: runbridge/cellAt).
+function M.run_cell()
+  run_cell_at(api.nvim_get_current_buf(), api.nvim_win_get_cursor(0)[1] - 1)
+end
+
+--- Runs the cell under the cursor, then moves the cursor to the next cell's code.
+function M.run_cell_next()
+  run_cell_at(api.nvim_get_current_buf(), api.nvim_win_get_cursor(0)[1] - 1, api.nvim_get_current_win())
+end
+
+--- Runs the cells above the one under the cursor, each as its own run, in order.
+function M.run_above()
+  run_above_at(api.nvim_get_current_buf(), api.nvim_win_get_cursor(0)[1] - 1)
+end
+
+--- The buffer of a code lens command's {uri, line} argument.
+local function lens_target(command, ctx)
+  local arg = type(command) == 'table' and type(command.arguments) == 'table' and command.arguments[1] or nil
+  if type(arg) ~= 'table' or type(arg.line) ~= 'number' then
+    notify('a code lens without {uri, line}', vim.log.levels.ERROR)
+    return nil
+  end
+  local buf = ctx and ctx.bufnr
+  if type(arg.uri) == 'string' and (not buf or documents().uri(buf) ~= arg.uri) then
+    buf = vim.uri_to_bufnr(arg.uri)
+  end
+  return buf, arg.line
+end
+
+--- The daemon's "Run Cell" lens (runbridge.server.runCell) run from vim.lsp.codelens.run().
+function M.lens_run_cell(command, ctx)
+  local buf, line = lens_target(command, ctx)
+  if buf then
+    run_cell_at(buf, line)
+  end
+end
+
+--- The daemon's "Run Above" lens (runbridge.server.runAbove).
+function M.lens_run_above(command, ctx)
+  local buf, line = lens_target(command, ctx)
+  if buf then
+    run_above_at(buf, line)
   end
 end
 
@@ -247,6 +337,7 @@ end
 local function open_session(name, profile, image)
   local previous = sessions().current()
   sessions().set_current(name)
+  require('runbridge.documents').bind(api.nvim_get_current_buf(), name)
   local params = { name = name, profile = profile, image = image }
   client().request('runbridge/openSession', params, function(err, info)
     if err then
@@ -319,6 +410,7 @@ function M.sessions()
         return M.session()
       end
       sessions().set_current(choice.name)
+      require('runbridge.documents').bind(api.nvim_get_current_buf(), choice.name)
       notify('current session: ' .. choice.name)
     end)
   end)
@@ -518,10 +610,36 @@ function M.open_media(path)
   require('runbridge.media').open(path)
 end
 
---- Statusline text: "runbridge: NAME (PROFILE) STATE".
+--- Statusline text: "runbridge: NAME (PROFILE) STATE" of the current session.
 ---@return string
 function M.status()
   return sessions().status()
+end
+
+--- The session of a buffer: the one picked in it (:Runbridge session, :Runbridge sessions),
+--- else the one the daemon bound its document to (runbridge/documentBound: the session of its
+--- last run, else the default session), else the current session.
+---@param bufnr? integer default: the current buffer
+---@return string
+function M.buffer_session(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  local docs = require('runbridge.documents')
+  return docs.picked_session(bufnr) or docs.bound_session(bufnr) or sessions().current()
+end
+
+--- Statusline text for a buffer: "runbridge: NAME (PROFILE) STATE" of its session
+--- (buffer_session), the session its completion, hover and variables come from.
+---@param bufnr? integer default: the current buffer
+---@return string
+function M.statusline(bufnr)
+  return sessions().status(M.buffer_session(bufnr))
+end
+
+--- Shows the variables of the buffer's session (runbridge/variables) in a floating window.
+---@param name? string default: the current buffer's session
+function M.variables(name)
+  name = (name and name ~= '') and name or M.buffer_session()
+  require('runbridge.variables').show(name)
 end
 
 --- Media files saved so far, newest last.

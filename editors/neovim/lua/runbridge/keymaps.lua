@@ -11,6 +11,8 @@ M.maps = {
   { 'n', 're', '<Plug>(RunbridgeRunOperator)', 'runbridge: run {motion}' },
   { 'n', 'rc', '<Plug>(RunbridgeRunCell)', 'runbridge: run cell' },
   { 'n', 'rn', '<Plug>(RunbridgeRunCellNext)', 'runbridge: run cell and move to the next' },
+  { 'n', 'ra', '<Plug>(RunbridgeRunAbove)', 'runbridge: run the cells above' },
+  { 'n', 'rv', '<Cmd>Runbridge variables<CR>', 'runbridge: variables' },
   { 'n', 'rf', '<Cmd>Runbridge file<CR>', 'runbridge: run file' },
   { 'n', 'ri', '<Cmd>Runbridge interrupt<CR>', 'runbridge: interrupt' },
   { 'n', 'rR', '<Cmd>Runbridge restart<CR>', 'runbridge: restart' },

@@ -21,6 +21,7 @@ local M = {}
 ---@field run_id? string
 ---@field done? boolean
 ---@field handle? runbridge.RequestHandle
+---@field on_done? fun(ok: boolean)
 
 ---@type table<string, runbridge.Run[]> runs sent and not answered, per session, in order
 local queues = {}
@@ -37,7 +38,7 @@ end
 
 ---@class runbridge.RunRequest
 ---@field code string
----@field session? string
+---@field session? string default: the session picked in buf, else the current session
 ---@field buf? integer origin buffer (status; its uri and the range place the daemon's diagnostics)
 ---@field first? integer 1-based first line of the origin range
 ---@field last? integer 1-based last line
@@ -46,6 +47,7 @@ end
 ---@field mode? 'query'|'batch'
 ---@field options? table
 ---@field label? string header text instead of the code's first line
+---@field on_done? fun(ok: boolean) called when the run ends: ok when it finished without an error
 
 local function status_of(run, result, err)
   if err then
@@ -110,13 +112,23 @@ local function finish(run, err, result)
     local label, hl = status_of(run, result, err)
     output.set_status(run.buf, run.last - 1, label, hl, run.mark)
   end
+  if run.on_done then
+    local exit = result and result.exitCode ~= vim.NIL and result.exitCode or nil
+    local ok = not err
+      and result.status == 'finished'
+      and type(result.error) ~= 'table'
+      and (exit == nil or exit == 0)
+    run.on_done(ok)
+  end
 end
 
 --- Runs code; returns the run (async: the result arrives later).
 ---@param req runbridge.RunRequest
 ---@return runbridge.Run?
 function M.run(req)
-  local session = req.session or require('runbridge.sessions').current()
+  -- a buffer's runs go to the session picked in it, else the current session
+  local picked = req.buf and require('runbridge.documents').picked_session(req.buf)
+  local session = req.session or picked or require('runbridge.sessions').current()
   local mode = req.mode or 'query'
   if mode ~= 'batch' and vim.trim(req.code or '') == '' then
     vim.notify('runbridge: nothing to run (the code is empty)', vim.log.levels.INFO)
@@ -126,7 +138,7 @@ function M.run(req)
     return nil
   end
   ---@type runbridge.Run
-  local run = { session = session, code = req.code or '', started = now_ms() }
+  local run = { session = session, code = req.code or '', started = now_ms(), on_done = req.on_done }
   -- the header follows the session's earlier output, replayed when the client attaches
   local header = text.run_header(session, req.label or req.code)
   client.when_ready(function()

@@ -61,9 +61,10 @@ function M.reset()
 end
 
 --- "runbridge: NAME (PROFILE) STATE" for a statusline.
+---@param name? string default: the current session
 ---@return string
-function M.status()
-  local name = M.current()
+function M.status(name)
+  name = name or M.current()
   local info = infos[name]
   local profile = info and info.profile
   if not profile or profile == vim.NIL then
