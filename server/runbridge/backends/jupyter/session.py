@@ -343,8 +343,7 @@ class JupyterSession:
         await self.kernel.connect(self.session_id)
 
     async def _setup(self) -> None:
-        """Python kernels: apply the session's env, learn the kernel's cwd (silently), and
-        load the kernel's completer (in the background)."""
+        """Python kernels: apply the session's env, learn the kernel's cwd (silently)."""
         if self.language != "python":
             return
         if self.kernel.channels is None:
@@ -352,7 +351,6 @@ class JupyterSession:
         code = _PY_SETUP.format(env=repr(self.env)) if self.env else ""
         expressions = {"cwd": "__import__('os').getcwd()"}
         reply = await self.kernel.core.run_silent(code, expressions, SETUP_TIMEOUT_S)
-        await self.kernel.core.warm_up()
         value = (reply.get("user_expressions") or {}).get("cwd") or {}
         text = (value.get("data") or {}).get("text/plain") if isinstance(value, dict) else None
         if isinstance(text, str) and len(text) >= 2 and text[0] in "'\"":

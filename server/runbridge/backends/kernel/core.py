@@ -150,10 +150,6 @@ class KernelCore:
         """A run is executing: the shell channel would make requests wait for it."""
         return self.run is not None and not self.run.done.is_set()
 
-    async def warm_up(self) -> None:
-        """Load the kernel's completer in the background (a new or restarted kernel)."""
-        await self.requests.warm_up()
-
     async def complete(self, code: str, cursor: int) -> Completions:
         """The kernel's completions at ``cursor`` (a code-point offset into ``code``)."""
         return await self.requests.complete(code, cursor, self.busy)

@@ -45,9 +45,6 @@ BUSY_BUDGET_S = 0.08
 LATE_S = 30.0
 #: The most matches taken from one reply.
 MAX_MATCHES = 500
-#: What a new kernel is asked to complete once it is ready, so that its completer is
-#: loaded before the user's first completion (ipykernel loads jedi then: seconds).
-WARM_UP = {"code": "pr", "cursor_pos": 2}
 
 
 class KernelRequests:
@@ -97,20 +94,6 @@ class KernelRequests:
             log.info("%s on %s: no reply within %g s", msg_type, channel, budget)
             self._late[channel] = (msg_id, asyncio.get_running_loop().time())
         return reply
-
-    async def warm_up(self) -> None:
-        """Ask a new kernel one completion on its control channel, not waiting for the
-        reply: the completer loads now, in the kernel's control thread, instead of during
-        the user's first completion (which would miss its budget and be empty); on control,
-        a first run on shell does not wait behind it. Until the reply comes, completions
-        while a run is busy are empty at once (the kernel would answer them after it)."""
-        msg_id = uuid.uuid4().hex
-        try:
-            await self._transport.send_request("control", "complete_request", WARM_UP, msg_id)
-        except Exception as exc:  # the kernel is gone: its first completion will say so
-            log.info("the completer warm-up could not be sent: %s", exc)
-            return
-        self._late["control"] = (msg_id, asyncio.get_running_loop().time())
 
     async def complete(self, code: str, cursor: int, busy: bool) -> Completions:
         reply = await self.ask("complete_request", {"code": code, "cursor_pos": cursor}, busy)

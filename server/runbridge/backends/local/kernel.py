@@ -215,8 +215,6 @@ class LocalKernel:
             asyncio.create_task(self._pump("stdin", kc.get_stdin_msg), name="stdin"),
             asyncio.create_task(self._pump("control", kc.get_control_msg), name="control"),
         ]
-        if self._language == "python":
-            await self.core.warm_up()
 
     async def stop(self) -> None:
         """End the kernel process (and its process group) now."""
