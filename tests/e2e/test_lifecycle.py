@@ -459,3 +459,22 @@ async def test_stdin_eof_cleans_up_and_stdout_is_only_framed_json(tmp_path: Path
     assert client.violations == []
     assert client.frames == len(client.messages) > 3
     assert (home / "log" / "daemon.log").exists()
+
+
+async def test_an_error_the_editor_asked_for_is_one_info_line_in_the_log(tmp_path: Path) -> None:
+    """Bad params and an unknown session are answers, not faults: the log gets one line
+    naming the code, without a traceback (pygls would log each as an ERROR with one)."""
+    home = tmp_path / "home"
+    async with launch(home) as (daemon, _caps):
+        log = home / "log" / "daemon.log"
+        with pytest.raises(JsonRpcException):
+            await daemon.request("runbridge/variables", {"session": 3})
+        with pytest.raises(JsonRpcException):
+            await daemon.request("runbridge/variables", {"session": "nowhere-open"})
+        await daemon.wait_for(lambda: log.exists() and "error -32011" in log.read_text())
+        text = log.read_text()
+        assert "answered with error -32602: \"field 'session' must be a string" in text
+        assert "Traceback" not in text and "Exception occurred" not in text
+        assert " WARNING " not in text and " ERROR " not in text
+        # nor is the editor told of it again (window/logMessage)
+        assert not [m for m in daemon.client.log_messages if "session" in m.message]

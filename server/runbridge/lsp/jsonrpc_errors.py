@@ -71,3 +71,40 @@ def tidy(error: types.ResponseError) -> None:
     if len(message) > MAX_ERROR_MESSAGE:
         message = message[:MAX_ERROR_MESSAGE] + "..."
     error.message = message
+
+
+def is_answer(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is an error reply the editor asked for (bad params, an unknown
+    session, ...), not an internal error."""
+    return isinstance(exc, JsonRpcException) and exc.code != wire.INTERNAL_ERROR
+
+
+class _ExpectedErrors(logging.Filter):
+    """pygls logs every error reply of a request handler as an ERROR with its traceback;
+    a runbridge error (bad params, an unknown session, ...) is the answer the editor
+    asked for, not a fault of the daemon: it becomes one INFO line naming the request,
+    the code and the message. Internal errors stay as they are (logged by :func:`mapped`
+    with their traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if is_answer(exc) and str(record.msg).startswith("Exception occurred for message"):
+            assert isinstance(exc, JsonRpcException)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            args = record.args if isinstance(record.args, tuple) else ()
+            record.msg = "request %s answered with error %s: %s"
+            record.args = (
+                quote(str(args[0] if args else "?")),
+                exc.code,
+                quote(str(exc.message), 200),
+            )
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_EXPECTED_ERRORS = _ExpectedErrors()
+
+
+def quiet_expected_errors() -> None:
+    """Log the error replies of runbridge's errors as INFO lines (idempotent)."""
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_EXPECTED_ERRORS)

@@ -18,7 +18,7 @@ from pygls.protocol import default_converter
 from runbridge import __version__, logs, protocol
 from runbridge.config import Settings, load_settings
 from runbridge.errors import quote
-from runbridge.lsp import wire
+from runbridge.lsp import jsonrpc_errors, wire
 from runbridge.lsp.documents import Documents
 from runbridge.lsp.editor_events import LspEvents
 from runbridge.lsp.fanout import Client, Fanout
@@ -54,6 +54,7 @@ class RunbridgeServer(LanguageServer):
         super().__init__(
             "runbridge", __version__, protocol_cls=protocol_cls, converter_factory=_converter
         )
+        jsonrpc_errors.quiet_expected_errors()
         self.settings: Settings = load_settings()
         self.shared = manager is not None
         self._manager: SessionManager | None = manager
@@ -170,5 +171,8 @@ class RunbridgeServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """pygls' errors out of band: logged, never a message box in the editor (the
-        request, if any, was answered with an error already)."""
+        request, if any, was answered with an error already). A runbridge error answered
+        to a request is not one: its reply was the answer (and the log has its line)."""
+        if jsonrpc_errors.is_answer(error):
+            return
         log.warning("%s", quote(f"{type(error).__name__}: {error}", 500))
