@@ -13,7 +13,9 @@ Two ways, both answered by the kernel itself:
   ``debug_request`` on the control channel, answered by the control thread while the
   shell runs the user's code); pydevd gives name, type and repr, no size.
 
-Both leave out names starting with ``_``, modules, and IPython's own names.
+Both leave out names starting with ``_``, modules, functions and classes (as VS Code's
+Jupyter variables view does by default: they are code, not data), and IPython's own
+names.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ MAX_VARIABLES = 5000
 #: The kernel-side function, defined by :data:`EXPRESSION` in a dictionary of its own.
 SOURCE = r"""
 def variables(limit, width):
-    import json, reprlib, types
+    import inspect, json, reprlib, types
     from IPython import get_ipython
     shell = get_ipython()
     ns = shell.user_ns
@@ -49,7 +51,8 @@ def variables(limit, width):
     names = sorted(
         name for name, value in list(ns.items())
         if isinstance(name, str) and not name.startswith("_")
-        and not isinstance(value, types.ModuleType)
+        and not isinstance(value, (types.ModuleType, type))
+        and not inspect.isroutine(value)
         and not (name in own or hidden.get(name, missing) is value)
     )
     found = []
