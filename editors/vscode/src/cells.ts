@@ -14,7 +14,8 @@ export function enabledFor(languageId: string): boolean {
   return languages.includes(languageId);
 }
 
-function editorOrWarn(): vscode.TextEditor | undefined {
+/** The active editor; else a warning to open a file first. */
+export function editorOrWarn(): vscode.TextEditor | undefined {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showWarningMessage('runbridge: open a file first.');
@@ -22,7 +23,8 @@ function editorOrWarn(): vscode.TextEditor | undefined {
   return editor;
 }
 
-async function documentFor(uri: unknown): Promise<vscode.TextDocument | undefined> {
+/** The document a command was given (an explorer or editor-title uri), else the active one. */
+export async function documentFor(uri: unknown): Promise<vscode.TextDocument | undefined> {
   if (uri instanceof vscode.Uri) {
     return vscode.workspace.openTextDocument(uri);
   }

@@ -4,7 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from './api';
-import { CellRunner, enabledFor } from './cells';
+import { CellRunner, documentFor, editorOrWarn, enabledFor } from './cells';
 import { Daemon, DaemonNotFound } from './daemon';
 import { MediaPanels } from './mediaPanel';
 import { OutputTerminals } from './outputTerminal';
@@ -53,21 +53,6 @@ const BATCH_EXEC: Record<string, string> = {
   ruby: 'ruby',
   lua: 'lua',
 };
-
-function editorOrWarn(): vscode.TextEditor | undefined {
-  const editor = vscode.window.activeTextEditor;
-  if (!editor) {
-    void vscode.window.showWarningMessage('runbridge: open a file first.');
-  }
-  return editor;
-}
-
-async function documentFor(uri: unknown): Promise<vscode.TextDocument | undefined> {
-  if (uri instanceof vscode.Uri) {
-    return vscode.workspace.openTextDocument(uri);
-  }
-  return editorOrWarn()?.document;
-}
 
 function wholeLines(document: vscode.TextDocument, start: number, end: number): vscode.Range {
   const last = Math.max(start, end - 1);
