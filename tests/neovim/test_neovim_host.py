@@ -107,7 +107,7 @@ def kernels_of(host: psutil.Process) -> list[psutil.Process]:
     return [p for p in host.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
 
 
-def wait_gone(marker: str, what: str) -> None:
+def assert_gone_soon(marker: str, what: str) -> None:
     deadline = time.monotonic() + 10
     left = leftovers(marker)
     while left and time.monotonic() < deadline:
@@ -116,7 +116,7 @@ def wait_gone(marker: str, what: str) -> None:
     assert not left, f"{what}:\n{describe(left)}"
 
 
-def only_host(marker: str) -> psutil.Process:
+def assert_only_host(marker: str) -> psutil.Process:
     """The one session host of this test, and nothing else of it but the host's children."""
     time.sleep(0.5)  # the relay ends when Neovim closes its stdio
     hosts = host_processes(marker)
@@ -131,41 +131,41 @@ def only_host(marker: str) -> psutil.Process:
 def test_quit_and_reopen_keeps_the_session(host_env: dict[str, str]) -> None:
     marker = host_env["RB_TEST_TMP"]
     run_nvim("reopen_first_spec.lua", host_env)
-    host = only_host(marker)
+    host = assert_only_host(marker)
     assert kernels_of(host), "the session's kernel outlives Neovim"
     socket = Path(host_env["XDG_RUNTIME_DIR"]) / "runbridge" / "host.sock"
     assert socket.is_socket(), socket
 
     run_nvim("reopen_second_spec.lua", host_env)
-    only_host(marker)
+    assert_only_host(marker)
     run_nvim("reopen_third_spec.lua", host_env)
     # :Runbridge stop: the host closed the session and exited
-    wait_gone(marker, "left after :Runbridge stop")
+    assert_gone_soon(marker, "left after :Runbridge stop")
     assert not socket.exists()
 
 
 def test_terminal_reattach_after_reopen(host_env: dict[str, str]) -> None:
     marker = host_env["RB_TEST_TMP"]
     run_nvim("terminal_first_spec.lua", host_env)
-    host = only_host(marker)
+    host = assert_only_host(marker)
     shells = [p for p in host.children(recursive=True) if p.name() in ("bash", "sh")]
     assert shells, f"the terminal's shell outlives Neovim:\n{describe(host.children(True))}"
 
     run_nvim("terminal_second_spec.lua", host_env)
-    wait_gone(marker, "left after :Runbridge stop")
+    assert_gone_soon(marker, "left after :Runbridge stop")
 
 
 def test_reopen_mid_run_continues_without_gap(host_env: dict[str, str]) -> None:
     marker = host_env["RB_TEST_TMP"]
     run_nvim("midrun_first_spec.lua", host_env)
-    only_host(marker)
+    assert_only_host(marker)
     run_nvim("midrun_second_spec.lua", host_env)
-    wait_gone(marker, "left after :Runbridge stop")
+    assert_gone_soon(marker, "left after :Runbridge stop")
 
 
 def test_standalone_option_starts_no_host(host_env: dict[str, str]) -> None:
     marker = host_env["RB_TEST_TMP"]
     run_nvim("standalone_spec.lua", host_env)
     # the daemon and its kernel were this Neovim's own: gone with it, and no host was started
-    wait_gone(marker, "left after Neovim quit with standalone = true")
+    assert_gone_soon(marker, "left after Neovim quit with standalone = true")
     assert not (Path(host_env["XDG_RUNTIME_DIR"]) / "runbridge" / "host.sock").exists()

@@ -213,7 +213,7 @@ _commands = st.lists(
 )
 
 
-def _check(kind: str, text: str, data: str) -> None:
+def assert_safe_svg_or_stderr_record(kind: str, text: str, data: str) -> None:
     if kind == "image/svg+xml":
         root = ElementTree.fromstring(text)  # well-formed XML
         names = {element.tag.split("}")[-1] for element in root.iter()}
@@ -232,13 +232,13 @@ def _check(kind: str, text: str, data: str) -> None:
 @given(_commands)
 def test_any_command_list_gives_safe_svg_or_a_stderr_record(commands: list[object]) -> None:
     data = json.dumps(commands)
-    _check(*drawing.record(data), data)
+    assert_safe_svg_or_stderr_record(*drawing.record(data), data)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=64))
 def test_any_bytes_give_safe_svg_or_a_stderr_record(raw: bytes) -> None:
     data = base64.b64encode(bytes([0x92, 0x96, 0x00, 0xA6, *b"canvas"]) + raw).decode()
-    _check(*drawing.record(data), data)
+    assert_safe_svg_or_stderr_record(*drawing.record(data), data)
     data = base64.b64encode(raw).decode()
-    _check(*drawing.record(data), data)
+    assert_safe_svg_or_stderr_record(*drawing.record(data), data)
