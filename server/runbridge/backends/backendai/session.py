@@ -14,6 +14,7 @@
   ``batch`` first uploads its code to a file of the work folder.
 * files (upload, download, listing): :mod:`.files`.
 * terminals: :mod:`.pty`.
+* apps (service ports): :mod:`.apps`.
 
 The remote work folder is ``/home/work`` (:data:`~.files.WORKDIR`).
 """
@@ -28,7 +29,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from runbridge.backends.backendai import completion
+from runbridge.backends.apps import AppForward, ServiceApp
+from runbridge.backends.backendai import apps, completion
 from runbridge.backends.backendai import files as work_folder
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import (
@@ -427,3 +429,15 @@ class BackendAISession:
         self._terminals = [t for t in self._terminals if not t.exited]
         self._terminals.append(terminal)
         return terminal
+
+    # -- apps (service ports) ----------------------------------------------------------
+    async def list_apps(self) -> list[ServiceApp]:
+        """``GET /stream/session/{name}/apps``."""
+        return await apps.list_apps(self.client, self.name)
+
+    async def open_app(self, app: str, local_port: int | None, port: int | None) -> AppForward:
+        """Forward ``app`` to ``127.0.0.1:local_port`` through the manager's TCP proxy."""
+        chosen = apps.pick_app(await self.list_apps(), app, port, self.name)
+        forward = apps.TcpProxyForward(self.client, self.name, chosen, port)
+        await forward.start(local_port)
+        return forward
