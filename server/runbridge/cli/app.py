@@ -75,10 +75,10 @@ async def cmd_app(args: argparse.Namespace) -> int:
 
     def on_state(p: Any) -> None:
         info = p.get("session") if isinstance(p, dict) else None
-        if isinstance(info, dict) and info.get("name") == args.session:
-            if info.get("state") == "closed":
-                sys.stderr.write(f"[session {args.session} closed: the forward ended]\n")
-                done.set()
+        closed = isinstance(info, dict) and info.get("state") == "closed"
+        if closed and isinstance(info, dict) and info.get("name") == args.session:
+            sys.stderr.write(f"[session {args.session} closed: the forward ended]\n")
+            done.set()
 
     client.notifications["runbridge/sessionChanged"] = on_state
     loop = asyncio.get_running_loop()
@@ -92,8 +92,8 @@ async def cmd_app(args: argparse.Namespace) -> int:
             params["port"] = args.port
         opened = await client.request("runbridge/openApp", params)
         app_id = str(opened["appId"])
-        for ending in _ENDINGS:
-            loop.add_signal_handler(ending, done.set)
+        for signum in _ENDINGS:
+            loop.add_signal_handler(signum, done.set)
         say(str(opened["url"]))
         sys.stderr.write(
             f"[app {args.app} of session {args.session} at {opened['url']}; Ctrl+C ends it]\n"
@@ -111,8 +111,8 @@ async def cmd_app(args: argparse.Namespace) -> int:
             return 1
         return 0
     finally:
-        for ending in _ENDINGS:
-            loop.remove_signal_handler(ending)
+        for signum in _ENDINGS:
+            loop.remove_signal_handler(signum)
         if app_id is not None and not client.closed.is_set():
             with contextlib.suppress(HostError):
                 await client.request("runbridge/closeApp", {"appId": app_id})
