@@ -171,7 +171,48 @@ def flow_bench(name):
     return {"count": count, "median_ms": times[len(times) // 2] * 1000, "min_ms": times[0] * 1000}
 
 
+def flow_app(name):
+    """``backend.ai app NAME jupyter -b 127.0.0.1:PORT`` (the SDK's own forwarder, run as
+    its CLI): the page fetched through it twice; the session is left for the test."""
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with Session() as api:
+        kern = api.ComputeSession.get_or_create(IMAGE, name=name)
+        listed = kern.stream_app_info() if hasattr(kern, "stream_app_info") else None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cli = Path(sys.executable).with_name("backend.ai")
+    proc = subprocess.Popen(
+        [str(cli), "app", name, "jupyter", "-b", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        pages = []
+        deadline = time.monotonic() + 30
+        while len(pages) < 2:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/jupyter/tree", timeout=10) as r:
+                    pages.append([r.status, r.read().decode()])
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return {"pages": pages, "listed": listed, "printed": out.decode(errors="replace")}
+
+
 FLOWS = {
+    "app": flow_app,
     "bench": flow_bench,
     "complete": flow_complete,
     "query": flow_query,
