@@ -197,7 +197,8 @@ def flow_app(name):
         deadline = time.monotonic() + 30
         while len(pages) < 2:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/jupyter/tree", timeout=10) as r:
+                url = f"http://127.0.0.1:{port}/jupyter/tree"
+                with urllib.request.urlopen(url, timeout=10) as r:
                     pages.append([r.status, r.read().decode()])
             except OSError:
                 if time.monotonic() > deadline:
