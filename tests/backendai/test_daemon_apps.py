@@ -44,7 +44,12 @@ async def fetch(url: str) -> httpx.Response:
         return await client.get(url)
 
 
-async def test_list_open_fetch_and_close(daemon: Daemon) -> None:
+def tcpproxy_connects(emu: Emulator) -> int:
+    path = f"/stream/session/{SESSION}/tcpproxy?app=jupyter"
+    return sum(1 for r in emu.requests_log if r["path"] == path)
+
+
+async def test_list_open_fetch_and_close(daemon: Daemon, emu: Emulator) -> None:
     listed = await daemon.request("runbridge/listApps", {"session": SESSION})
     assert listed["apps"] == [
         {"name": "jupyter", "protocol": "http", "ports": [8081]},
@@ -54,6 +59,7 @@ async def test_list_open_fetch_and_close(daemon: Daemon) -> None:
     port = opened["localPort"]
     assert opened["url"] == f"http://127.0.0.1:{port}/", opened
     assert (opened["session"], opened["app"], opened["protocol"]) == (SESSION, "jupyter", "http")
+    before = tcpproxy_connects(emu)
     page = await fetch(opened["url"] + "jupyter/tree")
     assert page.status_code == 200 and f"<h1>{SESSION}:jupyter</h1>" in page.text, page.text
     # two connections at once, each its own websocket, both answered
@@ -64,6 +70,9 @@ async def test_list_open_fetch_and_close(daemon: Daemon) -> None:
         assert "<h1>" in first.text and "<h1>" in second.text
         again = await one.get(opened["url"] + "c")  # keep-alive: the same websocket again
         assert again.status_code == 200
+    # one websocket per TCP connection: the first fetch's, then two for the three requests
+    # of the two keep-alive clients
+    assert tcpproxy_connects(emu) - before == 3, emu.requests_log
     assert await daemon.request("runbridge/closeApp", {"appId": opened["appId"]}) == {}
     with pytest.raises(httpx.ConnectError):
         await fetch(opened["url"])
@@ -120,6 +129,19 @@ async def test_a_refused_websocket_is_answered_503(daemon: Daemon, emu: Emulator
     await daemon.request("runbridge/closeApp", {"appId": opened["appId"]})
 
 
+async def test_an_app_that_refuses_is_answered_503(daemon: Daemon, emu: Emulator) -> None:
+    opened = await daemon.request("runbridge/openApp", {"session": SESSION, "app": "jupyter"})
+    emu.apps.refusing.add("jupyter")
+    try:
+        page = await fetch(opened["url"])
+    finally:
+        emu.apps.refusing.clear()
+    assert page.status_code == 503, page.text
+    assert "closed the stream (1013: the app refused the connection)" in page.text, page.text
+    assert (await fetch(opened["url"])).status_code == 200  # the forward goes on
+    await daemon.request("runbridge/closeApp", {"appId": opened["appId"]})
+
+
 async def test_closing_the_session_ends_its_forwards(daemon: Daemon) -> None:
     name = "bai-apps-close"
     await open_session(daemon, name)
@@ -130,6 +152,17 @@ async def test_closing_the_session_ends_its_forwards(daemon: Daemon) -> None:
         await fetch(opened["url"])
     error = await rpc_error(daemon, "runbridge/closeApp", {"appId": opened["appId"]})
     assert error.code == -32602, error
+
+
+async def test_a_session_not_open_is_not_opened(daemon: Daemon) -> None:
+    for method, params in (
+        ("runbridge/listApps", {"session": "bai-never"}),
+        ("runbridge/openApp", {"session": "bai-never", "app": "jupyter"}),
+    ):
+        error = await rpc_error(daemon, method, params)
+        assert error.code == -32011, error  # SessionNotFound
+    sessions = (await daemon.request("runbridge/listSessions"))["sessions"]
+    assert "bai-never" not in [s["name"] for s in sessions]
 
 
 async def test_local_sessions_have_no_apps(daemon: Daemon) -> None:

@@ -75,6 +75,27 @@ async def test_terminal_of_a_session_gone_ends_saying_so(daemon: Daemon, emu: Em
     await daemon.request("runbridge/closeSession", {"name": session})
 
 
+async def test_terminal_that_cannot_reconnect_ends_after_five_tries(
+    daemon: Daemon, emu: Emulator
+) -> None:
+    session = "bai-noreterm"
+    await open_session(daemon, session)
+    tid = (await daemon.request("runbridge/openTerminal", {"session": session}))["terminalId"]
+    type_in(daemon, tid, "echo up-$((2+2))\n")
+    await wait_text(daemon, tid, "up-4")
+    # the session is there but not running: every new stream is refused (409)
+    (remote,) = [s for s in emu.sessions.values() if s.name == session]
+    remote.set_status("RESTARTING")
+    try:
+        assert emu.drop_websockets(session, ["pty"]) == 1
+        await daemon.wait_for(lambda: tid in daemon.terminal_exits, timeout=20)
+    finally:
+        remote.set_status("RUNNING")
+    text = screen(daemon, tid)
+    assert "could not be made again after 5 tries" in text and "RESTARTING" in text, text
+    await daemon.request("runbridge/closeSession", {"name": session})
+
+
 async def test_run_whose_execute_socket_drops(daemon: Daemon, emu: Emulator) -> None:
     session = "bai-rerun"
     await daemon.run("z = 7", session=session)

@@ -7,9 +7,11 @@ on the first ``tcpproxy`` connection: a tiny HTTP server on 127.0.0.1 whose page
 session and the app (``<h1>SESSION:APP</h1>``), standing in for the container's port.
 
 ``GET /stream/session/{name}/tcpproxy?app=APP[&port=N]`` (signed like every stream call)
-checks the app (unknown: 404 ``app-not-found``... as the manager's ``AppNotFound``) and the
-port (not one of the app's: 400 ``invalid-api-params``), then opens a TCP connection to
-the service and pipes bytes both ways as binary frames (the manager's ``TCPProxy``).
+checks the app (unknown: 404 ``app-not-found``, the manager's ``AppNotFound``) and the
+port (not one of the app's: 400 ``invalid-api-params``), accepts the websocket, then opens
+a TCP connection to the service and pipes bytes both ways as binary frames (the manager's
+``TCPProxy``); an app in ``refusing`` (a test hook) gets the websocket closed with 1013, as
+the manager closes it when the app's port refuses the connection.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class AppProxies:
 
     def __init__(self) -> None:
         self.services: dict[str, AppService] = {}
+        #: Test hook: apps whose service refuses connections (the manager then closes the
+        #: websocket with 1013 "try again later", as its ``TCPProxy`` does).
+        self.refusing: set[str] = set()
 
     def listing(self) -> list[dict[str, Any]]:
         return [dict(app, ports=list(app["ports"])) for app in APPS]
@@ -133,9 +138,12 @@ class AppProxies:
                     f"Service {name} does not open the port number {port}.",
                 )
         service = await self.service(session_id, session_name)
-        reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
         ws = web.WebSocketResponse(autoping=False, max_msg_size=16 << 20)
         await ws.prepare(request)
+        if name in self.refusing:  # the manager's TCPProxy: the app's port refused
+            await ws.close(code=1013, message=b"the app refused the connection")
+            return ws
+        reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
         opened(ws)
 
         async def downstream() -> None:  # the service -> the client

@@ -7,9 +7,10 @@
   ``/stream/session/{name}/tcpproxy?app=APP[&port=N]`` and relays raw bytes both ways
   as binary frames (the manager pipes them to the app's port in the container). The
   client's end of data closes the websocket; the websocket's close ends the TCP
-  connection (after what was read is written). A websocket that cannot be opened is
-  answered to the TCP client as a plain ``HTTP/1.1 503`` text naming why, as the SDK's
-  forwarder does. ``close`` stops listening and ends every connection.
+  connection (after what was read is written). A websocket that cannot be opened, or
+  that the manager closes with an error code before any byte came back (the app's port
+  refused it), is answered to the TCP client as a plain ``HTTP/1.1 503`` text naming
+  why, as the SDK's forwarder does. ``close`` stops listening and ends every connection.
 
 The newer app-proxy flow (``start-service`` + a wsproxy coordinator, manager 25.13 on)
 is not used: the ``tcpproxy`` stream serves 23.09 through 26.x managers.
@@ -97,7 +98,7 @@ def pick_app(apps: list[ServiceApp], name: str, port: int | None, session: str) 
 
 
 def unavailable_answer(reason: str) -> bytes:
-    """The plain HTTP 503 a TCP client gets when its websocket cannot be opened."""
+    """The plain HTTP 503 a TCP client gets when its websocket fails."""
     text = f"runbridge could not reach the app: {reason}\n".encode()
     head = (
         "HTTP/1.1 503 Service Unavailable\r\n"
@@ -206,11 +207,20 @@ async def _relay(
             await ws.send(data)
         await ws.close()  # the client is done sending: the manager ends the app's side
 
+    relayed = False
+
     async def downstream() -> None:  # websocket -> TCP client
+        nonlocal relayed
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
+                relayed = True
                 writer.write(message if isinstance(message, bytes) else message.encode())
                 await writer.drain()
+        code = ws.close_code
+        if not relayed and code is not None and code not in (1000, 1001):
+            reason = ws.close_reason or "no reason given"
+            writer.write(unavailable_answer(f"the manager closed the stream ({code}: {reason})"))
+            await writer.drain()
 
     up = asyncio.create_task(upstream())
     down = asyncio.create_task(downstream())
