@@ -174,3 +174,25 @@ async def test_local_sessions_have_no_apps(daemon: Daemon) -> None:
         error = await rpc_error(daemon, method, params)
         assert error.code == -32023 and "Backend.AI" in error.message, error
     await daemon.request("runbridge/closeSession", {"name": "apps-local"})
+
+
+async def test_the_daemons_exit_ends_its_forwards(emu: Emulator, tmp_path: Path) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.MonkeyPatch.context() as env:
+            for prefix in ENV_PREFIXES:
+                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
+                    env.delenv(prefix + key, raising=False)
+            own = await stack.enter_async_context(
+                start_daemon(tmp_path / "home", init_options=init_options(emu.url))
+            )
+        await open_session(own, "bai-apps-exit")
+        opened = await own.request("runbridge/openApp", {"session": "bai-apps-exit", "app": "ttyd"})
+        assert opened["url"].startswith("tcp://127.0.0.1:")
+        reader, writer = await asyncio.open_connection("127.0.0.1", opened["localPort"])
+        writer.write(b"GET / HTTP/1.1\r\n\r\n")
+        assert b"<h1>bai-apps-exit:" in await reader.readuntil(b"</html>\n")
+    # the daemon has exited (shutdown, exit): the open connection and the listener are gone
+    assert await asyncio.wait_for(reader.read(), 10) == b""
+    writer.close()
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", opened["localPort"])
