@@ -209,7 +209,51 @@ def flow_app(name):
     finally:
         if proc.poll() is None:
             proc.kill()
-    return {"pages": pages, "listed": listed, "printed": out.decode(errors="replace")}
+    refused = _refused_answer(cli, name)  # ttyd: the test makes its port refuse
+    return {
+        "pages": pages,
+        "listed": listed,
+        "printed": out.decode(errors="replace"),
+        "refused": refused,
+    }
+
+
+def _refused_answer(cli, name):
+    """What a TCP client of ``backend.ai app NAME ttyd`` reads when the app's port refuses."""
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(cli), "app", name, "ttyd", "-b", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while chunk := conn.recv(65536):
+                got += chunk
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return got.decode(errors="replace")
 
 
 FLOWS = {

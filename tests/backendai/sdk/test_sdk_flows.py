@@ -169,10 +169,20 @@ async def test_sdk_app_forwarder_and_runbridges_get_the_same_page(
 ) -> None:
     """``backend.ai app SESSION jupyter`` (the SDK's forwarder) against the emulator's apps
     listing and tcpproxy stream, then runbridge's forward of the same app (the daemon's
-    ``openApp`` code, in process): the same page through both."""
+    ``openApp`` code, in process): the same page through both; an app whose port refuses
+    (the stream closed with 1013) is a connection closed without an answer through the SDK's
+    forwarder (runbridge's 503 there: tests/backendai/test_daemon_apps.py)."""
     name = "sdk-app"
-    r = await run_flow(sdk_py, old_emu, "app", name, tmp_path)
+    old_emu.apps.refusing.add("ttyd")  # its port refuses: the stream closes with 1013
+    try:
+        r = await run_flow(sdk_py, old_emu, "app", name, tmp_path)
+    finally:
+        old_emu.apps.refusing.clear()
     assert "error" not in r, r
+    # the SDK's forwarder writes its HTTP 503 only for a websocket ERROR message: a stream
+    # the manager closes with an error code ends its iteration (aiohttp), and the TCP client
+    # gets the connection closed without a byte (runbridge answers 503 there)
+    assert r["refused"] == "", r["refused"]
     assert r["listed"] == [
         {"name": "jupyter", "protocol": "http", "ports": [8081]},
         {"name": "ttyd", "protocol": "tcp", "ports": [7681]},

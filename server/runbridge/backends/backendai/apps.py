@@ -10,7 +10,9 @@
   connection (after what was read is written). A websocket that cannot be opened, or
   that the manager closes with an error code before any byte came back (the app's port
   refused it), is answered to the TCP client as a plain ``HTTP/1.1 503`` text naming
-  why, as the SDK's forwarder does. ``close`` stops listening and ends every connection.
+  why (the SDK 23.9 forwarder writes its 503 only for a websocket ERROR message, and
+  closes these connections without a byte). ``close`` stops listening and ends every
+  connection.
 
 The newer app-proxy flow (``start-service`` + a wsproxy coordinator, manager 25.13 on)
 is not used: the ``tcpproxy`` stream serves 23.09 through 26.x managers.
