@@ -43,6 +43,9 @@ ATTACH_TERMINAL: Final = "runbridge/attachTerminal"
 VARIABLES: Final = "runbridge/variables"
 BIND_DOCUMENT: Final = "runbridge/bindDocument"
 CELL_AT: Final = "runbridge/cellAt"
+LIST_APPS: Final = "runbridge/listApps"
+OPEN_APP: Final = "runbridge/openApp"
+CLOSE_APP: Final = "runbridge/closeApp"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"
@@ -363,6 +366,35 @@ def parse_open_terminal(raw: Any) -> OpenTerminalParams:
 
 def parse_terminal_id(raw: Any, method: str) -> str:
     return _name(as_object(raw, method), "terminalId")
+
+
+@dataclass
+class OpenAppParams:
+    session: str
+    app: str
+    local_port: int | None
+    port: int | None
+
+
+def _port(params: dict[str, Any], key: str, low: int) -> int | None:
+    value = _get(params, key, int, False)
+    if value is not None and not low <= value <= 65535:
+        raise InvalidParams(f"field '{key}' must be between {low} and 65535", field=key)
+    return None if value is None else int(value)
+
+
+def parse_open_app(raw: Any) -> OpenAppParams:
+    """``runbridge/openApp {session, app, localPort?, port?}`` (``localPort`` 0: a free one)."""
+    p = as_object(raw, OPEN_APP)
+    local_port = _port(p, "localPort", 0)
+    return OpenAppParams(
+        _name(p, "session"), _name(p, "app"), local_port or None, _port(p, "port", 1)
+    )
+
+
+def parse_app_id(raw: Any) -> str:
+    """``runbridge/closeApp {appId}``."""
+    return _name(as_object(raw, CLOSE_APP), "appId")
 
 
 def parse_follow(raw: Any) -> tuple[str, bool]:

@@ -583,6 +583,42 @@ async def test_pty_and_drop(emu: Emulator, sess: str) -> None:
                     await ws.recv()
 
 
+async def test_pty_streams_share_the_sessions_shell(emu: Emulator, sess: str) -> None:
+    """Every pty stream of a session reaches its one shell (the kernel runner's terminal);
+    the drop hook takes a session and stream kinds (here over its HTTP route)."""
+    path = f"/stream/session/{sess}/pty"
+    uri = emu.url.replace("http", "ws") + path
+
+    async def read_until(ws: Any, needle: bytes) -> bytes:
+        buf = b""
+        async with asyncio.timeout(10):
+            while needle not in buf:
+                buf += base64.b64decode(json.loads(await ws.recv())["data"])
+        return buf
+
+    def stdin(text: bytes) -> str:
+        return json.dumps({"type": "stdin", "chars": base64.b64encode(text).decode()})
+
+    async with websockets.connect(uri, additional_headers=ws_headers(emu, path)) as first:
+        await first.send(stdin(b"SHARED=yes-$((6*7))\n"))
+        async with websockets.connect(uri, additional_headers=ws_headers(emu, path)) as second:
+            await second.send(stdin(b"echo got-$SHARED\n"))
+            await read_until(second, b"got-yes-42")
+            await read_until(first, b"got-yes-42")  # both streams see the shell's output
+        async with httpx.AsyncClient() as http:
+            other = await http.post(
+                f"{emu.url}/_emulator/drop-websockets", json={"session": "nope", "kinds": ["pty"]}
+            )
+            assert other.json() == {"dropped": 0}
+            mine = await http.post(
+                f"{emu.url}/_emulator/drop-websockets", json={"session": sess, "kinds": ["pty"]}
+            )
+            assert mine.json() == {"dropped": 1}
+    async with websockets.connect(uri, additional_headers=ws_headers(emu, path)) as third:
+        await third.send(stdin(b"echo still-$SHARED\n"))  # the shell outlived the drop
+        await read_until(third, b"still-yes-42")
+
+
 # -- subprocess mode ----------------------------------------------------------------------------
 
 

@@ -63,8 +63,10 @@ class EmulatorProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def drop_websockets(self) -> int:
-        return int(httpx.post(f"{self.url}/_emulator/drop-websockets").json()["dropped"])
+    def drop_websockets(self, session: str | None = None, kinds: list[str] | None = None) -> int:
+        body = {"session": session, "kinds": kinds}
+        answer = httpx.post(f"{self.url}/_emulator/drop-websockets", json=body)
+        return int(answer.json()["dropped"])
 
     def configure(self, **values: Any) -> None:
         httpx.post(f"{self.url}/_emulator/config", json=values).raise_for_status()

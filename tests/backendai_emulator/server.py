@@ -23,20 +23,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import fcntl
 import io
 import json
-import os
-import pty
 import re
 import secrets
 import shutil
-import signal
 import stat
-import struct
 import tarfile
 import tempfile
-import termios
 import time
 import uuid
 from collections import deque
@@ -48,7 +42,9 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from . import signing
+from .apps import AppProxies
 from .kernels import Run, SessionRuntime
+from .terminal import Shells
 
 OLD_VERSIONS = [
     "v4.20181215", "v4.20190115", "v4.20190315", "v4.20190615", "v5.20191215", "v6.20200815",
@@ -204,6 +200,12 @@ class Emulator:
         self.sessions: dict[str, Session] = {}
         self.hits: dict[str, deque[float]] = {}
         self.websockets: set[web.WebSocketResponse] = set()
+        #: What each open stream websocket is: (session name or id in its path, stream kind).
+        self.websocket_kinds: dict[web.WebSocketResponse, tuple[str, str]] = {}
+        #: The apps (service ports) of the sessions and the services behind them.
+        self.apps = AppProxies()
+        #: Each session's one shell, shared by its pty streams.
+        self.shells = Shells()
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests_log: deque[dict[str, Any]] = deque(maxlen=500)
         self.root = Path(tempfile.mkdtemp(prefix="bai-emu-"))
@@ -230,6 +232,8 @@ class Emulator:
         for sess in list(self.sessions.values()):
             if sess.status not in TERMINAL:
                 await sess.runtime.shutdown()
+        await self.apps.close()
+        await self.shells.close()
         if self.runner is not None:
             await self.runner.cleanup()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -249,10 +253,21 @@ class Emulator:
     def versions(self) -> list[str]:
         return OLD_VERSIONS if self.config.old else NEW_VERSIONS
 
-    def drop_websockets(self) -> int:
-        """Abort every open websocket without a closing handshake (a dropped connection)."""
+    def drop_websockets(self, session: str | None = None, kinds: list[str] | None = None) -> int:
+        """Abort open websockets without a closing handshake (a dropped connection): every
+        one, or those of ``session`` (its name or id) and of the stream ``kinds``
+        (``execute``, ``pty``, ``tcpproxy``)."""
         n = 0
         for ws in list(self.websockets):
+            where, kind = self.websocket_kinds.get(ws, ("", ""))
+            if session is not None and where != session:
+                s = self.sessions.get(where) or next(
+                    (x for x in self.sessions.values() if x.name == where), None
+                )
+                if s is None or session not in (s.name, s.id):
+                    continue
+            if kinds is not None and kind not in kinds:
+                continue
             req = getattr(ws, "_req", None)
             transport = req.transport if req is not None else None
             if transport is not None:
@@ -290,6 +305,7 @@ class Emulator:
             ("GET", "/stream/session/{name}/execute", self.stream_execute),
             ("GET", "/stream/session/{name}/pty", self.stream_pty),
             ("GET", "/stream/session/{name}/apps", self.stream_apps),
+            ("GET", "/stream/session/{name}/tcpproxy", self.stream_tcpproxy),
         ]  # fmt: skip
         if self.config.old:  # pre-24.03 managers (and the 23.9 SDK) download with GET + JSON body
             auth.append(("GET", "/session/{name}/download", self.download))
@@ -469,7 +485,12 @@ class Emulator:
         )
 
     async def ctl_drop_ws(self, request: web.Request) -> web.Response:
-        return web.json_response({"dropped": self.drop_websockets()})
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            with contextlib.suppress(ValueError):
+                body = await request.json()
+        dropped = self.drop_websockets(body.get("session"), body.get("kinds"))
+        return web.json_response({"dropped": dropped})
 
     async def ctl_config(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -629,10 +650,7 @@ class Emulator:
     ) -> dict[str, Any]:
         ports: list[dict[str, Any]] = []
         if s.status == "RUNNING":
-            ports = [
-                {"name": "jupyter", "protocol": "http", "ports": [8081]},
-                {"name": "ttyd", "protocol": "http", "ports": [7681]},
-            ]
+            ports = self.apps.listing()
         body: dict[str, Any] = {
             "sessionId": s.id,
             "sessionName": s.name,
@@ -729,6 +747,7 @@ class Emulator:
                 with contextlib.suppress(BaseException):
                     await s.task
             await s.runtime.shutdown()
+            await self._end_streams(s)
             s.terminated_at = time.time()
             s.set_status("TERMINATED")
             s.gone.set()
@@ -742,6 +761,11 @@ class Emulator:
             }
             return web.json_response({"stats": stats})
         return web.json_response({"stats": {"status": "terminated"}})
+
+    async def _end_streams(self, s: Session) -> None:
+        """A session that ends takes its shell and its apps' service with it."""
+        await self.shells.close_session(s.id)
+        await self.apps.close_session(s.id)
 
     async def restart(self, request: web.Request) -> web.Response:
         s = self._session(request)
@@ -950,11 +974,25 @@ class Emulator:
         ws = web.WebSocketResponse(max_msg_size=16 << 20, autoping=True, heartbeat=None)
         await ws.prepare(request)
         self.websockets.add(ws)
+        self.websocket_kinds[ws] = (request.match_info["name"], request.path.rsplit("/", 1)[-1])
         return ws
 
     async def stream_apps(self, request: web.Request) -> web.Response:
+        self._running(request)
+        return web.json_response(self.apps.listing())
+
+    async def stream_tcpproxy(self, request: web.Request) -> web.WebSocketResponse:
         s = self._running(request)
-        return web.json_response(self._created(s)["servicePorts"])
+
+        def opened(ws: web.WebSocketResponse) -> None:
+            self.websockets.add(ws)
+            self.websocket_kinds[ws] = (request.match_info["name"], "tcpproxy")
+
+        def closed(ws: web.WebSocketResponse) -> None:
+            self.websockets.discard(ws)
+            self.websocket_kinds.pop(ws, None)
+
+        return await self.apps.proxy(request, s.id, s.name, Problem, opened, closed)
 
     async def stream_execute(self, request: web.Request) -> web.WebSocketResponse:
         if not self.config.stream_execute:
@@ -1004,44 +1042,20 @@ class Emulator:
                 await s.runtime.interrupt()
                 s.runtime.forget(run)
             self.websockets.discard(ws)
+            self.websocket_kinds.pop(ws, None)
             with contextlib.suppress(Exception):
                 await ws.close()
         return ws
 
     async def stream_pty(self, request: web.Request) -> web.WebSocketResponse:
+        """A stream attached to the session's one shell (``terminal.py``): a second stream,
+        or one opened after a drop, reaches the same shell, as on a real manager."""
         s = self._running(request)
         ws = await self._ws(request)
         binary = not self.config.old
-        master, slave = pty.openpty()
-        shell = shutil.which("bash") or "/bin/sh"
-        env = dict(s.runtime.env, PS1="$ ")
-        proc = await asyncio.create_subprocess_exec(
-            shell,
-            "-i",
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            cwd=s.workdir,
-            env=env,
-            start_new_session=True,
-            preexec_fn=_set_ctty,
-        )
-        os.close(slave)
-        loop = asyncio.get_running_loop()
+        shell = await self.shells.get(s.id, s.workdir, dict(s.runtime.env))
         out_q: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-        def readable() -> None:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                data = b""
-            if not data:
-                loop.remove_reader(master)
-                out_q.put_nowait(None)
-            else:
-                out_q.put_nowait(data)
-
-        loop.add_reader(master, readable)
+        shell.listeners.add(out_q.put_nowait)
 
         async def pump_out() -> None:
             while (data := await out_q.get()) is not None:
@@ -1050,7 +1064,7 @@ class Emulator:
                     await ws.send_bytes(frame.encode())
                 else:
                     await ws.send_str(frame)
-            await ws.close()
+            await ws.close()  # the shell exited
 
         out_task = asyncio.create_task(pump_out())
         try:
@@ -1063,15 +1077,9 @@ class Emulator:
                     continue
                 kind = data.get("type")
                 if kind == "stdin":
-                    os.write(master, base64.b64decode(data.get("chars", "")))
+                    shell.write(base64.b64decode(data.get("chars", "")))
                 elif kind == "resize":
-                    fcntl.ioctl(
-                        master,
-                        termios.TIOCSWINSZ,
-                        struct.pack("HHHH", int(data["rows"]), int(data["cols"]), 0, 0),
-                    )
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGWINCH)
+                    shell.resize(int(data["rows"]), int(data["cols"]))
                 elif kind == "ping":
                     pass
                 elif kind == "restart":
@@ -1086,23 +1094,13 @@ class Emulator:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
+            shell.listeners.discard(out_q.put_nowait)
             out_task.cancel()
-            with contextlib.suppress(Exception):
-                loop.remove_reader(master)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(proc.wait(), 2)
-            os.close(master)
             self.websockets.discard(ws)
+            self.websocket_kinds.pop(ws, None)
             with contextlib.suppress(Exception):
                 await ws.close()
         return ws
-
-
-def _set_ctty() -> None:
-    with contextlib.suppress(OSError):
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class _RateLimited(Problem):

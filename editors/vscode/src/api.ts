@@ -229,6 +229,21 @@ export class RunbridgeApi {
     return this.request(P.VARIABLES, { session });
   }
 
+  /** The session's apps (service ports); Unsupported off Backend.AI. */
+  async listApps(session: string): Promise<P.AppInfo[]> {
+    const result = await this.request<{ apps: P.AppInfo[] }>(P.LIST_APPS, { session });
+    return result.apps;
+  }
+
+  /** Forward an app to 127.0.0.1 (a free port unless `localPort`). */
+  openApp(params: P.OpenAppParams): Promise<P.OpenedApp> {
+    return this.request(P.OPEN_APP, params);
+  }
+
+  async closeApp(appId: string): Promise<void> {
+    await this.request(P.CLOSE_APP, { appId });
+  }
+
   async resizeTerminal(terminalId: string, rows: number, cols: number): Promise<void> {
     await this.peer.sendNotification(P.RESIZE_TERMINAL, { terminalId, rows, cols });
   }

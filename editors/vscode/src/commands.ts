@@ -4,6 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { errorMessage } from './api';
+import { appPickItems, forwardNotice, OPEN_IN_BROWSER, STOP_FORWARDING } from './core/apps';
 import { CellRunner, documentFor, editorOrWarn, enabledFor } from './cells';
 import { Daemon, DaemonNotFound } from './daemon';
 import { MediaPanels } from './mediaPanel';
@@ -360,6 +361,31 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     });
   };
 
+  /** Pick one of the session's apps, forward it, and offer to open it (http) or stop it. */
+  const openApp = async (arg: unknown): Promise<void> => {
+    const session = sessionArg(arg);
+    const api = await daemon.ensure();
+    const apps = await api.listApps(session);
+    if (!apps.length) {
+      void vscode.window.showInformationMessage(`runbridge: session ${session} has no apps`);
+      return;
+    }
+    const picked = await vscode.window.showQuickPick(appPickItems(apps), {
+      title: `runbridge: open which app of session ${session}?`,
+    });
+    if (!picked) {
+      return;
+    }
+    const opened = await api.openApp({ session, app: picked.app });
+    const { message, actions } = forwardNotice(opened);
+    const answer = await vscode.window.showInformationMessage(message, ...actions);
+    if (answer === OPEN_IN_BROWSER) {
+      await vscode.env.openExternal(vscode.Uri.parse(opened.url));
+    } else if (answer === STOP_FORWARDING) {
+      await api.closeApp(opened.appId);
+    }
+  };
+
   const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
@@ -423,6 +449,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       await daemon.ensure();
       terminals.open(sessionArg(arg));
     }),
+    register('runbridge.openApp', openApp),
     register('runbridge.showOutput', (arg) => outputs.show(sessionArg(arg), false)),
     register('runbridge.showMedia', (arg) => media.show(sessionArg(arg))),
     register('runbridge.showDaemonLog', async () => {

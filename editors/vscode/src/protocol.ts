@@ -24,6 +24,9 @@ export const ATTACH_TERMINAL = 'runbridge/attachTerminal';
 export const BIND_DOCUMENT = 'runbridge/bindDocument';
 export const CELL_AT = 'runbridge/cellAt';
 export const VARIABLES = 'runbridge/variables';
+export const LIST_APPS = 'runbridge/listApps';
+export const OPEN_APP = 'runbridge/openApp';
+export const CLOSE_APP = 'runbridge/closeApp';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
 export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';
@@ -351,4 +354,28 @@ export interface VariablesResult {
   variables: Variable[];
   /** The session has more than the daemon lists. */
   truncated?: boolean;
+}
+
+/** A session's app (service port), as `runbridge/listApps` lists it. */
+export interface AppInfo {
+  name: string;
+  protocol: string;
+  ports: number[];
+}
+
+export interface OpenAppParams {
+  session: string;
+  app: string;
+  localPort?: number;
+  port?: number;
+}
+
+/** A forwarded app (`runbridge/openApp`). */
+export interface OpenedApp {
+  appId: string;
+  session: string;
+  app: string;
+  protocol: string;
+  localPort: number;
+  url: string;
 }

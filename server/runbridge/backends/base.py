@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from runbridge.backends.apps import AppForward, ServiceApp
 from runbridge.model import (
     BatchOptions,
     Completions,
@@ -108,6 +109,16 @@ class BackendSession(Protocol):
     async def open_terminal(
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
     ) -> Terminal: ...
+
+    async def list_apps(self) -> list[ServiceApp]:
+        """The session's apps (service ports); :func:`~runbridge.backends.apps.no_apps`
+        (``Unsupported``) on backends without them."""
+        ...
+
+    async def open_app(self, app: str, local_port: int | None, port: int | None) -> AppForward:
+        """Forward ``app`` (its container ``port`` when it has several) to
+        ``127.0.0.1:local_port`` (a free port when None)."""
+        ...
 
     async def close(self) -> None:
         """End the session: its kernel, processes and terminals."""

@@ -1,7 +1,7 @@
 """The ``runbridge`` command: the daemon (``serve``) and the same powers in a shell.
 
-``run``, ``upload``, ``download``, ``term``, ``sessions``, ``attach``, ``close`` and
-``stop`` talk to this user's session host (:mod:`runbridge.cli.host`), so a shell
+``run``, ``upload``, ``download``, ``term``, ``app``, ``sessions``, ``attach``, ``close``
+and ``stop`` talk to this user's session host (:mod:`runbridge.cli.host`), so a shell
 shares the editors' sessions. With ``RUNBRIDGE_STANDALONE=1`` the first five run in
 process instead (:mod:`runbridge.cli.local`), their sessions ending with the command.
 """
@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     close.add_argument("-s", "--session", default="default", help="session name")
 
     sub.add_parser("stop", help="stop the host: every session is closed (remote ones kept)")
+
+    from runbridge.cli.app import add_app_parser
+
+    add_app_parser(sub)
     return parser
 
 
@@ -97,9 +101,10 @@ def _commands(standalone: bool) -> dict[str, Command]:
             "download": local.cmd_transfer,
             "term": local.cmd_term,
         }
-    from runbridge.cli import host
+    from runbridge.cli import app, host
 
     return {
+        "app": app.cmd_app,
         "run": host.cmd_run,
         "sessions": host.cmd_sessions,
         "upload": host.cmd_transfer,

@@ -181,6 +181,21 @@ async def _close_terminal(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     return {"terminalId": terminal_id}
 
 
+async def _list_apps(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    name = protocol.parse_session_name(raw, protocol.LIST_APPS, "session")
+    return {"apps": await ls.manager.list_apps(name)}
+
+
+async def _open_app(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    p = protocol.parse_open_app(raw)
+    return await ls.manager.open_app(p.session, p.app, p.local_port, p.port)
+
+
+async def _close_app(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    await ls.manager.close_app(protocol.parse_app_id(raw))
+    return {}
+
+
 def _terminal_input(ls: RunbridgeServer, raw: Any) -> None:
     ls.manager.terminal_input(*protocol.parse_terminal_input(raw))
 
@@ -212,6 +227,9 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.LIST_TERMINALS: _list_terminals,
     protocol.ATTACH_TERMINAL: _attach_terminal,
     protocol.VARIABLES: _variables,
+    protocol.LIST_APPS: _list_apps,
+    protocol.OPEN_APP: _open_app,
+    protocol.CLOSE_APP: _close_app,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.

@@ -40,6 +40,7 @@ from runbridge.model import (
     SessionState,
     Variables,
 )
+from runbridge.sessions.apps import AppForwards
 from runbridge.sessions.history import open_files, read_runs, select
 from runbridge.sessions.idle import IdleClock
 from runbridge.sessions.output import OutputBatch, RunOutput, Throttle, Transcript
@@ -108,6 +109,8 @@ class SessionManager:
         self._terminals: dict[str, _TerminalEntry] = {}
         self._idle_closes: set[asyncio.Task[None]] = set()
         self._closed = False
+        #: The forwarded apps (service ports) of the open sessions.
+        self.apps = AppForwards()
 
     # -- backends ------------------------------------------------------------
     def _backend(self, profile: Profile) -> Backend:
@@ -266,6 +269,7 @@ class SessionManager:
                 self._terminals.pop(tid, None)
         for run in session.queued.values():
             run.cancelled = True
+        await self.apps.close_session(name)
         with contextlib.suppress(BaseException):
             await asyncio.shield(session.ready)
         try:
@@ -546,6 +550,25 @@ class SessionManager:
         entries = [e.terminal for e in self._terminals.values() if e.terminal is not None]
         await asyncio.gather(*(t.close() for t in entries), return_exceptions=True)
 
+    # -- apps (service ports) -----------------------------------------------------------
+    async def list_apps(self, name: str) -> list[dict[str, Any]]:
+        session = await self._ready(name)
+        return [app.to_wire() for app in await session.backend.list_apps()]
+
+    async def open_app(
+        self, name: str, app: str, local_port: int | None, port: int | None
+    ) -> dict[str, Any]:
+        session = await self._ready(name)
+        forward = await session.backend.open_app(app, local_port, port)
+        if self._sessions.get(name) is not session:  # closed meanwhile
+            await forward.close()
+            raise SessionNotFound(f"session {quote(name)} was closed", session=name)
+        self._touch(session)
+        return self.apps.add(name, forward).to_wire()
+
+    async def close_app(self, app_id: str) -> None:
+        await self.apps.close(app_id)
+
     # -- idle sessions -------------------------------------------------------------
     def _touch(self, session: _Session) -> None:
         session.idle.touch()
@@ -605,6 +628,7 @@ class SessionManager:
             return
         self._closed = True
         names = list(self._sessions)
+        await self.apps.close_all()
         await asyncio.gather(*(self.close(n, detach=True) for n in names), return_exceptions=True)
         await asyncio.gather(*self._idle_closes, return_exceptions=True)
         await asyncio.gather(*(b.aclose() for b in self._backends.values()), return_exceptions=True)

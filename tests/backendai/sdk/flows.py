@@ -171,7 +171,93 @@ def flow_bench(name):
     return {"count": count, "median_ms": times[len(times) // 2] * 1000, "min_ms": times[0] * 1000}
 
 
+def flow_app(name):
+    """``backend.ai app NAME jupyter -b 127.0.0.1:PORT`` (the SDK's own forwarder, run as
+    its CLI): the page fetched through it twice; the session is left for the test."""
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with Session() as api:
+        kern = api.ComputeSession.get_or_create(IMAGE, name=name)
+        listed = kern.stream_app_info() if hasattr(kern, "stream_app_info") else None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cli = Path(sys.executable).with_name("backend.ai")
+    proc = subprocess.Popen(
+        [str(cli), "app", name, "jupyter", "-b", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        pages = []
+        deadline = time.monotonic() + 30
+        while len(pages) < 2:
+            try:
+                url = f"http://127.0.0.1:{port}/jupyter/tree"
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    pages.append([r.status, r.read().decode()])
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    refused = _refused_answer(cli, name)  # ttyd: the test makes its port refuse
+    return {
+        "pages": pages,
+        "listed": listed,
+        "printed": out.decode(errors="replace"),
+        "refused": refused,
+    }
+
+
+def _refused_answer(cli, name):
+    """What a TCP client of ``backend.ai app NAME ttyd`` reads when the app's port refuses."""
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(cli), "app", name, "ttyd", "-b", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while chunk := conn.recv(65536):
+                got += chunk
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return got.decode(errors="replace")
+
+
 FLOWS = {
+    "app": flow_app,
     "bench": flow_bench,
     "complete": flow_complete,
     "query": flow_query,

@@ -14,8 +14,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from runbridge.backends.backendai import apps
+from runbridge.backends.backendai.client import BackendAIClient
+from runbridge.backends.backendai.profile import BackendAIProfile
 from tests.backendai.sdk_venv import sdk_python
 from tests.backendai_emulator import Emulator
 
@@ -158,3 +162,47 @@ async def test_sdk_bench_flow(sdk_py: Path, old_emu: Emulator, tmp_path: Path) -
         del os.environ["SDK_BENCH_COUNT"]
     assert "error" not in r, r
     assert r["count"] == 5 and 0 < r["min_ms"] <= r["median_ms"] < 2000
+
+
+async def test_sdk_app_forwarder_and_runbridges_get_the_same_page(
+    sdk_py: Path, old_emu: Emulator, tmp_path: Path
+) -> None:
+    """``backend.ai app SESSION jupyter`` (the SDK's forwarder) against the emulator's apps
+    listing and tcpproxy stream, then runbridge's forward of the same app (the daemon's
+    ``openApp`` code, in process): the same page through both; an app whose port refuses
+    (the stream closed with 1013) is a connection closed without an answer through the SDK's
+    forwarder (runbridge's 503 there: tests/backendai/test_daemon_apps.py)."""
+    name = "sdk-app"
+    old_emu.apps.refusing.add("ttyd")  # its port refuses: the stream closes with 1013
+    try:
+        r = await run_flow(sdk_py, old_emu, "app", name, tmp_path)
+    finally:
+        old_emu.apps.refusing.clear()
+    assert "error" not in r, r
+    # the SDK's forwarder writes its HTTP 503 only for a websocket ERROR message: a stream
+    # the manager closes with an error code ends its iteration (aiohttp), and the TCP client
+    # gets the connection closed without a byte (runbridge answers 503 there)
+    assert r["refused"] == "", r["refused"]
+    assert r["listed"] == [
+        {"name": "jupyter", "protocol": "http", "ports": [8081]},
+        {"name": "ttyd", "protocol": "tcp", "ports": [7681]},
+    ], r
+    expected = f"<h1>{name}:jupyter</h1>"
+    assert [p[0] for p in r["pages"]] == [200, 200] and expected in r["pages"][0][1], r
+    assert "is available at" in r["printed"], r["printed"]
+    client = BackendAIClient(
+        BackendAIProfile(name="peer", endpoint=old_emu.url, access_key=AK, secret_key=SK)
+    )
+    try:
+        app = apps.pick_app(await apps.list_apps(client, name), "jupyter", None, name)
+        forward = apps.TcpProxyForward(client, name, app, None)
+        await forward.start(None)
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                page = await http.get(f"http://127.0.0.1:{forward.local_port}/jupyter/tree")
+        finally:
+            await forward.close()
+        assert page.status_code == 200 and page.text == r["pages"][0][1]
+        await client.request("DELETE", f"/session/{name}", what="destroying the peer's session")
+    finally:
+        await client.aclose()

@@ -136,6 +136,24 @@ M.subcommands = {
   },
   terminal = { run = function(args) rb().terminal_menu(args[1]) end, complete = session_complete },
   stop = { run = function() rb().stop() end },
+  app = {
+    run = function(args)
+      local apps = require('runbridge.apps')
+      if args[1] then
+        apps.open(args[1])
+      else
+        apps.pick()
+      end
+    end,
+  },
+  ['app-close'] = {
+    run = function(args) require('runbridge.apps').close(args[1]) end,
+    complete = function(arglead)
+      return vim.tbl_filter(function(id)
+        return vim.startswith(id, arglead)
+      end, vim.tbl_keys(require('runbridge.apps').forwards))
+    end,
+  },
   output = { run = function(args) rb().output(args[1]) end, complete = session_complete },
   log = { run = function() rb().log() end },
   ['open-media'] = { run = function(args) rb().open_media(args[1]) end, complete = media_complete },

@@ -56,6 +56,8 @@ class _Run:
     first_failure: int | None = None
     #: The execute websocket while the run streams (``close`` ends it).
     ws: ClientConnection | None = None
+    #: How many result frames of the manager the run has read (a dropped stream says so).
+    frames: int = 0
 
 
 class SessionRuns:
@@ -371,6 +373,7 @@ class SessionRuns:
                     continue
                 if not isinstance(result, dict):
                     continue
+                run.frames += 1
                 status = str(result.get("status") or "")
                 if status in ("error", "server-restarting"):
                     return RunOutcome(
@@ -396,9 +399,25 @@ class SessionRuns:
             pass
         if run.interrupted:
             return self._outcome(run, "finished", {})
-        return RunOutcome(
-            RunStatus.FAILED,
-            None,
-            message=f"the connection to {self.client.where} dropped before the run finished "
-            "(the manager interrupts a run whose stream is lost)",
-        )
+        # The spare was opened on the same way to the manager: the next run connects afresh.
+        await self.drop_spare()
+        return dropped_outcome(self.client.where, run.frames)
+
+
+def dropped_outcome(where: str, frames: int) -> RunOutcome:
+    """A run whose execute websocket dropped before its end: ``failed``, and why.
+
+    The manager interrupts a run whose stream it loses, and an execute stream cannot be
+    resumed (a new socket is a new run), so what the run printed after the last result
+    received is lost and its code may have stopped partway; the session stays usable.
+    """
+    got = f"after the {frames} result{'s' if frames != 1 else ''} received" if frames else ""
+    return RunOutcome(
+        RunStatus.FAILED,
+        None,
+        message=f"the connection to {where} dropped before the run finished; a Backend.AI "
+        "run cannot be resumed on a new connection (the manager interrupts a run whose "
+        f"stream is lost), so any output it printed {got or 'before its end'} is missing "
+        "here and its code may have stopped partway. The session is still open (variables "
+        "set before the drop are kept): run again to go on",
+    )

@@ -14,6 +14,7 @@
   ``batch`` first uploads its code to a file of the work folder.
 * files (upload, download, listing): :mod:`.files`.
 * terminals: :mod:`.pty`.
+* apps (service ports): :mod:`.apps`.
 
 The remote work folder is ``/home/work`` (:data:`~.files.WORKDIR`).
 """
@@ -28,7 +29,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from runbridge.backends.backendai import completion
+from websockets.asyncio.client import ClientConnection
+
+from runbridge.backends.apps import AppForward, ServiceApp
+from runbridge.backends.backendai import apps, completion
 from runbridge.backends.backendai import files as work_folder
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import (
@@ -39,7 +43,7 @@ from runbridge.backends.backendai.errors import (
     BackendAIUploadRefused,
 )
 from runbridge.backends.backendai.files import UPLOAD_MAX_BYTES, WORKDIR, size_text
-from runbridge.backends.backendai.pty import pty_terminal
+from runbridge.backends.backendai.pty import pty_terminal, reconnector
 from runbridge.backends.backendai.runs import SessionRuns
 from runbridge.backends.base import (
     ProgressCallback,
@@ -417,13 +421,37 @@ class BackendAISession:
     async def open_terminal(
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
     ) -> Terminal:
-        ws = await self.client.ws_connect(
-            f"/stream/session/{self._ref}/pty",
-            what=f"opening a terminal on session {self.name!r}",
-            session=self.name,
-        )
-        terminal = pty_terminal(ws, on_output, on_exit)
+        ws = await self._connect_pty()
+        reconnect = reconnector(self.name, self._manager_status, self._connect_pty)
+        terminal = pty_terminal(ws, on_output, on_exit, reconnect=reconnect)
         terminal.start(rows, cols)
         self._terminals = [t for t in self._terminals if not t.exited]
         self._terminals.append(terminal)
         return terminal
+
+    async def _connect_pty(self) -> ClientConnection:
+        return await self.client.ws_connect(
+            f"/stream/session/{self._ref}/pty",
+            what=f"opening a terminal on session {self.name!r}",
+            session=self.name,
+        )
+
+    async def _manager_status(self) -> str | None:
+        """The manager's status of the session; None when it has no such session."""
+        try:
+            info = await self.info()
+        except BackendAISessionNotFound:
+            return None
+        return str(info.get("status") or "")
+
+    # -- apps (service ports) ----------------------------------------------------------
+    async def list_apps(self) -> list[ServiceApp]:
+        """``GET /stream/session/{name}/apps``."""
+        return await apps.list_apps(self.client, self.name)
+
+    async def open_app(self, app: str, local_port: int | None, port: int | None) -> AppForward:
+        """Forward ``app`` to ``127.0.0.1:local_port`` through the manager's TCP proxy."""
+        chosen = apps.pick_app(await self.list_apps(), app, port, self.name)
+        forward = apps.TcpProxyForward(self.client, self.name, chosen, port)
+        await forward.start(local_port)
+        return forward

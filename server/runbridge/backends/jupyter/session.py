@@ -28,6 +28,7 @@ import uuid
 from typing import Any
 
 from runbridge import paths
+from runbridge.backends.apps import AppForward, ServiceApp, no_apps
 from runbridge.backends.base import (
     ProgressCallback,
     RunSink,
@@ -447,6 +448,12 @@ class JupyterSession:
             return
         await self.kernel.core.interrupt_quietly()  # the kernel is kept, its run is not
         await self._release()
+
+    async def list_apps(self) -> list[ServiceApp]:
+        raise no_apps(self.name, "jupyter")
+
+    async def open_app(self, app: str, local_port: int | None, port: int | None) -> AppForward:
+        raise no_apps(self.name, "jupyter")
 
     async def close(self) -> None:
         """Shut the kernel down on the server (its session, or the kernel itself)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbridge import paths
+from runbridge.backends.apps import AppForward, ServiceApp, no_apps
 from runbridge.backends.base import (
     Backend,
     BackendSession,
@@ -160,6 +161,12 @@ class LocalSession:
     async def detach(self) -> None:
         """Nothing outlives the daemon here: detaching closes."""
         await self.close()
+
+    async def list_apps(self) -> list[ServiceApp]:
+        raise no_apps(self.name, "local")
+
+    async def open_app(self, app: str, local_port: int | None, port: int | None) -> AppForward:
+        raise no_apps(self.name, "local")
 
 
 class _TransferCancelled(Exception):

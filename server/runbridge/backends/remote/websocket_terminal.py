@@ -19,7 +19,12 @@ on Backend.AI). :class:`WebSocketTerminal` is the pump, given the protocol's
   server), then ``on_exit(None)`` called once: no websocket protocol reports the
   shell's exit status;
 * ``close`` stops the tasks, awaits ``on_end``, closes the socket and calls
-  ``on_exit(None)`` (once, whichever comes first).
+  ``on_exit(None)`` (once, whichever comes first);
+* given a ``reconnect`` coroutine, a socket that *drops* (closed with no close frame
+  from the server: a lost connection, not the shell's end) is replaced by the one it
+  returns: the terminal's size is sent again and the reader goes on; input typed
+  meanwhile is dropped. When it returns text instead (the session is gone, or it gave
+  up), that text is shown and the terminal ends.
 """
 
 from __future__ import annotations
@@ -33,11 +38,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol
 
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 from runbridge.backends.base import TerminalExit, TerminalOutput
 
 log = logging.getLogger(__name__)
+
+#: Gives a new socket to a terminal whose socket dropped (or an object with ``ws`` and
+#: ``line``, a line to show), or the text that ends it.
+Reconnect = Callable[[], Awaitable[Any]]
 
 
 class Frame(enum.Enum):
@@ -75,6 +84,7 @@ class WebSocketTerminal:
         label: str,
         on_end: Callable[[], Awaitable[None]] | None = None,
         keepalive: tuple[str, float] | None = None,
+        reconnect: Reconnect | None = None,
     ) -> None:
         self._ws = ws
         self._frames = frames
@@ -89,6 +99,11 @@ class WebSocketTerminal:
         self._tasks: list[asyncio.Task[None]] = []
         self._exited = False
         self._ended = False
+        self._reconnect = reconnect
+        self._size = (24, 80)
+        #: Set while a socket is up (cleared while a dropped one is being replaced).
+        self._connected = asyncio.Event()
+        self._connected.set()
 
     @property
     def exited(self) -> bool:
@@ -96,6 +111,7 @@ class WebSocketTerminal:
         return self._exited
 
     def start(self, rows: int, cols: int) -> None:
+        self._size = (rows, cols)
         self._outbox.put_nowait(self._frames.resize(rows, cols))
         self._tasks = [
             asyncio.create_task(self._read(), name=f"{self.label}: read"),
@@ -114,6 +130,7 @@ class WebSocketTerminal:
 
     def resize(self, rows: int, cols: int) -> None:
         if not self._exited:
+            self._size = (rows, cols)
             self._outbox.put_nowait(self._frames.resize(rows, cols))
 
     async def close(self) -> None:
@@ -126,19 +143,18 @@ class WebSocketTerminal:
 
     # -- internals -----------------------------------------------------------------
     async def _read(self) -> None:
-        try:
-            async for frame in self._ws:
-                item = self._frames.read(frame)
-                if item is Frame.EXIT:
-                    break
-                if isinstance(item, bytes):
-                    item = self._decoder.decode(item)
-                if item:
-                    self._on_output(item)
-        except ConnectionClosed:
-            pass
-        except Exception:
-            log.exception("%s: stream failed", self.label)
+        while not await self._pump() and self._reconnect is not None:
+            self._connected.clear()
+            replacement = await self._reconnect()
+            if isinstance(replacement, str):
+                self._on_output(replacement)
+                break
+            self._ws = getattr(replacement, "ws", replacement)
+            self._connected.set()
+            self._outbox.put_nowait(self._frames.resize(*self._size))
+            line = getattr(replacement, "line", "")
+            if line:
+                self._on_output(line)
         tail = self._decoder.decode(b"", final=True)
         if tail:
             self._on_output(tail)
@@ -148,13 +164,37 @@ class WebSocketTerminal:
         await self._end()
         await self._exit()
 
-    async def _write(self) -> None:
+    async def _pump(self) -> bool:
+        """Read the socket's frames; True when the stream ended (the shell, the server),
+        False when the socket dropped (no close frame came)."""
         try:
-            while True:
-                frame = await self._outbox.get()
-                await self._ws.send(frame)
+            async for frame in self._ws:
+                item = self._frames.read(frame)
+                if item is Frame.EXIT:
+                    return True
+                if isinstance(item, bytes):
+                    item = self._decoder.decode(item)
+                if item:
+                    self._on_output(item)
+        except ConnectionClosedError as exc:
+            return exc.rcvd is not None
         except ConnectionClosed:
-            pass
+            return True
+        except Exception:
+            log.exception("%s: stream failed", self.label)
+            return self._reconnect is None
+        return True
+
+    async def _write(self) -> None:
+        while True:
+            frame = await self._outbox.get()
+            await self._connected.wait()
+            try:
+                await self._ws.send(frame)
+            except ConnectionClosed:
+                if self._reconnect is None:
+                    return
+                # dropped: the reader replaces the socket; this frame is lost
 
     async def _keepalive(self, frame: str, interval: float) -> None:
         while True:
