@@ -171,7 +171,23 @@ def flow_bench(name):
     return {"count": count, "median_ms": times[len(times) // 2] * 1000, "min_ms": times[0] * 1000}
 
 
+def flow_create_options(name):
+    """``get_or_create`` with session options (JSON in ``SDK_CREATE_OPTIONS``, as keyword
+    arguments), at the API version in ``SDK_API_VERSION`` when set; then destroy."""
+    from ai.backend.client.config import APIConfig
+
+    options = json.loads(os.environ["SDK_CREATE_OPTIONS"])
+    version = os.environ.get("SDK_API_VERSION")
+    config = APIConfig(version=version) if version else None
+    with Session(config=config) as api:
+        kern = api.ComputeSession.get_or_create(IMAGE, name=name, enqueue_only=True, **options)
+        out = {"api_version": list(api.api_version), "status": kern.status}
+        kern.destroy()
+        return out
+
+
 FLOWS = {
+    "create_options": flow_create_options,
     "bench": flow_bench,
     "complete": flow_complete,
     "query": flow_query,
@@ -189,4 +205,6 @@ if __name__ == "__main__":
         result = FLOWS[flow](session_name)
     except Exception as e:  # report, so the test can show what the SDK raised
         result = {"error": type(e).__name__, "detail": str(e)[:2000]}
+        if type(e).__name__ == "BackendAPIError":  # (status, reason, problem JSON)
+            result["status"], result["reason"], result["data"] = e.args[:3]
     print(json.dumps(result))
