@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from runbridge.backends.backendai.profile import ENV_PREFIXES
-from tests.backendai.daemon_helpers import init_options, profile
+from runbridge.backends.backendai.client import BackendAIClient
+from runbridge.backends.backendai.profile import ENV_PREFIXES, BackendAIProfile
+from tests.backendai.daemon_helpers import ACCESS_KEY, SECRET_KEY, init_options, profile
 from tests.backendai_emulator import Emulator
 from tests.e2e.conftest import Daemon, start_daemon
 from tests.e2e.helpers import error_data, open_session, rpc_error
@@ -79,6 +80,16 @@ async def test_options_reach_the_manager_and_show_in_session_changed(
     (made,) = [s for s in emu.sessions.values() if s.name == name]
     assert made.options["mounts"] == {"data": "/home/work/data", "models": "/home/work/mdl"}
     assert made.options["bootstrapExit"] == 0 and made.options["clusterSize"] == 2
+    client = BackendAIClient(
+        BackendAIProfile(name="o", endpoint=emu.url, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+    )
+    try:  # the manager reports the slots back (mem in bytes)
+        manager_info = await client.call_json("GET", f"/session/{name}", what="reading it")
+    finally:
+        await client.aclose()
+    slots = json.loads(manager_info["occupiedSlots"])
+    assert slots == {"cpu": "2", "mem": str(4 << 30), "cuda.shares": "0.5"}
+    assert manager_info["tag"] == "exp-7"
     summary = "cpu 2 · cuda.shares 0.5 · mem 4g · 2 × multi-node · sg gpu · 2 mounts"
     assert info["summary"] == summary, info
     # (the test client reads objects as namedtuples: a key "cuda.shares" comes back renamed)

@@ -4,12 +4,13 @@ built at each API version (the keys SDK 23.9's ``get_or_create`` uses)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runbridge.backends.backendai.session import create_body
-from runbridge.errors import BackendError, InvalidParams
+from runbridge.errors import BackendError, ConfigError, InvalidParams
 from runbridge.model import SessionInfo, SessionState
 from runbridge.protocol import parse_open_session
 from runbridge.session_options import Mount, SessionOptions, mount_path, parse_session_options
@@ -216,3 +217,22 @@ def test_a_body_without_options_is_the_plain_one() -> None:
     assert body["config"] == {"environ": {"A": "1"}}
     assert "tag" not in body and "bootstrap_script" not in body
     assert (body["clusterSize"], body["clusterMode"]) == (1, "single-node")
+
+
+def test_a_profiles_bootstrap_script_is_read_when_a_session_opens(tmp_path: Path) -> None:
+    from runbridge.backends.backendai.backend import BackendAIBackend
+    from runbridge.config import Profile
+
+    script = tmp_path / "boot.sh"
+    settings = {"endpoint": "http://127.0.0.1:9", "access_key": "AK", "secret_key": "SK"}
+    profile = Profile("bai", "backendai", settings={**settings, "bootstrap_script": str(script)})
+    backend = BackendAIBackend(profile, environ={})
+    with pytest.raises(ConfigError) as caught:
+        backend.options(None)
+    assert caught.value.data["key"] == "bootstrap_script" and str(script) in caught.value.message
+    script.write_text("echo one\n")
+    assert backend.options(None).bootstrap_script == "echo one\n"
+    script.write_text("echo two\n")  # read again for each session
+    request = SessionOptions(tag="t")
+    assert backend.options(request) == SessionOptions(bootstrap_script="echo two\n", tag="t")
+    assert backend.options(SessionOptions(bootstrap_script="")).bootstrap_script == ""
