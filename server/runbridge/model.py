@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from runbridge.errors import InvalidParams, quote
+from runbridge.session_options import SessionOptions
 
 
 class SessionState(StrEnum):
@@ -57,9 +58,11 @@ class SessionInfo:
     #: When the session last started or ended a run, answered an input prompt, moved or
     #: listed files, or had terminal input or output (wall clock, like ``created_at``).
     last_activity: float = field(default_factory=time.time)
+    #: Backend.AI sessions: the session options in effect (None on other backends).
+    options: SessionOptions | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "name": self.name,
             "profile": self.profile,
             "backend": self.backend,
@@ -71,6 +74,10 @@ class SessionInfo:
             "backendStatus": self.backend_status,
             "lastActivity": self.last_activity,
         }
+        if self.options is not None:
+            wire["options"] = self.options.to_wire()
+            wire["summary"] = self.options.summary()
+        return wire
 
 
 @dataclass

@@ -21,6 +21,7 @@ from runbridge.model import (
     HistoryQuery,
     RunRequest,
 )
+from runbridge.session_options import SessionOptions, parse_session_options
 
 # Requests, editor -> daemon
 OPEN_SESSION: Final = "runbridge/openSession"
@@ -202,16 +203,20 @@ class OpenSessionParams:
     profile: str | None
     image: str | None
     env: dict[str, str]
+    #: Backend.AI session options, checked (None when the request has none).
+    options: SessionOptions | None = None
 
 
 def parse_open_session(raw: Any) -> OpenSessionParams:
     p = as_object(raw, OPEN_SESSION)
     env = _env(p)
+    options = p.get("options")
     return OpenSessionParams(
         name=_name(p, "name"),
         profile=_optional_name(p, "profile"),
         image=_optional_name(p, "image"),
         env=env,
+        options=None if options is None else parse_session_options(options),
     )
 
 

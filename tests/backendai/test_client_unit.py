@@ -872,7 +872,7 @@ async def test_backend_opens_sessions_on_one_client() -> None:
     two = backend.open("b1234", "r-base", {}, lambda s: None)
     assert one.client is two.client is backend.client
     assert one.image == "python:3.9" and two.image == "r-base"
-    assert one.group == "g1" and one.resources == {"cpu": 2}
+    assert one.group == "g1" and one.options.resources == {"cpu": 2}
     assert backend.name == "backendai"
     await backend.aclose()
 

@@ -239,3 +239,39 @@ def test_resources_are_copied() -> None:
     p = load(dict(KEYS), resources=resources)
     resources["cpu"] = 99
     assert p.resources == {"cpu": 1}
+
+
+def test_session_options_in_the_profile() -> None:
+    p = load(
+        dict(KEYS),
+        resources={"cpu": 2, "mem": "4g"},
+        cluster_size=2,
+        cluster_mode="multi-node",
+        mounts=[{"name": "data"}, {"name": "models", "target": "/opt/models"}],
+        scaling_group="gpu",
+        bootstrap_script="~/bootstrap.sh",
+        tag="exp",
+    )
+    assert p.resources == p.options.resources == {"cpu": 2, "mem": "4g"}
+    assert (p.options.cluster_size, p.options.cluster_mode) == (2, "multi-node")
+    assert [m.target for m in p.options.mounts or ()] == [None, "/opt/models"]
+    assert (p.options.scaling_group, p.options.tag) == ("gpu", "exp")
+    assert p.options.bootstrap_script is None and p.bootstrap_script == "~/bootstrap.sh"
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"resources": {"cpu": 0}}, "resources.cpu"),
+        ({"cluster_size": 0}, "cluster_size"),
+        ({"cluster_mode": "everywhere"}, "cluster_mode"),
+        ({"mounts": [{"name": "a"}, {"name": "b", "target": "../x"}]}, "mounts[1].target"),
+        ({"scaling_group": 7}, "scaling_group"),
+        ({"bootstrap_script": ""}, "bootstrap_script"),
+    ],
+)
+def test_a_bad_session_option_in_the_profile_names_its_key(
+    settings: dict[str, Any], key: str
+) -> None:
+    exc = error(dict(KEYS), **settings)
+    assert exc.data["key"] == key and f"{key} " in exc.message, exc.message

@@ -74,6 +74,10 @@ class EmulatorProcess:
     def state(self) -> dict[str, Any]:
         return dict(httpx.get(f"{self.url}/_emulator/state").json())
 
+    def creations(self) -> list[dict[str, Any]]:
+        """Every ``POST /session`` body received: ``[{"apiVersion", "body"}]``."""
+        return list(httpx.get(f"{self.url}/_emulator/creations").json()["creations"])
+
     def kill(self) -> None:
         """SIGKILL the emulator and everything it started (kernels, shells): a crash mid-run."""
         if self.proc is not None and self.proc.poll() is None:

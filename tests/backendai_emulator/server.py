@@ -25,6 +25,7 @@ import base64
 import contextlib
 import io
 import json
+import posixpath
 import re
 import secrets
 import shutil
@@ -146,6 +147,15 @@ class EmulatorConfig:
     #: In-process tests: a new session stays PREPARING until this event is set (a cluster
     #: pulling an image), so a client's view of that status can be checked for sure.
     preparing_gate: asyncio.Event | None = None
+    #: The keypair's vfolders (session ``config.mounts``); another name -> 404 as the
+    #: manager's ``prepare_vfolder_mounts`` answers.
+    vfolders: list[str] = field(default_factory=lambda: ["data", "models", "scratch"])
+    #: The scaling groups the keypair may use (the first is the default).
+    scaling_groups: list[str] = field(default_factory=lambda: ["default", "gpu"])
+    #: The resource slots the manager knows; another -> 400 "Unknown requested resource slot".
+    resource_slots: list[str] = field(
+        default_factory=lambda: ["cpu", "mem", "cuda.shares", "cuda.device"]
+    )
 
     @property
     def old(self) -> bool:
@@ -172,10 +182,30 @@ class Session:
     gone: asyncio.Event = field(default_factory=asyncio.Event)
     num_queries: int = 0
     task: asyncio.Task[None] | None = None
+    #: What the creation asked for, as the manager read it: resources, cluster, scaling
+    #: group, vfolder mount paths, bootstrap script (and its exit code once run).
+    options: dict[str, Any] = field(default_factory=dict)
 
     def set_status(self, status: str) -> None:
         self.status = status
         self.history[status] = datetime.now(UTC).isoformat()
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtpe]?)(?:i?b)?", re.IGNORECASE)
+
+
+def _slots(resources: dict[str, Any]) -> dict[str, str]:
+    """Requested resources as the manager reports slots: decimal strings, ``mem`` in
+    bytes (``"4g"`` -> ``"4294967296"``); the image's defaults for cpu and mem."""
+    slots = {"cpu": "1", "mem": "1073741824"}
+    for slot, value in resources.items():
+        text = str(value)
+        match = _SIZE.fullmatch(text.strip())
+        if slot == "mem" and match is not None:
+            unit = 1024 ** " kmgtpe".index(match.group(2).lower() or " ")
+            text = str(int(float(match.group(1)) * unit))
+        slots[slot] = text
+    return slots
 
 
 def _now_iso() -> str:
@@ -208,6 +238,9 @@ class Emulator:
         self.shells = Shells()
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests_log: deque[dict[str, Any]] = deque(maxlen=500)
+        #: Every ``POST /session`` body received (with the API version it was sent with),
+        #: refused ones included: ``{"apiVersion": ..., "body": {...}}``.
+        self.creations: list[dict[str, Any]] = []
         self.root = Path(tempfile.mkdtemp(prefix="bai-emu-"))
         self.app = self._make_app()
         self.runner: web.AppRunner | None = None
@@ -288,6 +321,7 @@ class Emulator:
         r.add_get("/_emulator/state", self.ctl_state)
         r.add_post("/_emulator/drop-websockets", self.ctl_drop_ws)
         r.add_post("/_emulator/config", self.ctl_config)
+        r.add_get("/_emulator/creations", self.ctl_creations)
         auth = [
             ("GET", "/auth", self.auth_test), ("POST", "/auth", self.auth_test),
             ("GET", "/auth/test", self.auth_test), ("POST", "/auth/test", self.auth_test),
@@ -484,6 +518,9 @@ class Emulator:
             }
         )
 
+    async def ctl_creations(self, request: web.Request) -> web.Response:
+        return web.json_response({"creations": self.creations})
+
     async def ctl_drop_ws(self, request: web.Request) -> web.Response:
         body: dict[str, Any] = {}
         if request.can_read_body:
@@ -564,6 +601,7 @@ class Emulator:
 
     async def create(self, request: web.Request) -> web.Response:
         body = await self._json(request)
+        self.creations.append({"apiVersion": request[API_VERSION], "body": body})
         ak = (
             request.query.get("owner_access_key")
             or body.get("owner_access_key")
@@ -608,10 +646,14 @@ class Emulator:
                 "quota-exceeded",
                 f"You cannot create more than {self.config.max_sessions} concurrent sessions.",
             )
+        cfg = body.get("config") or {}
+        options = self._creation_options(body, cfg)
         sid = str(uuid.uuid4())
         workdir = self.root / sid / "work"
         workdir.mkdir(parents=True)
-        cfg = body.get("config") or {}
+        for path in options["mounts"].values():  # vfolders under /home/work appear there
+            if path.startswith(HOME + "/"):
+                (workdir / path[len(HOME) + 1 :]).mkdir(parents=True, exist_ok=True)
         runtime = SessionRuntime(
             workdir,
             exit_code_on_error=0 if self.config.old else 1,
@@ -630,6 +672,7 @@ class Emulator:
             or body.get("session_type")
             or "interactive",
             runtime,
+            options=options,
         )
         sess.set_status("PENDING")
         self.sessions[sid] = sess
@@ -644,6 +687,44 @@ class Emulator:
             if sess.status in TERMINAL and sess.status != "RUNNING":
                 raise Problem(404, "object-not-found", title="No such session.")
         return web.json_response(self._created(sess), status=201)
+
+    def _creation_options(self, body: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+        """The creation's options as the manager (23.09 ``enqueue_session``) checks them:
+        the scaling group first, then the vfolders, then the resource slots."""
+        sgroup = cfg.get("scalingGroup", cfg.get("scaling_group"))
+        if sgroup is not None and sgroup not in self.config.scaling_groups:
+            raise Problem(
+                404,
+                "object-not-found",
+                f"The scaling group {sgroup} does not exist.",
+                title="No such scaling group.",
+            )
+        mount_map = cfg.get("mount_map", cfg.get("mountMap")) or {}
+        mounts: dict[str, str] = {}
+        for name in cfg.get("mounts") or []:
+            if name not in self.config.vfolders:
+                raise Problem(
+                    404,
+                    "object-not-found",
+                    f"VFolder {name} is not found or accessible.",
+                    title="No such virtual folder.",
+                )
+            # no target: /home/work/NAME; relative: under /home/work; absolute: kept
+            mounts[name] = posixpath.normpath(posixpath.join(HOME, mount_map.get(name) or name))
+        resources = cfg.get("resources") or {}
+        for slot in resources:
+            if slot not in self.config.resource_slots:
+                raise Problem(400, "invalid-api-params", f"Unknown requested resource slot: {slot}")
+        size = body.get("clusterSize", body.get("cluster_size", cfg.get("clusterSize", 1)))
+        return {
+            "resources": resources,
+            "clusterSize": size,
+            "clusterMode": body.get("clusterMode", body.get("cluster_mode", "single-node")),
+            "scalingGroup": sgroup or self.config.scaling_groups[0],
+            "mounts": mounts,
+            "bootstrapScript": body.get("bootstrap_script", body.get("bootstrapScript")),
+            "bootstrapExit": None,
+        }
 
     def _created(
         self, s: Session, *, created: bool = True, status: str | None = None
@@ -672,6 +753,14 @@ class Emulator:
                 await self.config.preparing_gate.wait()
             await asyncio.sleep(delay / 4)
             sess.set_status("CREATING")
+            script = sess.options.get("bootstrapScript")
+            if script:  # as the container's entrypoint does, once, in /home/work
+                proc = await asyncio.create_subprocess_exec(
+                    "bash", "-c", script, cwd=sess.workdir,
+                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )  # fmt: skip
+                sess.options["bootstrapExit"] = await proc.wait()
             await sess.runtime.start()
             await asyncio.sleep(delay / 4)
             sess.set_status("RUNNING")
@@ -703,9 +792,9 @@ class Emulator:
                 "registry": "cr.backend.ai",
                 "tag": s.tag,
                 "containerId": s.id.replace("-", ""),
-                "occupiedSlots": json.dumps({"cpu": "1", "mem": "1073741824"}),
-                "occupyingSlots": json.dumps({"cpu": "1", "mem": "1073741824"}),
-                "requestedSlots": json.dumps({"cpu": "1", "mem": "1073741824"}),
+                "occupiedSlots": json.dumps(_slots(s.options.get("resources") or {})),
+                "occupyingSlots": json.dumps(_slots(s.options.get("resources") or {})),
+                "requestedSlots": json.dumps(_slots(s.options.get("resources") or {})),
                 "occupiedShares": "{}",
                 "environ": json.dumps(s.config.get("environ") or {}),
                 "resourceOpts": json.dumps(s.config.get("resource_opts") or {}),

@@ -148,8 +148,12 @@ def test_specs_present() -> None:
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
 def test_spec(spec: Path, tmp_path: Path) -> None:
+    run_spec(spec, spec_env(tmp_path))
+
+
+def run_spec(spec: Path, env: dict[str, str]) -> None:
+    """Run one spec in a headless Neovim with ``env``; fails with its output."""
     nvim = find_nvim()
-    env = spec_env(tmp_path)
     args = [nvim, "--headless", "--clean", "-u", "NONE", "-l", str(RUNNER), str(spec)]
     started = time.monotonic()
     proc = subprocess.Popen(

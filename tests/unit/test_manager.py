@@ -43,6 +43,7 @@ from runbridge.model import (
     RunStatus,
     SessionState,
 )
+from runbridge.session_options import SessionOptions
 from runbridge.sessions import language
 from runbridge.sessions import manager as manager_module
 from runbridge.sessions.manager import SessionManager
@@ -216,6 +217,8 @@ class FakeBackend:
         env: dict[str, str],
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
+        *,
+        options: SessionOptions | None = None,
     ) -> BackendSession:
         session = FakeSession(self, name, image)
         self.sessions.append(session)

@@ -73,6 +73,22 @@ export interface SessionInfo {
   backendStatus?: string | null;
   /** When the session last ran, moved files or had terminal traffic (seconds since the epoch). */
   lastActivity?: number;
+  /** Backend.AI sessions: the session options in effect (`bootstrapScript` as its length). */
+  options?: SessionOptions;
+  /** Backend.AI sessions: the daemon's one-line text of `options`, for the status bar. */
+  summary?: string;
+}
+
+/** Backend.AI session options (`runbridge/openSession`'s `options`). */
+export interface SessionOptions {
+  resources?: Record<string, number | string>;
+  clusterSize?: number;
+  clusterMode?: 'single-node' | 'multi-node';
+  mounts?: { name: string; target?: string }[];
+  scalingGroup?: string;
+  /** In requests the script's text; in SessionInfo its length. */
+  bootstrapScript?: string | number;
+  tag?: string;
 }
 
 /** The display a record belongs to (a Jupyter display with an id); `update` replaces it. */

@@ -5,15 +5,8 @@
 
 import * as vscode from 'vscode';
 import { DocumentSessions } from './core/documentSessions';
-import { DocumentBound, SessionInfo, SessionState } from './protocol';
-
-const STATE_ICONS: Record<SessionState, string> = {
-  starting: '$(loading~spin)',
-  idle: '$(circle-large-outline)',
-  busy: '$(sync~spin)',
-  dead: '$(error)',
-  closed: '$(circle-slash)',
-};
+import { sessionStatusText, sessionTooltipLines } from './core/sessionStatus';
+import { DocumentBound, SessionInfo } from './protocol';
 
 export class Sessions implements vscode.Disposable {
   private readonly infos = new Map<string, SessionInfo>();
@@ -146,16 +139,8 @@ export class Sessions implements vscode.Disposable {
       this.item.tooltip = `Session ${name} (opens on the first run). Click to switch.`;
       return;
     }
-    const status = info.backendStatus && info.state === 'starting' ? ` ${info.backendStatus}` : '';
-    this.item.text = `${STATE_ICONS[info.state]} runbridge: ${info.name} (${info.profile}) ${info.state}${status}`;
-    this.item.tooltip = new vscode.MarkdownString(
-      [
-        `**${info.name}** — ${info.state}${info.backendStatus ? ` (${info.backendStatus})` : ''}`,
-        `profile \`${info.profile}\`, backend \`${info.backend}\`${info.image ? `, image \`${info.image}\`` : ''}`,
-        `work folder \`${info.workdir}\``,
-        'Click to switch session.',
-      ].join('\n\n'),
-    );
+    this.item.text = sessionStatusText(info);
+    this.item.tooltip = new vscode.MarkdownString(sessionTooltipLines(info).join('\n\n'));
   }
 
   dispose(): void {

@@ -28,6 +28,7 @@ from runbridge.model import (
     SessionState,
     Variables,
 )
+from runbridge.session_options import SessionOptions
 
 #: Called with (bytes done, bytes total) while files move.
 ProgressCallback = Callable[[int, int], None]
@@ -139,11 +140,15 @@ class Backend(Protocol):
         env: dict[str, str],
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
+        *,
+        options: SessionOptions | None = None,
     ) -> BackendSession:
         """Create (not yet start) a session object.
 
         ``on_state`` gets runbridge states; ``on_status``, when the backend has a
         status of its own (a remote scheduler's), gets each new status word.
+        ``options``: the request's session options (Backend.AI); a backend whose
+        sessions take none refuses them (``InvalidParams``, ``field`` ``options``).
         """
 
     async def check(self, image: str | None) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from runbridge import PROTOCOL_VERSION, __version__
+from runbridge.cli.common import add_option_arguments
 from runbridge.serve_args import SERVE_HELP, add_serve_arguments
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-s", "--session", default="default", help="session name")
         p.add_argument("-p", "--profile", default=None, help="profile name from config.toml")
         p.add_argument("--image", default=None, help="kernelspec (local) or image")
+        add_option_arguments(p)
 
     run = sub.add_parser("run", help="run a file, -c CODE, or - (stdin) and stream the output")
     session_args(run)

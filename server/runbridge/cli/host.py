@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runbridge import paths
-from runbridge.cli.common import run_code, say
+from runbridge.cli.common import run_code, say, session_options
 from runbridge.cli.events import CliEvents
 from runbridge.host_client import REQUEST_CANCELLED, HostClient, HostError, connect
 
@@ -70,6 +70,8 @@ async def _open_params(client: HostClient, args: argparse.Namespace) -> dict[str
         params["profile"] = profile
     if args.image is not None:
         params["image"] = args.image
+    if (options := session_options(args)) is not None:
+        params["options"] = options
     return params
 
 
@@ -105,9 +107,12 @@ async def cmd_run(args: argparse.Namespace) -> int:
         params["profile"] = profile  # used only if the run opens the session
     if args.image is not None:
         params["image"] = args.image
+    session_opts = session_options(args)  # read (the bootstrap script) before connecting
     client = await connect(start=True)
     assert client is not None
     try:
+        if session_opts is not None:  # runbridge/run has no options: open the session first
+            await client.request("runbridge/openSession", await _open_params(client, args))
 
         def on_output(p: Any) -> None:
             if isinstance(p, dict) and p.get("session") == args.session:

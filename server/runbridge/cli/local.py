@@ -13,11 +13,18 @@ import time
 from pathlib import Path
 
 from runbridge import paths
-from runbridge.cli.common import run_code, say
+from runbridge.cli.common import run_code, say, session_options
 from runbridge.cli.events import CliEvents
 from runbridge.config import load_settings
 from runbridge.model import BatchOptions, RunRequest, RunStatus
+from runbridge.session_options import SessionOptions, parse_session_options
 from runbridge.sessions.manager import SessionManager
+
+
+def _options(args: argparse.Namespace) -> SessionOptions | None:
+    """The session option flags, checked as the daemon checks ``options``."""
+    raw = session_options(args)
+    return None if raw is None else parse_session_options(raw)
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
@@ -29,6 +36,9 @@ async def cmd_run(args: argparse.Namespace) -> int:
         )
         mode = "batch" if (args.build or args.exec) else "query"
         code = run_code(args)
+        session_opts = _options(args)
+        if session_opts is not None:  # a run request has no options: open the session first
+            await manager.open(args.session, args.profile, args.image, options=session_opts)
         request = RunRequest(
             args.session, code, mode, options, profile=args.profile, image=args.image
         )
@@ -72,7 +82,7 @@ async def cmd_transfer(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     try:
-        await manager.open(args.session, args.profile, args.image)
+        await manager.open(args.session, args.profile, args.image, options=_options(args))
         if args.command == "upload":
             entries = await manager.upload(args.session, args.files, args.dest or ".", progress)
         else:
@@ -95,7 +105,7 @@ async def cmd_term(args: argparse.Namespace) -> int:
     events.terminal_sink = queue.put_nowait
     manager = SessionManager(load_settings(), events)
     try:
-        await manager.open(args.session, args.profile, args.image)
+        await manager.open(args.session, args.profile, args.image, options=_options(args))
         size = os.get_terminal_size() if sys.stdin.isatty() else os.terminal_size((80, 24))
         tid = await manager.open_terminal(args.session, size.lines, size.columns)
         loop = asyncio.get_running_loop()

@@ -34,13 +34,16 @@ from runbridge.lsp.progress import WorkDone, client_token
 from runbridge.lsp.run_diagnostics import RunMark
 from runbridge.model import RunRequest, RunResult, SessionInfo
 from runbridge.protocol import RunOrigin
+from runbridge.session_options import SessionOptions
 
 log = logging.getLogger(__name__)
 
 
 async def _open_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     p = protocol.parse_open_session(raw)
-    info = await open_session(ls, p.name, p.profile, p.image, p.env, client_token(raw))
+    info = await open_session(
+        ls, p.name, p.profile, p.image, p.env, client_token(raw), options=p.options
+    )
     ls.follow(p.name)
     return info.to_wire()
 
@@ -332,14 +335,16 @@ async def open_session(
     image: str | None,
     env: dict[str, str] | None,
     token: str | int | None,
+    *,
+    options: SessionOptions | None = None,
 ) -> SessionInfo:
     """Open or reuse a session, with ``$/progress`` while a new one starts."""
     if ls.manager.is_open(name):
-        return await ls.manager.open(name, profile, image, env)
+        return await ls.manager.open(name, profile, image, env, options=options)
     progress = WorkDone(ls, token)
     await progress.begin(f"Starting session {name}", "starting", cancellable=True)
     task = asyncio.ensure_future(
-        ls.manager.open(name, profile, image, env, on_status=progress.message)
+        ls.manager.open(name, profile, image, env, on_status=progress.message, options=options)
     )
     progress.on_cancel(task.cancel)  # Cancel on the progress bar: the start is abandoned
     try:

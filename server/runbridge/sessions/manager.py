@@ -40,6 +40,7 @@ from runbridge.model import (
     SessionState,
     Variables,
 )
+from runbridge.session_options import SessionOptions, refuse_options
 from runbridge.sessions.apps import AppForwards
 from runbridge.sessions.history import open_files, read_runs, select
 from runbridge.sessions.idle import IdleClock
@@ -133,11 +134,15 @@ class SessionManager:
         image: str | None = None,
         env: dict[str, str] | None = None,
         on_status: Callable[[str], None] | None = None,
+        *,
+        options: SessionOptions | None = None,
     ) -> SessionInfo:
         """Open the session ``name``, or reuse it when it is already open.
 
         ``on_status`` hears the backend's own status words while a new session
         starts (e.g. Backend.AI's PENDING and PREPARING, for a progress bar).
+        ``options`` (Backend.AI session options, checked already) go over the
+        profile's; reusing an open session with other ones is a ``SessionConflict``.
         """
         if self._closed:
             raise RunbridgeError("the daemon is shutting down")
@@ -158,6 +163,8 @@ class SessionManager:
                     "pick another name",
                     session=name,
                 )
+            if options is not None:
+                _check_same_options(name, existing.info, options)
             self._touch(existing)
             return _reused(existing.info)
         chosen = self.settings.profile(profile)
@@ -182,6 +189,7 @@ class SessionManager:
             session_env,
             on_state=lambda state: self._set_state(holder[0], state),
             on_status=status_changed,
+            options=options,
         )
         info = SessionInfo(
             name=name,
@@ -191,6 +199,7 @@ class SessionManager:
             state=SessionState.STARTING,
             created=True,
             workdir=backend_session.workdir,
+            options=_options_of(backend_session),
         )
         idle = IdleClock(
             chosen.idle_timeout_s,
@@ -632,6 +641,28 @@ class SessionManager:
         await asyncio.gather(*(self.close(n, detach=True) for n in names), return_exceptions=True)
         await asyncio.gather(*self._idle_closes, return_exceptions=True)
         await asyncio.gather(*(b.aclose() for b in self._backends.values()), return_exceptions=True)
+
+
+def _options_of(backend_session: BackendSession) -> SessionOptions | None:
+    """The session options a backend session opened with (Backend.AI's), else None."""
+    options = getattr(backend_session, "options", None)
+    return options if isinstance(options, SessionOptions) else None
+
+
+def _check_same_options(name: str, info: SessionInfo, options: SessionOptions) -> None:
+    """Reusing open session ``name`` with ``options``: each field they set must be the
+    open session's."""
+    if info.options is None:
+        refuse_options(options, info.profile, info.backend)
+        return
+    differs = options.conflict_with(info.options)
+    if differs is not None:
+        raise SessionConflict(
+            f"session {quote(name)} is already open with other session options "
+            f"({differs}); close it first or pick another name",
+            session=name,
+            field=f"options.{differs}",
+        )
 
 
 def _copy(info: SessionInfo) -> SessionInfo:

@@ -256,8 +256,24 @@ def _refused_answer(cli, name):
     return got.decode(errors="replace")
 
 
+def flow_create_options(name):
+    """``get_or_create`` with session options (JSON in ``SDK_CREATE_OPTIONS``, as keyword
+    arguments), at the API version in ``SDK_API_VERSION`` when set; then destroy."""
+    from ai.backend.client.config import APIConfig
+
+    options = json.loads(os.environ["SDK_CREATE_OPTIONS"])
+    version = os.environ.get("SDK_API_VERSION")
+    config = APIConfig(version=version) if version else None
+    with Session(config=config) as api:
+        kern = api.ComputeSession.get_or_create(IMAGE, name=name, enqueue_only=True, **options)
+        out = {"api_version": list(api.api_version), "status": kern.status}
+        kern.destroy()
+        return out
+
+
 FLOWS = {
     "app": flow_app,
+    "create_options": flow_create_options,
     "bench": flow_bench,
     "complete": flow_complete,
     "query": flow_query,
@@ -275,4 +291,6 @@ if __name__ == "__main__":
         result = FLOWS[flow](session_name)
     except Exception as e:  # report, so the test can show what the SDK raised
         result = {"error": type(e).__name__, "detail": str(e)[:2000]}
+        if type(e).__name__ == "BackendAPIError":  # (status, reason, problem JSON)
+            result["status"], result["reason"], result["data"] = e.args[:3]
     print(json.dumps(result))

@@ -52,10 +52,13 @@ async def new_emu() -> AsyncIterator[Emulator]:
         yield e
 
 
-async def run_flow(py: Path, emu: Emulator, flow: str, name: str, cwd: Path) -> dict[str, Any]:
+async def run_flow(
+    py: Path, emu: Emulator, flow: str, name: str, cwd: Path, extra: dict[str, str] | None = None
+) -> dict[str, Any]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "SORNA_", "PYTEST_"))
     }
+    env.update(extra or {})
     env.update(
         BACKEND_ENDPOINT=emu.url,
         BACKEND_ACCESS_KEY=AK,

@@ -627,7 +627,7 @@ function M.buffer_session(bufnr)
   return docs.picked_session(bufnr) or docs.bound_session(bufnr) or sessions().current()
 end
 
---- Statusline text for a buffer: "runbridge: NAME (PROFILE) STATE" of its session
+--- Statusline text for a buffer: "runbridge: NAME (PROFILE) STATE[ · SUMMARY]" of its session
 --- (buffer_session), the session its completion, hover and variables come from.
 ---@param bufnr? integer default: the current buffer
 ---@return string

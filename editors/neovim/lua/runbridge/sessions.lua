@@ -60,7 +60,8 @@ function M.reset()
   infos = {}
 end
 
---- "runbridge: NAME (PROFILE) STATE" for a statusline.
+--- "runbridge: NAME (PROFILE) STATE" for a statusline, then " · SUMMARY" (the daemon's text
+--- of a Backend.AI session's options) when the session has one.
 ---@param name? string default: the current session
 ---@return string
 function M.status(name)
@@ -75,7 +76,12 @@ function M.status(name)
   if info and type(info.backendStatus) == 'string' and state == 'starting' then
     state = state .. ' ' .. info.backendStatus
   end
-  return string.format('runbridge: %s (%s) %s', name, profile, state)
+  -- Backend.AI sessions: the daemon's one-line text of the session options, as it is
+  local summary = ''
+  if info and type(info.summary) == 'string' and info.summary ~= '' then
+    summary = ' · ' .. info.summary
+  end
+  return string.format('runbridge: %s (%s) %s%s', name, profile, state, summary)
 end
 
 return M

@@ -14,6 +14,11 @@ from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.backendai.session import BackendAISession
 from runbridge.backends.base import StateCallback, StatusCallback
 from runbridge.config import Profile
+from runbridge.errors import ConfigError
+from runbridge.session_options import SessionOptions
+
+#: The longest bootstrap script a profile's file may hold (characters).
+BOOTSTRAP_MAX_CHARS = 1 << 20
 
 if TYPE_CHECKING:
     from runbridge.backends.base import Backend, BackendSession
@@ -50,6 +55,8 @@ class BackendAIBackend:
         env: dict[str, str],
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
+        *,
+        options: SessionOptions | None = None,
     ) -> BackendAISession:
         session = BackendAISession(
             self.client,
@@ -59,10 +66,40 @@ class BackendAIBackend:
             on_state,
             group=self.config.group,
             domain=self.config.domain,
-            resources=self.config.resources,
+            options=self.options(options),
         )
         session.on_status = on_status
         return session
+
+    def options(self, request: SessionOptions | None) -> SessionOptions:
+        """The options a session opens with: ``request``'s over the profile's (whose
+        bootstrap script file is read now)."""
+        profile = self.config.options
+        if self.config.bootstrap_script is not None:
+            profile = SessionOptions(bootstrap_script=self._read_bootstrap()).over(profile)
+        return profile if request is None else request.over(profile)
+
+    def _read_bootstrap(self) -> str:
+        path = os.path.expanduser(self.config.bootstrap_script or "")
+        try:
+            with open(path, encoding="utf-8") as handle:  # one open: no check-then-use
+                text = handle.read(BOOTSTRAP_MAX_CHARS + 1)
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ConfigError(
+                f"profile {self.profile.name!r} (backendai): bootstrap_script {path!r} cannot "
+                f"be read ({why})",
+                profile=self.profile.name,
+                key="bootstrap_script",
+            ) from None
+        if len(text) > BOOTSTRAP_MAX_CHARS:
+            raise ConfigError(
+                f"profile {self.profile.name!r} (backendai): bootstrap_script {path!r} is "
+                f"longer than {BOOTSTRAP_MAX_CHARS} characters",
+                profile=self.profile.name,
+                key="bootstrap_script",
+            )
+        return text
 
     async def check(self, image: str | None) -> str:
         """Reach the manager (``GET /``: the API version), prove the keys (signed ``GET /auth``).

@@ -257,6 +257,18 @@ def problem_error(
                 "the session's image name (e.g. 'python:3.9-ubuntu20.04' or an alias)",
                 **data,
             )
+        if "virtual folder" in detail.lower() or "vfolder" in detail.lower():
+            return BackendAIError(
+                f"{where} does not know a vfolder asked for while {what} ({detail}); check "
+                "the session options' mounts (vfolders this keypair can use)",
+                **data,
+            )
+        if "scaling group" in detail.lower() or "resource group" in detail.lower():
+            return BackendAIError(
+                f"{where} does not know the scaling group asked for while {what} ({detail}); "
+                "check the session options' scalingGroup (one this keypair may use)",
+                **data,
+            )
         if session is not None:
             return BackendAISessionNotFound(
                 f"session {session!r} does not exist (any more) on {where} ({detail}); "

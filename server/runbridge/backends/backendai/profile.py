@@ -19,6 +19,12 @@ verify_tls     ``SKIP_SSLCERT_VALIDATION``  ``true``
 timeout        ``CONNECTION_TIMEOUT``       ``10`` (seconds, connecting)
 api_version    —                            negotiated with ``GET /``
 resources      —                            ``{}`` (passed to session creation)
+cluster_size,  —                            the session options of every session
+cluster_mode,                               opened on the profile (a request's
+mounts,                                     ``options`` override them, ``resources``
+scaling_group,                              slot by slot); ``bootstrap_script`` is a
+bootstrap_script,                           file's path, read when a session opens
+tag
 keep_sessions  —                            ``true``: when the daemon exits, the
                                             sessions stay on the manager (reopening
                                             a name reuses its session); ``false``
@@ -38,6 +44,14 @@ from typing import Any
 from runbridge.backends.backendai.auth import parse_api_version
 from runbridge.backends.remote.profile import ProfileReader
 from runbridge.config import Profile
+from runbridge.errors import InvalidParams
+from runbridge.session_options import (
+    Amount,
+    SessionOptions,
+    camel_options,
+    parse_session_options,
+    snake_key,
+)
 
 __all__ = ["DEFAULT_ENDPOINT", "DEFAULT_TIMEOUT", "ENV_PREFIXES", "BackendAIProfile"]
 
@@ -73,7 +87,11 @@ class BackendAIProfile:
     secret_key: str = field(repr=False)
     domain: str = "default"
     group: str = "default"
-    resources: dict[str, Any] = field(default_factory=dict, hash=False)
+    resources: dict[str, Amount] = field(default_factory=dict, hash=False)
+    #: The profile's session options (``resources`` included); the bootstrap script is
+    #: :attr:`bootstrap_script`, a file read when a session opens.
+    options: SessionOptions = field(default_factory=SessionOptions, hash=False)
+    bootstrap_script: str | None = None
     verify_tls: bool = True
     api_version: str | None = None
     timeout: float = DEFAULT_TIMEOUT
@@ -85,7 +103,8 @@ class BackendAIProfile:
             f"access_key={self.access_key!r}, secret_key='***', domain={self.domain!r}, "
             f"group={self.group!r}, resources={self.resources!r}, "
             f"verify_tls={self.verify_tls!r}, api_version={self.api_version!r}, "
-            f"timeout={self.timeout!r}, keep_sessions={self.keep_sessions!r})"
+            f"timeout={self.timeout!r}, keep_sessions={self.keep_sessions!r}, "
+            f"options={self.options!r}, bootstrap_script={self.bootstrap_script!r})"
         )
 
     __str__ = __repr__
@@ -101,6 +120,7 @@ class BackendAIProfile:
         endpoint = reader.endpoint()
         access_key = reader.required_str("access_key", "ACCESS_KEY")
         secret_key = reader.required_str("secret_key", "SECRET_KEY")
+        options = reader.session_options()
         return cls(
             name=profile.name,
             endpoint=endpoint,
@@ -108,7 +128,9 @@ class BackendAIProfile:
             secret_key=secret_key,
             domain=reader.optional_str("domain", "DOMAIN", "default"),
             group=reader.optional_str("group", "GROUP", "default"),
-            resources=reader.resources(),
+            resources=options.resources,
+            options=options,
+            bootstrap_script=reader.bootstrap_script(),
             verify_tls=reader.verify_tls(),
             api_version=reader.api_version(),
             timeout=reader.timeout(),
@@ -158,11 +180,27 @@ class _Reader(ProfileReader):
         self.http_url("endpoint", first, where)
         return first
 
-    def resources(self) -> dict[str, Any]:
+    def session_options(self) -> SessionOptions:
+        """``resources``, ``cluster_size``, ``cluster_mode``, ``mounts``, ``scaling_group``,
+        ``tag``: checked as a request's ``options`` are; an error names the profile's key."""
         value = self.settings.get("resources", {})
         if not isinstance(value, dict):
             raise self.error("resources", 'must be a table (e.g. { cpu = 1, mem = "1g" })')
-        return dict(value)
+        try:
+            return parse_session_options(camel_options(self.settings), "")
+        except InvalidParams as exc:
+            key = snake_key(str(exc.data.get("field", "")).lstrip("."))
+            problem = exc.message.partition("' ")[2] or exc.message
+            raise self.error(key, problem) from None
+
+    def bootstrap_script(self) -> str | None:
+        value = self.settings.get("bootstrap_script")
+        if value is None:
+            return None
+        path = self.text("bootstrap_script", value)
+        if not path:
+            raise self.error("bootstrap_script", "is empty (a file's path)")
+        return path
 
     def verify_tls(self) -> bool:
         if "verify_tls" in self.settings:

@@ -34,6 +34,7 @@ from websockets.asyncio.client import ClientConnection
 from runbridge.backends.apps import AppForward, ServiceApp
 from runbridge.backends.backendai import apps, completion
 from runbridge.backends.backendai import files as work_folder
+from runbridge.backends.backendai.auth import parse_api_version
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import (
     BackendAIError,
@@ -67,6 +68,7 @@ from runbridge.model import (
     SessionState,
     Variables,
 )
+from runbridge.session_options import SessionOptions
 
 #: Image used when neither the request nor the profile names one.
 DEFAULT_IMAGE = "python"
@@ -102,6 +104,84 @@ START_POLL_MAX_S = 2.0
 START_TIMEOUT_S = 1800.0
 
 
+#: API versions from which SDK 23.9 sends a key (``client/func/session.py``).
+TOP_LEVEL_CLUSTER = parse_api_version("v6.20200815")
+BOOTSTRAP_AND_MOUNT_MAP = parse_api_version("v5.20191215")
+
+
+def create_body(
+    name: str,
+    image: str,
+    env: dict[str, str],
+    options: SessionOptions,
+    *,
+    group: str,
+    domain: str,
+    api_version: str,
+    where: str,
+) -> dict[str, Any]:
+    """``POST /session``'s body as SDK 23.9's ``get_or_create`` builds it at
+    ``api_version``: ``config.{mounts, mount_map, environ, resources, scalingGroup}``,
+    top-level ``clusterSize``/``clusterMode`` from v6.20200815 (before, ``config.clusterSize``
+    and no mode), ``bootstrap_script`` (plain text) and ``config.mount_map`` from
+    v5.20191215, ``tag``. Options that are not set are left out.
+
+    :raises BackendError: an option the manager's API version has no key for (the SDK
+        would drop it silently).
+    """
+    version = parse_api_version(api_version)
+    config: dict[str, Any] = {}
+    if options.mounts:
+        config["mounts"] = [m.name for m in options.mounts]
+    if env:
+        config["environ"] = env
+    if options.resources:
+        config["resources"] = dict(options.resources)
+    if options.scaling_group is not None:
+        config["scalingGroup"] = options.scaling_group
+    body: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "type": "interactive",
+        "group": group,
+        "domain": domain,
+        "config": config,
+        "enqueueOnly": True,
+        "maxWaitSeconds": 0,
+        "reuseIfExists": True,
+    }
+    if options.tag is not None:
+        body["tag"] = options.tag
+    size = options.cluster_size or 1
+    mode = options.cluster_mode or "single-node"
+    if version >= TOP_LEVEL_CLUSTER:
+        body["clusterSize"] = size
+        body["clusterMode"] = mode
+    elif mode != "single-node":
+        raise _too_old(where, api_version, "clusterMode", TOP_LEVEL_CLUSTER)
+    else:
+        config["clusterSize"] = size
+    mount_map = {m.name: m.target for m in options.mounts or () if m.target is not None}
+    if version >= BOOTSTRAP_AND_MOUNT_MAP:
+        if options.bootstrap_script is not None:
+            body["bootstrap_script"] = options.bootstrap_script
+        if mount_map:
+            config["mount_map"] = mount_map
+    elif options.bootstrap_script is not None:
+        raise _too_old(where, api_version, "bootstrapScript", BOOTSTRAP_AND_MOUNT_MAP)
+    elif mount_map:
+        raise _too_old(where, api_version, "mounts[].target", BOOTSTRAP_AND_MOUNT_MAP)
+    return body
+
+
+def _too_old(where: str, api_version: str, option: str, since: tuple[int, str]) -> BackendError:
+    return BackendError(
+        f"{where} speaks API {api_version}, which has no {option} (it came with "
+        f"v{since[0]}.{since[1]}): leave the option out for this manager",
+        field=f"options.{option}",
+    )
+
+
 class BackendAISession:
     """A Backend.AI compute session; implements :class:`runbridge.backends.base.BackendSession`."""
 
@@ -116,6 +196,7 @@ class BackendAISession:
         group: str = "default",
         domain: str = "default",
         resources: dict[str, Any] | None = None,
+        options: SessionOptions | None = None,
         start_timeout: float = START_TIMEOUT_S,
         poll_interval: float = START_POLL_S,
     ) -> None:
@@ -127,7 +208,10 @@ class BackendAISession:
         self._on_state = on_state
         self.group = group
         self.domain = domain
-        self.resources = dict(resources or {})
+        #: The session options in effect (the profile's under the request's).
+        self.options = options or SessionOptions()
+        if resources:
+            self.options = SessionOptions(resources=dict(resources)).over(self.options)
         self.start_timeout = start_timeout
         self.poll_interval = poll_interval
         #: The raw Backend.AI status (PENDING, PREPARING, RUNNING, ...), for messages.
@@ -164,23 +248,18 @@ class BackendAISession:
 
     # -- lifecycle -------------------------------------------------------------------
     def _create_body(self) -> dict[str, Any]:
-        config: dict[str, Any] = {}
-        if self.env:
-            config["environ"] = self.env
-        if self.resources:
-            config["resources"] = self.resources
-        return {
-            "name": self.name,
-            "image": self.image,
-            "type": "interactive",
-            "group": self.group,
-            "domain": self.domain,
-            "clusterSize": 1,
-            "config": config,
-            "enqueueOnly": True,
-            "maxWaitSeconds": 0,
-            "reuseIfExists": True,
-        }
+        """``POST /session``'s body, with the keys SDK 23.9's ``get_or_create`` uses at the
+        negotiated API version (options left out when not set)."""
+        return create_body(
+            self.name,
+            self.image,
+            self.env,
+            self.options,
+            group=self.group,
+            domain=self.domain,
+            api_version=self.client.api_version,
+            where=self.client.where,
+        )
 
     async def start(self) -> None:
         """Create the session, or reuse the one of that name (same image), and wait for it."""
@@ -192,11 +271,13 @@ class BackendAISession:
                 session=self.name,
             )
         self._create_refused = False
+        await self.client.ensure_negotiated()  # the body's keys depend on the API version
+        request_body = self._create_body()
         try:
             body = await self.client.call_json(
                 "POST",
                 "/session",
-                json=self._create_body(),
+                json=request_body,
                 what=f"creating session {self.name!r}",
             )
         except BackendAISessionExists as exc:

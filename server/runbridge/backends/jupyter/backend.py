@@ -16,6 +16,7 @@ from runbridge.backends.jupyter.profile import JupyterProfile
 from runbridge.backends.jupyter.session import JupyterSession
 from runbridge.config import Profile
 from runbridge.errors import KernelSpecNotFound
+from runbridge.session_options import SessionOptions, refuse_options
 
 if TYPE_CHECKING:
     from runbridge.backends.base import Backend, BackendSession
@@ -54,7 +55,10 @@ class JupyterBackend:
         env: dict[str, str],
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
+        *,
+        options: SessionOptions | None = None,
     ) -> JupyterSession:
+        refuse_options(options, self.profile.name, self.name)
         return JupyterSession(
             self.client,
             name,

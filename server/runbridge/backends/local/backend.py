@@ -51,6 +51,7 @@ from runbridge.model import (
     Variables,
     no_completions,
 )
+from runbridge.session_options import SessionOptions, refuse_options
 
 DEFAULT_IMAGE = "python3"
 #: Progress callbacks from copy threads are forwarded at most this often.
@@ -248,6 +249,7 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, profile: Profile | None = None) -> None:
+        self.profile_name = "local" if profile is None else profile.name
         # IPC socket paths must stay short (~100 bytes), so they live in /tmp.
         remove_stale_runtime_folders()
         self._runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
@@ -262,7 +264,10 @@ class LocalBackend:
         env: dict[str, str],
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
+        *,
+        options: SessionOptions | None = None,
     ) -> LocalSession:
+        refuse_options(options, self.profile_name, self.name)
         return LocalSession(name, image, env, on_state, self._runtime, self.spares)
 
     async def check(self, image: str | None) -> str:
