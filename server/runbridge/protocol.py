@@ -36,6 +36,7 @@ OPEN_TERMINAL: Final = "runbridge/openTerminal"
 CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
 STOP_DAEMON: Final = "runbridge/stopDaemon"
 CHECK_PROFILE: Final = "runbridge/checkProfile"
+LIST_REMOTE: Final = "runbridge/listRemote"
 HISTORY: Final = "runbridge/history"
 FOLLOW: Final = "runbridge/follow"
 LIST_TERMINALS: Final = "runbridge/listTerminals"
@@ -199,6 +200,8 @@ class OpenSessionParams:
     profile: str | None
     image: str | None
     env: dict[str, str]
+    #: The server's id of a kernel or session to bind the name to (``listRemote``'s ``id``).
+    attach: str | None = None
 
 
 def parse_open_session(raw: Any) -> OpenSessionParams:
@@ -209,7 +212,20 @@ def parse_open_session(raw: Any) -> OpenSessionParams:
         profile=_optional_name(p, "profile"),
         image=_optional_name(p, "image"),
         env=env,
+        attach=_optional_name(p, "attach"),
     )
+
+
+def parse_close_session(raw: Any) -> tuple[str, bool]:
+    """``closeSession``'s ``name`` and ``destroy`` (default false)."""
+    p = as_object(raw, CLOSE_SESSION)
+    destroy = _get(p, "destroy", bool, False)
+    return _name(p, "name"), bool(destroy)
+
+
+def parse_list_remote(raw: Any) -> str | None:
+    value: str | None = _optional_name(as_object(raw, LIST_REMOTE), "profile")
+    return value
 
 
 def parse_session_name(raw: Any, method: str, key: str) -> str:

@@ -23,6 +23,7 @@ from runbridge.model import (
     FileEntry,
     FolderEntry,
     Inspection,
+    RemoteSession,
     RunOutcome,
     SessionState,
     Variables,
@@ -59,11 +60,22 @@ TerminalExit = Callable[[int | None], Awaitable[None] | None]
 
 
 class BackendSession(Protocol):
-    workdir: str
     image: str
     #: After ``start``: False when it reused a session that already existed (on a server
     #: that keeps sessions), True when it made a new one; None before ``start``.
     created: bool | None
+
+    @property
+    def workdir(self) -> str | None:
+        """The work folder; None when the backend does not know it (an attached kernel
+        whose folder the server does not say)."""
+        ...
+
+    @property
+    def remote_id(self) -> str | None:
+        """The server's id of the session (a Jupyter kernel id, a Backend.AI session id);
+        None on ``local`` or before ``start``."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -109,13 +121,16 @@ class BackendSession(Protocol):
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
     ) -> Terminal: ...
 
-    async def close(self) -> None:
-        """End the session: its kernel, processes and terminals."""
+    async def close(self, destroy: bool = False) -> None:
+        """End the session: its kernel, processes and terminals. A session opened with
+        ``attach`` is only let go of (it keeps running on the server) unless ``destroy``;
+        ``destroy`` changes nothing for the sessions runbridge created."""
 
     async def detach(self) -> None:
         """The daemon is exiting: let go of the session. A backend whose server keeps
         sessions (Jupyter, Backend.AI) leaves it running, to be reopened by name, unless
-        its profile sets ``keep_sessions = false``; the others close it."""
+        its profile sets ``keep_sessions = false``; the others close it. A session opened
+        with ``attach`` is always only let go of."""
 
 
 class Backend(Protocol):
@@ -128,12 +143,22 @@ class Backend(Protocol):
         env: dict[str, str],
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
+        *,
+        attach: str | None = None,
     ) -> BackendSession:
         """Create (not yet start) a session object.
 
         ``on_state`` gets runbridge states; ``on_status``, when the backend has a
-        status of its own (a remote scheduler's), gets each new status word.
+        status of its own (a remote scheduler's), gets each new status word. ``attach``:
+        the server's id of a kernel or session that already runs (one of
+        :meth:`list_remote`), which ``start`` binds to without starting or restarting
+        anything; :class:`~runbridge.errors.Unsupported` on a backend that cannot.
         """
+
+    async def list_remote(self) -> list[RemoteSession]:
+        """The kernels or sessions on the server, in the server's order, with ``own`` set
+        on those the backend knows runbridge created (the manager leaves them out)."""
+        ...
 
     async def check(self, image: str | None) -> str:
         """Whether a session could open here: a one-line description of what was found,

@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from runbridge import paths
+from runbridge.backends.backendai import remote
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import BackendAIError
 from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.backendai.session import BackendAISession
 from runbridge.backends.base import StateCallback, StatusCallback
+from runbridge.backends.remote.name_store import NameStore
 from runbridge.config import Profile
+from runbridge.model import RemoteSession
 
 if TYPE_CHECKING:
     from runbridge.backends.base import Backend, BackendSession
@@ -42,6 +46,8 @@ class BackendAIBackend:
             profile, os.environ if environ is None else environ
         )
         self.client = BackendAIClient(self.config, transport=transport)
+        #: The sessions runbridge created on this manager, by endpoint and name.
+        self.owned = NameStore(paths.state_dir() / "backendai-sessions.json")
 
     def open(
         self,
@@ -50,6 +56,8 @@ class BackendAIBackend:
         env: dict[str, str],
         on_state: StateCallback,
         on_status: StatusCallback | None = None,
+        *,
+        attach: str | None = None,
     ) -> BackendAISession:
         session = BackendAISession(
             self.client,
@@ -60,9 +68,15 @@ class BackendAIBackend:
             group=self.config.group,
             domain=self.config.domain,
             resources=self.config.resources,
+            attach=attach,
+            owned=self.owned,
         )
         session.on_status = on_status
         return session
+
+    async def list_remote(self) -> list[RemoteSession]:
+        """The keypair's sessions that are not terminated (:mod:`.remote`)."""
+        return await remote.list_sessions(self.client, self.config.access_key, self.owned)
 
     async def check(self, image: str | None) -> str:
         """Reach the manager (``GET /``: the API version), prove the keys (signed ``GET /auth``).
