@@ -171,7 +171,35 @@ def flow_bench(name):
     return {"count": count, "median_ms": times[len(times) // 2] * 1000, "min_ms": times[0] * 1000}
 
 
+def flow_list(name):
+    """``ComputeSession.paginated_list`` (what ``backend.ai ps`` shows), and runbridge's
+    own listing query sent through the SDK's ``Admin.query``."""
+    with Session() as api:
+        kern = api.ComputeSession.get_or_create(IMAGE, name=name)
+        listed = api.ComputeSession.paginated_list(
+            status="PENDING,SCHEDULED,PREPARING,PULLING,RUNNING,RESTARTING,RUNNING_DEGRADED",
+            access_key=os.environ["BACKEND_ACCESS_KEY"],
+        )
+        query = os.environ["RUNBRIDGE_LIST_QUERY"]
+        variables = json.loads(os.environ["RUNBRIDGE_LIST_VARIABLES"])
+        runbridge = api.Admin.query(query, variables)
+        try:
+            api.ComputeSession.paginated_list(status="NOT_A_STATUS")
+            bad_status = None
+        except Exception as e:  # the manager's GraphQL error, as the SDK raises it
+            bad_status = type(e).__name__
+        kern.destroy()
+        return {
+            "id": str(kern.id),
+            "total": listed.total_count,
+            "items": listed.items,
+            "runbridge": runbridge,
+            "bad_status": bad_status,
+        }
+
+
 FLOWS = {
+    "list": flow_list,
     "bench": flow_bench,
     "complete": flow_complete,
     "query": flow_query,
