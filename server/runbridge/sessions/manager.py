@@ -233,7 +233,7 @@ class SessionManager:
             self.events.session_changed(_reused(info).to_wire())
             raise
         # A remote backend may have reused a session of that name that already existed.
-        info.created = backend_session.created is not False
+        info.created = attach is None and backend_session.created is not False
         info.remote_id = backend_session.remote_id
         info.workdir = backend_session.workdir  # an attached kernel's is known once bound
         info.image = backend_session.image
