@@ -13,6 +13,10 @@ nothing (the default) makes listRemote a ``BackendError`` saying how to allow it
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +26,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tests.cli_host import host_env
+from tests.conftest import PYTHON, isolated_env
 from tests.e2e.conftest import Daemon, start_daemon
 from tests.e2e.helpers import error_data, open_session, rpc_error
 from tests.jupyter.conftest import profile
@@ -198,3 +204,43 @@ async def test_local_profile_lists_nothing_and_cannot_attach(tmp_path: Path) -> 
         assert error.code == -32023, error
         error = await rpc_error(daemon, "runbridge/listRemote", {"profile": "nope"})
         assert error.code == -32010, error
+
+
+@pytest.mark.parametrize("mode", ["standalone", "host"])
+def test_cli_lists_what_runs_on_the_server(
+    mode: str, jupyter_server: ServerProcess, tmp_path: Path
+) -> None:
+    """``runbridge sessions --remote -p PROFILE`` prints listRemote (table and ``--json``)."""
+    kernel = asyncio.run(
+        server_api(
+            jupyter_server,
+            "POST",
+            "/api/sessions",
+            {"path": "cli.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+        )
+    )["kernel"]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[profiles.jup]\ntype = "jupyter"\nurl = "{jupyter_server.url}"\n'
+        f'token = "{jupyter_server.token}"\n'
+    )
+    with contextlib.ExitStack() as stack:
+        if mode == "standalone":
+            env = isolated_env(tmp_path / "home")
+        else:
+            env = stack.enter_context(host_env(tmp_path / "home"))
+        env["RUNBRIDGE_CONFIG"] = str(config)
+        command = [PYTHON, "-m", "runbridge", "sessions", "--remote", "-p", "jup"]
+        listed = subprocess.run(
+            [*command, "--json"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert listed.returncode == 0, listed.stderr
+        entries = {e["id"]: e for e in json.loads(listed.stdout)}
+        assert entries[kernel["id"]]["label"] == "cli.ipynb"
+        table = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert table.returncode == 0, table.stderr
+        header, *rows = table.stdout.splitlines()
+        assert header.split() == ["ID", "LABEL", "ATTACHED", "AS", "DESCRIPTION"]
+        row = next(r for r in rows if r.startswith(kernel["id"]))
+        assert row.split()[1:3] == ["cli.ipynb", "-"] and "python3 · " in row
+    asyncio.run(server_api(jupyter_server, "DELETE", f"/api/kernels/{kernel['id']}"))
