@@ -11,6 +11,8 @@ local M = {}
 ---@field workdir string
 ---@field backendStatus? string
 ---@field lastActivity? number seconds since the epoch
+---@field attached? boolean bound with openSession {attach}: closing lets go of it
+---@field remoteId? string the server's id (kernel id, Backend.AI session id)
 
 ---@type string?
 local current
