@@ -152,7 +152,8 @@ export class Sessions implements vscode.Disposable {
       [
         `**${info.name}** — ${info.state}${info.backendStatus ? ` (${info.backendStatus})` : ''}`,
         `profile \`${info.profile}\`, backend \`${info.backend}\`${info.image ? `, image \`${info.image}\`` : ''}`,
-        `work folder \`${info.workdir}\``,
+        info.workdir !== null ? `work folder \`${info.workdir}\`` : 'work folder unknown (an attached kernel of no notebook)',
+        ...(info.attached ? ['Attached: closing it lets go of it (it keeps running on the server).'] : []),
         'Click to switch session.',
       ].join('\n\n'),
     );
