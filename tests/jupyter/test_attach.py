@@ -146,6 +146,10 @@ async def test_attach_errors(daemon: Daemon, jupyter_server: ServerProcess) -> N
     unknown = "00000000-0000-4000-8000-000000000000"
     error = await rpc_error(daemon, "runbridge/openSession", {"name": "e1", "attach": unknown})
     assert error.code == -32020 and unknown in error.message, error
+    error = await rpc_error(
+        daemon, "runbridge/openSession", {"name": "e1", "attach": "../sessions"}
+    )  # an id goes into URL paths: one that is no kernel id is refused before any call
+    assert error.code == -32602 and error_data(error)["field"] == "attach", error
     await open_session(daemon, "e-own")
     error = await rpc_error(
         daemon, "runbridge/openSession", {"name": "e-own", "attach": kernel["id"]}

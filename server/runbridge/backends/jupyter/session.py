@@ -24,6 +24,7 @@ import ast
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -41,7 +42,13 @@ from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
 from runbridge.backends.jupyter.kernel import JupyterKernel
 from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.backends.kernel.variables import VariableReader
-from runbridge.errors import BackendError, KernelSpecNotFound, SessionConflict, Unsupported
+from runbridge.errors import (
+    BackendError,
+    InvalidParams,
+    KernelSpecNotFound,
+    SessionConflict,
+    Unsupported,
+)
 from runbridge.model import (
     NO_INSPECTION,
     BatchOptions,
@@ -68,6 +75,9 @@ SESSION_FILE = "session"
 RESTART_CONNECT_S = 30.0
 #: Longest wait for the silent setup cell of a Python kernel.
 SETUP_TIMEOUT_S = 30.0
+
+#: What a kernel id may hold (Jupyter's are UUIDs): it goes into URL paths.
+_KERNEL_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
 _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
@@ -173,6 +183,13 @@ class JupyterSession:
         Jupyter Server its notebook's (or console's) folder is the work folder."""
         from runbridge.backends.jupyter.remote import notebook_folder
 
+        if not _KERNEL_ID.fullmatch(kernel_id):  # it goes into URL paths: no '/', no '..'
+            raise InvalidParams(
+                f"field 'attach' is not a kernel id (letters, digits, '_' and '-'): "
+                f"{self.client.quote(repr(kernel_id), 80)}",
+                field="attach",
+                session=self.name,
+            )
         what = self._what(f"looking up kernel {self.client.quote(kernel_id, 80)}")
         try:
             model = await self.client.get_json(f"/api/kernels/{quote_path(kernel_id)}", what=what)
