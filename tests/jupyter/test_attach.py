@@ -171,6 +171,21 @@ async def test_attach_errors(daemon: Daemon, jupyter_server: ServerProcess) -> N
     assert kernel["id"] not in await kernel_ids(jupyter_server)
 
 
+async def test_daemon_exit_lets_go_of_an_attached_kernel(
+    jupyter_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Even with ``keep_sessions = false`` (its own sessions are closed on exit)."""
+    kernel = await server_api(jupyter_server, "POST", "/api/kernels", {"name": "python3"})
+    jup = profile(jupyter_server.url, jupyter_server.token, keep_sessions=False)
+    options = {"profiles": {"jup": jup}, "profile": "jup"}
+    async with start_daemon(tmp_path / "home", init_options=options) as daemon:
+        own = await open_session(daemon, "exit-own")
+        await open_session(daemon, "exit-attached", attach=kernel["id"])
+    ids = await kernel_ids(jupyter_server)
+    assert kernel["id"] in ids and own["remoteId"] not in ids
+    await server_api(jupyter_server, "DELETE", f"/api/kernels/{kernel['id']}")
+
+
 async def test_gateway_kernel_attached(daemon: Daemon, gateway: ServerProcess) -> None:
     own = await open_session(daemon, "kg-own", profile="kg")
     kernel = await server_api(gateway, "POST", "/api/kernels", {"name": "python3"})
