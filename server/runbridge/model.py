@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -51,7 +52,9 @@ class SessionInfo:
     image: str
     state: SessionState
     created: bool
-    workdir: str
+    #: None when the backend does not know it (a kernel runbridge attached to, on a server
+    #: that does not say where it runs).
+    workdir: str | None
     created_at: float = field(default_factory=time.time)
     #: The backend's own status word when it has one (Backend.AI: PENDING, PREPARING, ...).
     backend_status: str | None = None
@@ -60,6 +63,10 @@ class SessionInfo:
     last_activity: float = field(default_factory=time.time)
     #: Backend.AI sessions: the session options in effect (None on other backends).
     options: SessionOptions | None = None
+    #: Bound with ``openSession {attach}``: runbridge did not create it, closing lets go of it.
+    attached: bool = False
+    #: The server's id of it (a Jupyter kernel id, a Backend.AI session id), when remote.
+    remote_id: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
@@ -77,7 +84,60 @@ class SessionInfo:
         if self.options is not None:
             wire["options"] = self.options.to_wire()
             wire["summary"] = self.options.summary()
+        if self.attached:
+            wire["attached"] = True
+        if self.remote_id is not None:
+            wire["remoteId"] = self.remote_id
         return wire
+
+
+@dataclass
+class RemoteSession:
+    """A kernel or session on a profile's server that runbridge did not create
+    (``runbridge/listRemote``). ``own``: the backend knows runbridge made it (it is left
+    out of the listing)."""
+
+    id: str
+    label: str
+    description: str
+    state: str | None
+    last_activity: float | None
+    details: dict[str, Any]
+    own: bool = False
+    #: The runbridge session name bound to it now (set by the session manager).
+    attached_as: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "description": self.description,
+            "state": self.state,
+            "lastActivity": self.last_activity,
+            "attachedAs": self.attached_as,
+            "details": self.details,
+        }
+
+
+def parse_time(value: Any) -> float | None:
+    """An ISO 8601 time (``2026-12-03T10:00:00.123456Z``) as seconds since the epoch."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def ago(seconds: float) -> str:
+    """How long ago, for a picker: ``just now``, ``3 min ago``, ``2 h ago``, ``4 d ago``."""
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
 
 
 @dataclass

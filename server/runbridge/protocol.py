@@ -37,6 +37,7 @@ OPEN_TERMINAL: Final = "runbridge/openTerminal"
 CLOSE_TERMINAL: Final = "runbridge/closeTerminal"
 STOP_DAEMON: Final = "runbridge/stopDaemon"
 CHECK_PROFILE: Final = "runbridge/checkProfile"
+LIST_REMOTE: Final = "runbridge/listRemote"
 HISTORY: Final = "runbridge/history"
 FOLLOW: Final = "runbridge/follow"
 LIST_TERMINALS: Final = "runbridge/listTerminals"
@@ -205,6 +206,8 @@ class OpenSessionParams:
     env: dict[str, str]
     #: Backend.AI session options, checked (None when the request has none).
     options: SessionOptions | None = None
+    #: The server's id of a kernel or session to bind the name to (``listRemote``'s ``id``).
+    attach: str | None = None
 
 
 def parse_open_session(raw: Any) -> OpenSessionParams:
@@ -217,7 +220,20 @@ def parse_open_session(raw: Any) -> OpenSessionParams:
         image=_optional_name(p, "image"),
         env=env,
         options=None if options is None else parse_session_options(options),
+        attach=_optional_name(p, "attach"),
     )
+
+
+def parse_close_session(raw: Any) -> tuple[str, bool]:
+    """``closeSession``'s ``name`` and ``destroy`` (default false)."""
+    p = as_object(raw, CLOSE_SESSION)
+    destroy = _get(p, "destroy", bool, False)
+    return _name(p, "name"), bool(destroy)
+
+
+def parse_list_remote(raw: Any) -> str | None:
+    value: str | None = _optional_name(as_object(raw, LIST_REMOTE), "profile")
+    return value
 
 
 def parse_session_name(raw: Any, method: str, key: str) -> str:

@@ -42,7 +42,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from . import signing
+from . import graphql, signing
 from .apps import AppProxies
 from .kernels import Run, SessionRuntime
 from .terminal import Shells
@@ -340,6 +340,7 @@ class Emulator:
             ("GET", "/stream/session/{name}/pty", self.stream_pty),
             ("GET", "/stream/session/{name}/apps", self.stream_apps),
             ("GET", "/stream/session/{name}/tcpproxy", self.stream_tcpproxy),
+            ("POST", "/admin/gql", self.graphql),
         ]  # fmt: skip
         if self.config.old:  # pre-24.03 managers (and the 23.9 SDK) download with GET + JSON body
             auth.append(("GET", "/session/{name}/download", self.download))
@@ -538,6 +539,12 @@ class Emulator:
         if "rate_limit" in body or "rate_window" in body:
             self.hits.clear()
         return web.json_response({"ok": True})
+
+    async def graphql(self, request: web.Request) -> web.Response:
+        """``compute_session_list`` only (:mod:`.graphql`)."""
+        body = await self._json(request)
+        sessions = list(self.sessions.values())
+        return web.json_response(graphql.answer(body, sessions, request[ACCESS_KEY]))
 
     async def auth_test(self, request: web.Request) -> web.Response:
         echo = ""

@@ -29,7 +29,13 @@ from runbridge.backends.base import (
     TerminalOutput,
 )
 from runbridge.config import Profile, Settings
-from runbridge.errors import BackendError, RunbridgeError, SessionConflict, Unsupported
+from runbridge.errors import (
+    BackendError,
+    InvalidParams,
+    RunbridgeError,
+    SessionConflict,
+    Unsupported,
+)
 from runbridge.model import (
     BatchOptions,
     CompletionMatch,
@@ -37,6 +43,7 @@ from runbridge.model import (
     FileEntry,
     FolderEntry,
     Inspection,
+    RemoteSession,
     RunOutcome,
     RunRequest,
     RunResult,
@@ -69,8 +76,10 @@ class FakeSession:
         self.backend = backend
         self.name = name
         self.image = image or "fake-image"
-        self.workdir = f"/work/{name}"
+        self.workdir: str | None = f"/work/{name}"
         self.created: bool | None = None
+        #: The server id: the attached one, else ``remote-NAME``.
+        self.remote_id: str | None = f"remote-{name}"
         self.calls: list[str] = []
         self.executed: list[str] = []
         self.executing = 0
@@ -164,8 +173,8 @@ class FakeSession:
         self.terminals.append(terminal)
         return terminal
 
-    async def close(self) -> None:
-        self.calls.append("close")
+    async def close(self, destroy: bool = False) -> None:
+        self.calls.append("close destroy" if destroy else "close")
         self._closed.set()
 
     async def detach(self) -> None:
@@ -209,6 +218,8 @@ class FakeBackend:
         self.transfer_gate: asyncio.Event | None = None
         #: Whether its sessions open terminals (else ``Unsupported``).
         self.terminals = False
+        #: The ids ``list_remote`` lists (those starting with ``own`` are runbridge's).
+        self.remote: list[str] = []
 
     def open(
         self,
@@ -219,13 +230,22 @@ class FakeBackend:
         on_status: StatusCallback | None = None,
         *,
         options: SessionOptions | None = None,
+        attach: str | None = None,
     ) -> BackendSession:
         session = FakeSession(self, name, image)
+        if attach is not None:
+            session.remote_id = attach
         self.sessions.append(session)
         return session
 
+    async def list_remote(self) -> list[RemoteSession]:
+        return [
+            RemoteSession(rid, rid, "", "idle", None, {}, own=rid.startswith("own"))
+            for rid in self.remote
+        ]
+
     def session(self, name: str) -> FakeSession:
-        (found,) = [s for s in self.sessions if s.name == name and "close" not in s.calls]
+        (found,) = [s for s in self.sessions if s.name == name and not s.calls.count("close")]
         return found
 
     async def check(self, image: str | None) -> str:
@@ -310,6 +330,56 @@ async def until(condition: Callable[[], bool], what: str) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError(f"never happened: {what}")
+
+
+# -- attach --------------------------------------------------------------------------------------
+
+
+async def test_list_remote_leaves_out_runbridges_own_and_names_the_attached(
+    manager: SessionManager, backend: FakeBackend
+) -> None:
+    backend.remote = ["own-1", "remote-made", "k-1", "k-2"]
+    made = await manager.open("made")  # runbridge's: its remote id "remote-made"
+    assert made.remote_id == "remote-made" and not made.attached
+    attached = await manager.open("viewer", attach="k-1")
+    assert attached.attached and attached.remote_id == "k-1" and not attached.created
+    listed = await manager.list_remote(None)
+    assert listed["profile"] == "local"
+    assert [(s["id"], s["attachedAs"]) for s in listed["sessions"]] == [
+        ("k-1", "viewer"),
+        ("k-2", None),
+    ]
+
+
+async def test_attach_checks_and_conflicts(manager: SessionManager, backend: FakeBackend) -> None:
+    with pytest.raises(InvalidParams) as bad:
+        await manager.open("x", image="python3", attach="k-1")
+    assert bad.value.data["field"] == "image"
+    with pytest.raises(InvalidParams) as bad:
+        await manager.open("x", env={"A": "1"}, attach="k-1")
+    assert bad.value.data["field"] == "env"
+    await manager.open("mine")
+    with pytest.raises(SessionConflict):
+        await manager.open("mine", attach="k-1")  # open, not attached
+    await manager.open("viewer", attach="k-1")
+    assert (await manager.open("viewer", attach="k-1")).attached  # the same id: reused
+    with pytest.raises(SessionConflict):
+        await manager.open("viewer", attach="k-2")  # bound to another id
+    with pytest.raises(SessionConflict):
+        await manager.open("second", attach="k-1")  # one name per remote session
+    assert not backend.sessions[-1].calls.count("close")
+
+
+async def test_close_passes_destroy_and_shutdown_detaches(
+    manager: SessionManager, backend: FakeBackend
+) -> None:
+    await manager.open("a", attach="k-1")
+    await manager.open("b", attach="k-2")
+    await manager.open("c", attach="k-3")
+    await manager.close("a")
+    await manager.close("b", destroy=True)
+    await manager.aclose()
+    assert [s.calls[-1] for s in backend.sessions] == ["close", "close destroy", "detach"]
 
 
 # -- open or reuse ----------------------------------------------------------------------------

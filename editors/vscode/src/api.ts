@@ -113,8 +113,14 @@ export class RunbridgeApi {
     return result.sessions;
   }
 
-  closeSession(name: string): Promise<P.SessionInfo> {
-    return this.request(P.CLOSE_SESSION, { name });
+  /** `destroy`: an attached session is ended on the server too (else only let go of). */
+  closeSession(name: string, destroy = false): Promise<P.SessionInfo> {
+    return this.request(P.CLOSE_SESSION, destroy ? { name, destroy } : { name });
+  }
+
+  /** What runs on the profile's server that runbridge did not create (default profile when absent). */
+  listRemote(profile?: string): Promise<P.ListRemoteResult> {
+    return this.request(P.LIST_REMOTE, profile ? { profile } : {});
   }
 
   interrupt(session: string): Promise<P.SessionInfo> {

@@ -3,15 +3,17 @@
 
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { errorMessage } from './api';
+import { errorMessage, RunbridgeApi } from './api';
 import { appPickItems, forwardNotice, OPEN_IN_BROWSER, STOP_FORWARDING } from './core/apps';
 import { CellRunner, documentFor, editorOrWarn, enabledFor } from './cells';
 import { Daemon, DaemonNotFound } from './daemon';
+import { RemotePick, remotePicks, sessionNameFor } from './core/remotePicks';
 import { MediaPanels } from './mediaPanel';
 import { OutputTerminals } from './outputTerminal';
 import { RemoteTerminals } from './remoteTerminal';
 import { Reattachment } from './reattach';
 import { Runner } from './runner';
+import { ListRemoteResult } from './protocol';
 import { Sessions } from './sessions';
 import { VariablesView } from './variablesView';
 
@@ -194,14 +196,55 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     });
   };
 
-  const pickSession = async (title: string): Promise<string | undefined> => {
+  /** What runs on the servers of the available remote profiles (a profile whose listing
+   * fails is left out and logged). */
+  const listRemote = async (api: RunbridgeApi): Promise<ListRemoteResult[]> => {
+    const remote = (daemon.info?.profiles ?? []).filter((p) => p.available && p.type !== 'local');
+    const listed = await Promise.all(
+      remote.map((p) =>
+        api.listRemote(p.name).catch((err: unknown) => {
+          daemon.output.warn(`listing what runs on profile ${p.name} failed: ${errorMessage(err)}`);
+          return undefined;
+        }),
+      ),
+    );
+    return listed.filter((l): l is ListRemoteResult => l !== undefined);
+  };
+
+  /** Bind a name to a kernel or session on the server (asking the name); one attached
+   * already is picked as it is. */
+  const attachRemote = async (api: RunbridgeApi, pick: RemotePick): Promise<string | undefined> => {
+    const remote = pick.remote!;
+    if (remote.attachedAs) {
+      return remote.attachedAs;
+    }
+    const name = await vscode.window.showInputBox({
+      title: `runbridge: attach to ${remote.label}`,
+      prompt: 'Session name (closing it later lets go of it: it keeps running on the server)',
+      value: sessionNameFor(remote.label),
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : 'a session needs a name'),
+    });
+    if (!name) {
+      return undefined;
+    }
+    const info = await api.openSession({ name: name.trim(), profile: pick.profile, attach: remote.id });
+    sessions.update(info);
+    return info.name;
+  };
+
+  const pickSession = async (title: string, withRemote = false): Promise<string | undefined> => {
     const api = await daemon.ensure();
-    const open = await api.listSessions();
+    const [open, listings] = await Promise.all([
+      api.listSessions(),
+      withRemote ? listRemote(api) : Promise.resolve([]),
+    ]);
     sessions.replaceAll(open);
-    const items: (vscode.QuickPickItem & { name?: string })[] = open.map((s) => ({
+    type Item = vscode.QuickPickItem & { name?: string; pick?: RemotePick };
+    const items: Item[] = open.map((s) => ({
       label: s.name,
-      description: `${s.profile} · ${s.state}${s.name === sessions.current ? ' · current' : ''}`,
-      detail: s.workdir,
+      description: `${s.profile} · ${s.state}${s.attached ? ' · attached' : ''}${s.name === sessions.current ? ' · current' : ''}`,
+      detail: s.workdir ?? undefined,
       name: s.name,
     }));
     if (!open.some((s) => s.name === sessions.current)) {
@@ -212,9 +255,19 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       });
     }
     items.push({ label: '$(add) New Session…' });
+    for (const pick of remotePicks(listings)) {
+      if (pick.separator) {
+        items.push({ label: pick.label, kind: vscode.QuickPickItemKind.Separator });
+      } else {
+        items.push({ label: `$(remote) ${pick.label}`, description: pick.description, detail: pick.detail, pick });
+      }
+    }
     const choice = await vscode.window.showQuickPick(items, { title, ignoreFocusOut: true });
     if (!choice) {
       return undefined;
+    }
+    if (choice.pick) {
+      return attachRemote(api, choice.pick);
     }
     return choice.name ?? (await newSession());
   };
@@ -407,7 +460,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     register('runbridge.runFile', runFile),
     register('runbridge.runBatch', runBatch),
     register('runbridge.selectSession', async () => {
-      const name = await pickSession('runbridge: select session');
+      const name = await pickSession('runbridge: select session', true);
       if (name) {
         await pick(name);
         // its runs from other windows and clients show here from now on, after its last ones
@@ -424,9 +477,22 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
         return;
       }
       const api = await daemon.ensure();
+      const attached = sessions.info(name)?.attached === true;
       const info = await api.closeSession(name);
       sessions.update(info);
-      outputs.write(name, '\x1b[2m── session closed ──\x1b[22m\r\n');
+      const what = attached ? 'session detached (it keeps running on the server)' : 'session closed';
+      outputs.write(name, `\x1b[2m── ${what} ──\x1b[22m\r\n`);
+    }),
+    register('runbridge.destroySession', async (arg) => {
+      const name =
+        typeof arg === 'string' ? arg : await pickSession('runbridge: close and destroy on the server which session?');
+      if (!name) {
+        return;
+      }
+      const api = await daemon.ensure();
+      const info = await api.closeSession(name, true);
+      sessions.update(info);
+      outputs.write(name, '\x1b[2m── session closed and destroyed on the server ──\x1b[22m\r\n');
     }),
     register('runbridge.interrupt', async (arg) => {
       const session = sessionArg(arg);

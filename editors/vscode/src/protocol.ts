@@ -27,6 +27,7 @@ export const VARIABLES = 'runbridge/variables';
 export const LIST_APPS = 'runbridge/listApps';
 export const OPEN_APP = 'runbridge/openApp';
 export const CLOSE_APP = 'runbridge/closeApp';
+export const LIST_REMOTE = 'runbridge/listRemote';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
 export const RESIZE_TERMINAL = 'runbridge/resizeTerminal';
@@ -68,7 +69,12 @@ export interface SessionInfo {
   image: string | null;
   state: SessionState;
   created: boolean;
-  workdir: string;
+  /** null for an attached kernel whose folder the server does not say. */
+  workdir: string | null;
+  /** Bound with openSession {attach}: closing lets go of it (it keeps running on the server). */
+  attached?: boolean;
+  /** The server's id: the Jupyter kernel id, the Backend.AI session id. */
+  remoteId?: string;
   createdAt?: number;
   backendStatus?: string | null;
   /** When the session last ran, moved files or had terminal traffic (seconds since the epoch). */
@@ -154,6 +160,27 @@ export interface OpenSessionParams {
   profile?: string;
   image?: string;
   env?: Record<string, string>;
+  /** The id of a kernel or session runbridge/listRemote listed: bind the name to it. */
+  attach?: string;
+}
+
+/** What runs on a profile's server that runbridge did not create (runbridge/listRemote). */
+export interface RemoteSession {
+  id: string;
+  /** Made by the daemon: the notebook's path, or the kernel name and id (Jupyter); the session name (Backend.AI). */
+  label: string;
+  /** One line made by the daemon for a picker. */
+  description: string;
+  state: string | null;
+  lastActivity: number | null;
+  /** The runbridge session bound to it now. */
+  attachedAs: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface ListRemoteResult {
+  profile: string;
+  sessions: RemoteSession[];
 }
 
 export interface FileEntry {

@@ -24,6 +24,7 @@ from runbridge.model import (
     FileEntry,
     FolderEntry,
     Inspection,
+    RemoteSession,
     RunOutcome,
     SessionState,
     Variables,
@@ -61,11 +62,22 @@ TerminalExit = Callable[[int | None], Awaitable[None] | None]
 
 
 class BackendSession(Protocol):
-    workdir: str
     image: str
     #: After ``start``: False when it reused a session that already existed (on a server
     #: that keeps sessions), True when it made a new one; None before ``start``.
     created: bool | None
+
+    @property
+    def workdir(self) -> str | None:
+        """The work folder; None when the backend does not know it (an attached kernel
+        whose folder the server does not say)."""
+        ...
+
+    @property
+    def remote_id(self) -> str | None:
+        """The server's id of the session (a Jupyter kernel id, a Backend.AI session id);
+        None on ``local`` or before ``start``."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -121,13 +133,16 @@ class BackendSession(Protocol):
         ``127.0.0.1:local_port`` (a free port when None)."""
         ...
 
-    async def close(self) -> None:
-        """End the session: its kernel, processes and terminals."""
+    async def close(self, destroy: bool = False) -> None:
+        """End the session: its kernel, processes and terminals. A session opened with
+        ``attach`` is only let go of (it keeps running on the server) unless ``destroy``;
+        ``destroy`` changes nothing for the sessions runbridge created."""
 
     async def detach(self) -> None:
         """The daemon is exiting: let go of the session. A backend whose server keeps
         sessions (Jupyter, Backend.AI) leaves it running, to be reopened by name, unless
-        its profile sets ``keep_sessions = false``; the others close it."""
+        its profile sets ``keep_sessions = false``; the others close it. A session opened
+        with ``attach`` is always only let go of."""
 
 
 class Backend(Protocol):
@@ -142,6 +157,7 @@ class Backend(Protocol):
         on_status: StatusCallback | None = None,
         *,
         options: SessionOptions | None = None,
+        attach: str | None = None,
     ) -> BackendSession:
         """Create (not yet start) a session object.
 
@@ -149,7 +165,16 @@ class Backend(Protocol):
         status of its own (a remote scheduler's), gets each new status word.
         ``options``: the request's session options (Backend.AI); a backend whose
         sessions take none refuses them (``InvalidParams``, ``field`` ``options``).
+        status of its own (a remote scheduler's), gets each new status word. ``attach``:
+        the server's id of a kernel or session that already runs (one of
+        :meth:`list_remote`), which ``start`` binds to without starting or restarting
+        anything; :class:`~runbridge.errors.Unsupported` on a backend that cannot.
         """
+
+    async def list_remote(self) -> list[RemoteSession]:
+        """The kernels or sessions on the server, in the server's order, with ``own`` set
+        on those the backend knows runbridge created (the manager leaves them out)."""
+        ...
 
     async def check(self, image: str | None) -> str:
         """Whether a session could open here: a one-line description of what was found,

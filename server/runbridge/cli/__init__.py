@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         "clients following",
     )
     sessions.add_argument("--json", action="store_true", help="one JSON array")
+    sessions.add_argument(
+        "--remote",
+        action="store_true",
+        help="list what runs on the profile's server that runbridge did not create "
+        "(what openSession can attach to)",
+    )
+    sessions.add_argument("-p", "--profile", help="with --remote: the profile (default: default)")
 
     for name, helptext in (
         ("upload", "copy files into a session's work folder"),

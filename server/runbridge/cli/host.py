@@ -293,7 +293,42 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 86400}d{seconds // 3600 % 24:02d}h"
 
 
+def print_remote(listed: dict[str, Any], as_json: bool) -> None:
+    """``runbridge/listRemote``'s answer: JSON, or a table (id, label, attached as,
+    description), as the daemon made its labels and descriptions."""
+    sessions = listed.get("sessions", [])
+    if as_json:
+        say(json.dumps(sessions))
+        return
+    if not sessions:
+        say(f"nothing to attach to on profile {listed.get('profile')}")
+        return
+    rows = [("ID", "LABEL", "ATTACHED AS", "DESCRIPTION")]
+    for entry in sessions:
+        rows.append(
+            (
+                str(entry.get("id")),
+                str(entry.get("label")),
+                str(entry.get("attachedAs") or "-"),
+                str(entry.get("description")),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 async def cmd_sessions(args: argparse.Namespace) -> int:
+    if args.remote:
+        remote_client = await connect(start=True)
+        assert remote_client is not None
+        try:
+            params = {"profile": args.profile} if args.profile else {}
+            listed = await remote_client.request("runbridge/listRemote", params)
+        finally:
+            await remote_client.close()
+        print_remote(listed, args.json)
+        return 0
     client = await connect(start=False)
     if client is None:
         say("[]" if args.json else f"{NO_HOST}: no sessions")

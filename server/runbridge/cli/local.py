@@ -60,6 +60,16 @@ async def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def cmd_sessions(args: argparse.Namespace) -> int:
+    if args.remote:
+        from runbridge.cli.host import print_remote
+
+        events = CliEvents(sys.stdout, sys.stderr, paths.cache_dir() / "media")
+        manager = SessionManager(load_settings(), events)
+        try:
+            print_remote(await manager.list_remote(args.profile), args.json)
+        finally:
+            await manager.aclose()
+        return 0
     root = paths.data_dir() / "sessions"
     folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
     if args.json:

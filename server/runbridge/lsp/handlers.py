@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 async def _open_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     p = protocol.parse_open_session(raw)
     info = await open_session(
-        ls, p.name, p.profile, p.image, p.env, client_token(raw), options=p.options
+        ls, p.name, p.profile, p.image, p.env, client_token(raw), options=p.options, attach=p.attach
     )
     ls.follow(p.name)
     return info.to_wire()
@@ -66,6 +66,10 @@ async def _list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
         for s in manager.sessions()
     ]
     return {"sessions": listed}
+
+
+async def _list_remote(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    return await ls.manager.list_remote(protocol.parse_list_remote(raw))
 
 
 async def _check_profile(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
@@ -104,8 +108,8 @@ async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 
 
 async def _close_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-    name = protocol.parse_session_name(raw, protocol.CLOSE_SESSION, "name")
-    return (await ls.manager.close(name)).to_wire()
+    name, destroy = protocol.parse_close_session(raw)
+    return (await ls.manager.close(name, destroy=destroy)).to_wire()
 
 
 async def _interrupt(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
@@ -225,6 +229,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.CLOSE_TERMINAL: _close_terminal,
     protocol.STOP_DAEMON: _stop_daemon,
     protocol.CHECK_PROFILE: _check_profile,
+    protocol.LIST_REMOTE: _list_remote,
     protocol.HISTORY: _history,
     protocol.FOLLOW: _follow,
     protocol.LIST_TERMINALS: _list_terminals,
@@ -337,14 +342,18 @@ async def open_session(
     token: str | int | None,
     *,
     options: SessionOptions | None = None,
+    attach: str | None = None,
 ) -> SessionInfo:
     """Open or reuse a session, with ``$/progress`` while a new one starts."""
     if ls.manager.is_open(name):
-        return await ls.manager.open(name, profile, image, env, options=options)
+        return await ls.manager.open(name, profile, image, env, options=options, attach=attach)
     progress = WorkDone(ls, token)
-    await progress.begin(f"Starting session {name}", "starting", cancellable=True)
+    title = f"Attaching session {name}" if attach is not None else f"Starting session {name}"
+    await progress.begin(title, "starting", cancellable=True)
     task = asyncio.ensure_future(
-        ls.manager.open(name, profile, image, env, on_status=progress.message, options=options)
+        ls.manager.open(
+            name, profile, image, env, on_status=progress.message, options=options, attach=attach
+        )
     )
     progress.on_cancel(task.cancel)  # Cancel on the progress bar: the start is abandoned
     try:

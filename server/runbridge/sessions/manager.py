@@ -136,6 +136,7 @@ class SessionManager:
         on_status: Callable[[str], None] | None = None,
         *,
         options: SessionOptions | None = None,
+        attach: str | None = None,
     ) -> SessionInfo:
         """Open the session ``name``, or reuse it when it is already open.
 
@@ -143,12 +144,29 @@ class SessionManager:
         starts (e.g. Backend.AI's PENDING and PREPARING, for a progress bar).
         ``options`` (Backend.AI session options, checked already) go over the
         profile's; reusing an open session with other ones is a ``SessionConflict``.
+        ``attach``: bind ``name`` to the kernel or session of that id that already runs
+        on the profile's server (one ``list_remote`` lists), starting nothing.
         """
         if self._closed:
             raise RunbridgeError("the daemon is shutting down")
+        if attach is not None:
+            _check_attach(name, attach, image, env, options)
         existing = self._sessions.get(name)
         if existing is not None:
             await asyncio.shield(existing.ready)
+            if attach is not None and (
+                not existing.info.attached or existing.info.remote_id != attach
+            ):
+                bound = (
+                    f"attached to {quote(existing.info.remote_id or '')}"
+                    if existing.info.attached
+                    else "open, created by runbridge"
+                )
+                raise SessionConflict(
+                    f"session {quote(name)} is already {bound}, not attached to "
+                    f"{quote(attach)}; close it first or pick another name",
+                    session=name,
+                )
             if image is not None and image != existing.info.image:
                 raise SessionConflict(
                     f"session {quote(name)} is already open with image "
@@ -169,6 +187,8 @@ class SessionManager:
             return _reused(existing.info)
         chosen = self.settings.profile(profile)
         backend = self._backend(chosen)
+        if attach is not None:
+            self._check_not_bound(chosen.name, attach)
         try:  # files of the naming before names mapped one to one
             paths.move_legacy_files(name, self._sessions)
         except OSError as exc:
@@ -190,6 +210,7 @@ class SessionManager:
             on_state=lambda state: self._set_state(holder[0], state),
             on_status=status_changed,
             options=options,
+            attach=attach,
         )
         info = SessionInfo(
             name=name,
@@ -200,6 +221,7 @@ class SessionManager:
             created=True,
             workdir=backend_session.workdir,
             options=_options_of(backend_session),
+            attached=attach is not None,
         )
         idle = IdleClock(
             chosen.idle_timeout_s,
@@ -222,7 +244,10 @@ class SessionManager:
             self.events.session_changed(_reused(info).to_wire())
             raise
         # A remote backend may have reused a session of that name that already existed.
-        info.created = backend_session.created is not False
+        info.created = attach is None and backend_session.created is not False
+        info.remote_id = backend_session.remote_id
+        info.workdir = backend_session.workdir  # an attached kernel's is known once bound
+        info.image = backend_session.image
         session.ready.set_result(None)
         self._set_state(session, SessionState.IDLE)
         self._touch(session)
@@ -237,6 +262,37 @@ class SessionManager:
         except RunbridgeError as exc:
             return {**result, "ok": False, "message": exc.message}
         return {**result, "ok": True, "message": message}
+
+    async def list_remote(self, name: str | None) -> dict[str, Any]:
+        """What runs on profile ``name``'s server that runbridge did not create:
+        ``{profile, sessions}``, each bound one naming its runbridge session."""
+        profile = self.settings.profile(name)  # an unknown profile is a ConfigError
+        remote = await self._backend(profile).list_remote()
+        bound = {
+            s.info.remote_id: s
+            for s in self._sessions.values()
+            if s.info.profile == profile.name and s.info.remote_id is not None
+        }
+        listed = []
+        for entry in remote:
+            session = bound.get(entry.id)
+            if entry.own or (session is not None and not session.info.attached):
+                continue  # runbridge's own
+            entry.attached_as = session.info.name if session is not None else None
+            listed.append(entry.to_wire())
+        return {"profile": profile.name, "sessions": listed}
+
+    def _check_not_bound(self, profile: str, remote_id: str) -> None:
+        """Attaching ``remote_id`` that another open session of ``profile`` holds is a
+        conflict (two runbridge names on one kernel would share its runs unknowingly)."""
+        for session in self._sessions.values():
+            info = session.info
+            if info.profile == profile and info.remote_id == remote_id:
+                raise SessionConflict(
+                    f"{quote(remote_id)} is already open as session {quote(info.name)}; use "
+                    "that name or close it first",
+                    session=info.name,
+                )
 
     def is_open(self, name: str) -> bool:
         return name in self._sessions
@@ -264,11 +320,12 @@ class SessionManager:
         session = self._sessions.get(name)
         return session.runs if session is not None else 0
 
-    async def close(self, name: str, *, detach: bool = False) -> SessionInfo:
+    async def close(self, name: str, *, detach: bool = False, destroy: bool = False) -> SessionInfo:
         """Close session ``name``.
 
         With ``detach`` (the daemon is exiting), the backend session's ``detach()``:
         a server that keeps sessions (Jupyter) keeps it, to be reattached by name.
+        A session opened with ``attach`` is only let go of unless ``destroy``.
         """
         session = self.get(name)
         self._sessions.pop(name, None)
@@ -285,7 +342,7 @@ class SessionManager:
             if detach:
                 await session.backend.detach()
             else:
-                await session.backend.close()
+                await session.backend.close(destroy=destroy)
         finally:  # closed here even when the server could not be told
             session.transcript.close()
             self._set_state(session, SessionState.CLOSED)
@@ -662,6 +719,36 @@ def _check_same_options(name: str, info: SessionInfo, options: SessionOptions) -
             f"({differs}); close it first or pick another name",
             session=name,
             field=f"options.{differs}",
+        )
+
+
+def _check_attach(
+    name: str,
+    attach: str,
+    image: str | None,
+    env: dict[str, str] | None,
+    options: SessionOptions | None,
+) -> None:
+    """``attach`` takes what runs as it is: no image, no env, no session options."""
+    if not attach.strip():
+        raise InvalidParams("field 'attach' must not be empty", field="attach")
+    if image is not None:
+        raise InvalidParams(
+            f"session {quote(name)}: 'image' cannot be given with 'attach' (the kernel that "
+            "runs has its own)",
+            field="image",
+        )
+    if env:
+        raise InvalidParams(
+            f"session {quote(name)}: 'env' cannot be given with 'attach' (the kernel that "
+            "runs has its own environment)",
+            field="env",
+        )
+    if options is not None:
+        raise InvalidParams(
+            f"session {quote(name)}: 'options' cannot be given with 'attach' (the session "
+            "that runs has its own)",
+            field="options",
         )
 
 

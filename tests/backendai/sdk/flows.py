@@ -271,9 +271,37 @@ def flow_create_options(name):
         return out
 
 
+def flow_list(name):
+    """``ComputeSession.paginated_list`` (what ``backend.ai ps`` shows), and runbridge's
+    own listing query sent through the SDK's ``Admin.query``."""
+    with Session() as api:
+        kern = api.ComputeSession.get_or_create(IMAGE, name=name)
+        listed = api.ComputeSession.paginated_list(
+            status="PENDING,SCHEDULED,PREPARING,PULLING,RUNNING,RESTARTING,RUNNING_DEGRADED",
+            access_key=os.environ["BACKEND_ACCESS_KEY"],
+        )
+        query = os.environ["RUNBRIDGE_LIST_QUERY"]
+        variables = json.loads(os.environ["RUNBRIDGE_LIST_VARIABLES"])
+        runbridge = api.Admin.query(query, variables)
+        try:
+            api.ComputeSession.paginated_list(status="NOT_A_STATUS")
+            bad_status = None
+        except Exception as e:  # the manager's GraphQL error, as the SDK raises it
+            bad_status = type(e).__name__
+        kern.destroy()
+        return {
+            "id": str(kern.id),
+            "total": listed.total_count,
+            "items": listed.items,
+            "runbridge": runbridge,
+            "bad_status": bad_status,
+        }
+
+
 FLOWS = {
     "app": flow_app,
     "create_options": flow_create_options,
+    "list": flow_list,
     "bench": flow_bench,
     "complete": flow_complete,
     "query": flow_query,

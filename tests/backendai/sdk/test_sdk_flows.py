@@ -53,7 +53,13 @@ async def new_emu() -> AsyncIterator[Emulator]:
 
 
 async def run_flow(
-    py: Path, emu: Emulator, flow: str, name: str, cwd: Path, extra: dict[str, str] | None = None
+    py: Path,
+    emu: Emulator,
+    flow: str,
+    name: str,
+    cwd: Path,
+    extra: dict[str, str] | None = None,
+    **extra_env: str,
 ) -> dict[str, Any]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "SORNA_", "PYTEST_"))
@@ -64,6 +70,7 @@ async def run_flow(
         BACKEND_ACCESS_KEY=AK,
         BACKEND_SECRET_KEY=SK,
         BACKEND_ENDPOINT_TYPE="api",
+        **extra_env,
     )
     env.pop("PYTHONPATH", None)
     proc = await asyncio.create_subprocess_exec(
@@ -209,3 +216,32 @@ async def test_sdk_app_forwarder_and_runbridges_get_the_same_page(
         await client.request("DELETE", f"/session/{name}", what="destroying the peer's session")
     finally:
         await client.aclose()
+
+
+async def test_sdk_lists_sessions_as_runbridge_does(
+    sdk_py: Path, old_emu: Emulator, tmp_path: Path
+) -> None:
+    """``ComputeSession.paginated_list`` (the SDK's default fields) and runbridge's own
+    ``compute_session_list`` query (``backends/backendai/remote.py``), both through the
+    SDK's GraphQL call, read the emulator's ``POST /admin/gql`` answer."""
+    from runbridge.backends.backendai.remote import LIVE_STATUSES, PAGE_SIZE, QUERY
+
+    variables = {"limit": PAGE_SIZE, "offset": 0, "access_key": AK, "status": LIVE_STATUSES}
+    r = await run_flow(
+        sdk_py, old_emu, "list", "sdk-list", tmp_path,
+        RUNBRIDGE_LIST_QUERY=QUERY, RUNBRIDGE_LIST_VARIABLES=json.dumps(variables),
+    )  # fmt: skip
+    assert "error" not in r, r
+    mine = [item for item in r["items"] if item["id"] == r["id"]]
+    assert r["total"] >= 1 and len(mine) == 1, r
+    assert set(mine[0]) == {
+        "id", "image", "type", "status", "status_info", "status_changed", "result",
+        "abusing_reports",
+    }  # fmt: skip
+    assert mine[0]["status"] == "RUNNING" and mine[0]["type"] == "INTERACTIVE"
+    listing = r["runbridge"]["compute_session_list"]
+    ours = [item for item in listing["items"] if item["id"] == r["id"]]
+    assert len(ours) == 1 and ours[0]["name"] == "sdk-list", listing
+    assert json.loads(ours[0]["occupying_slots"])["cpu"] == "1"
+    assert listing["total_count"] >= 1
+    assert r["bad_status"] == "BackendAPIError"

@@ -123,6 +123,7 @@ M.subcommands = {
   interrupt = { run = function(args) rb().interrupt(args[1]) end, complete = session_complete },
   restart = { run = function(args) rb().restart(args[1]) end, complete = session_complete },
   close = { run = function(args) rb().close(args[1]) end, complete = session_complete },
+  destroy = { run = function(args) rb().destroy(args[1]) end, complete = session_complete },
   upload = {
     run = function(args)
       rb().upload(args)

@@ -375,6 +375,63 @@ function M.session(name, profile, image)
 end
 
 --- A vim.ui.select picker over the daemon's sessions, plus "new session…".
+--- A runbridge name for a remote session's label: its last path part without the
+--- extension, blanks as '-' (the user may change it).
+---@param label string
+---@return string
+local function name_for(label)
+  local base = label:match('([^/]+)$') or label
+  base = base:gsub('%.[^.]+$', ''):gsub('%s+', '-')
+  return base ~= '' and base or label
+end
+
+--- Binds a runbridge name to a kernel or session that runs on the server (runbridge/openSession
+--- with attach), asking the name (default: the label made a name); one already attached is
+--- made current.
+---@param entry table a RemoteSession of runbridge/listRemote
+---@param profile string the profile it was listed on
+function M.attach(entry, profile)
+  local function bound(name)
+    sessions().set_current(name)
+    require('runbridge.documents').bind(api.nvim_get_current_buf(), name)
+  end
+  if type(entry.attachedAs) == 'string' then
+    bound(entry.attachedAs)
+    notify('current session: ' .. entry.attachedAs)
+    return
+  end
+  vim.ui.input({ prompt = ('runbridge name for %s: '):format(entry.label), default = name_for(entry.label) }, function(name)
+    if not name or vim.trim(name) == '' then
+      return
+    end
+    client().request('runbridge/openSession', { name = name, profile = profile, attach = entry.id }, function(err, info)
+      if err then
+        notify(('%s: %s'):format(name, client().error_message(err)), vim.log.levels.ERROR)
+        return
+      end
+      sessions().update(info)
+      bound(name)
+      notify(('session %s attached to %s'):format(name, entry.label))
+    end)
+  end)
+end
+
+--- Closes a session and, when runbridge attached it, ends it on the server too.
+---@param name? string default: the current session
+function M.destroy(name)
+  name = (name and name ~= '') and name or sessions().current()
+  client().request('runbridge/closeSession', { name = name, destroy = true }, function(err, info)
+    if err then
+      notify(('%s: %s'):format(name, client().error_message(err)), vim.log.levels.ERROR)
+      return
+    end
+    sessions().update(info)
+    notify(('session %s closed and destroyed on the server'):format(name))
+  end)
+end
+
+--- The picker: the daemon's open sessions, "new session…", then (under "on the server") what
+--- runbridge/listRemote lists on the configured profile, attached on pick.
 function M.sessions()
   client().request('runbridge/listSessions', vim.empty_dict(), function(err, result)
     if err then
@@ -388,30 +445,51 @@ function M.sessions()
     end
     table.insert(items, { new = true })
     local current = sessions().current()
-    vim.ui.select(items, {
-      prompt = 'runbridge sessions',
-      format_item = function(item)
-        if item.new then
-          return 'new session…'
+    local profile = require('runbridge.config').get().profile
+    local params = profile and { profile = profile } or vim.empty_dict()
+    client().request('runbridge/listRemote', params, function(rerr, remote)
+      if rerr then
+        notify('on the server: ' .. client().error_message(rerr), vim.log.levels.WARN)
+      elseif #(remote.sessions or {}) > 0 then
+        table.insert(items, { separator = true })
+        for _, entry in ipairs(remote.sessions) do
+          table.insert(items, { remote = entry, profile = remote.profile })
         end
-        return ('%s%s  %s  %s%s'):format(
-          item.name == current and '* ' or '  ',
-          item.name,
-          tostring(item.profile),
-          tostring(item.state),
-          type(item.image) == 'string' and ('  ' .. item.image) or ''
-        )
-      end,
-    }, function(choice)
-      if not choice then
-        return
       end
-      if choice.new then
-        return M.session()
-      end
-      sessions().set_current(choice.name)
-      require('runbridge.documents').bind(api.nvim_get_current_buf(), choice.name)
-      notify('current session: ' .. choice.name)
+      vim.ui.select(items, {
+        prompt = 'runbridge sessions',
+        format_item = function(item)
+          if item.new then
+            return 'new session…'
+          elseif item.separator then
+            return '── on the server ──'
+          elseif item.remote then
+            local entry = item.remote
+            local as = type(entry.attachedAs) == 'string' and ('  (as ' .. entry.attachedAs .. ')') or ''
+            return ('  %s  %s%s'):format(entry.label, entry.description, as)
+          end
+          return ('%s%s  %s  %s%s'):format(
+            item.name == current and '* ' or '  ',
+            item.name,
+            tostring(item.profile),
+            tostring(item.state),
+            type(item.image) == 'string' and ('  ' .. item.image) or ''
+          )
+        end,
+      }, function(choice)
+        if not choice or choice.separator then
+          return
+        end
+        if choice.new then
+          return M.session()
+        end
+        if choice.remote then
+          return M.attach(choice.remote, choice.profile)
+        end
+        sessions().set_current(choice.name)
+        require('runbridge.documents').bind(api.nvim_get_current_buf(), choice.name)
+        notify('current session: ' .. choice.name)
+      end)
     end)
   end)
 end

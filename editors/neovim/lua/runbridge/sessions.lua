@@ -8,9 +8,11 @@ local M = {}
 ---@field backend string
 ---@field image? string
 ---@field state 'starting'|'idle'|'busy'|'dead'|'closed'
----@field workdir string
+---@field workdir? string nil (vim.NIL) for an attached kernel whose folder the server does not say
 ---@field backendStatus? string
 ---@field lastActivity? number seconds since the epoch
+---@field attached? boolean bound with openSession {attach}: closing lets go of it
+---@field remoteId? string the server's id (kernel id, Backend.AI session id)
 
 ---@type string?
 local current

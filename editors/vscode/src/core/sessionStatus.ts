@@ -24,7 +24,8 @@ export function sessionTooltipLines(info: SessionInfo): string[] {
     `**${info.name}** — ${info.state}${info.backendStatus ? ` (${info.backendStatus})` : ''}`,
     `profile \`${info.profile}\`, backend \`${info.backend}\`${info.image ? `, image \`${info.image}\`` : ''}`,
     ...(info.summary ? [`options: ${info.summary}`] : []),
-    `work folder \`${info.workdir}\``,
+    info.workdir !== null ? `work folder \`${info.workdir}\`` : 'work folder unknown (an attached kernel of no notebook)',
+    ...(info.attached ? ['Attached: closing it lets go of it (it keeps running on the server).'] : []),
     'Click to switch session.',
   ];
 }

@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from runbridge import paths
+from runbridge.backends.backendai import remote
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import BackendAIError
 from runbridge.backends.backendai.profile import BackendAIProfile
 from runbridge.backends.backendai.session import BackendAISession
 from runbridge.backends.base import StateCallback, StatusCallback
+from runbridge.backends.remote.name_store import NameStore
 from runbridge.config import Profile
 from runbridge.errors import ConfigError
+from runbridge.model import RemoteSession
 from runbridge.session_options import SessionOptions
 
 #: The longest bootstrap script a profile's file may hold (characters).
@@ -47,6 +51,8 @@ class BackendAIBackend:
             profile, os.environ if environ is None else environ
         )
         self.client = BackendAIClient(self.config, transport=transport)
+        #: The sessions runbridge created on this manager, by endpoint and name.
+        self.owned = NameStore(paths.state_dir() / "backendai-sessions.json")
 
     def open(
         self,
@@ -57,6 +63,7 @@ class BackendAIBackend:
         on_status: StatusCallback | None = None,
         *,
         options: SessionOptions | None = None,
+        attach: str | None = None,
     ) -> BackendAISession:
         session = BackendAISession(
             self.client,
@@ -67,6 +74,8 @@ class BackendAIBackend:
             group=self.config.group,
             domain=self.config.domain,
             options=self.options(options),
+            attach=attach,
+            owned=self.owned,
         )
         session.on_status = on_status
         return session
@@ -100,6 +109,10 @@ class BackendAIBackend:
                 key="bootstrap_script",
             )
         return text
+
+    async def list_remote(self) -> list[RemoteSession]:
+        """The keypair's sessions that are not terminated (:mod:`.remote`)."""
+        return await remote.list_sessions(self.client, self.config.access_key, self.owned)
 
     async def check(self, image: str | None) -> str:
         """Reach the manager (``GET /``: the API version), prove the keys (signed ``GET /auth``).

@@ -70,6 +70,8 @@ class SessionRuns:
         name: str,
         on_state: StateCallback,
         interrupt: Callable[[], Awaitable[None]],
+        *,
+        ref: str | None = None,
     ) -> None:
         self.client = client
         self.name = name
@@ -79,7 +81,8 @@ class SessionRuns:
         #: Whether the execute websocket works (None: not tried yet).
         self.stream_execute: bool | None = None
         self._run: _Run | None = None
-        self._ref = quote(name, safe="")
+        #: How the manager's paths name the session: its name, or (attached) its id.
+        self._ref = quote(ref or name, safe="")
         #: Set by ``close``: a run failing after it is a run of a closed session.
         self._closing = False
         #: The run executing when ``close`` began (its websocket is closed at the end).

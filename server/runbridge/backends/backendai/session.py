@@ -54,6 +54,7 @@ from runbridge.backends.base import (
     TerminalExit,
     TerminalOutput,
 )
+from runbridge.backends.remote.name_store import NameStore
 from runbridge.backends.remote.websocket_terminal import WebSocketTerminal
 from runbridge.errors import BackendError, InvalidParams, SessionConflict, Unsupported
 from runbridge.languages import batch_file
@@ -199,6 +200,8 @@ class BackendAISession:
         options: SessionOptions | None = None,
         start_timeout: float = START_TIMEOUT_S,
         poll_interval: float = START_POLL_S,
+        attach: str | None = None,
+        owned: NameStore | None = None,
     ) -> None:
         self.client = client
         self.name = name
@@ -223,9 +226,16 @@ class BackendAISession:
         #: False when the manager reused an existing session of that name.
         self.created: bool | None = None
         #: The runs: the current one, the execute websockets, the REST loop.
-        self.runs = SessionRuns(client, name, on_state, self.interrupt)
+        #: The session id of ``openSession {attach}``: a session runbridge did not create,
+        #: addressed by that id in every path, only let go of on close (unless destroyed).
+        self.attach_id = attach
+        #: How the manager's paths name the session: runbridge's name, or the attached id.
+        self.ref = attach if attach is not None else name
+        self.runs = SessionRuns(client, name, on_state, self.interrupt, ref=self.ref)
         self._terminals: list[WebSocketTerminal] = []
-        self._ref = quote(name, safe="")
+        self._ref = quote(self.ref, safe="")
+        #: The ids of the sessions runbridge created on this manager (left out of listings).
+        self._owned = owned
         #: True when the manager refused our ``POST /session`` (another image, quota,
         #: auth): the name may then belong to a session opened elsewhere, which
         #: ``close`` must not destroy.
@@ -261,8 +271,34 @@ class BackendAISession:
             where=self.client.where,
         )
 
+    @property
+    def remote_id(self) -> str | None:
+        return self.session_id
+
+    async def _attach_running(self) -> None:
+        """Bind to the session of id :attr:`attach_id` as it runs (nothing is created)."""
+        try:
+            info = await self.info()
+        except BackendAISessionNotFound:
+            raise BackendError(
+                f"{self.client.where} has no session {self.client.quote(repr(self.ref), 80)} "
+                "of this keypair (runbridge/listRemote lists the ones it has)",
+                session=self.name,
+                endpoint=self.client.endpoint,
+            ) from None
+        image = info.get("image") or info.get("lang")
+        if image:
+            self.image = self.client.quote(str(image), 200)
+        self.session_id = self.ref
+        self.created = False
+        self._set_status(info.get("status") or "PENDING", info.get("statusInfo"))
+        await self._wait_running()
+
     async def start(self) -> None:
         """Create the session, or reuse the one of that name (same image), and wait for it."""
+        if self.attach_id is not None:
+            await self._attach_running()
+            return
         if not SESSION_NAME.match(self.name):
             raise InvalidParams(
                 f"session name {self.name!r} is not valid on Backend.AI: use 4 to 64 letters, "
@@ -292,6 +328,8 @@ class BackendAISession:
         created = body.get("created")
         self.created = bool(created) if created is not None else None
         self._set_status(body.get("status") or "PENDING")
+        if self._owned is not None and self.session_id is not None:
+            self._owned.put(self.client.endpoint, self.name, {"kernel_id": self.session_id})
         await self._wait_running()
 
     async def _conflict(self, exc: BackendAISessionExists) -> SessionConflict:
@@ -410,14 +448,18 @@ class BackendAISession:
         await asyncio.gather(*(t.close() for t in self._terminals), return_exceptions=True)
         self._terminals.clear()
 
-    async def close(self) -> None:
-        """Close the terminals and destroy the session (one already gone is fine).
+    async def close(self, destroy: bool = False) -> None:
+        """Close the terminals and destroy the session (one already gone is fine); an
+        attached session is only let go of unless ``destroy``.
 
         A session whose creation the manager refused (another image, quota, auth) is
         not destroyed: that name may be a session someone opened elsewhere.
         """
         await self.runs.close()  # a run executing now ends interrupted
         await self._close_terminals()
+        if self.attach_id is not None and not destroy:  # not runbridge's: let go of it
+            await self.runs.close_stream()
+            return
         if self._create_refused:
             self.status = "TERMINATED"
             return
@@ -432,6 +474,8 @@ class BackendAISession:
                 )
         finally:
             await self.runs.close_stream()
+            if self._owned is not None and self.attach_id is None:
+                self._owned.put(self.client.endpoint, self.name, None)
         self.status = "TERMINATED"
 
     async def detach(self) -> None:
@@ -442,7 +486,7 @@ class BackendAISession:
         later, from this or another daemon, reuses the session (``created: false``,
         variables kept). With ``keep_sessions = false`` in the profile this is :meth:`close`.
         """
-        if not self.client.config.keep_sessions:
+        if not self.client.config.keep_sessions and self.attach_id is None:
             await self.close()
             return
         await self.runs.detach()
@@ -451,7 +495,7 @@ class BackendAISession:
     # -- language features -------------------------------------------------------------
     async def complete(self, code: str, cursor: int) -> Completions:
         """The manager's completion endpoint (empty with the stock runners)."""
-        return await completion.complete(self.client, self.name, code, cursor, self.runs.busy)
+        return await completion.complete(self.client, self.ref, code, cursor, self.runs.busy)
 
     async def inspect(self, code: str, cursor: int, detail: int) -> Inspection:
         """Backend.AI has no inspection: nothing."""
@@ -473,7 +517,7 @@ class BackendAISession:
                     f"files under {size_text(UPLOAD_MAX_BYTES)}: upload it as files instead",
                     session=self.name,
                 )
-            await work_folder.post_files(self.client, self.name, [(name, data)])
+            await work_folder.post_files(self.client, self.ref, [(name, data)])
             if not exec_cmd and interpreter is not None:
                 exec_cmd = f"{interpreter} {name}"
         batch_options = {
@@ -488,15 +532,15 @@ class BackendAISession:
     async def upload(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
-        return await work_folder.upload(self.client, self.name, files, dest, progress)
+        return await work_folder.upload(self.client, self.ref, files, dest, progress)
 
     async def download(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
-        return await work_folder.download(self.client, self.name, files, dest, progress)
+        return await work_folder.download(self.client, self.ref, files, dest, progress)
 
     async def list_files(self, path: str = ".") -> list[FolderEntry]:
-        return await work_folder.list_folder(self.client, self.name, path)
+        return await work_folder.list_folder(self.client, self.ref, path)
 
     # -- terminals -------------------------------------------------------------------
     async def open_terminal(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from runbridge.backends.base import StateCallback, StatusCallback
+from runbridge.backends.jupyter import remote
 from runbridge.backends.jupyter.client import JupyterClient
 from runbridge.backends.jupyter.errors import JupyterError
 from runbridge.backends.jupyter.kernel_store import KernelStore
@@ -16,6 +17,7 @@ from runbridge.backends.jupyter.profile import JupyterProfile
 from runbridge.backends.jupyter.session import JupyterSession
 from runbridge.config import Profile
 from runbridge.errors import KernelSpecNotFound
+from runbridge.model import RemoteSession
 from runbridge.session_options import SessionOptions, refuse_options
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ class JupyterBackend:
         on_status: StatusCallback | None = None,
         *,
         options: SessionOptions | None = None,
+        attach: str | None = None,
     ) -> JupyterSession:
         refuse_options(options, self.profile.name, self.name)
         return JupyterSession(
@@ -66,7 +69,12 @@ class JupyterBackend:
             env,
             on_state,
             store=self._store,
+            attach=attach,
         )
+
+    async def list_remote(self) -> list[RemoteSession]:
+        """The server's kernels (:mod:`.remote`), runbridge's own marked."""
+        return await remote.list_kernels(self.client, self._store or KernelStore())
 
     async def check(self, image: str | None) -> str:
         """``GET /api`` (reachable, token accepted, a Jupyter server) and the kernelspec."""

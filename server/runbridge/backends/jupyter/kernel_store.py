@@ -3,66 +3,15 @@ sessions API (Kernel Gateway, Enterprise Gateway)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from runbridge import paths
-from runbridge.errors import quote
-
-log = logging.getLogger(__name__)
+from runbridge.backends.remote.name_store import NameStore
 
 
-class KernelStore:
-    """``{server URL: {session name: {"kernel_id", "kernel_name"}}}`` in a JSON file."""
+class KernelStore(NameStore):
+    """``{server URL: {session name: {"kernel_id", "kernel_name"}}}`` in
+    ``jupyter-kernels.json`` of runbridge's state folder."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or paths.state_dir() / "jupyter-kernels.json"
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def get(self, server: str, name: str) -> dict[str, Any] | None:
-        entry = self._load().get(server, {}).get(name)
-        return entry if isinstance(entry, dict) and entry.get("kernel_id") else None
-
-    def put(self, server: str, name: str, entry: dict[str, Any] | None) -> None:
-        data = self._load()
-        names = data.setdefault(server, {})
-        if not isinstance(names, dict):
-            names = data[server] = {}
-        if entry is None:
-            names.pop(name, None)
-            if not names:
-                data.pop(server, None)
-        else:
-            names[name] = entry
-        text = json.dumps(data, indent=1, sort_keys=True)
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # a new 0600 file under a random name (O_EXCL), renamed onto the store
-            fd, partial = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    file.write(text)
-                os.replace(partial, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(partial)
-                raise
-        except OSError as exc:
-            log.warning(
-                "cannot record the kernel of session %s in %s (%s): reopening the name "
-                "in a new daemon will not find it",
-                quote(name),
-                self.path,
-                exc.strerror or exc,
-            )
+        super().__init__(path or paths.state_dir() / "jupyter-kernels.json")

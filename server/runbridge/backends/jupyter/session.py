@@ -24,6 +24,7 @@ import ast
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -42,7 +43,13 @@ from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
 from runbridge.backends.jupyter.kernel import JupyterKernel
 from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.backends.kernel.variables import VariableReader
-from runbridge.errors import KernelSpecNotFound, SessionConflict
+from runbridge.errors import (
+    BackendError,
+    InvalidParams,
+    KernelSpecNotFound,
+    SessionConflict,
+    Unsupported,
+)
 from runbridge.model import (
     NO_INSPECTION,
     BatchOptions,
@@ -70,6 +77,9 @@ RESTART_CONNECT_S = 30.0
 #: Longest wait for the silent setup cell of a Python kernel.
 SETUP_TIMEOUT_S = 30.0
 
+#: What a kernel id may hold (Jupyter's are UUIDs): it goes into URL paths.
+_KERNEL_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
 _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
 
@@ -91,6 +101,7 @@ class JupyterSession:
         on_state: StateCallback,
         *,
         store: KernelStore | None = None,
+        attach: str | None = None,
     ) -> None:
         self.client = client
         self.name = name
@@ -98,9 +109,15 @@ class JupyterSession:
         self.env = dict(env)
         self._on_state = on_state
         self._store = store or KernelStore()
-        #: The session folder, relative to the server's root (contents-API path).
-        self.root = session_root(name)
-        self.workdir = self.root
+        #: The kernel id of ``openSession {attach}``: a kernel runbridge did not create,
+        #: only let go of on close (unless destroyed).
+        self.attach_id = attach
+        #: The session folder, relative to the server's root (contents-API path); None for
+        #: an attached kernel whose folder the server does not say.
+        self.root: str | None = session_root(name) if attach is None else None
+        self.workdir: str | None = self.root
+        #: The server-side session of an attached kernel (its notebook or console), if any.
+        self.attached_session_id: str | None = None
         #: False when start() reattached to a kernel that already existed.
         self.created: bool | None = None
         #: The session's kernel on the server, and the runs on it.
@@ -122,10 +139,14 @@ class JupyterSession:
         """The server's id of the session's kernel."""
         return self.kernel.kernel_id
 
+    @property
+    def remote_id(self) -> str | None:
+        return self.kernel.kernel_id
+
     # -- naming ------------------------------------------------------------------
     @property
     def _session_path(self) -> str:
-        return f"{self.root}/{SESSION_FILE}"
+        return f"{session_root(self.name)}/{SESSION_FILE}"
 
     def _what(self, doing: str) -> str:
         return f"{doing} for session {self.name!r}"
@@ -133,6 +154,9 @@ class JupyterSession:
     # -- lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
         self.features = await self.client.features()
+        if self.attach_id is not None:
+            await self._attach_running(self.attach_id)
+            return
         self.language = await self._kernel_language()
         if self.features.contents_api:
             if self.features.sessions_api:
@@ -154,6 +178,53 @@ class JupyterSession:
             await self._create_kernel()
             await self._connect()
         await self._setup()
+
+    async def _attach_running(self, kernel_id: str) -> None:
+        """Bind to kernel ``kernel_id`` as it runs: nothing is started or restarted. On a
+        Jupyter Server its notebook's (or console's) folder is the work folder."""
+        from runbridge.backends.jupyter.remote import notebook_folder
+
+        if not _KERNEL_ID.fullmatch(kernel_id):  # it goes into URL paths: no '/', no '..'
+            raise InvalidParams(
+                f"field 'attach' is not a kernel id (letters, digits, '_' and '-'): "
+                f"{self.client.quote(repr(kernel_id), 80)}",
+                field="attach",
+                session=self.name,
+            )
+        what = self._what(f"looking up kernel {self.client.quote(kernel_id, 80)}")
+        try:
+            model = await self.client.get_json(f"/api/kernels/{quote_path(kernel_id)}", what=what)
+        except JupyterNotFound:
+            raise BackendError(
+                f"the {self.client.where} has no kernel {self.client.quote(repr(kernel_id), 80)} "
+                "(runbridge/listRemote lists the ones it has)",
+                session=self.name,
+                endpoint=self.client.endpoint,
+            ) from None
+        kernel_name = model.get("name") if isinstance(model, dict) else None
+        if isinstance(kernel_name, str) and kernel_name:
+            self.image = self.client.quote(kernel_name, 200)
+        self.kernel.kernel_id = kernel_id
+        self.created = False
+        features = self.features
+        if features is not None and features.sessions_api:
+            sessions = await self.client.get_json(
+                "/api/sessions", what=self._what("listing the server's sessions")
+            )
+            for item in sessions if isinstance(sessions, list) else []:
+                kernel = item.get("kernel") if isinstance(item, dict) else None
+                if isinstance(kernel, dict) and kernel.get("id") == kernel_id:
+                    path = item.get("path")
+                    self.attached_session_id = str(item.get("id") or "") or None
+                    if isinstance(path, str) and features.contents_api:
+                        self.root = notebook_folder(path)
+                        self.workdir = self.root or "."
+                    break
+        with contextlib.suppress(KernelSpecNotFound):
+            self.language = await self._kernel_language()
+        await self._connect()
+        await self._setup()
+        log.info("session %r: attached to kernel %s", self.name, kernel_id)
 
     async def _kernel_language(self) -> str | None:
         what = self._what(f"looking up kernelspec {self.image!r}")
@@ -189,7 +260,7 @@ class JupyterSession:
             path = item.get("path") if isinstance(item, dict) else None
             if isinstance(path, str) and path.startswith(old + "/"):
                 return
-        if await self._folder_type(self.root) is not None:
+        if await self._folder_type(session_root(self.name)) is not None:
             return
         if await self._folder_type(old) != "directory":
             return
@@ -197,13 +268,13 @@ class JupyterSession:
             await self.client.request(
                 "PATCH",
                 f"/api/contents/{quote_path(old)}",
-                json={"path": self.root},
-                what=self._what(f"moving the folder {old!r} to {self.root!r}"),
+                json={"path": session_root(self.name)},
+                what=self._what(f"moving the folder {old!r} to {session_root(self.name)!r}"),
             )
         except JupyterError as exc:
             log.warning("session %r: folder %r not moved: %s", self.name, old, exc.message)
             return
-        log.info("session %r: moved the folder %r to %r", self.name, old, self.root)
+        log.info("session %r: moved the folder %r to %r", self.name, old, session_root(self.name))
 
     async def _folder_type(self, path: str) -> str | None:
         """The contents-API type of ``path`` (``None`` when nothing is there)."""
@@ -220,7 +291,7 @@ class JupyterSession:
 
     async def _ensure_folders(self) -> None:
         path = ""
-        for part in self.root.split("/"):
+        for part in session_root(self.name).split("/"):
             path = f"{path}/{part}" if path else part
             await self.client.request(
                 "PUT",
@@ -377,6 +448,8 @@ class JupyterSession:
                     restarted = True
                 except JupyterNotFound:
                     self.kernel.gone = True
+                    if self.attach_id is not None:
+                        raise self._attached_gone() from None
                 except JupyterError as exc:
                     if exc.status is None:  # unreachable: nothing to do here
                         raise
@@ -385,6 +458,8 @@ class JupyterSession:
                     log.info("session %r: restart refused (%s); new kernel", self.name, exc)
             await self.kernel.close_channels()
             if not restarted:
+                if self.attach_id is not None:  # not ours to replace
+                    raise self._attached_gone()
                 await self._replace_kernel()
             try:
                 async with asyncio.timeout(RESTART_CONNECT_S):
@@ -398,11 +473,21 @@ class JupyterSession:
                     self.kernel_id,
                     RESTART_CONNECT_S,
                 )
+                if self.attach_id is not None:
+                    raise self._attached_gone() from None
                 await self._replace_kernel()
                 await self._connect()
         finally:
             self.kernel.restarting = False
         await self._setup()
+
+    def _attached_gone(self) -> BackendError:
+        return BackendError(
+            f"session {self.name!r} was attached to kernel {self.attach_id}, which the "
+            f"{self.client.where} no longer has; close the session (runbridge starts no "
+            "kernel in its place)",
+            session=self.name,
+        )
 
     async def _replace_kernel(self) -> None:
         await self._discard_kernel()
@@ -443,6 +528,9 @@ class JupyterSession:
         (``created: false``, variables kept). With ``keep_sessions = false`` in the
         profile this is :meth:`close`.
         """
+        if self.attach_id is not None:  # not runbridge's: let go of it, whatever the profile
+            await self._release()
+            return
         if not self.client.config.keep_sessions:
             await self.close()
             return
@@ -455,11 +543,17 @@ class JupyterSession:
     async def open_app(self, app: str, local_port: int | None, port: int | None) -> AppForward:
         raise no_apps(self.name, "jupyter")
 
-    async def close(self) -> None:
-        """Shut the kernel down on the server (its session, or the kernel itself)."""
+    async def close(self, destroy: bool = False) -> None:
+        """Shut the kernel down on the server (its session, or the kernel itself); an
+        attached kernel is only let go of (its run ends, the kernel is not interrupted)
+        unless ``destroy``."""
         await self._release()
+        if self.attach_id is not None and not destroy:
+            return
         kernel_id, self.kernel.kernel_id = self.kernel.kernel_id, None
         session_id, self.server_session_id = self.server_session_id, None
+        if self.attach_id is not None:
+            session_id = self.attached_session_id
         try:
             if session_id is not None:
                 await self.client.request(
@@ -477,7 +571,11 @@ class JupyterSession:
             if exc.status not in (404, 410):  # already gone is fine
                 raise
         finally:
-            if self.features is not None and not self.features.sessions_api:
+            if (
+                self.attach_id is None
+                and self.features is not None
+                and not self.features.sessions_api
+            ):
                 with contextlib.suppress(OSError):
                     self._store.put(self.client.endpoint, self.name, None)
 
@@ -519,26 +617,41 @@ class JupyterSession:
     ) -> list[FileEntry]:
         from runbridge.backends.jupyter import files as contents
 
-        return await contents.upload(self.client, self.root, files, dest, progress)
+        return await contents.upload(self.client, self._files_root(), files, dest, progress)
 
     async def download(
         self, files: list[str], dest: str, progress: ProgressCallback
     ) -> list[FileEntry]:
         from runbridge.backends.jupyter import files as contents
 
-        return await contents.download(self.client, self.root, files, dest, progress)
+        return await contents.download(self.client, self._files_root(), files, dest, progress)
 
     async def list_files(self, path: str) -> list[FolderEntry]:
         from runbridge.backends.jupyter import files as contents
 
-        return await contents.list_folder(self.client, self.root, path)
+        return await contents.list_folder(self.client, self._files_root(), path)
+
+    def _files_root(self, what: str = "files") -> str:
+        """The folder files and terminals are in: an attached kernel's notebook folder,
+        :class:`Unsupported` for an attached kernel without one."""
+        if self.root is None:
+            raise Unsupported(
+                f"{what} are not available in session {self.name!r}: it is attached to kernel "
+                f"{self.attach_id}, which belongs to no notebook or console on the "
+                f"{self.client.where}, so its folder is unknown",
+                session=self.name,
+            )
+        return self.root
 
     async def open_terminal(
         self, rows: int, cols: int, on_output: TerminalOutput, on_exit: TerminalExit
     ) -> Terminal:
         from runbridge.backends.jupyter import terminal
 
-        cwd = self.root if self.features is not None and self.features.contents_api else None
+        if self.attach_id is not None:
+            cwd: str | None = self._files_root("terminals")
+        else:
+            cwd = self.root if self.features is not None and self.features.contents_api else None
         opened = await terminal.open_terminal(self.client, cwd, rows, cols, on_output, on_exit)
         self._terminals.append(opened)
         return opened

@@ -39,6 +39,7 @@ from runbridge.backends.local.kernel import LocalKernel, find_kernelspec
 from runbridge.backends.local.spares import SparePool
 from runbridge.backends.local.terminal import PtyTerminal
 from runbridge.config import DEFAULT_SPARE_KERNELS, Profile
+from runbridge.errors import Unsupported
 from runbridge.model import (
     NO_INSPECTION,
     BatchOptions,
@@ -46,6 +47,7 @@ from runbridge.model import (
     FileEntry,
     FolderEntry,
     Inspection,
+    RemoteSession,
     RunOutcome,
     SessionState,
     Variables,
@@ -87,6 +89,11 @@ class LocalSession:
         self._terminals: list[PtyTerminal] = []
         #: A local session is always new: its kernel ends with the daemon.
         self.created: bool | None = None
+
+    @property
+    def remote_id(self) -> str | None:
+        """Local kernels have no server id."""
+        return None
 
     async def start(self) -> None:
         """Take a spare kernel of this kernelspec when one is ready, else start one; then
@@ -153,7 +160,7 @@ class LocalSession:
         self._terminals.append(terminal)
         return terminal
 
-    async def close(self) -> None:
+    async def close(self, destroy: bool = False) -> None:
         self._batch.kill()
         await asyncio.gather(
             self.kernel.close(), *(t.close() for t in self._terminals), return_exceptions=True
@@ -266,9 +273,20 @@ class LocalBackend:
         on_status: StatusCallback | None = None,
         *,
         options: SessionOptions | None = None,
+        attach: str | None = None,
     ) -> LocalSession:
         refuse_options(options, self.profile_name, self.name)
+        if attach is not None:
+            raise Unsupported(
+                "attaching to a running kernel is not supported on local profiles (their "
+                "kernels are runbridge's own)",
+                field="attach",
+            )
         return LocalSession(name, image, env, on_state, self._runtime, self.spares)
+
+    async def list_remote(self) -> list[RemoteSession]:
+        """Local profiles have no server: nothing to attach to."""
+        return []
 
     async def check(self, image: str | None) -> str:
         name = image or DEFAULT_IMAGE

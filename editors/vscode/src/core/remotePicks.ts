@@ -1,0 +1,48 @@
+// The session picker's "on the server" part: what runbridge/listRemote answered, as
+// picker rows (the daemon made each label and description; this only lays them out),
+// and the runbridge name offered for an entry. No `vscode` import: unit-tested.
+
+import { ListRemoteResult, RemoteSession } from '../protocol';
+
+export const SERVER_SEPARATOR = 'on the server';
+
+export interface RemotePick {
+  label: string;
+  description?: string;
+  detail?: string;
+  /** A separator row (not pickable). */
+  separator?: true;
+  remote?: RemoteSession;
+  /** The profile the entry was listed on (openSession must name it). */
+  profile?: string;
+}
+
+/** The rows under the separator, one per listed entry, in the server's order; none when
+ * nothing is listed. With several profiles, each row names its profile. */
+export function remotePicks(listings: ListRemoteResult[]): RemotePick[] {
+  const entries = listings.flatMap((l) => l.sessions.map((remote) => ({ remote, profile: l.profile })));
+  if (entries.length === 0) {
+    return [];
+  }
+  const several = listings.filter((l) => l.sessions.length > 0).length > 1;
+  const rows: RemotePick[] = [{ label: SERVER_SEPARATOR, separator: true }];
+  for (const { remote, profile } of entries) {
+    const attached = remote.attachedAs ? ` · attached as ${remote.attachedAs}` : '';
+    rows.push({
+      label: remote.label,
+      description: remote.description + attached,
+      ...(several ? { detail: `profile ${profile}` } : {}),
+      remote,
+      profile,
+    });
+  }
+  return rows;
+}
+
+/** The name offered for an entry: its label's last path part without its extension,
+ * blanks as '-' (`work/analysis.ipynb` -> `analysis`). */
+export function sessionNameFor(label: string): string {
+  const last = label.split('/').filter((p) => p !== '').pop() ?? label;
+  const base = last.replace(/\.[^.]+$/, '').trim().replace(/\s+/g, '-');
+  return base !== '' ? base : label;
+}

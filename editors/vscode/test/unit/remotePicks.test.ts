@@ -1,0 +1,41 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { remotePicks, sessionNameFor, SERVER_SEPARATOR } from '../../src/core/remotePicks';
+import { RemoteSession } from '../../src/protocol';
+
+function entry(id: string, label: string, attachedAs: string | null = null): RemoteSession {
+  return { id, label, description: `python3 · idle · ${id}`, state: 'idle', lastActivity: null, attachedAs, details: {} };
+}
+
+describe('remotePicks', () => {
+  it('puts the entries under one "on the server" separator, in the server order, as the daemon wrote them', () => {
+    const rows = remotePicks([{ profile: 'jup', sessions: [entry('k1', 'work/a.ipynb'), entry('k2', 'python3 k2', 'viewer')] }]);
+    assert.deepEqual(
+      rows.map((r) => [r.label, r.separator ?? false, r.description, r.profile]),
+      [
+        [SERVER_SEPARATOR, true, undefined, undefined],
+        ['work/a.ipynb', false, 'python3 · idle · k1', 'jup'],
+        ['python3 k2', false, 'python3 · idle · k2 · attached as viewer', 'jup'],
+      ],
+    );
+    assert.equal(rows[1].remote?.id, 'k1');
+    assert.equal(rows[1].detail, undefined);
+  });
+
+  it('names the profile of each entry when several profiles list some, and shows nothing when none do', () => {
+    const rows = remotePicks([
+      { profile: 'jup', sessions: [entry('k1', 'a')] },
+      { profile: 'bai', sessions: [entry('s1', 'web-made')] },
+      { profile: 'empty', sessions: [] },
+    ]);
+    assert.deepEqual(rows.slice(1).map((r) => r.detail), ['profile jup', 'profile bai']);
+    assert.deepEqual(remotePicks([{ profile: 'jup', sessions: [] }]), []);
+  });
+
+  it('offers the label made a name', () => {
+    assert.equal(sessionNameFor('work/analysis.ipynb'), 'analysis');
+    assert.equal(sessionNameFor('python3 5e1c7a1e'), 'python3-5e1c7a1e');
+    assert.equal(sessionNameFor('made-in-web-ui'), 'made-in-web-ui');
+    assert.equal(sessionNameFor('my notebook.ipynb'), 'my-notebook');
+  });
+});
