@@ -7,9 +7,10 @@ cookie secret, proxy pid file, the users' homes and Jupyter folders all in it), 
 (``--allow-root`` when run as root), named servers allowed, ``slow_spawn_timeout`` 0 (a
 start answers 202 at once, so its progress is followed), and one service token with
 ``admin:users``, ``admin:servers``, ``access:servers`` and ``tokens``. The spawner is
-SimpleLocalProcessSpawner with two test hooks, chosen by the server's name:
-``broken*`` fails in ``pre_spawn_hook`` with :data:`SPAWN_FAILURE`, ``slow*`` takes
-:data:`SLOW_SPAWN_S` seconds before starting. Stopping the hub (SIGTERM, then SIGKILL)
+SimpleLocalProcessSpawner with test hooks chosen by the server's name: ``broken*``
+fails in ``pre_spawn_hook`` with :data:`SPAWN_FAILURE` (the hub answers the start with
+500), ``crash*`` fails with it a second after the start was accepted (the progress
+stream reports it), ``slow*`` takes :data:`SLOW_SPAWN_S` seconds before starting. Stopping the hub (SIGTERM, then SIGKILL)
 ends the proxy and the single-user servers with it.
 """
 
@@ -70,6 +71,9 @@ class TestSpawner(SimpleLocalProcessSpawner):
     async def start(self):
         if self.name.startswith("slow"):
             await asyncio.sleep({slow})
+        if self.name.startswith("crash"):
+            await asyncio.sleep(1)
+            raise RuntimeError({failure!r} + " " + self.name)
         return await super().start()
 
 

@@ -59,7 +59,9 @@ async def daemon(hub: HubProcess, alice_token: str) -> AsyncIterator[Daemon]:
         "hub-bad": prof(BAD_ENV),
         "hub-nobody": prof(SERVICE_ENV, user="nobody"),
         "hub-service": prof(SERVICE_ENV),  # a service's token, no user
+        "hub-carol": prof(SERVICE_ENV, user="carol"),
         "hub-broken": prof(server_name="broken1"),
+        "hub-crash": prof(server_name="crash1"),
         "hub-slow": prof(server_name="slow1", spawn_timeout=2),
         "hub-cancel": prof(server_name="slow2"),
         "hub-down": {
@@ -116,7 +118,8 @@ async def test_open_starts_the_stopped_server_showing_the_hubs_progress(
     assert hub.server_model("alice") is None
     info, messages = await open_watched(daemon, "h-main", "hub", "tok-hub-main")
     assert info["state"] == "idle" and info["created"] is True
-    # the hub's own progress events, in order, with their percentages
+    assert messages[0] == "asking JupyterHub to start the server of user 'alice'", messages
+    # then the hub's own progress events, in order, with their percentages
     assert messages.index("Server requested (0%)") < messages.index("Spawning server... (50%)")
     assert messages[-1] == "Server ready at /user/alice/ (100%)", messages
     model = hub.server_model("alice")
@@ -168,6 +171,19 @@ async def test_a_named_server(daemon: Daemon, hub: HubProcess) -> None:
     model = hub.server_model("alice", "work")
     assert model is not None and model["ready"] is True
     await daemon.request("runbridge/closeSession", {"name": "h-named"})
+    hub.stop_server("alice", "work")
+
+
+async def test_a_start_in_progress_elsewhere_is_followed(daemon: Daemon, hub: HubProcess) -> None:
+    hub.hub_api("POST", "/users/carol/server")  # someone else starts carol's server
+    _, messages = await open_watched(daemon, "h-carol", "hub-carol", "tok-hub-carol")
+    assert "Server requested (0%)" in messages
+    assert messages[-1] == "Server ready at /user/carol/ (100%)", messages
+    assert not any(m.startswith("asking JupyterHub to start") for m in messages), messages
+    code = "import os\nprint(os.environ['JUPYTERHUB_USER'])"
+    assert await stdout_of(daemon, "h-carol", code) == "carol\n"
+    await daemon.request("runbridge/closeSession", {"name": "h-carol"})
+    hub.stop_server("carol")
 
 
 async def test_check_profile_checks_the_token_and_says_whether_the_server_runs(
@@ -228,6 +244,17 @@ async def test_a_failing_spawn_quotes_the_hub(daemon: Daemon, hub: HubProcess) -
     )
     listed = (await daemon.request("runbridge/listSessions"))["sessions"]
     assert "h-broken" not in [s["name"] for s in listed]
+
+
+async def test_a_spawn_failing_after_it_was_accepted_quotes_the_hub(
+    daemon: Daemon, hub: HubProcess
+) -> None:
+    error = await open_error(daemon, "h-crash", "hub-crash")
+    assert error.code == BACKEND_ERROR
+    assert (
+        f"(profile 'hub-crash') could not start server 'crash1' of user 'alice': Spawn failed: "
+        f"{SPAWN_FAILURE} crash1" in error.message
+    )
 
 
 async def test_a_spawn_slower_than_spawn_timeout_is_stopped(
