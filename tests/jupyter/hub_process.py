@@ -10,8 +10,9 @@ start answers 202 at once, so its progress is followed), and one service token w
 SimpleLocalProcessSpawner with test hooks chosen by the server's name: ``broken*``
 fails in ``pre_spawn_hook`` with :data:`SPAWN_FAILURE` (the hub answers the start with
 500), ``crash*`` fails with it a second after the start was accepted (the progress
-stream reports it), ``slow*`` takes :data:`SLOW_SPAWN_S` seconds before starting. Stopping the hub (SIGTERM, then SIGKILL)
-ends the proxy and the single-user servers with it.
+stream reports it), ``slow*`` takes :data:`SLOW_SPAWN_S` seconds before starting.
+Stopping the hub (SIGTERM, then SIGKILL) ends the proxy and the single-user servers with
+it.
 """
 
 from __future__ import annotations

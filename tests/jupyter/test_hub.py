@@ -28,7 +28,7 @@ from tests.e2e.helpers import progress_ended, rpc_error
 from tests.jupyter.conftest import WRONG_TOKEN
 from tests.jupyter.helpers import assert_secret_nowhere
 from tests.jupyter.hub_process import SPAWN_FAILURE, HubProcess
-from tests.jupyter.servers import free_port
+from tests.jupyter.servers import free_port, http
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -113,7 +113,7 @@ async def open_error(daemon: Daemon, name: str, profile: str) -> JsonRpcExceptio
 
 
 async def test_open_starts_the_stopped_server_showing_the_hubs_progress(
-    daemon: Daemon, hub: HubProcess
+    daemon: Daemon, hub: HubProcess, alice_token: str
 ) -> None:
     assert hub.server_model("alice") is None
     info, messages = await open_watched(daemon, "h-main", "hub", "tok-hub-main")
@@ -122,8 +122,14 @@ async def test_open_starts_the_stopped_server_showing_the_hubs_progress(
     # then the hub's own progress events, in order, with their percentages
     assert messages.index("Server requested (0%)") < messages.index("Spawning server... (50%)")
     assert messages[-1] == "Server ready at /user/alice/ (100%)", messages
+    # ... which are the session's backendStatus while it starts, too
+    statuses = [s.get("backendStatus") for s in daemon.states if s["name"] == "h-main"]
+    assert "Spawning server... (50%)" in statuses, statuses
     model = hub.server_model("alice")
     assert model is not None and model["ready"] is True
+    # the single-user server ignores a token in the URL: runbridge sends the header
+    status, _ = http("GET", f"{hub.url}/user/alice/api/kernelspecs?token={alice_token}")
+    assert status == 403
     # the kernel runs in alice's single-user server, reached with the same token
     code = "import os\nprint(os.environ['JUPYTERHUB_USER'], os.environ['JUPYTERHUB_SERVER_NAME'])"
     assert await stdout_of(daemon, "h-main", code) == "alice \n"
@@ -133,9 +139,7 @@ async def test_open_starts_the_stopped_server_showing_the_hubs_progress(
     assert daemon.input_requests[-1]["prompt"] == "say: "
 
 
-async def test_a_second_session_reuses_the_running_server(
-    daemon: Daemon, hub: HubProcess
-) -> None:
+async def test_a_second_session_reuses_the_running_server(daemon: Daemon, hub: HubProcess) -> None:
     await daemon.request("runbridge/openSession", {"name": "h-main", "profile": "hub"})
     model = hub.server_model("alice")
     assert model is not None
@@ -149,9 +153,7 @@ async def test_a_second_session_reuses_the_running_server(
         await daemon.request("runbridge/closeSession", {"name": name})
 
 
-async def test_a_server_stopped_meanwhile_is_started_again(
-    daemon: Daemon, hub: HubProcess
-) -> None:
+async def test_a_server_stopped_meanwhile_is_started_again(daemon: Daemon, hub: HubProcess) -> None:
     await daemon.request("runbridge/openSession", {"name": "h-before", "profile": "hub"})
     await daemon.request("runbridge/closeSession", {"name": "h-before"})
     hub.stop_server("alice")
@@ -192,15 +194,17 @@ async def test_check_profile_checks_the_token_and_says_whether_the_server_runs(
     await daemon.request("runbridge/openSession", {"name": "h-check", "profile": "hub"})
     running = await daemon.request("runbridge/checkProfile", {"profile": "hub"})
     assert running["ok"] is True, running
-    assert f"JupyterHub {hub.url}/ (profile 'hub') accepts the token (user 'alice')" in (
-        running["message"]
+    assert (
+        f"JupyterHub {hub.url}/ (profile 'hub') accepts the token (user 'alice')"
+        in (running["message"])
     )
     assert "the server of user 'alice' is running: Jupyter Server" in running["message"]
     assert "kernelspec 'python3' is available" in running["message"]
     stopped = await daemon.request("runbridge/checkProfile", {"profile": "hub-bob"})
     assert stopped["ok"] is True, stopped
-    assert "the server of user 'bob' is not running (opening a session starts it)" in (
-        stopped["message"]
+    assert (
+        "the server of user 'bob' is not running (opening a session starts it)"
+        in (stopped["message"])
     )
     assert hub.server_model("bob") is None  # checking started nothing
     await daemon.request("runbridge/closeSession", {"name": "h-check"})
@@ -214,9 +218,10 @@ async def test_a_refused_token_is_named_by_its_variable_never_shown(
 ) -> None:
     error = await open_error(daemon, "h-bad", "hub-bad")
     assert error.code == BACKEND_ERROR
-    assert f"JupyterHub {hub.url}/ (profile 'hub-bad') refused" in error.message
-    assert "(HTTP 403, not authorised); check the token (token_env RB_TEST_HUB_BAD)" in (
-        error.message
+    assert (
+        f"JupyterHub {hub.url}/ (profile 'hub-bad') refused asking whose token it is "
+        "(GET /hub/api/user) (HTTP 403, not authorised); check the token "
+        "(token_env RB_TEST_HUB_BAD)" in error.message
     )
     check = await daemon.request("runbridge/checkProfile", {"profile": "hub-bad"})
     assert check["ok"] is False and "token_env RB_TEST_HUB_BAD" in check["message"]
@@ -227,7 +232,8 @@ async def test_unknown_user(daemon: Daemon, hub: HubProcess) -> None:
     error = await open_error(daemon, "h-nobody", "hub-nobody")
     assert error.code == BACKEND_ERROR
     assert f"JupyterHub {hub.url}/ (profile 'hub-nobody') has no user 'nobody'" in error.message
-    assert "HTTP 404" in error.message and "check user in the profile" in error.message
+    assert "(HTTP 404); check user in the profile and that the token (token_env " in error.message
+    assert "has servers!user=nobody and access:servers!user=nobody" in error.message
 
 
 async def test_a_service_token_needs_a_user(daemon: Daemon) -> None:
