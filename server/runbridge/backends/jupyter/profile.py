@@ -21,6 +21,9 @@ keep_sessions  when the daemon exits, leave the kernels running on   ``true``
                kernel); ``false`` shuts them down
 ============== ==================================================== ==============
 
+A profile may name a JupyterHub instead of ``url``: ``hub_url``, ``user``,
+``server_name``, ``spawn_timeout`` (:mod:`.hub_profile`).
+
 With neither ``token_env`` nor ``token`` the server must not require one. A
 token given in the config file is warned about when that file is readable by
 other users. The token never appears in ``repr``, logs or error messages.
