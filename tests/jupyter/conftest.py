@@ -4,6 +4,8 @@
 Jupyter Kernel Gateway), on 127.0.0.1 with a random token and a temporary root;
 ``daemon`` is the real daemon over stdio with ``jupyter`` profiles for that server given
 in ``initializationOptions``. Tests that kill a server start one of their own.
+``hub`` is one real JupyterHub with its proxy for the whole session
+(``tests/jupyter/hub_process.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.conftest import Daemon, start_daemon
+from tests.jupyter.hub_process import HubProcess
 from tests.jupyter.servers import JupyterServer, KernelGateway, ServerProcess, free_port
 
 #: The variable the ``envtok`` profile reads its token from (set in the daemon's environment).
@@ -120,3 +123,15 @@ async def daemon(server: ServerProcess, silent: SilentServer) -> AsyncIterator[D
             env.setenv("SHELL", "/bin/sh")
             started = await stack.enter_async_context(start_daemon(home, init_options=options))
         yield started
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    """One real JupyterHub (and its proxy) for the session; fails, saying how to install
+    them, when jupyterhub or configurable-http-proxy is missing."""
+    proc = HubProcess(tmp_path_factory.mktemp("jupyterhub"))
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop(grace=10)

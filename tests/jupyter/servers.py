@@ -73,6 +73,8 @@ class ServerProcess:
 
     #: ``jupyter-server`` or ``kernel-gateway`` (what the server is, for messages).
     kind = ""
+    #: The path that answers 200 (with the token) once the server is ready.
+    ready_path = "/api"
 
     def __init__(
         self,
@@ -155,7 +157,7 @@ class ServerProcess:
                     f"{self.log_tail()}"
                 )
             with contextlib.suppress(OSError):
-                status, _ = http("GET", f"{self.url}/api", self.token, timeout=2)
+                status, _ = http("GET", f"{self.url}{self.ready_path}", self.token, timeout=2)
                 if status == 200:
                     return self.url
             if time.monotonic() > deadline:

@@ -12,6 +12,8 @@ from runbridge.backends.base import StateCallback, StatusCallback
 from runbridge.backends.jupyter import remote
 from runbridge.backends.jupyter.client import JupyterClient
 from runbridge.backends.jupyter.errors import JupyterError
+from runbridge.backends.jupyter.hub import HubServer
+from runbridge.backends.jupyter.hub_session import HubSession
 from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.backends.jupyter.profile import JupyterProfile
 from runbridge.backends.jupyter.session import JupyterSession
@@ -49,6 +51,10 @@ class JupyterBackend:
         )
         self.client = JupyterClient(self.config, transport=transport)
         self._store = store
+        #: A profile with hub_url: the user's server on that JupyterHub.
+        self.hub = (
+            HubServer(self.client, transport=transport) if self.config.hub is not None else None
+        )
 
     def open(
         self,
@@ -62,6 +68,18 @@ class JupyterBackend:
         attach: str | None = None,
     ) -> JupyterSession:
         refuse_options(options, self.profile.name, self.name)
+        if self.hub is not None:
+            return HubSession(
+                self.hub,
+                self.client,
+                name,
+                image or self.config.kernel_name,
+                env,
+                on_state,
+                on_status,
+                store=self._store,
+                attach=attach,
+            )
         return JupyterSession(
             self.client,
             name,
@@ -77,7 +95,13 @@ class JupyterBackend:
         return await remote.list_kernels(self.client, self._store or KernelStore())
 
     async def check(self, image: str | None) -> str:
-        """``GET /api`` (reachable, token accepted, a Jupyter server) and the kernelspec."""
+        """``GET /api`` (reachable, token accepted, a Jupyter server) and the kernelspec;
+        on a hub profile, the token first, then that check if the user's server runs."""
+        if self.hub is not None:
+            return await self.hub.check(lambda: self._check_server(image))
+        return await self._check_server(image)
+
+    async def _check_server(self, image: str | None) -> str:
         features = await self.client.features()
         kernel = image or self.config.kernel_name
         body = await self.client.get_json(
@@ -119,6 +143,8 @@ class JupyterBackend:
         )
 
     async def aclose(self) -> None:
+        if self.hub is not None:
+            await self.hub.aclose()
         await self.client.aclose()
 
 

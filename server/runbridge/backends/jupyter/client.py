@@ -87,6 +87,15 @@ class JupyterClient:
         self._features: ServerFeatures | None = None
         self._features_lock = asyncio.Lock()
 
+    def rebase(self, url: str) -> None:
+        """Point the client at another server URL (a JupyterHub user's server, found or
+        started after the profile was read); what was probed of the old one is forgotten."""
+        endpoint = url.rstrip("/")
+        if endpoint != self.endpoint:
+            self.endpoint = endpoint
+            self._http.base_url = httpx.URL(endpoint + "/")
+        self._features = None
+
     # -- naming ------------------------------------------------------------------
     @property
     def where(self) -> str:

@@ -21,6 +21,9 @@ keep_sessions  when the daemon exits, leave the kernels running on   ``true``
                kernel); ``false`` shuts them down
 ============== ==================================================== ==============
 
+A profile may name a JupyterHub instead of ``url``: ``hub_url``, ``user``,
+``server_name``, ``spawn_timeout`` (:mod:`.hub_profile`).
+
 With neither ``token_env`` nor ``token`` the server must not require one. A
 token given in the config file is warned about when that file is readable by
 other users. The token never appears in ``repr``, logs or error messages.
@@ -34,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runbridge import paths
+from runbridge.backends.jupyter.hub_profile import HubProfile, read_hub_profile
 from runbridge.backends.remote.profile import ProfileReader
 from runbridge.config import Profile
 
@@ -63,6 +67,9 @@ class JupyterProfile:
     keep_sessions: bool = True
     #: Where the token came from ("token_env FOO", "token in the profile", "none").
     token_source: str = "none"
+    #: A profile naming a JupyterHub (``hub_url``, see :mod:`.hub_profile`): ``url`` is
+    #: the hub's until the user's server is found or started.
+    hub: HubProfile | None = None
 
     def __repr__(self) -> str:
         return (
@@ -70,7 +77,7 @@ class JupyterProfile:
             f"verify_tls={self.verify_tls!r}, kernel_name={self.kernel_name!r}, "
             f"username={self.username!r}, connect_timeout={self.connect_timeout!r}, "
             f"read_timeout={self.read_timeout!r}, start_timeout={self.start_timeout!r}, "
-            f"keep_sessions={self.keep_sessions!r})"
+            f"keep_sessions={self.keep_sessions!r}, hub={self.hub!r})"
         )
 
     __str__ = __repr__
@@ -83,10 +90,12 @@ class JupyterProfile:
             message names the key, never the token.
         """
         reader = _Reader(profile, environ)
+        hub = read_hub_profile(reader)
         token, source = reader.token()
         return cls(
             name=profile.name,
-            url=reader.url(),
+            url=hub.url if hub is not None else reader.url(),
+            hub=hub,
             token=token,
             token_source=source,
             verify_tls=reader.boolean("verify_tls", True),
