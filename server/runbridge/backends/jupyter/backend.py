@@ -62,6 +62,7 @@ class JupyterBackend:
             env,
             on_state,
             store=self._store,
+            on_status=on_status,
         )
 
     async def check(self, image: str | None) -> str:

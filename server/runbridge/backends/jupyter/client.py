@@ -141,6 +141,7 @@ class JupyterClient:
             what=what,
             token=self.config.token,
             token_source=self.config.token_source,
+            username=self.config.username,
             endpoint=self.endpoint,
             profile=self.profile_name,
         )
