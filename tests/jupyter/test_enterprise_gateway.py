@@ -26,7 +26,7 @@ from tests.e2e.conftest import Daemon, start_daemon, start_run
 from tests.e2e.helpers import error_data, open_session, progress_ended, rpc_error, states_of
 from tests.jupyter.conftest import profile
 from tests.jupyter.helpers import assert_secret_nowhere
-from tests.jupyter.servers import EG_USER, SLOW_KERNEL_S, EnterpriseGateway
+from tests.jupyter.servers import EG_USER, QUEUED_KERNEL_S, SLOW_KERNEL_S, EnterpriseGateway
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -41,6 +41,7 @@ async def daemon(enterprise_gateway: EnterpriseGateway) -> AsyncIterator[Daemon]
     profiles = {
         "eg": profile(url, token, username=EG_USER, kernel_env=KERNEL_ENV),
         "eg-slow": profile(url, token, username=EG_USER, kernel_name="slow"),
+        "eg-queued": profile(url, token, username=EG_USER, kernel_name="queued"),
         "eg-root": profile(url, token),  # the tests run as root: EG refuses root by default
         "eg-bob": profile(url, token, username="bob"),
         "eg-notkernel": profile(url, token, username=EG_USER, kernel_env={"PATH": "/x"}),
@@ -235,3 +236,44 @@ async def test_a_slow_kernel_start_shows_progress_and_can_be_cancelled(
     await daemon.request("runbridge/closeSession", {"name": "eg-slow"})
     assert kernel_ids(enterprise_gateway) == before
     assert_secret_nowhere(daemon, [enterprise_gateway.token], messages)
+
+
+async def test_a_start_cancelled_while_its_post_is_in_flight_deletes_the_late_kernel(
+    daemon: Daemon, enterprise_gateway: EnterpriseGateway
+) -> None:
+    """The ``queued`` kernelspec's process proxy holds ``POST /api/kernels`` for a few
+    seconds (a scheduler's queue). Cancelled meanwhile, the open fails at once; the gateway
+    still starts the kernel when the POST completes, and runbridge then deletes it."""
+    url = re.escape(enterprise_gateway.url)
+    queued = re.compile(rf"starting a 'queued' kernel on {url}, (\d+) s")
+    before = kernel_ids(enterprise_gateway)
+    started_before = enterprise_gateway.kernels_started_and_shut_down()[0]
+    token = "tok-eg-queued"
+    daemon.client.progress_reports[token] = []
+    opening = asyncio.ensure_future(
+        daemon.request(
+            "runbridge/openSession",
+            {"name": "eg-queued", "profile": "eg-queued", "workDoneToken": token},
+        )
+    )
+    await daemon.wait_for(
+        lambda: any(queued.fullmatch(m) for m in progress_messages(daemon, token)), 15
+    )
+    assert kernel_ids(enterprise_gateway) == before  # the POST has not returned
+    daemon.client.protocol.notify(
+        types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)
+    )
+    with pytest.raises(JsonRpcException) as caught:
+        await asyncio.wait_for(opening, QUEUED_KERNEL_S)  # not held until the POST ends
+    assert "starting session 'eg-queued' was cancelled" in str(caught.value)
+
+    def late_kernel_deleted() -> bool:
+        started, shut_down = enterprise_gateway.kernels_started_and_shut_down()
+        late = started[len(started_before) :]
+        return bool(late) and set(late) <= set(shut_down)
+
+    await daemon.wait_for(late_kernel_deleted, QUEUED_KERNEL_S + 15)
+    # (EG logs the shutdown a moment before it drops the kernel from its list)
+    await daemon.wait_for(lambda: kernel_ids(enterprise_gateway) == before, 10)
+    listed = (await daemon.request("runbridge/listSessions"))["sessions"]
+    assert "eg-queued" not in [s["name"] for s in listed]
