@@ -351,7 +351,8 @@ class EnterpriseGateway(ServerProcess):
     kernelspecs only, kernels started by the ``LocalProcessProxy`` with the project's
     python (ipykernel). ``EG_AUTHORIZED_USERS`` is :data:`EG_USER` unless ``authorized``
     says otherwise (``None``: EG's default, which refuses only root); ``EG_LIST_KERNELS``
-    is on so that tests can see which kernels exist. Besides ``python3`` it has the
+    is on so that tests can see which kernels exist, and ``EG_INHERITED_ENVS=PATH``.
+    Besides ``python3`` it has the
     kernelspec ``slow``, whose kernel sleeps :data:`SLOW_KERNEL_S` seconds before
     starting (the POST returns at once, the kernel's websocket waits), and ``queued``,
     whose process proxy (a LocalProcessProxy subclass loaded by EG from this folder's
@@ -390,6 +391,9 @@ class EnterpriseGateway(ServerProcess):
         env = super().environment()
         env = {k: v for k, v in env.items() if not k.startswith("EG_")}
         env.update(EG_AUTH_TOKEN=self.token, EG_LIST_KERNELS="True", PYTHONPATH=str(self.plugins))
+        # A kernel started with an ``env`` (runbridge sends one: KERNEL_USERNAME) gets only
+        # these of EG's own variables: without PATH, shell commands are not found.
+        env["EG_INHERITED_ENVS"] = "PATH"
         if self.authorized is not None:
             env["EG_AUTHORIZED_USERS"] = self.authorized
         return env

@@ -111,7 +111,11 @@ async def test_sessions_runs_input_interrupt_restart_and_death(
     assert_secret_nowhere(daemon, [enterprise_gateway.token], info, result)
 
 
-ENVIRON = "import os\nprint({k: v for k, v in os.environ.items() if k.startswith('KERNEL_')})"
+ENVIRON = (
+    "import os\n"
+    "shown = lambda k: k.startswith('KERNEL_') or k in ('PATH', 'HOME')\n"
+    "print({k: v for k, v in os.environ.items() if shown(k)})"
+)
 
 
 async def test_username_and_kernel_env_reach_the_kernel(
@@ -128,6 +132,9 @@ async def test_username_and_kernel_env_reach_the_kernel(
     for key, value in KERNEL_ENV.items():
         assert seen[key] == value, (key, seen)
     assert seen["KERNEL_ID"] in kernel_ids(enterprise_gateway), seen
+    # of EG's own environment, only what EG_INHERITED_ENVS names (PATH) reaches the kernel
+    assert seen["PATH"] == enterprise_gateway.environment()["PATH"], seen
+    assert "HOME" not in seen, seen
     await daemon.request("runbridge/closeSession", {"name": name})
 
 
