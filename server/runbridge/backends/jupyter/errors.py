@@ -9,6 +9,7 @@ characters of the token survives), then cut to :data:`DETAIL_LIMIT` characters.
         ├── JupyterAuthError     401 / 403: the token is wrong or missing
         ├── JupyterNotFound      404: wrong URL (base path), or an unknown kernel
         ├── JupyterUnreachable   no HTTP answer: refused, timed out, TLS failure
+        │   └── JupyterTimeout   connected, but no answer in time
         └── JupyterKernelGone    the session's kernel no longer exists on the server
 
 ``JupyterAuthError``, ``JupyterNotFound`` and ``JupyterUnreachable`` are also the shared
@@ -50,6 +51,10 @@ class JupyterNotFound(JupyterError, RemoteNotFound):
 
 
 class JupyterUnreachable(JupyterError, RemoteUnreachable):
+    pass
+
+
+class JupyterTimeout(JupyterUnreachable):
     pass
 
 

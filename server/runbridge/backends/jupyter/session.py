@@ -42,7 +42,7 @@ from runbridge.backends.base import (
     TerminalOutput,
 )
 from runbridge.backends.jupyter.client import JupyterClient, ServerFeatures, quote_path
-from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
+from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound, JupyterTimeout
 from runbridge.backends.jupyter.kernel import JupyterKernel
 from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.backends.kernel.variables import VariableReader
@@ -375,6 +375,15 @@ class JupyterSession:
         )
         try:
             return await asyncio.shield(post)
+        except JupyterTimeout as exc:
+            raise JupyterTimeout(
+                f"the {self.client.where} did not start the {self.image!r} kernel within "
+                f"start_timeout ({self.client.config.start_timeout:g} s) for session "
+                f"{self.name!r}; raise start_timeout in the profile (a gateway on a cluster "
+                "may take minutes; it may still start this kernel, which runbridge cannot "
+                "find again)",
+                **exc.data,
+            ) from None
         except asyncio.CancelledError:
             cleanup = asyncio.ensure_future(self._delete_late(post, delete))
             _LATE_CLEANUPS.add(cleanup)
