@@ -26,7 +26,7 @@ from tests.e2e.conftest import Daemon, start_daemon, start_run
 from tests.e2e.helpers import error_data, open_session, progress_ended, rpc_error, states_of
 from tests.jupyter.conftest import profile
 from tests.jupyter.helpers import assert_secret_nowhere
-from tests.jupyter.servers import EG_USER, QUEUED_KERNEL_S, SLOW_KERNEL_S, EnterpriseGateway
+from tests.jupyter.servers import EG_USER, QUEUED_KERNEL_S, SLOW_KERNEL_S, EnterpriseGateway, http
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -168,7 +168,9 @@ async def test_a_refused_user_is_named_with_the_username_to_set(
     await daemon.request("runbridge/closeSession", {"name": "eg-after-refusal"})
 
 
-async def test_bad_kernel_env_is_a_config_error_naming_the_key(daemon: Daemon) -> None:
+async def test_bad_kernel_env_is_a_config_error_naming_the_key(
+    daemon: Daemon, enterprise_gateway: EnterpriseGateway
+) -> None:
     cases = {
         "eg-notkernel": ("kernel_env.PATH", "is not a KERNEL_* variable name"),
         "eg-list": ("kernel_env.KERNEL_UID", "must be a string"),
@@ -181,6 +183,14 @@ async def test_bad_kernel_env_is_a_config_error_naming_the_key(daemon: Daemon) -
         assert error.code == CONFIG_ERROR, error
         assert key in error.message and problem in error.message, error.message
         assert error_data(error)["key"] == key, error_data(error)
+    # (EG 3.3 itself refuses such a value: 400)
+    status, body = http(
+        "POST",
+        f"{enterprise_gateway.url}/api/kernels",
+        enterprise_gateway.token,
+        {"name": "python3", "env": {"KERNEL_USERNAME": EG_USER, "KERNEL_X": "x" * 4097}},
+    )
+    assert status == 400 and "KERNEL_X" in body["message"], (status, body)
     # an integer is taken as its decimal text
     result = await daemon.run(ENVIRON, session="eg-number", profile="eg-number")
     assert eval(daemon.text(result["runId"]))["KERNEL_UID"] == "1000", daemon.console(
