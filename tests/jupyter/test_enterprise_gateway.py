@@ -49,6 +49,7 @@ async def daemon(enterprise_gateway: EnterpriseGateway) -> AsyncIterator[Daemon]
         "eg-number": profile(url, token, username=EG_USER, kernel_env={"KERNEL_UID": 1000}),
         "eg-list": profile(url, token, username=EG_USER, kernel_env={"KERNEL_UID": [1]}),
         "eg-long": profile(url, token, username=EG_USER, kernel_env={"KERNEL_X": "x" * 4097}),
+        "eg-kuser": profile(url, token, kernel_env={"KERNEL_USERNAME": EG_USER}),
     }
     home = Path(tempfile.mkdtemp(prefix="rb-eg-"))
     async with start_daemon(home, init_options={"profiles": profiles, "profile": "eg"}) as d:
@@ -175,6 +176,7 @@ async def test_bad_kernel_env_is_a_config_error_naming_the_key(
         "eg-notkernel": ("kernel_env.PATH", "is not a KERNEL_* variable name"),
         "eg-list": ("kernel_env.KERNEL_UID", "must be a string"),
         "eg-long": ("kernel_env.KERNEL_X", "is longer than 4096 characters"),
+        "eg-kuser": ("kernel_env.KERNEL_USERNAME", "is set by the profile's username key"),
     }
     for profile_name, (key, problem) in cases.items():
         error = await rpc_error(

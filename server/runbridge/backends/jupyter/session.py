@@ -404,6 +404,8 @@ class JupyterSession:
             )
         except JupyterError as exc:
             log.info("session %r: abandoned start: %s", self.name, exc.message)
+        except RuntimeError as exc:  # the client was closed meanwhile (the daemon exits)
+            log.info("session %r: abandoned start not cleaned up: %s", self.name, exc)
 
     async def _create_kernel(self) -> None:
         """A new kernel (through a server-side session when the server has them)."""
