@@ -144,9 +144,12 @@ async def amain(args: argparse.Namespace) -> int:
         f"{version.get('version')}) on 127.0.0.1, LocalProcessProxy, kernelspec "
         f"{args.kernel!r}; {args.reps} starts per side, taking turns, after one warm-up each\n"
     )
-    print(f"runbridge openSession until idle      {summary(samples['runbridge'])}")
-    print(f"plain POST /api/kernels until it returns {summary(samples['post'])}")
-    print(f"plain POST until kernel_info_reply     {summary(samples['ready'])}")
+    for label, side in (
+        ("runbridge openSession until idle", "runbridge"),
+        ("plain POST /api/kernels until it returns", "post"),
+        ("plain POST until kernel_info_reply", "ready"),
+    ):
+        print(f"{label:<42}{summary(samples[side])}")
     print("\nsamples (s):")
     for side, values in samples.items():
         print(f"  {side}: {', '.join(f'{v:.3f}' for v in values)}")
