@@ -78,7 +78,7 @@ class JupyterProfile:
         return (
             f"JupyterProfile(name={self.name!r}, url={self.url!r}, token='***', "
             f"verify_tls={self.verify_tls!r}, kernel_name={self.kernel_name!r}, "
-            f"username={self.username!r}, kernel_env={dict(self.kernel_env)!r}, "
+            f"username={self.username!r}, kernel_env={sorted(self.kernel_env)!r}, "
             f"connect_timeout={self.connect_timeout!r}, "
             f"read_timeout={self.read_timeout!r}, start_timeout={self.start_timeout!r}, "
             f"keep_sessions={self.keep_sessions!r})"
