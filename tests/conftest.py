@@ -6,11 +6,13 @@ import hashlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runbridge import paths
+from tests.jupyter.servers import EnterpriseGateway
 
 ROOT = Path(__file__).resolve().parent.parent
 # A `runbridge serve` started by a test without isolated_env never reaches this
@@ -49,3 +51,17 @@ def rb_home(tmp_path: Path) -> Path:
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def enterprise_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnterpriseGateway]:
+    """One Jupyter Enterprise Gateway 3.3.0 for the whole test session (tests/jupyter and
+    tests/conformance share it): on 127.0.0.1 with a random token, ``--port_retries=0``,
+    ``EG_AUTHORIZED_USERS`` = :data:`~tests.jupyter.servers.EG_USER`, ``EG_LIST_KERNELS``
+    on. It needs ``.venv-eg`` (scripts/eg-venv); without it the tests using it fail."""
+    gateway = EnterpriseGateway(tmp_path_factory.mktemp("enterprise-gateway"))
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()

@@ -1,7 +1,8 @@
 """The conformance suite's backends: one real daemon per backend the tests can start.
 
 ``target`` is parametrized over ``local`` (a kernel on this machine), ``jupyter`` on a
-stock Jupyter Server and on a stock Kernel Gateway (``tests/jupyter/servers.py``), and
+stock Jupyter Server, a stock Kernel Gateway and a stock Enterprise Gateway 3.3.0
+(``tests/jupyter/servers.py``; the gateway is the test session's shared one), and
 ``backendai`` on the emulator in both wire generations (``tests/backendai_emulator``).
 Each is started once for the package (pytest groups the tests by backend) and driven
 only through the daemon's stdio protocol. What a backend cannot do is written here, as
@@ -30,9 +31,18 @@ from tests.backendai_emulator.server import TERMINAL
 from tests.e2e.conftest import Daemon, start_daemon
 from tests.jupyter.conftest import make_server
 from tests.jupyter.conftest import profile as jupyter_profile
-from tests.jupyter.servers import ServerProcess
+from tests.jupyter.servers import EG_USER, EnterpriseGateway, ServerProcess
 
-KINDS = ["local", "jupyter-server", "kernel-gateway", "backendai-old", "backendai-new"]
+KINDS = [
+    "local",
+    "jupyter-server",
+    "kernel-gateway",
+    "enterprise-gateway",
+    "backendai-old",
+    "backendai-new",
+]
+#: The Jupyter gateways: kernels and kernelspecs only, no contents, no terminals.
+GATEWAYS = ("kernel-gateway", "enterprise-gateway")
 #: The per-run output cap given to every daemon, above the 30 MB flood: all of it is sent.
 OUTPUT_CAP_MB = 64
 #: JSON-RPC codes of docs/protocol.md.
@@ -63,8 +73,8 @@ class Target:
 
     @property
     def files(self) -> bool:
-        """upload / download / listFiles: a Kernel Gateway has no contents API."""
-        return self.kind != "kernel-gateway"
+        """upload / download / listFiles: a Kernel or Enterprise Gateway has no contents API."""
+        return self.kind not in GATEWAYS
 
     @property
     def upload_size(self) -> int:
@@ -74,8 +84,8 @@ class Target:
 
     @property
     def terminals(self) -> bool:
-        """openTerminal: a Kernel Gateway has no terminals API."""
-        return self.kind != "kernel-gateway"
+        """openTerminal: a Kernel or Enterprise Gateway has no terminals API."""
+        return self.kind not in GATEWAYS
 
     @property
     def restart(self) -> bool:
@@ -172,6 +182,11 @@ async def target(
                 yield Target(kind, daemon, "jupyter", "jup", "python3", "other", server=server)
         finally:
             await asyncio.to_thread(server.stop)
+    elif kind == "enterprise-gateway":
+        gateway: EnterpriseGateway = request.getfixturevalue("enterprise_gateway")
+        eg = jupyter_profile(gateway.url, gateway.token, username=EG_USER)
+        async with daemon_for(home, {"profiles": {"eg": eg}, "profile": "eg"}) as daemon:
+            yield Target(kind, daemon, "jupyter", "eg", "python3", "other", server=gateway)
     else:
         async with (
             Emulator(

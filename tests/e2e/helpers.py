@@ -52,8 +52,14 @@ async def batch(daemon: Daemon, session: str, code: str = "", **options: Any) ->
 
 
 def states_of(daemon: Daemon, session: str, since: int = 0) -> list[str]:
-    """The states ``runbridge/sessionChanged`` reported for ``session`` (from index ``since``)."""
-    return [s["state"] for s in daemon.states[since:] if s["name"] == session]
+    """The states ``runbridge/sessionChanged`` reported for ``session`` (from index ``since``),
+    each once per stretch: a ``sessionChanged`` that only tells a new ``backendStatus``
+    (a ``jupyter`` start's progress, a replaced kernel's id) repeats the state."""
+    states: list[str] = []
+    for s in daemon.states[since:]:
+        if s["name"] == session and (not states or states[-1] != s["state"]):
+            states.append(s["state"])
+    return states
 
 
 def session_run_ids(daemon: Daemon, session: str) -> list[str]:

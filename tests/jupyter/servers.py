@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -307,3 +308,109 @@ class KernelGateway(ServerProcess):
             *self.rate_limit_args,
             *self.extra_args,
         ]  # fmt: skip
+
+
+#: The separate venv of Jupyter Enterprise Gateway 3.3.0 (its pins clash with the project's:
+#: jupyter_server<2, jupyter_client<7, pyzmq<25), made by scripts/eg-venv.
+EG_VENV = Path(
+    os.environ.get("RUNBRIDGE_EG_VENV", Path(__file__).resolve().parents[2] / ".venv-eg")
+)
+#: The user Enterprise Gateway lets start kernels in these tests (``KERNEL_USERNAME``).
+EG_USER = "alice"
+#: Seconds the ``slow`` kernelspec sleeps before it execs ipykernel (a remote kernel that
+#: takes its time to come up).
+SLOW_KERNEL_S = 4
+#: Seconds the ``queued`` kernelspec's process proxy holds the launch, and with it the
+#: ``POST /api/kernels`` (a remote scheduler queueing the kernel).
+QUEUED_KERNEL_S = 3
+#: The ``queued`` kernelspec's process proxy: EG's own LocalProcessProxy, after a wait.
+_QUEUED_PROXY = f"""
+import asyncio
+
+from enterprise_gateway.services.processproxies.processproxy import LocalProcessProxy
+
+
+class QueuedProcessProxy(LocalProcessProxy):
+    async def launch_process(self, kernel_cmd, **kwargs):
+        await asyncio.sleep({QUEUED_KERNEL_S})
+        return await super().launch_process(kernel_cmd, **kwargs)
+"""
+
+
+def eg_python() -> Path:
+    """The python of Enterprise Gateway's venv; fails (with how to make it) when missing."""
+    py = EG_VENV / "bin" / "python"
+    if not (EG_VENV / "bin" / "jupyter-enterprisegateway").exists():
+        raise RuntimeError(
+            f"Jupyter Enterprise Gateway is not installed in {EG_VENV}: run scripts/eg-venv "
+            "(scripts/test does) to create that venv with jupyter-enterprise-gateway==3.3.0"
+        )
+    return py
+
+
+class EnterpriseGateway(ServerProcess):
+    """``jupyter enterprisegateway`` 3.3.0 from its own venv (``.venv-eg``): kernels and
+    kernelspecs only, kernels started by the ``LocalProcessProxy`` with the project's
+    python (ipykernel). ``EG_AUTHORIZED_USERS`` is :data:`EG_USER` unless ``authorized``
+    says otherwise (``None``: EG's default, which refuses only root); ``EG_LIST_KERNELS``
+    is on so that tests can see which kernels exist, and ``EG_INHERITED_ENVS=PATH``.
+    Besides ``python3`` it has the
+    kernelspec ``slow``, whose kernel sleeps :data:`SLOW_KERNEL_S` seconds before
+    starting (the POST returns at once, the kernel's websocket waits), and ``queued``,
+    whose process proxy (a LocalProcessProxy subclass loaded by EG from this folder's
+    ``plugins``, as EG loads any process proxy) waits :data:`QUEUED_KERNEL_S` seconds
+    before it launches the kernel, so that ``POST /api/kernels`` takes that long."""
+
+    kind = "enterprise-gateway"
+
+    def __init__(
+        self,
+        base: Path,
+        port: int | None = None,
+        token: str | None = None,
+        authorized: str | None = EG_USER,
+    ) -> None:
+        super().__init__(base, port, token)
+        self.authorized = authorized
+        self.python = eg_python()
+        kernels = base / "data" / "kernels"
+        launch = [PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        slow = ["/bin/sh", "-c", f"sleep {SLOW_KERNEL_S}; exec {' '.join(launch)}"]
+        queued = {"process_proxy": {"class_name": "rb_queued_proxy.QueuedProcessProxy"}}
+        for name, argv, metadata in (
+            ("python3", launch, {}),
+            ("slow", slow, {}),
+            ("queued", launch, queued),
+        ):
+            (kernels / name).mkdir(parents=True, exist_ok=True)
+            spec = {"argv": argv, "display_name": name, "language": "python", "metadata": metadata}
+            (kernels / name / "kernel.json").write_text(json.dumps(spec))
+        self.plugins = base / "plugins"
+        self.plugins.mkdir(exist_ok=True)
+        (self.plugins / "rb_queued_proxy.py").write_text(_QUEUED_PROXY)
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        env = {k: v for k, v in env.items() if not k.startswith("EG_")}
+        env.update(EG_AUTH_TOKEN=self.token, EG_LIST_KERNELS="True", PYTHONPATH=str(self.plugins))
+        # A kernel started with an ``env`` (runbridge sends one: KERNEL_USERNAME) gets only
+        # these of EG's own variables: without PATH, shell commands are not found.
+        env["EG_INHERITED_ENVS"] = "PATH"
+        if self.authorized is not None:
+            env["EG_AUTHORIZED_USERS"] = self.authorized
+        return env
+
+    def command(self) -> list[str]:
+        return [
+            str(self.python), "-m", "enterprise_gateway",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--port_retries=0",
+            *self.extra_args,
+        ]  # fmt: skip
+
+    def kernels_started_and_shut_down(self) -> tuple[list[str], list[str]]:
+        """The kernel ids EG's log says it started, and those it says it shut down."""
+        text = self.log_tail(10_000_000)
+        started = re.findall(r"Kernel started: ([0-9a-f-]+)", text)
+        return started, re.findall(r"Kernel shutdown: ([0-9a-f-]+)", text)

@@ -88,6 +88,7 @@ class JupyterBackend:
             on_state,
             store=self._store,
             attach=attach,
+            on_status=on_status,
         )
 
     async def list_remote(self) -> list[RemoteSession]:

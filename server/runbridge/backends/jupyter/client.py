@@ -27,6 +27,7 @@ from runbridge import redaction
 from runbridge.backends.jupyter.errors import (
     DETAIL_LIMIT,
     JupyterError,
+    JupyterTimeout,
     JupyterUnreachable,
     http_error,
 )
@@ -106,12 +107,22 @@ class JupyterClient:
         """At most ``limit`` characters of server (or library) text, the token masked first."""
         return redaction.quote(text, [self.config.token], limit)
 
-    def unreachable(self, exc: BaseException, what: str) -> JupyterUnreachable:
+    def unreachable(
+        self, exc: BaseException, what: str, read_timeout: float | None = None
+    ) -> JupyterUnreachable:
+        """The error for a call that got no HTTP answer (``read_timeout``: the call's own,
+        when it replaced the profile's)."""
         if isinstance(exc, httpx.ConnectTimeout):
             tls = " (or complete the TLS handshake)" if self.endpoint.startswith("https") else ""
             why = f"did not accept a connection{tls} within {self.connect_timeout:g} s"
         elif isinstance(exc, httpx.TimeoutException | TimeoutError):
-            why = f"did not answer within {self.read_timeout:g} s"
+            waited = self.read_timeout if read_timeout is None else read_timeout
+            return JupyterTimeout(
+                f"the {self.where} did not answer within {waited:g} s while {what}; check the "
+                "url and that the server is running",
+                endpoint=self.endpoint,
+                profile=self.profile_name,
+            )
         elif _is_tls_error(exc):
             detail = self.quote(_tls_detail(exc))
             hint = (
@@ -150,6 +161,7 @@ class JupyterClient:
             what=what,
             token=self.config.token,
             token_source=self.config.token_source,
+            username=self.config.username,
             endpoint=self.endpoint,
             profile=self.profile_name,
         )
@@ -184,7 +196,7 @@ class JupyterClient:
         try:
             response = await self._http.request(method, path.lstrip("/"), **kwargs)
         except httpx.TransportError as exc:
-            raise self.unreachable(exc, what) from None
+            raise self.unreachable(exc, what, timeout) from None
         except httpx.DecodingError as exc:
             raise self.undecodable(exc, what) from None
         except httpx.InvalidURL as exc:

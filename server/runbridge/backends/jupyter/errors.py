@@ -9,6 +9,7 @@ characters of the token survives), then cut to :data:`DETAIL_LIMIT` characters.
         ├── JupyterAuthError     401 / 403: the token is wrong or missing
         ├── JupyterNotFound      404: wrong URL (base path), or an unknown kernel
         ├── JupyterUnreachable   no HTTP answer: refused, timed out, TLS failure
+        │   └── JupyterTimeout   connected, but no answer in time
         └── JupyterKernelGone    the session's kernel no longer exists on the server
 
 ``JupyterAuthError``, ``JupyterNotFound`` and ``JupyterUnreachable`` are also the shared
@@ -18,6 +19,7 @@ characters of the token survives), then cut to :data:`DETAIL_LIMIT` characters.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from runbridge.backends.remote.errors import (
@@ -30,6 +32,10 @@ from runbridge.redaction import quote
 
 #: How many characters of a server's error text a message quotes.
 DETAIL_LIMIT = 300
+#: Enterprise Gateway's refusal of the user a kernel would run as (``KERNEL_USERNAME``,
+#: else the user the gateway runs as): 403 "User 'root' is not authorized to start
+#: kernel 'python3'. ...".
+_USER_REFUSED = re.compile(r"User '[^']*' is not (in the set of users )?authorized to start kernel")
 
 
 class JupyterError(RemoteError):
@@ -45,6 +51,10 @@ class JupyterNotFound(JupyterError, RemoteNotFound):
 
 
 class JupyterUnreachable(JupyterError, RemoteUnreachable):
+    pass
+
+
+class JupyterTimeout(JupyterUnreachable):
     pass
 
 
@@ -82,11 +92,31 @@ def http_error(
     what: str,
     token: str,
     token_source: str,
+    username: str | None = None,
     **data: Any,
 ) -> JupyterError:
-    """The error for an HTTP error answer to ``what`` (e.g. "starting a kernel")."""
+    """The error for an HTTP error answer to ``what`` (e.g. "starting a kernel").
+
+    ``username`` is the profile's (sent as ``KERNEL_USERNAME``): a gateway's refusal of
+    the user names it, and the key to set, rather than the token.
+    """
     detail = server_detail(content, token)
     suffix = f": {detail}" if detail else ""
+    if status == 403 and _USER_REFUSED.search(detail):
+        if username:
+            hint = (
+                f"the profile's username {username!r} (sent as KERNEL_USERNAME) is not a user "
+                "the gateway allows to start kernels (its EG_AUTHORIZED_USERS / "
+                "EG_UNAUTHORIZED_USERS): set username to one it allows"
+            )
+        else:
+            hint = (
+                "the profile has no username, so the gateway took the user it runs as: set "
+                "username in the profile (sent as KERNEL_USERNAME) to a user it allows"
+            )
+        return JupyterAuthError(
+            f"{where} refused {what} (HTTP 403{suffix}); {hint}", status=status, **data
+        )
     if status in (401, 403):
         if token_source == "none":
             hint = "the server needs a token: set token_env (or token) in the profile"

@@ -29,9 +29,10 @@ class HubSession(JupyterSession):
         store: KernelStore | None = None,
         attach: str | None = None,
     ) -> None:
-        super().__init__(client, name, image, env, on_state, store=store, attach=attach)
+        super().__init__(
+            client, name, image, env, on_state, store=store, attach=attach, on_status=on_status
+        )
         self.hub = hub
-        self._on_status = on_status
 
     async def start(self) -> None:
         await self.hub.ensure(self._on_status)

@@ -12,6 +12,10 @@ kernel_name    kernelspec of new sessions (the profile's ``image``  ``python3``
                and a session's ``image`` take precedence)
 username       sent as ``KERNEL_USERNAME`` when a kernel starts     —
                (Enterprise Gateway authorises users by it)
+kernel_env     a table of ``KERNEL_*`` variables sent when a        —
+               gateway starts a kernel (Enterprise Gateway:
+               ``KERNEL_NAMESPACE``, ``KERNEL_IMAGE``, ...);
+               string values of at most 4096 characters
 connect_timeout seconds to connect (REST and websockets)            ``10``
 read_timeout   seconds to wait for an answer                        ``60``
 start_timeout  seconds to wait for a kernel to start (a gateway     ``300``
@@ -32,6 +36,7 @@ other users. The token never appears in ``repr``, logs or error messages.
 from __future__ import annotations
 
 import logging
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +54,9 @@ DEFAULT_KERNEL = "python3"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 DEFAULT_START_TIMEOUT = 300.0
+#: Longest value of a ``kernel_env`` variable (Enterprise Gateway 3.3 refuses longer ones).
+KERNEL_ENV_VALUE_LIMIT = 4096
+_KERNEL_ENV_NAME = re.compile(r"KERNEL_[A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True, repr=False)
@@ -61,6 +69,8 @@ class JupyterProfile:
     verify_tls: bool = True
     kernel_name: str = DEFAULT_KERNEL
     username: str | None = None
+    #: ``KERNEL_*`` variables sent with every new kernel (gateways).
+    kernel_env: Mapping[str, str] = field(default_factory=dict)
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     start_timeout: float = DEFAULT_START_TIMEOUT
@@ -75,7 +85,8 @@ class JupyterProfile:
         return (
             f"JupyterProfile(name={self.name!r}, url={self.url!r}, token='***', "
             f"verify_tls={self.verify_tls!r}, kernel_name={self.kernel_name!r}, "
-            f"username={self.username!r}, connect_timeout={self.connect_timeout!r}, "
+            f"username={self.username!r}, kernel_env={sorted(self.kernel_env)!r}, "
+            f"connect_timeout={self.connect_timeout!r}, "
             f"read_timeout={self.read_timeout!r}, start_timeout={self.start_timeout!r}, "
             f"keep_sessions={self.keep_sessions!r}, hub={self.hub!r})"
         )
@@ -101,6 +112,7 @@ class JupyterProfile:
             verify_tls=reader.boolean("verify_tls", True),
             kernel_name=profile.image or reader.string("kernel_name") or DEFAULT_KERNEL,
             username=reader.string("username"),
+            kernel_env=reader.kernel_env(),
             connect_timeout=reader.timeout("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
             read_timeout=reader.timeout("read_timeout", DEFAULT_READ_TIMEOUT),
             start_timeout=reader.timeout("start_timeout", DEFAULT_START_TIMEOUT),
@@ -167,6 +179,40 @@ class _Reader(ProfileReader):
     def string(self, key: str) -> str | None:
         value = self.settings.get(key)
         return None if value is None else self.text(key, value) or None
+
+    def kernel_env(self) -> dict[str, str]:
+        """The ``kernel_env`` table: ``KERNEL_*`` names, string values (integers are
+        taken as their decimal text) of at most :data:`KERNEL_ENV_VALUE_LIMIT` characters."""
+        table = self.settings.get("kernel_env")
+        if table is None:
+            return {}
+        if not isinstance(table, Mapping):
+            raise self.error(
+                "kernel_env", 'must be a table of variables, e.g. { KERNEL_NAMESPACE = "team-a" }'
+            )
+        env: dict[str, str] = {}
+        for name, value in table.items():
+            key = f"kernel_env.{name}"
+            if not isinstance(name, str) or not _KERNEL_ENV_NAME.fullmatch(name):
+                raise self.error(
+                    f"kernel_env.{str(name)[:60]}",
+                    "is not a KERNEL_* variable name (a gateway passes only KERNEL_ followed "
+                    "by letters, digits and underscores on to the kernel)",
+                )
+            if name == "KERNEL_USERNAME":
+                raise self.error(key, "is set by the profile's username key: set username")
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str):
+                raise self.error(key, 'must be a string (e.g. "60")')
+            if len(value) > KERNEL_ENV_VALUE_LIMIT:
+                raise self.error(
+                    key,
+                    f"is longer than {KERNEL_ENV_VALUE_LIMIT} characters "
+                    "(a gateway refuses longer values)",
+                )
+            env[name] = value
+        return env
 
     def timeout(self, key: str, default: float) -> float:
         return self.seconds(key, self.settings.get(key, default))

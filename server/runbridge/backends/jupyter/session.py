@@ -25,8 +25,12 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+import httpx
 
 from runbridge import paths
 from runbridge.backends.apps import AppForward, ServiceApp, no_apps
@@ -34,12 +38,13 @@ from runbridge.backends.base import (
     ProgressCallback,
     RunSink,
     StateCallback,
+    StatusCallback,
     Terminal,
     TerminalExit,
     TerminalOutput,
 )
 from runbridge.backends.jupyter.client import JupyterClient, ServerFeatures, quote_path
-from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound
+from runbridge.backends.jupyter.errors import JupyterError, JupyterNotFound, JupyterTimeout
 from runbridge.backends.jupyter.kernel import JupyterKernel
 from runbridge.backends.jupyter.kernel_store import KernelStore
 from runbridge.backends.kernel.variables import VariableReader
@@ -79,6 +84,12 @@ SETUP_TIMEOUT_S = 30.0
 
 #: What a kernel id may hold (Jupyter's are UUIDs): it goes into URL paths.
 _KERNEL_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+#: How often the status of a start in progress is told (its elapsed seconds).
+STATUS_TICK_S = 1.0
+
+#: Kernel starts abandoned while their request was in flight: each deletes the kernel
+#: the server starts anyway (kept here so that the task is not collected).
+_LATE_CLEANUPS: set[asyncio.Task[None]] = set()
 
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
 _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
@@ -102,8 +113,15 @@ class JupyterSession:
         *,
         store: KernelStore | None = None,
         attach: str | None = None,
+        on_status: StatusCallback | None = None,
     ) -> None:
         self.client = client
+        self._on_status = on_status
+        #: What the start is doing now (told with its elapsed seconds).
+        self._phase = ""
+        #: True once start() has ended (phases are no longer told).
+        self._started = False
+        self._told = ""
         self.name = name
         self.image = image
         self.env = dict(env)
@@ -153,6 +171,51 @@ class JupyterSession:
 
     # -- lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
+        async with self._telling_status():
+            await self._start()
+
+    @contextlib.asynccontextmanager
+    async def _telling_status(self) -> AsyncIterator[None]:
+        """While the session starts, tell ``on_status`` what it is doing and for how long
+        ("starting a 'python3' kernel on http://host:8888, 12 s"), every
+        :data:`STATUS_TICK_S` seconds (a gateway may take minutes to schedule a kernel)."""
+        if self._on_status is None:
+            yield
+            return
+        started = time.monotonic()
+
+        async def tick() -> None:
+            while True:
+                await asyncio.sleep(STATUS_TICK_S)
+                if self._phase:
+                    self._tell(f"{self._phase}, {time.monotonic() - started:.0f} s")
+
+        ticker = asyncio.ensure_future(tick())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            self._phase = ""
+        self._tell_kernel()
+
+    def _enter_phase(self, phase: str) -> None:
+        """Tell what the start does now (not during a restart: the session is open)."""
+        self._phase = phase
+        if not self._started:
+            self._tell(phase)
+
+    def _tell_kernel(self) -> None:
+        """The session's status once it runs: which kernel, on which server."""
+        self._started = True
+        if self.kernel_id is not None:
+            self._tell(f"kernel {self.kernel_id} on {self.client.endpoint}")
+
+    def _tell(self, status: str) -> None:
+        if self._on_status is not None and status != self._told:
+            self._told = status
+            self._on_status(status)
+
+    async def _start(self) -> None:
         self.features = await self.client.features()
         if self.attach_id is not None:
             await self._attach_running(self.attach_id)
@@ -166,6 +229,7 @@ class JupyterSession:
             await self._attach_server_session()
         else:
             await self._attach_kernel()
+        self._enter_phase(f"waiting for kernel {self.kernel_id} on {self.client.endpoint}")
         try:
             await self._connect()
         except JupyterNotFound:
@@ -352,27 +416,80 @@ class JupyterSession:
         await self._create_kernel()
 
     def _kernel_env(self) -> dict[str, str]:
-        env = dict(self.env)
+        """The ``env`` of a new kernel on a gateway: the profile's ``kernel_env``, the
+        session's env over it, and ``KERNEL_USERNAME`` from the profile's ``username``."""
+        env = {**self.client.config.kernel_env, **self.env}
         username = self.client.config.username
         if username:
             env.setdefault("KERNEL_USERNAME", username)
         return env
 
+    async def _post_start(
+        self, path: str, body: dict[str, Any], delete: Callable[[Any], str | None]
+    ) -> httpx.Response:
+        """``POST path`` that starts a kernel, told as a phase of the start.
+
+        When the start is abandoned (the open is cancelled) while the request is in
+        flight, the server starts the kernel anyway: the request is left to finish and
+        what it started is deleted (``delete`` gives the path to ``DELETE`` from the
+        answer's JSON).
+        """
+        self._enter_phase(f"starting a {self.image!r} kernel on {self.client.endpoint}")
+        post: asyncio.Task[httpx.Response] = asyncio.ensure_future(
+            self.client.request(
+                "POST",
+                path,
+                json=body,
+                what=self._what(f"starting a {self.image!r} kernel"),
+                timeout=self.client.config.start_timeout,
+            )
+        )
+        try:
+            return await asyncio.shield(post)
+        except JupyterTimeout as exc:
+            raise JupyterTimeout(
+                f"the {self.client.where} did not start the {self.image!r} kernel within "
+                f"start_timeout ({self.client.config.start_timeout:g} s) for session "
+                f"{self.name!r}; raise start_timeout in the profile (a gateway on a cluster "
+                "may take minutes; it may still start this kernel, which runbridge cannot "
+                "find again)",
+                **exc.data,
+            ) from None
+        except asyncio.CancelledError:
+            cleanup = asyncio.ensure_future(self._delete_late(post, delete))
+            _LATE_CLEANUPS.add(cleanup)
+            cleanup.add_done_callback(_LATE_CLEANUPS.discard)
+            raise
+
+    async def _delete_late(
+        self, post: Awaitable[httpx.Response], delete: Callable[[Any], str | None]
+    ) -> None:
+        try:
+            response = await post
+            path = delete(self.client.parse_json(response, "starting a kernel"))
+            if path is None:
+                return
+            log.info("session %r: start abandoned; deleting %s", self.name, path)
+            await self.client.request(
+                "DELETE", path, what=self._what("deleting the kernel of an abandoned start")
+            )
+        except JupyterError as exc:
+            log.info("session %r: abandoned start: %s", self.name, exc.message)
+        except RuntimeError as exc:  # the client was closed meanwhile (the daemon exits)
+            log.info("session %r: abandoned start not cleaned up: %s", self.name, exc)
+
     async def _create_kernel(self) -> None:
         """A new kernel (through a server-side session when the server has them)."""
-        timeout = self.client.config.start_timeout
         if self.features is not None and self.features.sessions_api:
-            response = await self.client.request(
-                "POST",
+            response = await self._post_start(
                 "/api/sessions",
-                json={
+                {
                     "path": self._session_path,
                     "type": "console",
                     "name": self.name,
                     "kernel": {"name": self.image},
                 },
-                what=self._what(f"starting a {self.image!r} kernel"),
-                timeout=timeout,
+                lambda body: _path_of(body, "/api/sessions/"),
             )
             body = self.client.parse_json(response, "starting a kernel")
             kernel = body.get("kernel") if isinstance(body, dict) else None
@@ -388,12 +505,8 @@ class JupyterSession:
             env = self._kernel_env()
             if env:
                 request["env"] = env
-            response = await self.client.request(
-                "POST",
-                "/api/kernels",
-                json=request,
-                what=self._what(f"starting a {self.image!r} kernel"),
-                timeout=timeout,
+            response = await self._post_start(
+                "/api/kernels", request, lambda body: _path_of(body, "/api/kernels/")
             )
             body = self.client.parse_json(response, "starting a kernel")
             if not isinstance(body, dict) or not body.get("id"):
@@ -479,6 +592,7 @@ class JupyterSession:
                 await self._connect()
         finally:
             self.kernel.restarting = False
+        self._tell_kernel()
         await self._setup()
 
     def _attached_gone(self) -> BackendError:
@@ -655,3 +769,9 @@ class JupyterSession:
         opened = await terminal.open_terminal(self.client, cwd, rows, cols, on_output, on_exit)
         self._terminals.append(opened)
         return opened
+
+
+def _path_of(body: Any, prefix: str) -> str | None:
+    """``prefix`` + the ``id`` of a JSON answer (None without one)."""
+    ident = body.get("id") if isinstance(body, dict) else None
+    return f"{prefix}{ident}" if isinstance(ident, str) and ident else None
