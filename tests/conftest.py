@@ -65,3 +65,23 @@ def enterprise_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ent
         yield gateway
     finally:
         gateway.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for ``pytest -n 2 --dist loadgroup`` (scripts/test): the tests of a module
+    whose fixtures are shared by the module (a daemon, a server, an emulator) run on one
+    worker, so those start once; a package-scoped fixture's tests (the conformance
+    backends) likewise. A test with only its own fixtures is a group of its own."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        scopes: set[str] = set()
+        if info is not None:
+            for defs in info.name2fixturedefs.values():
+                scopes.update(d.scope for d in defs)
+        if "package" in scopes:
+            group = item.path.parent.relative_to(ROOT).as_posix()
+        elif scopes & {"module", "class"}:
+            group = item.path.relative_to(ROOT).as_posix()
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))

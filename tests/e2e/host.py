@@ -52,8 +52,11 @@ def host_processes(sock: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
-        if "--host" in cmdline and str(sock) in cmdline and proc.status() != psutil.STATUS_ZOMBIE:
-            found.append(proc)
+        if "--host" not in cmdline or str(sock) not in cmdline:
+            continue
+        with contextlib.suppress(psutil.Error):  # it may end between the listing and here
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
     return found
 
 
