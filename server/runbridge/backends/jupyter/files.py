@@ -42,7 +42,6 @@ import base64
 import contextlib
 import os
 import posixpath
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote
@@ -51,7 +50,7 @@ from runbridge import confined_paths
 from runbridge.backends.base import ProgressCallback
 from runbridge.confined_paths import Place
 from runbridge.errors import FileError, RunbridgeError, Unsupported
-from runbridge.model import FileEntry, FolderEntry
+from runbridge.model import FileEntry, FolderEntry, parse_time
 
 if TYPE_CHECKING:
     from runbridge.backends.jupyter.client import JupyterClient
@@ -328,15 +327,6 @@ def _write_atomically(dest: str, name: str, data: bytes) -> None:
 # -- listing ----------------------------------------------------------------------
 
 
-def _mtime(value: object) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 async def list_folder(client: JupyterClient, root: str, path: str) -> list[FolderEntry]:
     """The entries of ``root/path``, folders first, then by name."""
     rel = relative(path or ".", "path")
@@ -367,7 +357,7 @@ async def list_folder(client: JupyterClient, root: str, path: str) -> list[Folde
                 join(rel, name),
                 entry_type,
                 size if isinstance(size, int) else 0,
-                _mtime(child.get("last_modified")),
+                parse_time(child.get("last_modified")),
             )
         )
     entries.sort(key=lambda e: (e.type != "dir", e.name))
