@@ -10,6 +10,7 @@ Usage: ``python tests/backendai/sdk_venv.py`` prints the SDK venv's python; test
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -27,8 +28,22 @@ def python_path() -> Path:
 
 
 def ensure() -> Path:
+    """The SDK venv's python, created first if needed. Test processes running side by side
+    (pytest -n 2) wait for each other on a lock next to the venv instead of both building it."""
     py = python_path()
     if STAMP.exists() and py.exists():
+        return py
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{VENV}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _build(py)
+    finally:
+        os.close(fd)
+
+
+def _build(py: Path) -> Path:
+    if STAMP.exists() and py.exists():  # built by another process while this one waited
         return py
     if not py.exists():
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)

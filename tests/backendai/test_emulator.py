@@ -450,7 +450,8 @@ async def test_batch_with_upload_files_download(emu: Emulator, sess: str) -> Non
 async def test_restart_per_generation(emu: Emulator, sess: str) -> None:
     gen = emu.config.generation
     async with client(emu) as c:
-        await run_loop(c, gen, sess, "restart_marker = 1")
+        # the work folder's files must outlive the restart: make one first
+        await run_loop(c, gen, sess, "restart_marker = 1\nopen('main.py', 'w').write('')")
         r = await c.patch(f"/session/{sess}")
         if gen == "new":
             assert r.status_code == 501 and r.json()["type"].endswith("/not-implemented")

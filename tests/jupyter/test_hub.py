@@ -93,10 +93,24 @@ async def open_watched(
         "runbridge/openSession", {"name": name, "profile": profile, "workDoneToken": token}
     )
     await daemon.wait_for(functools.partial(progress_ended, daemon, token), timeout=10)
+    return info, hub_part(all_messages(daemon, token))
+
+
+def all_messages(daemon: Daemon, token: str) -> list[str]:
     reports = daemon.client.progress_reports[token]
-    return info, [
-        r.message for r in reports if isinstance(r, types.WorkDoneProgressReport) and r.message
-    ]
+    return [r.message for r in reports if isinstance(r, types.WorkDoneProgressReport) and r.message]
+
+
+#: How the jupyter backend tells its own kernel start (after the hub's part).
+KERNEL_START = ("starting a '", "waiting for kernel ", "kernel ")
+
+
+def hub_part(messages: list[str]) -> list[str]:
+    """The messages before the kernel start's: the hub's part of the progress."""
+    for i, message in enumerate(messages):
+        if message.startswith(KERNEL_START):
+            return messages[:i]
+    return messages
 
 
 async def stdout_of(daemon: Daemon, session: str, code: str) -> str:
@@ -122,6 +136,9 @@ async def test_open_starts_the_stopped_server_showing_the_hubs_progress(
     # then the hub's own progress events, in order, with their percentages
     assert messages.index("Server requested (0%)") < messages.index("Spawning server... (50%)")
     assert messages[-1] == "Server ready at /user/alice/ (100%)", messages
+    # then the session's kernel start on that server, in the same progress
+    kernel = all_messages(daemon, "tok-hub-main")[len(messages) :]
+    assert kernel and kernel[-1].startswith("kernel ") and "/user/alice" in kernel[-1], kernel
     # ... which are the session's backendStatus while it starts, too
     statuses = [s.get("backendStatus") for s in daemon.states if s["name"] == "h-main"]
     assert "Spawning server... (50%)" in statuses, statuses
