@@ -205,7 +205,11 @@ def flow_app(name):
                     raise
                 time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # its exit is not what is compared; its output is
+            proc.kill()
+            out, _ = proc.communicate()
     finally:
         if proc.poll() is None:
             proc.kill()
