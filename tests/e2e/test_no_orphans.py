@@ -218,6 +218,11 @@ async def test_a_step_outliving_its_daemon_and_guardian_is_ended_by_the_next_dae
         assert all(p.name.startswith(f"{server_pid(daemon)}-") for p in records.iterdir())
 
 
+def _pid_of(folder: str) -> str:
+    """The pid in a runtime folder's name, ``runbridge-kernels-PID-XXXX``."""
+    return folder.removeprefix(RUNTIME_PREFIX).split("-", 1)[0]
+
+
 def runtime_folders() -> set[str]:
     """This user's kernel runtime folders in the temp folder."""
     temp = tempfile.gettempdir()
@@ -238,7 +243,10 @@ async def test_a_killed_daemons_kernel_folder_is_removed_by_the_next_daemon(
         async with launch(tmp_path / "home") as (daemon, _):
             before = runtime_folders()
             assert (await daemon.run("x = 1", session="k"))["status"] == "finished"
-            mine = runtime_folders() - before
+            # tests in another process (pytest -n 2) may make folders meanwhile: only those of
+            # this test's own processes count
+            ours = {str(p.pid) for p in psutil.Process().children(recursive=True)}
+            mine = {f for f in runtime_folders() - before if _pid_of(f) in ours}
             assert len(mine) == 1, mine
             (folder,) = mine
             assert any((temp / folder).iterdir())  # the kernel's connection file, sockets
