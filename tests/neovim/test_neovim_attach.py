@@ -9,17 +9,13 @@ afterwards the server no longer has the kernel.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.jupyter.servers import JupyterServer
-from tests.neovim.test_neovim import PLUGIN, RUNNER, SPEC_TIMEOUT, find_nvim, spec_env
+from tests.neovim.test_neovim import PLUGIN, assert_spec_passes, spec_env
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -41,19 +37,7 @@ def test_picker_attaches_to_a_notebook_kernel(tmp_path: Path) -> None:
         env["RUNBRIDGE_CONFIG"] = str(config)
         env["RB_TEST_KERNEL_ID"] = kernel_id
         spec = PLUGIN / "tests" / "attach" / "picker_spec.lua"
-        nvim = find_nvim()
-        proc = subprocess.Popen(
-            [nvim, "--headless", "--clean", "-u", "NONE", "-l", str(RUNNER), str(spec)],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            out, _ = proc.communicate(timeout=SPEC_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-        text = out.decode("utf-8", "replace")
-        assert proc.returncode == 0, text
+        text = assert_spec_passes(spec, env)
         summary = re.search(r"^# (\d+) tests, (\d+) failed", text, re.M)
-        assert summary and int(summary[1]) == 2 and summary[2] == "0", text
+        assert summary and int(summary[1]) == 2, text
         assert kernel_id not in [k["id"] for k in server.kernels()], text  # destroyed from Neovim

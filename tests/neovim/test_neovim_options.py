@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.backendai.daemon_helpers import ACCESS_KEY, IMAGE, SECRET_KEY
 from tests.backendai_emulator import EmulatorProcess
-from tests.neovim.test_neovim import PLUGIN, run_spec, spec_env
+from tests.neovim.test_neovim import PLUGIN, assert_spec_passes, spec_env
 
 SPEC = PLUGIN / "tests" / "backendai" / "options_spec.lua"
 
@@ -25,4 +25,4 @@ def test_statusline_shows_the_session_options_summary(tmp_path: Path) -> None:
             f'access_key = "{ACCESS_KEY}"\nsecret_key = "{SECRET_KEY}"\nimage = "{IMAGE}"\n'
             "keep_sessions = false\n"
         )
-        run_spec(SPEC, env)
+        assert_spec_passes(SPEC, env)
