@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from runbridge.backends.apps import LOOPBACK
-from runbridge.cli.common import say
+from runbridge.cli.common import host_gone_first, say
 from runbridge.cli.host import _open_params
 from runbridge.host_client import HostError, connect
 
@@ -99,14 +99,7 @@ async def cmd_app(args: argparse.Namespace) -> int:
             f"[app {args.app} of session {args.session} at {opened['url']}; Ctrl+C ends it]\n"
         )
         sys.stderr.flush()
-        gone = asyncio.ensure_future(client.closed.wait())
-        ending = asyncio.ensure_future(done.wait())
-        try:
-            await asyncio.wait({gone, ending}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-            ending.cancel()
-        if client.closed.is_set() and not done.is_set():
+        if await host_gone_first(client.closed, done):
             sys.stderr.write("runbridge: the host closed the connection\n")
             return 1
         return 0

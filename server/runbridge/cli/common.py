@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import sys
 from pathlib import Path
@@ -95,3 +96,16 @@ def session_options(args: argparse.Namespace) -> dict[str, Any] | None:
     if getattr(args, "tag", None) is not None:
         options["tag"] = args.tag
     return options or None
+
+
+async def host_gone_first(host_closed: asyncio.Event, done: asyncio.Event) -> bool:
+    """Wait until the user ends the command (``done``: Ctrl+C, a signal) or the host closes
+    the connection; True when the host went away first."""
+    gone = asyncio.ensure_future(host_closed.wait())
+    ending = asyncio.ensure_future(done.wait())
+    try:
+        await asyncio.wait({gone, ending}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        ending.cancel()
+    return host_closed.is_set() and not done.is_set()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runbridge import paths
-from runbridge.cli.common import run_code, say, session_options
+from runbridge.cli.common import host_gone_first, run_code, say, session_options
 from runbridge.cli.events import CliEvents
 from runbridge.host_client import REQUEST_CANCELLED, HostClient, HostError, connect
 
@@ -491,14 +491,7 @@ async def cmd_attach(args: argparse.Namespace) -> int:
             show(p)
         hint = "Ctrl+C interrupts the run and detaches" if args.interrupt else "Ctrl+C detaches"
         _note(f"[attached to session {session}: live output follows; {hint}]")
-        gone = asyncio.ensure_future(client.closed.wait())
-        ending = asyncio.ensure_future(done.wait())
-        try:
-            await asyncio.wait({gone, ending}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-            ending.cancel()
-        if client.closed.is_set() and not done.is_set():
+        if await host_gone_first(client.closed, done):
             _note("runbridge: the host closed the connection")
             return 1
         _note(f"[detached from session {session}]")
