@@ -3,6 +3,7 @@ it imports nothing of runbridge)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -115,8 +116,17 @@ class RemoteSession:
             "state": self.state,
             "lastActivity": self.last_activity,
             "attachedAs": self.attached_as,
+            "suggestedName": suggested_name(self.label),
             "details": self.details,
         }
+
+
+def suggested_name(label: str) -> str:
+    """The runbridge name a picker offers for a remote session: its label's last path part
+    without the extension, blanks as ``-`` (``work/analysis.ipynb`` → ``analysis``)."""
+    last = next((part for part in reversed(label.split("/")) if part), label)
+    base = "-".join(re.sub(r"\.[^.]+$", "", last).split())
+    return base or label
 
 
 def parse_time(value: Any) -> float | None:

@@ -49,6 +49,7 @@ from runbridge.model import (
     RunResult,
     RunStatus,
     SessionState,
+    suggested_name,
 )
 from runbridge.session_options import SessionOptions
 from runbridge.sessions import language
@@ -848,3 +849,13 @@ async def test_daemon_exit_ends_the_idle_timers(
     await idle_manager.aclose()
     await asyncio.sleep(QUICK_S * 1.5)
     assert backend.sessions[0].calls == ["start", "detach"]  # kept, never closed for being idle
+
+
+def test_a_remote_session_offers_its_label_made_a_name() -> None:
+    """Both editors' pickers offer ``suggestedName`` as the runbridge name to attach as."""
+    assert suggested_name("work/analysis.ipynb") == "analysis"
+    assert suggested_name("python3 5e1c7a1e") == "python3-5e1c7a1e"
+    assert suggested_name("made-in-web-ui") == "made-in-web-ui"
+    assert suggested_name("my notebook.ipynb") == "my-notebook"
+    wire = RemoteSession("k1", "work/nb.ipynb", "", "idle", None, {}).to_wire()
+    assert wire["suggestedName"] == "nb"

@@ -7,7 +7,7 @@ import { errorMessage, RunbridgeApi } from './api';
 import { appPickItems, forwardNotice, OPEN_IN_BROWSER, STOP_FORWARDING } from './core/apps';
 import { CellRunner, documentFor, editorOrWarn, enabledFor } from './cells';
 import { Daemon, DaemonNotFound } from './daemon';
-import { RemotePick, remotePicks, sessionNameFor } from './core/remotePicks';
+import { RemotePick, remotePicks } from './core/remotePicks';
 import { MediaPanels } from './mediaPanel';
 import { OutputTerminals } from './outputTerminal';
 import { RemoteTerminals } from './remoteTerminal';
@@ -221,7 +221,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     const name = await vscode.window.showInputBox({
       title: `runbridge: attach to ${remote.label}`,
       prompt: 'Session name (closing it later lets go of it: it keeps running on the server)',
-      value: sessionNameFor(remote.label),
+      value: remote.suggestedName,
       ignoreFocusOut: true,
       validateInput: (v) => (v.trim() ? undefined : 'a session needs a name'),
     });

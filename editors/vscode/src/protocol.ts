@@ -175,6 +175,8 @@ export interface RemoteSession {
   lastActivity: number | null;
   /** The runbridge session bound to it now. */
   attachedAs: string | null;
+  /** Made by the daemon: the runbridge name a picker offers for it. */
+  suggestedName: string;
   details: Record<string, unknown>;
 }
 

@@ -374,19 +374,8 @@ function M.session(name, profile, image)
   end)
 end
 
---- A vim.ui.select picker over the daemon's sessions, plus "new session…".
---- A runbridge name for a remote session's label: its last path part without the
---- extension, blanks as '-' (the user may change it).
----@param label string
----@return string
-local function name_for(label)
-  local base = label:match('([^/]+)$') or label
-  base = base:gsub('%.[^.]+$', ''):gsub('%s+', '-')
-  return base ~= '' and base or label
-end
-
 --- Binds a runbridge name to a kernel or session that runs on the server (runbridge/openSession
---- with attach), asking the name (default: the label made a name); one already attached is
+--- with attach), asking the name (default: the daemon's suggestedName); one already attached is
 --- made current.
 ---@param entry table a RemoteSession of runbridge/listRemote
 ---@param profile string the profile it was listed on
@@ -400,7 +389,7 @@ function M.attach(entry, profile)
     notify('current session: ' .. entry.attachedAs)
     return
   end
-  vim.ui.input({ prompt = ('runbridge name for %s: '):format(entry.label), default = name_for(entry.label) }, function(name)
+  vim.ui.input({ prompt = ('runbridge name for %s: '):format(entry.label), default = entry.suggestedName }, function(name)
     if not name or vim.trim(name) == '' then
       return
     end

@@ -1,6 +1,6 @@
 // The session picker's "on the server" part: what runbridge/listRemote answered, as
-// picker rows (the daemon made each label and description; this only lays them out),
-// and the runbridge name offered for an entry. No `vscode` import: unit-tested.
+// picker rows (the daemon made each label, description and suggested name; this only lays
+// them out). No `vscode` import: unit-tested.
 
 import { ListRemoteResult, RemoteSession } from '../protocol';
 
@@ -37,12 +37,4 @@ export function remotePicks(listings: ListRemoteResult[]): RemotePick[] {
     });
   }
   return rows;
-}
-
-/** The name offered for an entry: its label's last path part without its extension,
- * blanks as '-' (`work/analysis.ipynb` -> `analysis`). */
-export function sessionNameFor(label: string): string {
-  const last = label.split('/').filter((p) => p !== '').pop() ?? label;
-  const base = last.replace(/\.[^.]+$/, '').trim().replace(/\s+/g, '-');
-  return base !== '' ? base : label;
 }

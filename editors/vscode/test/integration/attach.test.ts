@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { remotePicks, sessionNameFor, SERVER_SEPARATOR } from '../../src/core/remotePicks';
+import { remotePicks, SERVER_SEPARATOR } from '../../src/core/remotePicks';
 import { Daemon, repoRoot, sleep, withDaemon } from './daemon';
 
 const TIMEOUT = 60_000;
@@ -137,7 +137,7 @@ describe('attach to a kernel on the server', { timeout: 180_000 }, () => {
     assert.match(row.description ?? '', /^python3 · \w+ · \d+ connections?/);
     assert.equal(row.profile, 'jup');
 
-    const name = sessionNameFor(row.label);
+    const name = row.remote?.suggestedName ?? '';
     assert.equal(name, 'nb');
     const info = await d.api.openSession({ name, profile: row.profile, attach: kernelId });
     assert.equal(info.attached, true);

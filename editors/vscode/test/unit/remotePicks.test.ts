@@ -1,10 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { remotePicks, sessionNameFor, SERVER_SEPARATOR } from '../../src/core/remotePicks';
+import { remotePicks, SERVER_SEPARATOR } from '../../src/core/remotePicks';
 import { RemoteSession } from '../../src/protocol';
 
 function entry(id: string, label: string, attachedAs: string | null = null): RemoteSession {
-  return { id, label, description: `python3 · idle · ${id}`, state: 'idle', lastActivity: null, attachedAs, details: {} };
+  return { id, label, description: `python3 · idle · ${id}`, state: 'idle', lastActivity: null, attachedAs, suggestedName: id, details: {} };
 }
 
 describe('remotePicks', () => {
@@ -30,12 +30,5 @@ describe('remotePicks', () => {
     ]);
     assert.deepEqual(rows.slice(1).map((r) => r.detail), ['profile jup', 'profile bai']);
     assert.deepEqual(remotePicks([{ profile: 'jup', sessions: [] }]), []);
-  });
-
-  it('offers the label made a name', () => {
-    assert.equal(sessionNameFor('work/analysis.ipynb'), 'analysis');
-    assert.equal(sessionNameFor('python3 5e1c7a1e'), 'python3-5e1c7a1e');
-    assert.equal(sessionNameFor('made-in-web-ui'), 'made-in-web-ui');
-    assert.equal(sessionNameFor('my notebook.ipynb'), 'my-notebook');
   });
 });
