@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,7 @@ class SessionRuntime:
         self.exit_code_on_error = exit_code_on_error
         self.exec_timeout = exec_timeout
         self.km: AsyncKernelManager | None = None
+        self.ipc_dir: Path | None = None
         self.kc: Any = None
         self.lock = asyncio.Lock()  # runs queue FIFO per kernel
         self.runs: dict[str, Run] = {}
@@ -127,7 +130,16 @@ class SessionRuntime:
         return env
 
     async def start(self) -> None:
-        self.km = AsyncKernelManager(kernel_name="python3")
+        # IPC sockets in a folder of its own: TCP ports picked free by jupyter_client can be
+        # taken by another process before the kernel binds them (two test workers start
+        # kernels at once), which kills the kernel at start and with it the session.
+        self.ipc_dir = Path(tempfile.mkdtemp(prefix="bai-kernel-"))
+        self.km = AsyncKernelManager(
+            kernel_name="python3",
+            transport="ipc",
+            ip=str(self.ipc_dir / "k"),
+            connection_file=str(self.ipc_dir / "kernel.json"),
+        )
         await self.km.start_kernel(cwd=str(self.workdir), env=self.env)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -162,6 +174,8 @@ class SessionRuntime:
         if self.km is not None:
             with contextlib.suppress(Exception):
                 await self.km.shutdown_kernel(now=True)
+        if self.ipc_dir is not None:
+            shutil.rmtree(self.ipc_dir, ignore_errors=True)
 
     # -- runs -----------------------------------------------------------------------------
 

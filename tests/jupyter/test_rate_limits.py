@@ -4,13 +4,17 @@ Past 1 MB/s of ``stream`` output (or 1000 IOPub messages/s), averaged over 3 s, 
 Jupyter Server or Kernel Gateway stops forwarding a kernel's output and sends a notice on
 IOPub instead. The run's output then shows that notice and, right after it, runbridge's
 line naming the setting to raise and saying the dropped part is not in the transcript
-either. With the limit raised (either spelling), the same flood arrives whole.
+either. With the limit raised (either spelling), the same flood arrives whole. Below any
+limit, a server that falls too far behind the kernel loses output that no one reports.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,9 +38,17 @@ DATA_FLOOD = (
     "    sys.stdout.flush()\n"
 )
 DATA_FLOOD_BYTES = 128 * CHUNK
-#: 10000 stream messages of 2 bytes.
+#: 10000 stream messages of 2 bytes, at most 2500 a second: 2.5 times the stock limit, and
+#: slow enough for a server on a busy machine to keep up with. A server that falls more than
+#: ZeroMQ's queues (1000 messages at each end of IOPub) behind a faster kernel loses output
+#: with no notice at all (test_a_server_that_falls_behind_loses_output_with_no_notice).
 MESSAGE_FLOOD = (
-    "import sys\nfor _ in range(10000):\n    sys.stdout.write('x\\n')\n    sys.stdout.flush()\n"
+    "import sys, time\n"
+    "for i in range(10000):\n"
+    "    sys.stdout.write('x\\n')\n"
+    "    sys.stdout.flush()\n"
+    "    if i % 50 == 49:\n"
+    "        time.sleep(0.02)\n"
 )
 LINE = "[runbridge] the Jupyter server dropped part of this run's output"
 NOTICES = {
@@ -158,3 +170,60 @@ async def test_with_the_limits_raised_the_flood_arrives_whole(daemon: Daemon, na
         console = daemon.console(result["runId"])
         assert not any(kind == "stderr" for kind, _ in console), console[-3:]
         assert len(daemon.text(result["runId"])) == size
+
+
+def fast_message_flood(count: int, progress: Path) -> str:
+    """``count`` stream messages of 2 bytes, as fast as the kernel can send them; every 500th
+    writes how many were sent to ``progress``."""
+    return (
+        "import sys\n"
+        f"for i in range(1, {count} + 1):\n"
+        "    sys.stdout.write('x\\n')\n"
+        "    sys.stdout.flush()\n"
+        "    if i % 500 == 0:\n"
+        f"        open({str(progress)!r}, 'w').write(str(i))\n"
+    )
+
+
+def sent(progress: Path) -> int:
+    try:
+        return int(progress.read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+async def test_a_server_that_falls_behind_loses_output_with_no_notice(
+    daemon: Daemon, servers: dict[str, ServerProcess], tmp_path: Path
+) -> None:
+    """Below any rate limit, ZeroMQ itself drops IOPub messages once the server falls more
+    than its queues behind the kernel (here: the gateway stopped while the kernel sends
+    20000 messages). Neither the server nor runbridge can see that: the run still ends, with
+    less output and without the rate-limit line, and the next run gets all of its own."""
+    name = "zmq-kernel-gateway"
+    server = servers[name]
+    assert server.proc is not None
+    progress = tmp_path / "sent"
+    count, while_stopped = 30000, 20000
+    task = asyncio.create_task(
+        daemon.request(
+            "runbridge/run",
+            {"session": name, "profile": name, "code": fast_message_flood(count, progress)},
+        )
+    )
+    await daemon.wait_for(lambda: sent(progress) >= 500, timeout=60)
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        at_stop = sent(progress)
+        await daemon.wait_for(lambda: sent(progress) >= at_stop + while_stopped, timeout=60)
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    result = await asyncio.wait_for(task, 60)
+    assert result["status"] == "finished", result
+    received = len(daemon.text(result["runId"]))
+    assert 0 < received < 2 * count, received
+    stderr = "".join(data for kind, data in daemon.console(result["runId"]) if kind == "stderr")
+    assert LINE not in stderr
+    after = await daemon.request(
+        "runbridge/run", {"session": name, "profile": name, "code": "print('calm')"}
+    )
+    assert daemon.text(after["runId"]) == "calm\n"
