@@ -302,17 +302,24 @@ async def test_a_start_cancelled_while_its_post_is_in_flight_deletes_the_late_ke
 async def test_a_start_longer_than_start_timeout_names_the_key(
     daemon: Daemon, enterprise_gateway: EnterpriseGateway
 ) -> None:
-    """``start_timeout`` bounds ``POST /api/kernels``: past it the open fails naming the key.
-    The gateway still starts the kernel, which runbridge cannot know (it has no id)."""
+    """``start_timeout`` bounds the start: past it the open fails naming the key. The gateway
+    still starts the kernel when its POST completes, and runbridge then deletes it."""
     before = kernel_ids(enterprise_gateway)
+    started_before = enterprise_gateway.kernels_started_and_shut_down()[0]
     error = await rpc_error(
         daemon, "runbridge/openSession", {"name": "eg-short", "profile": "eg-short"}
     )
     assert error.code == BACKEND_ERROR, error
     assert "did not start the 'queued' kernel within start_timeout (1 s)" in error.message
     assert "raise start_timeout in the profile" in error.message, error.message
+    assert "runbridge deletes the kernel if the server still starts it" in error.message
     assert enterprise_gateway.url in error.message, error.message
-    # the kernel EG starts anyway (left to its culler); removed here for the other tests
-    late = await daemon.wait_for(lambda: kernel_ids(enterprise_gateway) - before, 15)
-    for kernel in late:
-        enterprise_gateway.api("DELETE", f"/api/kernels/{kernel}")
+    assert kernel_ids(enterprise_gateway) == before  # the POST has not returned
+
+    def late_kernel_deleted() -> bool:
+        started, shut_down = enterprise_gateway.kernels_started_and_shut_down()
+        late = started[len(started_before) :]
+        return bool(late) and set(late) <= set(shut_down)
+
+    await daemon.wait_for(late_kernel_deleted, QUEUED_KERNEL_S + 15)
+    await daemon.wait_for(lambda: kernel_ids(enterprise_gateway) == before, 10)

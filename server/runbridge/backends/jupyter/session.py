@@ -90,6 +90,9 @@ STATUS_TICK_S = 1.0
 #: Kernel starts abandoned while their request was in flight: each deletes the kernel
 #: the server starts anyway (kept here so that the task is not collected).
 _LATE_CLEANUPS: set[asyncio.Task[None]] = set()
+#: How much longer than ``start_timeout`` a start runbridge gave up on is still waited
+#: for, to delete the kernel the server starts in the end.
+LATE_START_S = 600.0
 
 #: Silent setup cell for Python kernels: the session's env, the kernel's cwd.
 _PY_SETUP = "import os as _rb_os\n_rb_os.environ.update({env})\ndel _rb_os\n"
@@ -429,37 +432,45 @@ class JupyterSession:
     ) -> httpx.Response:
         """``POST path`` that starts a kernel, told as a phase of the start.
 
-        When the start is abandoned (the open is cancelled) while the request is in
-        flight, the server starts the kernel anyway: the request is left to finish and
-        what it started is deleted (``delete`` gives the path to ``DELETE`` from the
-        answer's JSON).
+        When the start is abandoned while the request is in flight (the open is cancelled,
+        or ``start_timeout`` passed), the server starts the kernel anyway: the request is
+        left to finish (for up to :data:`LATE_START_S` more) and what it started is deleted
+        (``delete`` gives the path to ``DELETE`` from the answer's JSON).
         """
         self._enter_phase(f"starting a {self.image!r} kernel on {self.client.endpoint}")
+        start_timeout = self.client.config.start_timeout
         post: asyncio.Task[httpx.Response] = asyncio.ensure_future(
             self.client.request(
                 "POST",
                 path,
                 json=body,
                 what=self._what(f"starting a {self.image!r} kernel"),
-                timeout=self.client.config.start_timeout,
+                timeout=start_timeout + LATE_START_S,
             )
         )
         try:
-            return await asyncio.shield(post)
-        except JupyterTimeout as exc:
+            return await asyncio.wait_for(asyncio.shield(post), start_timeout)
+        except TimeoutError:
+            self._abandon(post, delete)
             raise JupyterTimeout(
                 f"the {self.client.where} did not start the {self.image!r} kernel within "
-                f"start_timeout ({self.client.config.start_timeout:g} s) for session "
-                f"{self.name!r}; raise start_timeout in the profile (a gateway on a cluster "
-                "may take minutes; it may still start this kernel, which runbridge cannot "
-                "find again)",
-                **exc.data,
+                f"start_timeout ({start_timeout:g} s) for session {self.name!r}; raise "
+                "start_timeout in the profile (a gateway on a cluster may take minutes; "
+                "runbridge deletes the kernel if the server still starts it)",
+                endpoint=self.client.endpoint,
+                profile=self.client.profile_name,
             ) from None
         except asyncio.CancelledError:
-            cleanup = asyncio.ensure_future(self._delete_late(post, delete))
-            _LATE_CLEANUPS.add(cleanup)
-            cleanup.add_done_callback(_LATE_CLEANUPS.discard)
+            self._abandon(post, delete)
             raise
+
+    def _abandon(
+        self, post: asyncio.Task[httpx.Response], delete: Callable[[Any], str | None]
+    ) -> None:
+        """Leave the start request to finish and delete what it started."""
+        cleanup = asyncio.ensure_future(self._delete_late(post, delete))
+        _LATE_CLEANUPS.add(cleanup)
+        cleanup.add_done_callback(_LATE_CLEANUPS.discard)
 
     async def _delete_late(
         self, post: Awaitable[httpx.Response], delete: Callable[[Any], str | None]
