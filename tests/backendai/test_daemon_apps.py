@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from runbridge.backends.backendai.profile import ENV_PREFIXES
+from tests.as_nobody import as_root, start_as_nobody
 from tests.backendai.daemon_helpers import init_options
 from tests.backendai_emulator import Emulator
 from tests.e2e.conftest import Daemon, start_daemon
@@ -115,6 +116,33 @@ async def test_unknown_app_or_port_names_what_the_session_has(daemon: Daemon) ->
         daemon, "runbridge/openApp", {"session": SESSION, "app": "jupyter", "localPort": 70000}
     )
     assert error_data(error)["field"] == "localPort", error
+
+
+#: An HTTP GET to the port in argv; prints the answer.
+GET_AS_ANOTHER_USER = (
+    "import socket, sys\n"
+    "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=10)\n"
+    "s.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+    "answer = b''\n"
+    "while chunk := s.recv(65536):\n"
+    "    answer += chunk\n"
+    "print(answer.decode())\n"
+)
+
+
+@as_root
+async def test_another_local_user_is_refused_403(daemon: Daemon, emu: Emulator) -> None:
+    opened = await daemon.request("runbridge/openApp", {"session": SESSION, "app": "jupyter"})
+    before = tcpproxy_connects(emu)
+    child = start_as_nobody(GET_AS_ANOTHER_USER, str(opened["localPort"]))
+    out, err = await asyncio.to_thread(child.communicate, None, 30)
+    assert child.returncode == 0, err
+    assert out.startswith("HTTP/1.1 403 Forbidden\n"), out  # (text mode: \r\n read as \n)
+    assert f"app 'jupyter' of session '{SESSION}' to the user who opened it only" in out, out
+    assert tcpproxy_connects(emu) == before  # no websocket opened for it
+    page = await fetch(opened["url"])  # this user still is served
+    assert page.status_code == 200 and f"<h1>{SESSION}:jupyter</h1>" in page.text
+    await daemon.request("runbridge/closeApp", {"appId": opened["appId"]})
 
 
 async def test_a_refused_websocket_is_answered_503(daemon: Daemon, emu: Emulator) -> None:

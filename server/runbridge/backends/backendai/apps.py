@@ -11,8 +11,10 @@
   that the manager closes with an error code before any byte came back (the app's port
   refused it), is answered to the TCP client as a plain ``HTTP/1.1 503`` text naming
   why (the SDK 23.9 forwarder writes its 503 only for a websocket ERROR message, and
-  closes these connections without a byte). ``close`` stops listening and ends every
-  connection.
+  closes these connections without a byte). On Linux a connection from another local
+  user (:func:`runbridge.backends.loopback_peer.peer_uid`) is answered ``HTTP/1.1 403``
+  and closed before any websocket is opened: the forward is its user's alone. ``close``
+  stops listening and ends every connection.
 
 The newer app-proxy flow (``start-service`` + a wsproxy coordinator, manager 25.13 on)
 is not used: the ``tcpproxy`` stream serves 23.09 through 26.x managers.
@@ -24,6 +26,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -33,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 from runbridge.backends.apps import LOOPBACK, ServiceApp
 from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import BackendAIError
+from runbridge.backends.loopback_peer import peer_uid
 from runbridge.errors import BackendError, InvalidParams
 from runbridge.errors import quote as quoted
 
@@ -40,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: How much a connection reads from its TCP client at once (one binary frame at most).
 CHUNK = 64 * 1024
+#: How long a refused client is given to read its answer and close.
+ANSWER_LINGER_S = 5.0
 #: How many characters of an app's name or protocol the manager lists are kept.
 NAME_LIMIT = 80
 
@@ -99,16 +105,21 @@ def pick_app(apps: list[ServiceApp], name: str, port: int | None, session: str) 
     )
 
 
-def unavailable_answer(reason: str) -> bytes:
-    """The plain HTTP 503 a TCP client gets when its websocket fails."""
-    text = f"runbridge could not reach the app: {reason}\n".encode()
+def plain_answer(status: str, text: str) -> bytes:
+    """A plain-text HTTP answer that closes the connection."""
+    body = f"{text}\n".encode()
     head = (
-        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"HTTP/1.1 {status}\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(text)}\r\n"
+        f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
     )
-    return head.encode() + text
+    return head.encode() + body
+
+
+def unavailable_answer(reason: str) -> bytes:
+    """The plain HTTP 503 a TCP client gets when its websocket fails."""
+    return plain_answer("503 Service Unavailable", f"runbridge could not reach the app: {reason}")
 
 
 class TcpProxyForward:
@@ -159,6 +170,13 @@ class TcpProxyForward:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            if not self._own_user(writer):
+                refusal = (
+                    f"runbridge forwards app {self.app!r} of session {self.session!r} "
+                    "to the user who opened it only"
+                )
+                await _answer(reader, writer, plain_answer("403 Forbidden", refusal))
+                return
             try:
                 ws = await self.client.ws_connect(
                     self._path,
@@ -167,9 +185,7 @@ class TcpProxyForward:
                 )
             except BackendAIError as exc:
                 log.info("app %s of session %r: %s", self.app, self.session, exc.message)
-                writer.write(unavailable_answer(exc.message))
-                with contextlib.suppress(OSError):
-                    await writer.drain()
+                await _answer(reader, writer, unavailable_answer(exc.message))
                 return
             try:
                 await _relay(reader, writer, ws)
@@ -185,6 +201,17 @@ class TcpProxyForward:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
+    def _own_user(self, writer: asyncio.StreamWriter) -> bool:
+        """Whether the connection comes from this daemon's user (or no one can say)."""
+        sock = writer.get_extra_info("socket")
+        uid = peer_uid(sock) if sock is not None else None
+        if uid is None or uid == os.geteuid():
+            return True
+        log.warning(
+            "app %s of session %r: refused a connection from uid %d", self.app, self.session, uid
+        )
+        return False
+
     async def close(self) -> None:
         self._closed = True
         server, self._server = self._server, None
@@ -197,6 +224,21 @@ class TcpProxyForward:
         if server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2)
+
+
+async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Write ``data``, end the writing side, and read what the client sent until it closes
+    (at most :data:`ANSWER_LINGER_S`): closing with its request unread would reset the
+    connection, and the client could lose the answer."""
+    with contextlib.suppress(OSError):
+        writer.write(data)
+        if writer.can_write_eof():
+            writer.write_eof()
+        await writer.drain()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ANSWER_LINGER_S):
+                while await reader.read(CHUNK):
+                    pass
 
 
 async def _relay(
