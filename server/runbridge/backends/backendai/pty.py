@@ -25,12 +25,15 @@ import base64
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
 from runbridge.backends.base import TerminalExit, TerminalOutput
-from runbridge.backends.remote.websocket_terminal import Reconnect, WebSocketTerminal
+from runbridge.backends.remote.websocket_terminal import (
+    Reconnect,
+    Reconnected,
+    WebSocketTerminal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +128,7 @@ def reconnector(
     """What a dropped terminal of ``session`` does: ``status()`` (the manager's status of
     the session, None when it has no such session), then ``connect()`` a new stream."""
 
-    async def reconnect() -> Any:
+    async def reconnect() -> Reconnected | str:
         why = "no answer"
         for wait in waits:
             await asyncio.sleep(wait)
@@ -146,18 +149,10 @@ def reconnector(
                 f"\r\n[runbridge] the terminal's connection dropped; reconnected to the "
                 f"shell of session {session!r} (output printed meanwhile is lost)\r\n"
             )
-            return _Reconnected(ws, out)
+            return Reconnected(ws, out)
         return (
             f"\r\n[runbridge] the terminal's connection dropped and could not be made "
             f"again after {len(waits)} tries ({why}): the terminal ends\r\n"
         )
 
     return reconnect
-
-
-class _Reconnected:
-    """A new socket, and the line the terminal shows about it."""
-
-    def __init__(self, ws: ClientConnection, line: str) -> None:
-        self.ws = ws
-        self.line = line

@@ -22,9 +22,10 @@ on Backend.AI). :class:`WebSocketTerminal` is the pump, given the protocol's
   ``on_exit(None)`` (once, whichever comes first);
 * given a ``reconnect`` coroutine, a socket that *drops* (closed with no close frame
   from the server: a lost connection, not the shell's end) is replaced by the one it
-  returns: the terminal's size is sent again and the reader goes on; input typed
-  meanwhile is dropped. When it returns text instead (the session is gone, or it gave
-  up), that text is shown and the terminal ends.
+  returns (:class:`Reconnected`): the terminal's size is sent again, its line shown,
+  and the reader goes on; input typed meanwhile is dropped. When it returns text
+  instead (the session is gone, or it gave up), that text is shown and the terminal
+  ends.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
@@ -44,9 +46,17 @@ from runbridge.backends.base import TerminalExit, TerminalOutput
 
 log = logging.getLogger(__name__)
 
-#: Gives a new socket to a terminal whose socket dropped (or an object with ``ws`` and
-#: ``line``, a line to show), or the text that ends it.
-Reconnect = Callable[[], Awaitable[Any]]
+
+@dataclass(frozen=True)
+class Reconnected:
+    """A new socket for a terminal whose socket dropped, and a line to show about it."""
+
+    ws: Any
+    line: str = ""
+
+
+#: Gives a terminal whose socket dropped a new one, or the text that ends it.
+Reconnect = Callable[[], Awaitable[Reconnected | str]]
 
 
 class Frame(enum.Enum):
@@ -149,12 +159,11 @@ class WebSocketTerminal:
             if isinstance(replacement, str):
                 self._on_output(replacement)
                 break
-            self._ws = getattr(replacement, "ws", replacement)
+            self._ws = replacement.ws
             self._connected.set()
             self._outbox.put_nowait(self._frames.resize(*self._size))
-            line = getattr(replacement, "line", "")
-            if line:
-                self._on_output(line)
+            if replacement.line:
+                self._on_output(replacement.line)
         tail = self._decoder.decode(b"", final=True)
         if tail:
             self._on_output(tail)
