@@ -136,10 +136,10 @@ async def test_one_kernel_for_cli_processes_and_editors_then_close_and_stop(
             assert info["idleSeconds"] == pytest.approx(time.time() - info["lastActivity"], abs=5)
         table = (await arb(env, "sessions")).stdout.splitlines()
         assert table[0].split() == [
-            "NAME", "PROFILE", "BACKEND", "STATE", "RUNS", "IDLE", "FOLLOWING"
+            "NAME", "PROFILE", "BACKEND", "STATE", "RUNS", "IDLE", "FOLLOWING", "OPTIONS"
         ]  # fmt: skip
         row = next(line.split() for line in table if line.startswith("y "))
-        assert row[:5] == ["y", "local", "local", "idle", "2"] and row[6] == "1", table
+        assert row[:5] == ["y", "local", "local", "idle", "2"] and row[6:] == ["1"], table
 
         proc = await arb(env, "close", "-s", "x")
         assert (proc.returncode, proc.stdout) == (0, "session x closed\n"), proc.stderr

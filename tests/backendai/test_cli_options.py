@@ -88,6 +88,12 @@ def test_run_with_option_flags_opens_the_session_with_them(
     assert body["config"]["scalingGroup"] == "gpu" and body["tag"] == "exp-7"
     assert (body["clusterSize"], body["clusterMode"]) == (2, "multi-node")
     assert body["bootstrap_script"] == "echo booted > boot.txt\n"
+    if request.node.callspec.id == "host":  # the host keeps the session: listed with them
+        table = rb(env, "sessions").stdout.splitlines()
+        assert table[0].split()[-1] == "OPTIONS", table
+        row = next(line for line in table if line.startswith(name + " "))
+        summary = "cpu 2 · mem 4g · cuda.shares 0.5 · 2 × multi-node · sg gpu · 2 mounts"
+        assert row.endswith(f"  {summary}"), row
 
 
 def test_a_flag_the_daemon_refuses_names_the_option(

@@ -347,7 +347,7 @@ async def cmd_sessions(args: argparse.Namespace) -> int:
     if not sessions:
         say("no sessions")
         return 0
-    rows = [("NAME", "PROFILE", "BACKEND", "STATE", "RUNS", "IDLE", "FOLLOWING")]
+    rows = [("NAME", "PROFILE", "BACKEND", "STATE", "RUNS", "IDLE", "FOLLOWING", "OPTIONS")]
     for info in sessions:
         idle = info["idleSeconds"]
         rows.append(
@@ -359,6 +359,7 @@ async def cmd_sessions(args: argparse.Namespace) -> int:
                 str(info.get("runs", "")),
                 "-" if idle is None else _duration(idle),
                 str(info.get("followers", "")),
+                str(info.get("summary") or ""),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
