@@ -258,6 +258,22 @@ async def test_a_slow_kernel_start_shows_progress_and_can_be_cancelled(
     assert_secret_nowhere(daemon, [enterprise_gateway.token], messages)
 
 
+async def late_kernel_deleted(
+    daemon: Daemon, gateway: EnterpriseGateway, started_before: list[str], before: set[str]
+) -> None:
+    """Wait until the kernel the gateway started after ``started_before`` (its log's list)
+    was shut down and the gateway lists the kernels of ``before`` again."""
+
+    def deleted() -> bool:
+        started, shut_down = gateway.kernels_started_and_shut_down()
+        late = started[len(started_before) :]
+        return bool(late) and set(late) <= set(shut_down)
+
+    await daemon.wait_for(deleted, QUEUED_KERNEL_S + 15)
+    # (EG logs the shutdown a moment before it drops the kernel from its list)
+    await daemon.wait_for(lambda: kernel_ids(gateway) == before, 10)
+
+
 async def test_a_start_cancelled_while_its_post_is_in_flight_deletes_the_late_kernel(
     daemon: Daemon, enterprise_gateway: EnterpriseGateway
 ) -> None:
@@ -286,15 +302,7 @@ async def test_a_start_cancelled_while_its_post_is_in_flight_deletes_the_late_ke
     with pytest.raises(JsonRpcException) as caught:
         await asyncio.wait_for(opening, QUEUED_KERNEL_S)  # not held until the POST ends
     assert "starting session 'eg-queued' was cancelled" in str(caught.value)
-
-    def late_kernel_deleted() -> bool:
-        started, shut_down = enterprise_gateway.kernels_started_and_shut_down()
-        late = started[len(started_before) :]
-        return bool(late) and set(late) <= set(shut_down)
-
-    await daemon.wait_for(late_kernel_deleted, QUEUED_KERNEL_S + 15)
-    # (EG logs the shutdown a moment before it drops the kernel from its list)
-    await daemon.wait_for(lambda: kernel_ids(enterprise_gateway) == before, 10)
+    await late_kernel_deleted(daemon, enterprise_gateway, started_before, before)
     listed = (await daemon.request("runbridge/listSessions"))["sessions"]
     assert "eg-queued" not in [s["name"] for s in listed]
 
@@ -315,11 +323,4 @@ async def test_a_start_longer_than_start_timeout_names_the_key(
     assert "runbridge deletes the kernel if the server still starts it" in error.message
     assert enterprise_gateway.url in error.message, error.message
     assert kernel_ids(enterprise_gateway) == before  # the POST has not returned
-
-    def late_kernel_deleted() -> bool:
-        started, shut_down = enterprise_gateway.kernels_started_and_shut_down()
-        late = started[len(started_before) :]
-        return bool(late) and set(late) <= set(shut_down)
-
-    await daemon.wait_for(late_kernel_deleted, QUEUED_KERNEL_S + 15)
-    await daemon.wait_for(lambda: kernel_ids(enterprise_gateway) == before, 10)
+    await late_kernel_deleted(daemon, enterprise_gateway, started_before, before)
