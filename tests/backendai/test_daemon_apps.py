@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import tempfile
 from collections.abc import AsyncIterator
@@ -14,11 +13,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from runbridge.backends.backendai.profile import ENV_PREFIXES
 from tests.as_nobody import as_root, start_as_nobody
-from tests.backendai.daemon_helpers import init_options
+from tests.backendai.daemon_helpers import daemon_in, init_options
 from tests.backendai_emulator import Emulator
-from tests.e2e.conftest import Daemon, start_daemon
+from tests.e2e.conftest import Daemon
 from tests.e2e.helpers import error_data, open_session, rpc_error
 
 pytestmark = pytest.mark.timeout(60)
@@ -29,13 +27,7 @@ SESSION = "bai-apps"
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def daemon(emu: Emulator) -> AsyncIterator[Daemon]:
     home = Path(tempfile.mkdtemp(prefix="rb-bai-apps-"))
-    async with contextlib.AsyncExitStack() as stack:
-        with pytest.MonkeyPatch.context() as env:
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
-            options = init_options(emu.url)
-            started = await stack.enter_async_context(start_daemon(home, init_options=options))
+    async with daemon_in(home, init_options(emu.url)) as started:
         await open_session(started, SESSION)
         yield started
 
@@ -205,14 +197,7 @@ async def test_local_sessions_have_no_apps(daemon: Daemon) -> None:
 
 
 async def test_the_daemons_exit_ends_its_forwards(emu: Emulator, tmp_path: Path) -> None:
-    async with contextlib.AsyncExitStack() as stack:
-        with pytest.MonkeyPatch.context() as env:
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
-            own = await stack.enter_async_context(
-                start_daemon(tmp_path / "home", init_options=init_options(emu.url))
-            )
+    async with daemon_in(tmp_path / "home", init_options(emu.url)) as own:
         await open_session(own, "bai-apps-exit")
         opened = await own.request("runbridge/openApp", {"session": "bai-apps-exit", "app": "ttyd"})
         assert opened["url"].startswith("tcp://127.0.0.1:")

@@ -12,7 +12,6 @@ file), and a daemon that exits lets go of what it attached even with ``keep_sess
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,24 +21,20 @@ import pytest
 import pytest_asyncio
 
 from runbridge.backends.backendai.client import BackendAIClient
-from runbridge.backends.backendai.profile import ENV_PREFIXES, BackendAIProfile
-from tests.backendai.daemon_helpers import ACCESS_KEY, IMAGE, SECRET_KEY, init_options, profile
+from runbridge.backends.backendai.profile import BackendAIProfile
+from tests.backendai.daemon_helpers import (
+    ACCESS_KEY,
+    IMAGE,
+    SECRET_KEY,
+    daemon_in,
+    init_options,
+    profile,
+)
 from tests.backendai_emulator import Emulator
-from tests.e2e.conftest import Daemon, start_daemon
+from tests.e2e.conftest import Daemon
 from tests.e2e.helpers import error_data, open_session, rpc_error
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@contextlib.asynccontextmanager
-async def daemon_in(home: Path, options: dict[str, Any]) -> AsyncIterator[Daemon]:
-    async with contextlib.AsyncExitStack() as stack:
-        with pytest.MonkeyPatch.context() as env:  # the daemon's environment: no SDK keys
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
-            started = await stack.enter_async_context(start_daemon(home, init_options=options))
-        yield started
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -29,13 +29,14 @@ from aiohttp import web
 from lsprotocol import types
 
 from runbridge.backends.backendai.client import BackendAIClient
-from runbridge.backends.backendai.profile import ENV_PREFIXES, BackendAIProfile
+from runbridge.backends.backendai.profile import BackendAIProfile
 from tests.backendai.daemon_helpers import (
     ACCESS_KEY,
     IMAGE,
     OTHER_IMAGE,
     SECRET_KEY,
     WRONG_SECRET,
+    daemon_in,
     free_port,
     init_options,
     profile,
@@ -66,12 +67,7 @@ async def daemon(emu: Emulator) -> AsyncIterator[Daemon]:
         badkey=profile(emu.url, secret_key=WRONG_SECRET),
         nokey={"type": "backendai", "endpoint": emu.url, "access_key": ACCESS_KEY},
     )
-    async with contextlib.AsyncExitStack() as stack:
-        with pytest.MonkeyPatch.context() as env:  # the daemon's environment: no SDK keys
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
-            started = await stack.enter_async_context(start_daemon(home, init_options=options))
+    async with daemon_in(home, options) as started:
         yield started
 
 

@@ -24,12 +24,19 @@ from typing import Any
 
 import pytest
 
-from runbridge.backends.backendai.profile import ENV_PREFIXES
-from tests.backendai.daemon_helpers import ACCESS_KEY, IMAGE, SECRET_KEY, profile
+from tests.backendai.daemon_helpers import (
+    ACCESS_KEY,
+    IMAGE,
+    SDK_KEY_VARIABLES,
+    SECRET_KEY,
+    daemon_in,
+    profile,
+    without_sdk_keys,
+)
 from tests.backendai_emulator import Emulator
 from tests.backendai_emulator.server import TERMINAL, Session
 from tests.conftest import PYTHON, isolated_env
-from tests.e2e.conftest import Daemon, start_daemon, start_run
+from tests.e2e.conftest import Daemon, start_run
 from tests.e2e.helpers import open_session
 from tests.e2e.host import Host
 
@@ -41,12 +48,7 @@ async def daemon_on(emu: Emulator, home: Path, **settings: Any) -> AsyncIterator
     """A daemon whose profile ``bai`` (the default) is on ``emu``; it exits (``shutdown`` +
     ``exit``) when the block ends, unless the test ended it before."""
     options = {"profiles": {"bai": profile(emu.url, **settings)}, "profile": "bai"}
-    async with contextlib.AsyncExitStack() as stack:
-        with pytest.MonkeyPatch.context() as env:  # the daemon's environment: no SDK keys
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
-            daemon = await stack.enter_async_context(start_daemon(home, init_options=options))
+    async with daemon_in(home, options) as daemon:
         yield daemon
 
 
@@ -210,10 +212,7 @@ async def test_the_host_keeps_them_past_its_clients_and_its_exit(
     write_config(home, emu)
     hosts: list[Host] = []
     try:
-        with pytest.MonkeyPatch.context() as env:  # the host's environment: no SDK keys
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
+        with without_sdk_keys():  # the host's environment
             hosts.append(first := Host(home, linger=1))
         client = await first.client()
         result = await client.run(name, "kept = 3")
@@ -256,9 +255,8 @@ async def test_runbridge_run_in_a_shell_keeps_the_session_for_the_next_command(
     home = tmp_path / "home"
     write_config(home, emu)
     env = isolated_env(home)
-    for prefix in ENV_PREFIXES:
-        for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-            env.pop(prefix + key, None)
+    for name in SDK_KEY_VARIABLES:
+        env.pop(name, None)
 
     async def rb(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(

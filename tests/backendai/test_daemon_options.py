@@ -4,7 +4,6 @@ before anything is sent, conflicts on reopen, the manager's own refusals."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import tempfile
 from collections.abc import AsyncIterator
@@ -15,10 +14,10 @@ import pytest
 import pytest_asyncio
 
 from runbridge.backends.backendai.client import BackendAIClient
-from runbridge.backends.backendai.profile import ENV_PREFIXES, BackendAIProfile
-from tests.backendai.daemon_helpers import ACCESS_KEY, SECRET_KEY, init_options, profile
+from runbridge.backends.backendai.profile import BackendAIProfile
+from tests.backendai.daemon_helpers import ACCESS_KEY, SECRET_KEY, daemon_in, init_options, profile
 from tests.backendai_emulator import Emulator
-from tests.e2e.conftest import Daemon, start_daemon
+from tests.e2e.conftest import Daemon
 from tests.e2e.helpers import error_data, open_session, rpc_error
 
 pytestmark = pytest.mark.timeout(60)
@@ -48,12 +47,7 @@ async def daemon(emu: Emulator) -> AsyncIterator[Daemon]:
         boot=profile(emu.url, bootstrap_script=str(script), mounts=[{"name": "scratch"}]),
         loc={"type": "local"},
     )
-    async with contextlib.AsyncExitStack() as stack:
-        with pytest.MonkeyPatch.context() as env:
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
-            started = await stack.enter_async_context(start_daemon(home, init_options=options))
+    async with daemon_in(home, options) as started:
         yield started
 
 

@@ -4,7 +4,6 @@ websocket drops ends ``failed`` saying it cannot be resumed, and the session goe
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,10 +11,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from runbridge.backends.backendai.profile import ENV_PREFIXES
-from tests.backendai.daemon_helpers import init_options
+from tests.backendai.daemon_helpers import daemon_in, init_options
 from tests.backendai_emulator import Emulator
-from tests.e2e.conftest import Daemon, start_daemon, start_run
+from tests.e2e.conftest import Daemon, start_run
 from tests.e2e.helpers import open_session, screen, type_in, wait_text
 
 pytestmark = pytest.mark.timeout(60)
@@ -24,13 +22,7 @@ pytestmark = pytest.mark.timeout(60)
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def daemon(emu: Emulator) -> AsyncIterator[Daemon]:
     home = Path(tempfile.mkdtemp(prefix="rb-bai-reconnect-"))
-    async with contextlib.AsyncExitStack() as stack:
-        with pytest.MonkeyPatch.context() as env:
-            for prefix in ENV_PREFIXES:
-                for key in ("ENDPOINT", "ACCESS_KEY", "SECRET_KEY"):
-                    env.delenv(prefix + key, raising=False)
-            options = init_options(emu.url)
-            started = await stack.enter_async_context(start_daemon(home, init_options=options))
+    async with daemon_in(home, init_options(emu.url)) as started:
         yield started
 
 
