@@ -121,6 +121,14 @@ class HubProcess(ServerProcess):
         self.hub_port = free_port()
         self.proxy_api_port = free_port()
         self.config_path = base / "jupyterhub_config.py"
+
+    def pick_ports(self) -> None:
+        super().pick_ports()
+        self.hub_port = free_port()
+        self.proxy_api_port = free_port()
+
+    def _write_config(self) -> None:
+        base = self.base
         jupyter = base / "jupyter"
         environment = {
             "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
@@ -157,6 +165,10 @@ class HubProcess(ServerProcess):
     def start(self, timeout: float = 60.0) -> str:
         check_installed()
         return super().start(timeout)
+
+    def _start(self, timeout: float) -> str:
+        self._write_config()  # with the ports of this attempt
+        return super()._start(timeout)
 
     # -- the hub's REST API, as an administrator (the service token) ---------------------
     def hub_api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:

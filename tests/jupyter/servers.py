@@ -69,6 +69,10 @@ def _kill_all(procs: list[psutil.Process]) -> None:
     psutil.wait_procs(procs, timeout=5)
 
 
+class PortTaken(RuntimeError):
+    """The server could not listen: its port was in use."""
+
+
 class ServerProcess:
     """A server subprocess that can be killed and started again on the same port."""
 
@@ -93,6 +97,8 @@ class ServerProcess:
         self.stock_rate_limits = stock_rate_limits
         self.base = base
         self.port = port or free_port()
+        #: The port was picked here (free a moment ago): another may be picked if it is taken.
+        self.port_picked = port is None
         self.token = token or secrets.token_hex(24)
         self.root = base / "root"
         self.home = base / "home"
@@ -133,7 +139,24 @@ class ServerProcess:
 
     # -- life ------------------------------------------------------------------------------
     def start(self, timeout: float = START_TIMEOUT) -> str:
-        """Start the server and wait until it answers ``GET /api``; returns its URL."""
+        """Start the server and wait until it answers ``GET /api``; returns its URL.
+
+        A port picked here can be taken by another process (another test worker's kernel)
+        before the server binds it: the first start then tries again on a new port, up to
+        three times. Later starts keep the port (a killed server comes back at its URL)."""
+        may_move = self.port_picked and self.starts == 0
+        for _ in range(2 if may_move else 0):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                self.pick_ports()
+        return self._start(timeout)
+
+    def pick_ports(self) -> None:
+        """Free ports again, for a first start whose port was taken."""
+        self.port = free_port()
+
+    def _start(self, timeout: float) -> str:
         if self.running:
             return self.url
         self.starts += 1
@@ -153,9 +176,14 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.kind} exited with code {self.proc.returncode} while starting:\n"
-                    f"{self.log_tail()}"
+                tail = self.log_tail()
+                error = (
+                    PortTaken
+                    if "already in use" in tail.rsplit("=== start", 1)[-1]
+                    else RuntimeError
+                )
+                raise error(
+                    f"{self.kind} exited with code {self.proc.returncode} while starting:\n{tail}"
                 )
             with contextlib.suppress(OSError):
                 status, _ = http("GET", f"{self.url}{self.ready_path}", self.token, timeout=2)
