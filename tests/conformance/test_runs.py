@@ -227,7 +227,7 @@ async def test_interrupt_stops_a_sleep(target: Target) -> None:
     info = await daemon.request("runbridge/interrupt", {"session": name})
     assert info["name"] == name
     result = await asyncio.wait_for(task, 10)
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 8  # the interrupt ended it, not the 60 s sleep
     assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
     assert daemon.text(result["runId"]) == "started\n"
     after = await daemon.run("print(y)", session=name)
@@ -252,7 +252,7 @@ async def test_timeout_option_gives_exec_timeout(target: Target) -> None:
     assert (result["status"], result["exitCode"]) == ("exec-timeout", 124), result
     # one wording on every backend
     assert result["message"] == "the run exceeded its timeout of 0.5 s and was interrupted"
-    assert 0.5 <= elapsed < 3.0, elapsed
+    assert 0.5 <= elapsed < 8, elapsed  # the timeout ended it, not the 30 s sleep
     assert daemon.text(result["runId"]) == "tick\n"
     after = await daemon.run("print('alive')", session=name)
     assert (after["status"], daemon.text(after["runId"])) == ("finished", "alive\n"), after
@@ -279,8 +279,8 @@ async def test_cancel_request_interrupts_the_run(target: Target) -> None:
         await asyncio.wait_for(future, 10)
     assert caught.value.code == REQUEST_CANCELLED, caught.value
     # the run itself ends (interrupted) and the session goes back to idle
-    await daemon.wait_for(lambda: states_of(daemon, name).count("idle") > idle_before, 5)
-    assert time.monotonic() - t0 < 2.0
+    await daemon.wait_for(lambda: states_of(daemon, name).count("idle") > idle_before, 8)
+    assert time.monotonic() - t0 < 8  # the cancel ended it, not the 60 s sleep
     assert states_of(daemon, name)[-1] == "idle"
     # output from before the interrupt was delivered, and nothing after it
     assert daemon.text(run_id) == "started\n"
