@@ -38,6 +38,10 @@ class HubProfile:
     spawn_timeout: float = DEFAULT_SPAWN_TIMEOUT
 
 
+#: What a server or hub URL with a query is told (a copied URL may hold the token).
+TOKEN_IN_QUERY = "must not have a query or fragment (put the token in token_env or token)"
+
+
 def read_hub_profile(reader: ProfileReader) -> HubProfile | None:
     """The hub settings of the profile, or None when it has no ``hub_url``.
 
@@ -59,26 +63,20 @@ def read_hub_profile(reader: ProfileReader) -> HubProfile | None:
         raise reader.error(
             "token_env", "is not set: JupyterHub's API needs a token (token_env or token)"
         )
-    value = settings["hub_url"]
-    if not isinstance(value, str) or not value.strip():
-        raise reader.error("hub_url", "must be a non-empty string")
-    parts = reader.http_url(
-        "hub_url",
-        value.strip(),
-        query_problem="must not have a query or fragment (put the token in token_env or token)",
-    )
-    path = parts.path.rstrip("/")
-    cut = (path + "/").find("/hub/")  # a copied http://host/hub/home
-    if cut != -1:
-        path = path[:cut]
     return HubProfile(
-        url=f"{parts.scheme}://{parts.netloc}{path}",
+        url=reader.base_url("hub_url", _hub_cut, query_problem=TOKEN_IN_QUERY),
         user=_name(reader, "user"),
         server_name=_name(reader, "server_name") or "",
         spawn_timeout=reader.seconds(
             "spawn_timeout", settings.get("spawn_timeout", DEFAULT_SPAWN_TIMEOUT)
         ),
     )
+
+
+def _hub_cut(path: str) -> str:
+    """The hub's base path from a copied page's (``http://host/hub/home``)."""
+    cut = (path + "/").find("/hub/")
+    return path if cut == -1 else path[:cut]
 
 
 def _name(reader: ProfileReader, key: str) -> str | None:

@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runbridge import paths
-from runbridge.backends.jupyter.hub_profile import HubProfile, read_hub_profile
+from runbridge.backends.jupyter.hub_profile import TOKEN_IN_QUERY, HubProfile, read_hub_profile
 from runbridge.backends.remote.profile import ProfileReader
 from runbridge.config import Profile
 
@@ -128,28 +128,23 @@ def _config_readable_by_others() -> bool:
     return bool(mode & (stat.S_IRGRP | stat.S_IROTH))
 
 
+def _page_cut(path: str) -> str:
+    """A server's base path from a copied page's (``/lab``, ``/tree``, ``/api``)."""
+    for suffix in ("/lab", "/tree", "/api"):
+        if path.endswith(suffix):
+            return path[: -len(suffix)]
+    return path
+
+
 class _Reader(ProfileReader):
     def __init__(self, profile: Profile, environ: Mapping[str, str]) -> None:
         super().__init__(profile, environ, "jupyter")
 
     def url(self) -> str:
-        value = self.settings.get("url")
-        if value is None:
+        if self.settings.get("url") is None:
             raise self.error("url", "is not set: set url to the server's address")
-        if not isinstance(value, str) or not value.strip():
-            raise self.error("url", "must be a non-empty string")
         # e.g. a copied "http://host:8888/lab?token=..." (never echo it: it holds the token)
-        parts = self.http_url(
-            "url",
-            value.strip(),
-            query_problem="must not have a query or fragment (put the token in token_env or token)",
-        )
-        path = parts.path.rstrip("/")
-        for suffix in ("/lab", "/tree", "/api"):
-            if path.endswith(suffix):
-                path = path[: -len(suffix)]
-                break
-        return f"{parts.scheme}://{parts.netloc}{path}"
+        return self.base_url("url", _page_cut, query_problem=TOKEN_IN_QUERY)
 
     def token(self) -> tuple[str, str]:
         env_name = self.settings.get("token_env")

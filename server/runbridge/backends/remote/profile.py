@@ -9,7 +9,7 @@ the key (and, when given, where the value came from: ``(endpoint in the profile)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -84,3 +84,13 @@ class ProfileReader:
         if parts.query or parts.fragment:
             raise self.error(key, f"{query_problem}{_from(where)}")
         return parts
+
+    def base_url(self, key: str, trim: Callable[[str], str], *, query_problem: str) -> str:
+        """The setting ``key`` (present) as a base URL: a non-empty string, a valid
+        :meth:`http_url`, its path without the trailing ``/`` and what ``trim`` cuts off
+        (e.g. a copied page's ``/lab``)."""
+        value = self.settings[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, "must be a non-empty string")
+        parts = self.http_url(key, value.strip(), query_problem=query_problem)
+        return f"{parts.scheme}://{parts.netloc}{trim(parts.path.rstrip('/'))}"
