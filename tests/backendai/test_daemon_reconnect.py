@@ -47,44 +47,36 @@ async def test_terminal_reconnects_to_the_same_shell(daemon: Daemon, emu: Emulat
     await daemon.request("runbridge/closeSession", {"name": session})
 
 
-async def test_terminal_of_a_session_gone_ends_saying_so(daemon: Daemon, emu: Emulator) -> None:
-    session = "bai-goneterm"
+@pytest.mark.parametrize(
+    ("session", "status", "ending", "timeout"),
+    [
+        # the manager is terminating the session when the terminal's connection drops
+        (
+            "bai-goneterm",
+            "TERMINATING",
+            "session 'bai-goneterm' is TERMINATING on the manager: the terminal ends",
+            15,
+        ),
+        # the session is there but not running: every new stream is refused (409)
+        ("bai-noreterm", "RESTARTING", "could not be made again after 5 tries", 20),
+    ],
+)
+async def test_a_terminal_that_cannot_reconnect_ends_saying_why(
+    daemon: Daemon, emu: Emulator, session: str, status: str, ending: str, timeout: float
+) -> None:
     await open_session(daemon, session)
     tid = (await daemon.request("runbridge/openTerminal", {"session": session}))["terminalId"]
     type_in(daemon, tid, "echo up-$((1+1))\n")
     await wait_text(daemon, tid, "up-2")
-    # the manager is terminating the session when the terminal's connection drops
     (remote,) = [s for s in emu.sessions.values() if s.name == session]
-    remote.set_status("TERMINATING")
+    remote.set_status(status)
     try:
         assert emu.drop_websockets(session, ["pty"]) == 1
-        await daemon.wait_for(lambda: tid in daemon.terminal_exits, timeout=15)
-    finally:
-        remote.set_status("RUNNING")
-    assert "session 'bai-goneterm' is TERMINATING on the manager: the terminal ends" in screen(
-        daemon, tid
-    )
-    await daemon.request("runbridge/closeSession", {"name": session})
-
-
-async def test_terminal_that_cannot_reconnect_ends_after_five_tries(
-    daemon: Daemon, emu: Emulator
-) -> None:
-    session = "bai-noreterm"
-    await open_session(daemon, session)
-    tid = (await daemon.request("runbridge/openTerminal", {"session": session}))["terminalId"]
-    type_in(daemon, tid, "echo up-$((2+2))\n")
-    await wait_text(daemon, tid, "up-4")
-    # the session is there but not running: every new stream is refused (409)
-    (remote,) = [s for s in emu.sessions.values() if s.name == session]
-    remote.set_status("RESTARTING")
-    try:
-        assert emu.drop_websockets(session, ["pty"]) == 1
-        await daemon.wait_for(lambda: tid in daemon.terminal_exits, timeout=20)
+        await daemon.wait_for(lambda: tid in daemon.terminal_exits, timeout=timeout)
     finally:
         remote.set_status("RUNNING")
     text = screen(daemon, tid)
-    assert "could not be made again after 5 tries" in text and "RESTARTING" in text, text
+    assert ending in text and status in text, text
     await daemon.request("runbridge/closeSession", {"name": session})
 
 
