@@ -109,6 +109,15 @@ def progress_ended(daemon: Daemon, token: str) -> bool:
     return bool(reports) and isinstance(reports[-1], types.WorkDoneProgressEnd)
 
 
+def progress_messages(daemon: Daemon, token: str) -> list[str]:
+    """The messages of the ``$/progress`` reports of ``token`` so far."""
+    return [
+        r.message
+        for r in daemon.client.progress_reports.get(token, [])
+        if isinstance(r, types.WorkDoneProgressReport) and r.message
+    ]
+
+
 def check_progress(daemon: Daemon, token: str) -> list[int]:
     """One begin, reports of rising percentages ending at 100, one end; the percentages."""
     reports = daemon.client.progress_reports[token]

@@ -23,7 +23,14 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.e2e.conftest import Daemon, start_daemon, start_run
-from tests.e2e.helpers import error_data, open_session, progress_ended, rpc_error, states_of
+from tests.e2e.helpers import (
+    error_data,
+    open_session,
+    progress_ended,
+    progress_messages,
+    rpc_error,
+    states_of,
+)
 from tests.jupyter.conftest import profile
 from tests.jupyter.helpers import assert_secret_nowhere
 from tests.jupyter.servers import EG_USER, QUEUED_KERNEL_S, SLOW_KERNEL_S, EnterpriseGateway, http
@@ -199,14 +206,6 @@ async def test_bad_kernel_env_is_a_config_error_naming_the_key(
         result["runId"]
     )
     await daemon.request("runbridge/closeSession", {"name": "eg-number"})
-
-
-def progress_messages(daemon: Daemon, token: str) -> list[str]:
-    return [
-        r.message
-        for r in daemon.client.progress_reports.get(token, [])
-        if isinstance(r, types.WorkDoneProgressReport) and r.message
-    ]
 
 
 async def test_a_slow_kernel_start_shows_progress_and_can_be_cancelled(

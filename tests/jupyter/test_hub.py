@@ -24,7 +24,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.e2e.conftest import Daemon, start_daemon
-from tests.e2e.helpers import progress_ended, rpc_error
+from tests.e2e.helpers import progress_ended, progress_messages, rpc_error
 from tests.jupyter.conftest import WRONG_TOKEN
 from tests.jupyter.helpers import assert_secret_nowhere
 from tests.jupyter.hub_process import SPAWN_FAILURE, HubProcess
@@ -93,12 +93,7 @@ async def open_watched(
         "runbridge/openSession", {"name": name, "profile": profile, "workDoneToken": token}
     )
     await daemon.wait_for(functools.partial(progress_ended, daemon, token), timeout=10)
-    return info, hub_part(all_messages(daemon, token))
-
-
-def all_messages(daemon: Daemon, token: str) -> list[str]:
-    reports = daemon.client.progress_reports[token]
-    return [r.message for r in reports if isinstance(r, types.WorkDoneProgressReport) and r.message]
+    return info, hub_part(progress_messages(daemon, token))
 
 
 #: How the jupyter backend tells its own kernel start (after the hub's part).
@@ -137,7 +132,7 @@ async def test_open_starts_the_stopped_server_showing_the_hubs_progress(
     assert messages.index("Server requested (0%)") < messages.index("Spawning server... (50%)")
     assert messages[-1] == "Server ready at /user/alice/ (100%)", messages
     # then the session's kernel start on that server, in the same progress
-    kernel = all_messages(daemon, "tok-hub-main")[len(messages) :]
+    kernel = progress_messages(daemon, "tok-hub-main")[len(messages) :]
     assert kernel and kernel[-1].startswith("kernel ") and "/user/alice" in kernel[-1], kernel
     # ... which are the session's backendStatus while it starts, too
     statuses = [s.get("backendStatus") for s in daemon.states if s["name"] == "h-main"]
