@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -104,7 +105,17 @@ async def test_list_attach_detach_reattach_destroy(daemon: Daemon, emu: Emulator
     assert info["created"] is False and info["attached"] is True
     assert info["remoteId"] == web_id and info["image"] == IMAGE and info["state"] == "idle"
     assert (await daemon.run("x = 41", "ui"))["status"] == "finished"
-    # runs go to the session by its id, never by runbridge's name
+    # and its apps, forwarded as for a session of runbridge's own
+    names = [
+        a["name"] for a in (await daemon.request("runbridge/listApps", {"session": "ui"}))["apps"]
+    ]
+    assert "jupyter" in names, names
+    opened = await daemon.request("runbridge/openApp", {"session": "ui", "app": "jupyter"})
+    async with httpx.AsyncClient(timeout=10) as http:
+        page = await http.get(opened["url"])
+    assert page.status_code == 200, page.text
+    await daemon.request("runbridge/closeApp", {"appId": opened["appId"]})
+    # runs and apps go to the session by its id, never by runbridge's name
     paths = [r["path"] for r in emu.requests_log]
     assert not any("/session/ui" in p for p in paths), paths
     again = await open_session(daemon, "ui", attach=web_id)  # the same id: reused

@@ -50,11 +50,14 @@ ANSWER_LINGER_S = 5.0
 NAME_LIMIT = 80
 
 
-async def list_apps(client: BackendAIClient, session: str) -> list[ServiceApp]:
-    """The session's service ports, in the manager's order."""
+async def list_apps(
+    client: BackendAIClient, session: str, *, ref: str | None = None
+) -> list[ServiceApp]:
+    """The service ports of ``session`` (addressed by ``ref``, its id when attached, else
+    its name), in the manager's order."""
     response = await client.request(
         "GET",
-        f"/stream/session/{quote(session, safe='')}/apps",
+        f"/stream/session/{quote(ref or session, safe='')}/apps",
         what=f"listing the apps of session {session!r}",
         session=session,
     )
@@ -126,7 +129,13 @@ class TcpProxyForward:
     """One app forwarded to ``127.0.0.1:local_port`` (implements :class:`AppForward`)."""
 
     def __init__(
-        self, client: BackendAIClient, session: str, app: ServiceApp, port: int | None
+        self,
+        client: BackendAIClient,
+        session: str,
+        app: ServiceApp,
+        port: int | None,
+        *,
+        ref: str | None = None,
     ) -> None:
         self.client = client
         self.session = session
@@ -140,7 +149,7 @@ class TcpProxyForward:
         query: dict[str, Any] = {"app": app.name}
         if port is not None:
             query["port"] = port
-        self._path = f"/stream/session/{quote(session, safe='')}/tcpproxy?{urlencode(query)}"
+        self._path = f"/stream/session/{quote(ref or session, safe='')}/tcpproxy?{urlencode(query)}"
 
     async def start(self, local_port: int | None) -> None:
         """Listen on ``127.0.0.1:local_port`` (a free port when None)."""

@@ -571,12 +571,12 @@ class BackendAISession:
 
     # -- apps (service ports) ----------------------------------------------------------
     async def list_apps(self) -> list[ServiceApp]:
-        """``GET /stream/session/{name}/apps``."""
-        return await apps.list_apps(self.client, self.name)
+        """``GET /stream/session/{ref}/apps``."""
+        return await apps.list_apps(self.client, self.name, ref=self.ref)
 
     async def open_app(self, app: str, local_port: int | None, port: int | None) -> AppForward:
         """Forward ``app`` to ``127.0.0.1:local_port`` through the manager's TCP proxy."""
         chosen = apps.pick_app(await self.list_apps(), app, port, self.name)
-        forward = apps.TcpProxyForward(self.client, self.name, chosen, port)
+        forward = apps.TcpProxyForward(self.client, self.name, chosen, port, ref=self.ref)
         await forward.start(local_port)
         return forward
