@@ -64,6 +64,7 @@ async def daemon(hub: HubProcess, alice_token: str) -> AsyncIterator[Daemon]:
         "hub-crash": prof(server_name="crash1"),
         "hub-slow": prof(server_name="slow1", spawn_timeout=2),
         "hub-cancel": prof(server_name="slow2"),
+        "hub-list": prof(server_name="list1"),
         "hub-down": {
             "type": "jupyter",
             "hub_url": f"http://127.0.0.1:{free_port()}/",
@@ -194,6 +195,25 @@ async def test_a_named_server(daemon: Daemon, hub: HubProcess) -> None:
     assert model is not None and model["ready"] is True
     await daemon.request("runbridge/closeSession", {"name": "h-named"})
     hub.stop_server("alice", "work")
+
+
+async def test_list_remote_lists_the_kernels_of_the_users_server_without_starting_it(
+    daemon: Daemon, hub: HubProcess, alice_token: str
+) -> None:
+    params = {"profile": "hub-list"}
+    assert (await daemon.request("runbridge/listRemote", params))["sessions"] == []
+    assert hub.server_model("alice", "list1") is None  # not started by the listing
+    hub.hub_api("POST", "/users/alice/servers/list1")  # started elsewhere
+    await daemon.wait_for(lambda: (hub.server_model("alice", "list1") or {}).get("ready"), 30)
+    try:
+        status, kernel = http(
+            "POST", f"{hub.url}/user/alice/list1/api/kernels", alice_token, {"name": "python3"}
+        )
+        assert status == 201, kernel
+        listed = (await daemon.request("runbridge/listRemote", params))["sessions"]
+        assert [s["id"] for s in listed] == [kernel["id"]], listed
+    finally:
+        hub.stop_server("alice", "list1")
 
 
 async def test_a_start_in_progress_elsewhere_is_followed(daemon: Daemon, hub: HubProcess) -> None:

@@ -92,7 +92,10 @@ class JupyterBackend:
         )
 
     async def list_remote(self) -> list[RemoteSession]:
-        """The server's kernels (:mod:`.remote`), runbridge's own marked."""
+        """The server's kernels (:mod:`.remote`), runbridge's own marked; on a hub profile,
+        those of the user's server when it runs (none when it does not: it is not started)."""
+        if self.hub is not None and not await self.hub.find_running():
+            return []
         return await remote.list_kernels(self.client, self._store or KernelStore())
 
     async def check(self, image: str | None) -> str:

@@ -515,12 +515,25 @@ class HubServer:
             return f"{head}; {self._server(user)} is not running (opening a session starts it)"
         if not model.get("ready"):
             return f"{head}; {self._server(user)} is starting"
+        await self._point_at(model, user)
+        return f"{head}; {self._server(user)} is running: {await check_server()}"
+
+    async def find_running(self) -> bool:
+        """Whether the user's server runs and is ready (then the client points at it);
+        nothing is started."""
+        user = await self.user()
+        model = await self.server_model(user)
+        if model is None or not model.get("ready"):
+            return False
+        await self._point_at(model, user)
+        return True
+
+    async def _point_at(self, model: dict[str, Any], user: str) -> None:
         async with self._lock:
             url = self._base_url(model.get("url"), user)
             if self.url != url:
                 self.client.rebase(url)
                 self.url = url
-        return f"{head}; {self._server(user)} is running: {await check_server()}"
 
     async def aclose(self) -> None:
         await self.api.aclose()
