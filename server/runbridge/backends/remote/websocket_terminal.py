@@ -111,9 +111,6 @@ class WebSocketTerminal:
         self._ended = False
         self._reconnect = reconnect
         self._size = (24, 80)
-        #: Set while a socket is up (cleared while a dropped one is being replaced).
-        self._connected = asyncio.Event()
-        self._connected.set()
 
     @property
     def exited(self) -> bool:
@@ -154,13 +151,11 @@ class WebSocketTerminal:
     # -- internals -----------------------------------------------------------------
     async def _read(self) -> None:
         while not await self._pump() and self._reconnect is not None:
-            self._connected.clear()
             replacement = await self._reconnect()
             if isinstance(replacement, str):
                 self._on_output(replacement)
                 break
             self._ws = replacement.ws
-            self._connected.set()
             self._outbox.put_nowait(self._frames.resize(*self._size))
             if replacement.line:
                 self._on_output(replacement.line)
@@ -197,13 +192,13 @@ class WebSocketTerminal:
     async def _write(self) -> None:
         while True:
             frame = await self._outbox.get()
-            await self._connected.wait()
             try:
                 await self._ws.send(frame)
             except ConnectionClosed:
                 if self._reconnect is None:
                     return
-                # dropped: the reader replaces the socket; this frame is lost
+                # dropped: the reader replaces the socket; this frame (input typed
+                # meanwhile, a resize, a ping) is lost
 
     async def _keepalive(self, frame: str, interval: float) -> None:
         while True:
