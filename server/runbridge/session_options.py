@@ -27,7 +27,8 @@ __all__ = [
     "parse_session_options",
 ]
 
-#: Where Backend.AI mounts a vfolder without a target, and what a relative target is under.
+#: The session's work folder in the container (uploads land here; cwd of runs), where
+#: Backend.AI mounts a vfolder without a target, and what a relative target is under.
 WORKDIR: Final = "/home/work"
 CLUSTER_MODES: Final = ("single-node", "multi-node")
 #: A resource slot's name: letters, digits, ``.``, ``_``, ``-`` (``cpu``, ``cuda.shares``).

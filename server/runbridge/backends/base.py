@@ -164,8 +164,7 @@ class Backend(Protocol):
         ``on_state`` gets runbridge states; ``on_status``, when the backend has a
         status of its own (a remote scheduler's), gets each new status word.
         ``options``: the request's session options (Backend.AI); a backend whose
-        sessions take none refuses them (``InvalidParams``, ``field`` ``options``).
-        status of its own (a remote scheduler's), gets each new status word. ``attach``:
+        sessions take none refuses them (``InvalidParams``, ``field`` ``options``). ``attach``:
         the server's id of a kernel or session that already runs (one of
         :meth:`list_remote`), which ``start`` binds to without starting or restarting
         anything; :class:`~runbridge.errors.Unsupported` on a backend that cannot.

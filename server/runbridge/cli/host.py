@@ -56,7 +56,9 @@ def _profile(args: argparse.Namespace) -> str | None:
     return args.profile or os.environ.get("RUNBRIDGE_PROFILE") or None
 
 
-async def _open_params(client: HostClient, args: argparse.Namespace) -> dict[str, Any]:
+async def _open_params(
+    client: HostClient, args: argparse.Namespace, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """``openSession``'s params: ``-p`` is checked against an open session's profile
     (``SessionConflict``); ``RUNBRIDGE_PROFILE`` only opens a session that is not
     open, as ``run``'s profile does (an open session is used as an editor's would be)."""
@@ -70,7 +72,9 @@ async def _open_params(client: HostClient, args: argparse.Namespace) -> dict[str
         params["profile"] = profile
     if args.image is not None:
         params["image"] = args.image
-    if (options := session_options(args)) is not None:
+    if options is None:  # (given when the caller has read them already)
+        options = session_options(args)
+    if options is not None:
         params["options"] = options
     return params
 
@@ -112,7 +116,8 @@ async def cmd_run(args: argparse.Namespace) -> int:
     assert client is not None
     try:
         if session_opts is not None:  # runbridge/run has no options: open the session first
-            await client.request("runbridge/openSession", await _open_params(client, args))
+            opening = await _open_params(client, args, session_opts)
+            await client.request("runbridge/openSession", opening)
 
         def on_output(p: Any) -> None:
             if isinstance(p, dict) and p.get("session") == args.session:

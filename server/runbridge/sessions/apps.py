@@ -7,7 +7,6 @@ it) and to its session: closing the session, or the daemon, closes its forwards 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -59,12 +58,3 @@ class AppForwards:
         ids = [i for i, o in self._open.items() if o.session == session]
         forwards = [self._open.pop(i).forward for i in ids]
         await asyncio.gather(*(f.close() for f in forwards), return_exceptions=True)
-
-    def of_session(self, session: str) -> list[OpenApp]:
-        return [o for o in self._open.values() if o.session == session]
-
-    async def close_all(self) -> None:
-        forwards = [o.forward for o in self._open.values()]
-        self._open.clear()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*(f.close() for f in forwards), return_exceptions=True)

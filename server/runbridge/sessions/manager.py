@@ -694,7 +694,6 @@ class SessionManager:
             return
         self._closed = True
         names = list(self._sessions)
-        await self.apps.close_all()
         await asyncio.gather(*(self.close(n, detach=True) for n in names), return_exceptions=True)
         await asyncio.gather(*self._idle_closes, return_exceptions=True)
         await asyncio.gather(*(b.aclose() for b in self._backends.values()), return_exceptions=True)

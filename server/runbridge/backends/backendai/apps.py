@@ -179,7 +179,7 @@ class TcpProxyForward:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            if not self._own_user(writer):
+            if not await self._own_user(writer):
                 refusal = (
                     f"runbridge forwards app {self.app!r} of session {self.session!r} "
                     "to the user who opened it only"
@@ -210,10 +210,11 @@ class TcpProxyForward:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    def _own_user(self, writer: asyncio.StreamWriter) -> bool:
+    async def _own_user(self, writer: asyncio.StreamWriter) -> bool:
         """Whether the connection comes from this daemon's user (or no one can say)."""
         sock = writer.get_extra_info("socket")
-        uid = peer_uid(sock) if sock is not None else None
+        # (the kernel's table of every TCP socket is read off the event loop)
+        uid = await asyncio.to_thread(peer_uid, sock) if sock is not None else None
         if uid is None or uid == os.geteuid():
             return True
         log.warning(

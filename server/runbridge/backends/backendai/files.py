@@ -39,9 +39,7 @@ from runbridge.backends.base import ProgressCallback
 from runbridge.confined_paths import Place
 from runbridge.errors import FileError
 from runbridge.model import FileEntry, FolderEntry
-
-#: The session's work folder inside the container (uploads land here; cwd of runs).
-WORKDIR = "/home/work"
+from runbridge.session_options import WORKDIR
 
 #: Upload limits of the manager (reference §4.1): files per request, and each file
 #: must be smaller than this many bytes.

@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 30.0
 #: Waits before each try to reconnect a dropped terminal (the first try is at once).
 RECONNECT_WAITS_S = (0.0, 0.5, 1.0, 2.0, 4.0)
-#: Statuses of a session that is gone (or going): no shell to reconnect to.
-GONE_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
+#: Statuses of a session that is gone (or going): no shell to reconnect to, nothing to wait for.
+ENDED_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
 
 
 def stdin_frame(data: str) -> str:
@@ -134,7 +134,7 @@ def reconnector(
             await asyncio.sleep(wait)
             try:
                 state = await status()
-                if state is None or state in GONE_STATUSES:
+                if state is None or state in ENDED_STATUSES:
                     gone = "gone" if state is None else state
                     return (
                         f"\r\n[runbridge] the terminal's connection dropped and session "

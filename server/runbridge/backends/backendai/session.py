@@ -16,7 +16,7 @@
 * terminals: :mod:`.pty`.
 * apps (service ports): :mod:`.apps`.
 
-The remote work folder is ``/home/work`` (:data:`~.files.WORKDIR`).
+The remote work folder is ``/home/work`` (:data:`runbridge.session_options.WORKDIR`).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from runbridge.backends.backendai.errors import (
     BackendAISessionNotFound,
     BackendAIUploadRefused,
 )
-from runbridge.backends.backendai.files import UPLOAD_MAX_BYTES, WORKDIR, size_text
-from runbridge.backends.backendai.pty import pty_terminal, reconnector
+from runbridge.backends.backendai.files import UPLOAD_MAX_BYTES, size_text
+from runbridge.backends.backendai.pty import ENDED_STATUSES, pty_terminal, reconnector
 from runbridge.backends.backendai.runs import SessionRuns
 from runbridge.backends.base import (
     ProgressCallback,
@@ -69,7 +69,7 @@ from runbridge.model import (
     SessionState,
     Variables,
 )
-from runbridge.session_options import SessionOptions
+from runbridge.session_options import WORKDIR, SessionOptions
 
 #: Image used when neither the request nor the profile names one.
 DEFAULT_IMAGE = "python"
@@ -95,7 +95,6 @@ STARTING_STATUSES = frozenset(
     }
 )
 RUNNING_STATUSES = frozenset({"RUNNING", "RUNNING_DEGRADED"})
-ENDED_STATUSES = frozenset({"TERMINATING", "TERMINATED", "ERROR", "CANCELLED"})
 #: How many characters of a status the manager reports are kept (it is shown).
 STATUS_LIMIT = 40
 
