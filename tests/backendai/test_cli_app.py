@@ -46,7 +46,10 @@ def env(rb_home: Path, manager: Emulator) -> Iterator[dict[str, str]]:
         yield env
 
 
-async def test_app_prints_the_url_forwards_and_ends_on_ctrl_c(env: dict[str, str]) -> None:
+@pytest.mark.parametrize("ending", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+async def test_app_prints_the_url_forwards_and_ends_on_ctrl_c(
+    env: dict[str, str], ending: signal.Signals
+) -> None:
     port = free_port()
     command = await asyncio.create_subprocess_exec(
         *(PYTHON, "-m", "runbridge", "app", "-s", "cli-app", "-p", "bai", "jupyter"),
@@ -62,7 +65,7 @@ async def test_app_prints_the_url_forwards_and_ends_on_ctrl_c(env: dict[str, str
         async with httpx.AsyncClient(timeout=10) as client:
             page = await client.get(f"http://127.0.0.1:{port}/jupyter/tree")
         assert page.status_code == 200 and "<h1>cli-app:jupyter</h1>" in page.text, page.text
-        command.send_signal(signal.SIGINT)
+        command.send_signal(ending)
         assert await asyncio.wait_for(command.wait(), 30) == 0
         assert "Ctrl+C ends it" in (await command.stderr.read()).decode()
     finally:

@@ -201,8 +201,23 @@ async def test_gateway_kernel_attached(daemon: Daemon, gateway: ServerProcess) -
     await open_session(daemon, "kg-again", profile="kg", attach=kernel["id"])
     result = await daemon.run("print(y)", "kg-again")
     assert daemon.text(result["runId"]) == "42\n"
+    # a restart restarts that kernel on the server (its variables go, its id stays)
+    await daemon.request("runbridge/restart", {"session": "kg-again"})
+    result = await daemon.run("print('y' in dir())", "kg-again")
+    assert daemon.text(result["runId"]) == "False\n"
+    assert kernel["id"] in await kernel_ids(gateway)
+    assert (await remote(daemon, "kg")).get(kernel["id"]) is not None
     await daemon.request("runbridge/closeSession", {"name": "kg-again", "destroy": True})
     assert kernel["id"] not in await kernel_ids(gateway)
+    # one gone from the server is an error: no kernel is started in its place
+    other = await server_api(gateway, "POST", "/api/kernels", {"name": "python3"})
+    await open_session(daemon, "kg-gone", profile="kg", attach=other["id"])
+    await server_api(gateway, "DELETE", f"/api/kernels/{other['id']}")
+    before = await kernel_ids(gateway)
+    error = await rpc_error(daemon, "runbridge/restart", {"session": "kg-gone"})
+    assert error.code == -32020, error
+    assert await kernel_ids(gateway) == before
+    await daemon.request("runbridge/closeSession", {"name": "kg-gone"})
     await daemon.request("runbridge/closeSession", {"name": "kg-own"})
 
 
@@ -211,7 +226,8 @@ async def test_gateway_that_lists_nothing(tmp_path: Path) -> None:
         options = {"profiles": {"kg": profile(quiet.url, quiet.token)}, "profile": "kg"}
         async with start_daemon(tmp_path / "home", init_options=options) as daemon:
             error = await rpc_error(daemon, "runbridge/listRemote", {})
-            assert error.code == -32020 and "KG_LIST_KERNELS=True" in error.message, error
+            assert error.code == -32020, error
+            assert "needs a Kernel Gateway started with KG_LIST_KERNELS=True" in error.message
             assert quiet.token not in error.message
 
 

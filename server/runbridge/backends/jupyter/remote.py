@@ -35,12 +35,12 @@ async def list_kernels(client: JupyterClient, store: KernelStore) -> list[Remote
     except JupyterError as exc:
         if exc.status == 403 and features.kind == "kernel-gateway":
             if features.gateway_version:
-                switch = "Enterprise Gateway started with EG_LIST_KERNELS=True"
+                switch = "an Enterprise Gateway started with EG_LIST_KERNELS=True"
             else:
-                switch = "Kernel Gateway started with KG_LIST_KERNELS=True"
+                switch = "a Kernel Gateway started with KG_LIST_KERNELS=True"
             raise BackendError(
                 f"the {client.where} refuses to list its kernels (HTTP 403): listing needs "
-                f"an {switch}",
+                f"{switch}",
                 endpoint=client.endpoint,
                 profile=client.profile_name,
             ) from None
