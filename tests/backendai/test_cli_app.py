@@ -48,11 +48,12 @@ def env(rb_home: Path, manager: Emulator) -> Iterator[dict[str, str]]:
 
 @pytest.mark.parametrize("ending", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 async def test_app_prints_the_url_forwards_and_ends_on_ctrl_c(
-    env: dict[str, str], ending: signal.Signals
+    env: dict[str, str], manager: Emulator, ending: signal.Signals
 ) -> None:
     port = free_port()
     command = await asyncio.create_subprocess_exec(
         *(PYTHON, "-m", "runbridge", "app", "-s", "cli-app", "-p", "bai", "jupyter"),
+        *("--tag", "app-tag"),  # a session option, as run takes them
         *("-b", f"127.0.0.1:{port}"),
         env=env,
         stdout=subprocess.PIPE,
@@ -65,6 +66,8 @@ async def test_app_prints_the_url_forwards_and_ends_on_ctrl_c(
         async with httpx.AsyncClient(timeout=10) as client:
             page = await client.get(f"http://127.0.0.1:{port}/jupyter/tree")
         assert page.status_code == 200 and "<h1>cli-app:jupyter</h1>" in page.text, page.text
+        (body,) = [c["body"] for c in manager.creations if c["body"].get("name") == "cli-app"]
+        assert body["tag"] == "app-tag", body
         command.send_signal(ending)
         assert await asyncio.wait_for(command.wait(), 30) == 0
         assert "Ctrl+C ends it" in (await command.stderr.read()).decode()

@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from runbridge import PROTOCOL_VERSION, __version__
-from runbridge.cli.common import add_option_arguments
+from runbridge.cli.common import add_session_arguments
 from runbridge.serve_args import SERVE_HELP, add_serve_arguments
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
@@ -34,14 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help=SERVE_HELP)
     add_serve_arguments(serve)
 
-    def session_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-s", "--session", default="default", help="session name")
-        p.add_argument("-p", "--profile", default=None, help="profile name from config.toml")
-        p.add_argument("--image", default=None, help="kernelspec (local) or image")
-        add_option_arguments(p)
-
     run = sub.add_parser("run", help="run a file, -c CODE, or - (stdin) and stream the output")
-    session_args(run)
+    add_session_arguments(run)
     run.add_argument("file", nargs="?", help="file to run, or - for stdin")
     run.add_argument("-c", "--code", help="code to run")
     run.add_argument("--build", help="batch mode: build command ('*' = default build)")
@@ -69,12 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         ("download", "copy files out of a session's work folder"),
     ):
         p = sub.add_parser(name, help=helptext)
-        session_args(p)
+        add_session_arguments(p)
         p.add_argument("files", nargs="+")
         p.add_argument("--dest", default=None)
 
     term = sub.add_parser("term", help="attach this TTY to a shell in the session")
-    session_args(term)
+    add_session_arguments(term)
 
     attach = sub.add_parser(
         "attach", help="show a session's last runs, then its live output (Ctrl+C detaches)"

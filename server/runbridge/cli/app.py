@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from runbridge.backends.apps import LOOPBACK
-from runbridge.cli.common import host_gone_first, say
+from runbridge.cli.common import add_session_arguments, host_gone_first, say
 from runbridge.cli.host import _open_params
 from runbridge.host_client import HostError, connect
 
@@ -51,9 +51,7 @@ def add_app_parser(sub: Any) -> None:
         "app",
         help="forward an app (service port) of a Backend.AI session to 127.0.0.1 until Ctrl+C",
     )
-    app.add_argument("-s", "--session", default="default", help="session name")
-    app.add_argument("-p", "--profile", default=None, help="profile name from config.toml")
-    app.add_argument("--image", default=None, help="image, when the command opens the session")
+    add_session_arguments(app)
     app.add_argument("app", help="the app's name (as the session lists it, e.g. jupyter)")
     app.add_argument(
         "-b", "--bind", default=None, help="[127.0.0.1:]PORT to listen on (default: a free port)"

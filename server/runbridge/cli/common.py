@@ -34,6 +34,14 @@ def run_code(args: argparse.Namespace) -> str:
     return read_code(args)
 
 
+def add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """``-s``, ``-p``, ``--image`` and the session options: what opens a session."""
+    parser.add_argument("-s", "--session", default="default", help="session name")
+    parser.add_argument("-p", "--profile", default=None, help="profile name from config.toml")
+    parser.add_argument("--image", default=None, help="kernelspec (local) or image")
+    add_option_arguments(parser)
+
+
 def add_option_arguments(parser: argparse.ArgumentParser) -> None:
     """Backend.AI session options, as ``backend.ai session create`` takes them."""
     group = parser.add_argument_group("Backend.AI session options (when the session opens)")
