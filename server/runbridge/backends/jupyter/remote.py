@@ -101,8 +101,3 @@ def _entry(
         details=details,
         own=own,
     )
-
-
-def notebook_folder(path: str) -> str:
-    """The folder of a server-side session's path, as a contents path (``""``: the root)."""
-    return path.rsplit("/", 1)[0] if "/" in path else ""

@@ -24,6 +24,7 @@ import ast
 import asyncio
 import contextlib
 import logging
+import posixpath
 import re
 import time
 import uuid
@@ -137,14 +138,13 @@ class JupyterSession:
         #: an attached kernel whose folder the server does not say.
         self.root: str | None = session_root(name) if attach is None else None
         self.workdir: str | None = self.root
-        #: The server-side session of an attached kernel (its notebook or console), if any.
-        self.attached_session_id: str | None = None
         #: False when start() reattached to a kernel that already existed.
         self.created: bool | None = None
         #: The session's kernel on the server, and the runs on it.
         self.kernel = JupyterKernel(client, name, lambda: on_state(SessionState.DEAD))
         self.variables_reader = VariableReader(self.kernel.core, self.kernel)
-        #: The server-side session (sessions API), when there is one.
+        #: The server-side session (sessions API), when there is one (of an attached
+        #: kernel: its notebook's or console's).
         self.server_session_id: str | None = None
         #: The websocket session id: stable for this object, reused on reconnects.
         self.session_id = uuid.uuid4().hex
@@ -160,9 +160,7 @@ class JupyterSession:
         """The server's id of the session's kernel."""
         return self.kernel.kernel_id
 
-    @property
-    def remote_id(self) -> str | None:
-        return self.kernel.kernel_id
+    remote_id = kernel_id
 
     # -- naming ------------------------------------------------------------------
     @property
@@ -249,8 +247,6 @@ class JupyterSession:
     async def _attach_running(self, kernel_id: str) -> None:
         """Bind to kernel ``kernel_id`` as it runs: nothing is started or restarted. On a
         Jupyter Server its notebook's (or console's) folder is the work folder."""
-        from runbridge.backends.jupyter.remote import notebook_folder
-
         if not _KERNEL_ID.fullmatch(kernel_id):  # it goes into URL paths: no '/', no '..'
             raise InvalidParams(
                 f"field 'attach' is not a kernel id (letters, digits, '_' and '-'): "
@@ -282,9 +278,9 @@ class JupyterSession:
                 kernel = item.get("kernel") if isinstance(item, dict) else None
                 if isinstance(kernel, dict) and kernel.get("id") == kernel_id:
                     path = item.get("path")
-                    self.attached_session_id = str(item.get("id") or "") or None
+                    self.server_session_id = str(item.get("id") or "") or None
                     if isinstance(path, str) and features.contents_api:
-                        self.root = notebook_folder(path)
+                        self.root = posixpath.dirname(path)  # "" at the server's root
                         self.workdir = self.root or "."
                     break
         with contextlib.suppress(KernelSpecNotFound):
@@ -572,8 +568,6 @@ class JupyterSession:
                     restarted = True
                 except JupyterNotFound:
                     self.kernel.gone = True
-                    if self.attach_id is not None:
-                        raise self._attached_gone() from None
                 except JupyterError as exc:
                     if exc.status is None:  # unreachable: nothing to do here
                         raise
@@ -582,8 +576,6 @@ class JupyterSession:
                     log.info("session %r: restart refused (%s); new kernel", self.name, exc)
             await self.kernel.close_channels()
             if not restarted:
-                if self.attach_id is not None:  # not ours to replace
-                    raise self._attached_gone()
                 await self._replace_kernel()
             try:
                 async with asyncio.timeout(RESTART_CONNECT_S):
@@ -597,8 +589,6 @@ class JupyterSession:
                     self.kernel_id,
                     RESTART_CONNECT_S,
                 )
-                if self.attach_id is not None:
-                    raise self._attached_gone() from None
                 await self._replace_kernel()
                 await self._connect()
         finally:
@@ -615,6 +605,8 @@ class JupyterSession:
         )
 
     async def _replace_kernel(self) -> None:
+        if self.attach_id is not None:  # not ours to replace
+            raise self._attached_gone()
         await self._discard_kernel()
         await self._create_kernel()
 
@@ -677,8 +669,6 @@ class JupyterSession:
             return
         kernel_id, self.kernel.kernel_id = self.kernel.kernel_id, None
         session_id, self.server_session_id = self.server_session_id, None
-        if self.attach_id is not None:
-            session_id = self.attached_session_id
         try:
             if session_id is not None:
                 await self.client.request(
