@@ -109,16 +109,26 @@ class RemoteSession:
     attached_as: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
+        attached = f" · attached as {self.attached_as}" if self.attached_as else ""
         return {
             "id": self.id,
             "label": self.label,
-            "description": self.description,
+            "description": self.description + attached,
             "state": self.state,
             "lastActivity": self.last_activity,
             "attachedAs": self.attached_as,
             "suggestedName": suggested_name(self.label),
             "details": self.details,
         }
+
+
+def closed_message(name: str, attached: bool, destroyed: bool) -> str:
+    """What a client says when ``closeSession`` of ``name`` returned (its ``message``)."""
+    if not attached:
+        return f"session {name} closed"
+    if destroyed:
+        return f"session {name} closed and destroyed on the server"
+    return f"session {name} detached (it keeps running on the server)"
 
 
 def suggested_name(label: str) -> str:

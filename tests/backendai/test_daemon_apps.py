@@ -45,8 +45,8 @@ def tcpproxy_connects(emu: Emulator) -> int:
 async def test_list_open_fetch_and_close(daemon: Daemon, emu: Emulator) -> None:
     listed = await daemon.request("runbridge/listApps", {"session": SESSION})
     assert listed["apps"] == [
-        {"name": "jupyter", "protocol": "http", "ports": [8081]},
-        {"name": "ttyd", "protocol": "tcp", "ports": [7681]},
+        {"name": "jupyter", "protocol": "http", "ports": [8081], "description": "http · port 8081"},
+        {"name": "ttyd", "protocol": "tcp", "ports": [7681], "description": "tcp · port 7681"},
     ], listed
     opened = await daemon.request("runbridge/openApp", {"session": SESSION, "app": "jupyter"})
     port = opened["localPort"]

@@ -122,6 +122,7 @@ async def test_notebook_kernel_listed_attached_detached_destroyed(
 
     closed = await daemon.request("runbridge/closeSession", {"name": "nb"})
     assert closed["state"] == "closed"
+    assert closed["message"] == "session nb detached (it keeps running on the server)"
     assert kernel_id in await kernel_ids(jupyter_server)  # let go of, not shut down
     sessions = await server_api(jupyter_server, "GET", "/api/sessions")
     assert "work/analysis.ipynb" in [s["path"] for s in sessions]
@@ -207,7 +208,10 @@ async def test_gateway_kernel_attached(daemon: Daemon, gateway: ServerProcess) -
     assert daemon.text(result["runId"]) == "False\n"
     assert kernel["id"] in await kernel_ids(gateway)
     assert (await remote(daemon, "kg")).get(kernel["id"]) is not None
-    await daemon.request("runbridge/closeSession", {"name": "kg-again", "destroy": True})
+    destroyed = await daemon.request(
+        "runbridge/closeSession", {"name": "kg-again", "destroy": True}
+    )
+    assert destroyed["message"] == "session kg-again closed and destroyed on the server"
     assert kernel["id"] not in await kernel_ids(gateway)
     # one gone from the server is an error: no kernel is started in its place
     other = await server_api(gateway, "POST", "/api/kernels", {"name": "python3"})
@@ -218,7 +222,8 @@ async def test_gateway_kernel_attached(daemon: Daemon, gateway: ServerProcess) -
     assert error.code == -32020, error
     assert await kernel_ids(gateway) == before
     await daemon.request("runbridge/closeSession", {"name": "kg-gone"})
-    await daemon.request("runbridge/closeSession", {"name": "kg-own"})
+    own_closed = await daemon.request("runbridge/closeSession", {"name": "kg-own"})
+    assert own_closed["message"] == "session kg-own closed"
 
 
 async def test_gateway_that_lists_nothing(tmp_path: Path) -> None:

@@ -346,9 +346,9 @@ async def test_list_remote_leaves_out_runbridges_own_and_names_the_attached(
     assert attached.attached and attached.remote_id == "k-1" and not attached.created
     listed = await manager.list_remote(None)
     assert listed["profile"] == "local"
-    assert [(s["id"], s["attachedAs"]) for s in listed["sessions"]] == [
-        ("k-1", "viewer"),
-        ("k-2", None),
+    assert [(s["id"], s["attachedAs"], s["description"]) for s in listed["sessions"]] == [
+        ("k-1", "viewer", " · attached as viewer"),  # (the fake's description is "")
+        ("k-2", None, ""),
     ]
 
 

@@ -56,7 +56,7 @@ T.test(':Runbridge app picks an app, prints its URL; a page comes through; app-c
   end)
   vim.ui.select = orig_select
   T.ok(ok, err)
-  T.eq({ 'jupyter (http)', 'ttyd (tcp)' }, shown, 'the picker lists the apps')
+  T.eq({ 'jupyter  http · port 8081', 'ttyd  tcp · port 7681' }, shown, 'the picker lists the apps as the daemon describes them')
   local url
   for _, n in ipairs(seen) do
     url = url or n.msg:match('app jupyter of session nv%-apps is at (http://127%.0%.0%.1:%d+/)')

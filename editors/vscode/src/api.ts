@@ -114,7 +114,7 @@ export class RunbridgeApi {
   }
 
   /** `destroy`: an attached session is ended on the server too (else only let go of). */
-  closeSession(name: string, destroy = false): Promise<P.SessionInfo> {
+  closeSession(name: string, destroy = false): Promise<P.ClosedSession> {
     return this.request(P.CLOSE_SESSION, destroy ? { name, destroy } : { name });
   }
 

@@ -477,11 +477,9 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
         return;
       }
       const api = await daemon.ensure();
-      const attached = sessions.info(name)?.attached === true;
       const info = await api.closeSession(name);
       sessions.update(info);
-      const what = attached ? 'session detached (it keeps running on the server)' : 'session closed';
-      outputs.write(name, `\x1b[2m── ${what} ──\x1b[22m\r\n`);
+      outputs.write(name, `\x1b[2m── ${info.message} ──\x1b[22m\r\n`);
     }),
     register('runbridge.destroySession', async (arg) => {
       const name =
@@ -492,7 +490,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       const api = await daemon.ensure();
       const info = await api.closeSession(name, true);
       sessions.update(info);
-      outputs.write(name, '\x1b[2m── session closed and destroyed on the server ──\x1b[22m\r\n');
+      outputs.write(name, `\x1b[2m── ${info.message} ──\x1b[22m\r\n`);
     }),
     register('runbridge.interrupt', async (arg) => {
       const session = sessionArg(arg);

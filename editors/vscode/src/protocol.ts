@@ -85,6 +85,12 @@ export interface SessionInfo {
   summary?: string;
 }
 
+/** `runbridge/closeSession`'s result: the closed session and the line to show about it. */
+export interface ClosedSession extends SessionInfo {
+  /** "session NAME closed", "… detached (it keeps running on the server)", or "… closed and destroyed on the server". */
+  message: string;
+}
+
 /** Backend.AI session options (`runbridge/openSession`'s `options`). */
 export interface SessionOptions {
   resources?: Record<string, number | string>;
@@ -406,6 +412,8 @@ export interface AppInfo {
   name: string;
   protocol: string;
   ports: number[];
+  /** The line a picker shows beside the name (the daemon's). */
+  description: string;
 }
 
 export interface OpenAppParams {

@@ -25,7 +25,13 @@ class ServiceApp:
     ports: tuple[int, ...]
 
     def to_wire(self) -> dict[str, Any]:
-        return {"name": self.name, "protocol": self.protocol, "ports": list(self.ports)}
+        ports = f" · port {', '.join(map(str, self.ports))}" if self.ports else ""
+        return {
+            "name": self.name,
+            "protocol": self.protocol,
+            "ports": list(self.ports),
+            "description": f"{self.protocol}{ports}",
+        }
 
 
 def app_url(protocol: str, port: int) -> str:

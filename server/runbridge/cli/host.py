@@ -379,10 +379,10 @@ async def cmd_close(args: argparse.Namespace) -> int:
         _note(f"runbridge: {NO_HOST}: no session named {args.session!r}")
         return 2
     try:
-        await client.request("runbridge/closeSession", {"name": args.session})
+        closed = await client.request("runbridge/closeSession", {"name": args.session})
     finally:
         await client.close()
-    say(f"session {args.session} closed")
+    say(str(closed.get("message") or f"session {args.session} closed"))
     return 0
 
 

@@ -32,7 +32,7 @@ from runbridge.lsp.jsonrpc_errors import mapped
 from runbridge.lsp.language_server import RunbridgeServer
 from runbridge.lsp.progress import WorkDone, client_token
 from runbridge.lsp.run_diagnostics import RunMark
-from runbridge.model import RunRequest, RunResult, SessionInfo
+from runbridge.model import RunRequest, RunResult, SessionInfo, closed_message
 from runbridge.protocol import RunOrigin
 from runbridge.session_options import SessionOptions
 
@@ -109,7 +109,8 @@ async def _stop_daemon(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 
 async def _close_session(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     name, destroy = protocol.parse_close_session(raw)
-    return (await ls.manager.close(name, destroy=destroy)).to_wire()
+    info = await ls.manager.close(name, destroy=destroy)
+    return {**info.to_wire(), "message": closed_message(name, info.attached, destroy)}
 
 
 async def _interrupt(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:

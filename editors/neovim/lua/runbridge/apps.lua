@@ -55,7 +55,7 @@ function M.pick(session)
     vim.ui.select(apps, {
       prompt = ('Open which app of session %s?'):format(session),
       format_item = function(a)
-        return ('%s (%s)'):format(a.name, a.protocol)
+        return ('%s  %s'):format(a.name, a.description)
       end,
     }, function(choice)
       if choice then

@@ -405,20 +405,6 @@ function M.attach(entry, profile)
   end)
 end
 
---- Closes a session and, when runbridge attached it, ends it on the server too.
----@param name? string default: the current session
-function M.destroy(name)
-  name = (name and name ~= '') and name or sessions().current()
-  client().request('runbridge/closeSession', { name = name, destroy = true }, function(err, info)
-    if err then
-      notify(('%s: %s'):format(name, client().error_message(err)), vim.log.levels.ERROR)
-      return
-    end
-    sessions().update(info)
-    notify(('session %s closed and destroyed on the server'):format(name))
-  end)
-end
-
 --- The picker: the daemon's open sessions, "new session…", then (under "on the server") what
 --- runbridge/listRemote lists on the configured profile, attached on pick.
 function M.sessions()
@@ -454,8 +440,7 @@ function M.sessions()
             return '── on the server ──'
           elseif item.remote then
             local entry = item.remote
-            local as = type(entry.attachedAs) == 'string' and ('  (as ' .. entry.attachedAs .. ')') or ''
-            return ('  %s  %s%s'):format(entry.label, entry.description, as)
+            return ('  %s  %s'):format(entry.label, entry.description)
           end
           return ('%s%s  %s  %s%s'):format(
             item.name == current and '* ' or '  ',
@@ -489,16 +474,19 @@ function M.current_session()
   return sessions().current()
 end
 
-local function session_request(method, name, done_msg)
+local function session_request(method, name, done_msg, extra)
   name = (name and name ~= '') and name or sessions().current()
   local params = method == 'runbridge/closeSession' and { name = name } or { session = name }
+  params = vim.tbl_extend('force', params, extra or {})
   client().request(method, params, function(err, info)
     if err then
       notify(('%s: %s'):format(name, client().error_message(err)), vim.log.levels.ERROR)
       return
     end
     sessions().update(info)
-    if done_msg then
+    if type(info) == 'table' and type(info.message) == 'string' then
+      notify(info.message) -- closeSession: the daemon's line
+    elseif done_msg then
       notify(done_msg:format(name))
     end
   end)
@@ -519,7 +507,13 @@ end
 --- Closes the session (kernel, terminals, batch processes).
 ---@param name? string
 function M.close(name)
-  session_request('runbridge/closeSession', name, 'session %s closed')
+  session_request('runbridge/closeSession', name)
+end
+
+--- Closes a session and, when runbridge attached it, ends it on the server too.
+---@param name? string default: the current session
+function M.destroy(name)
+  session_request('runbridge/closeSession', name, nil, { destroy = true })
 end
 
 --- Uploads local files into the session's work folder (dest is relative to it).

@@ -13,7 +13,7 @@ export interface AppPickItem {
 export function appPickItems(apps: AppInfo[]): AppPickItem[] {
   return apps.map((app) => ({
     label: app.name,
-    description: `${app.protocol}${app.ports.length ? ` · port ${app.ports.join(', ')}` : ''}`,
+    description: app.description,
     app: app.name,
   }));
 }

@@ -27,10 +27,9 @@ export function remotePicks(listings: ListRemoteResult[]): RemotePick[] {
   const several = listings.filter((l) => l.sessions.length > 0).length > 1;
   const rows: RemotePick[] = [{ label: SERVER_SEPARATOR, separator: true }];
   for (const { remote, profile } of entries) {
-    const attached = remote.attachedAs ? ` · attached as ${remote.attachedAs}` : '';
     rows.push({
       label: remote.label,
-      description: remote.description + attached,
+      description: remote.description,
       ...(several ? { detail: `profile ${profile}` } : {}),
       remote,
       profile,

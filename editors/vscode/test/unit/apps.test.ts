@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { appPickItems, forwardNotice, OPEN_IN_BROWSER, STOP_FORWARDING } from '../../src/core/apps';
 
 describe('open app', () => {
-  it('lists each app with its protocol and ports', () => {
+  it("lists each app with the daemon's description of it", () => {
     const items = appPickItems([
-      { name: 'jupyter', protocol: 'http', ports: [8081] },
-      { name: 'ttyd', protocol: 'tcp', ports: [7681, 7682] },
-      { name: 'bare', protocol: 'tcp', ports: [] },
+      { name: 'jupyter', protocol: 'http', ports: [8081], description: 'http · port 8081' },
+      { name: 'ttyd', protocol: 'tcp', ports: [7681, 7682], description: 'tcp · port 7681, 7682' },
+      { name: 'bare', protocol: 'tcp', ports: [], description: 'tcp' },
     ]);
     assert.deepEqual(
       items.map((i) => [i.label, i.description, i.app]),

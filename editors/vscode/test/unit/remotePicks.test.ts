@@ -4,7 +4,8 @@ import { remotePicks, SERVER_SEPARATOR } from '../../src/core/remotePicks';
 import { RemoteSession } from '../../src/protocol';
 
 function entry(id: string, label: string, attachedAs: string | null = null): RemoteSession {
-  return { id, label, description: `python3 · idle · ${id}`, state: 'idle', lastActivity: null, attachedAs, suggestedName: id, details: {} };
+  const attached = attachedAs ? ` · attached as ${attachedAs}` : ''; // (as the daemon writes it)
+  return { id, label, description: `python3 · idle · ${id}${attached}`, state: 'idle', lastActivity: null, attachedAs, suggestedName: id, details: {} };
 }
 
 describe('remotePicks', () => {
