@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,10 @@ async def host_gone_first(host_closed: asyncio.Event, done: asyncio.Event) -> bo
         gone.cancel()
         ending.cancel()
     return host_closed.is_set() and not done.is_set()
+
+
+def say_table(rows: Sequence[Sequence[str]]) -> None:
+    """Rows (the first the header) as columns two spaces apart, on stdout."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

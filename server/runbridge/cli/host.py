@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from runbridge import paths
-from runbridge.cli.common import host_gone_first, run_code, say, session_options
+from runbridge.cli.common import host_gone_first, run_code, say, say_table, session_options
 from runbridge.cli.events import CliEvents
 from runbridge.host_client import REQUEST_CANCELLED, HostClient, HostError, connect
 
@@ -318,9 +318,7 @@ def print_remote(listed: dict[str, Any], as_json: bool) -> None:
                 str(entry.get("description")),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    say_table(rows)
 
 
 async def cmd_sessions(args: argparse.Namespace) -> int:
@@ -367,9 +365,7 @@ async def cmd_sessions(args: argparse.Namespace) -> int:
                 str(info.get("summary") or ""),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    say_table(rows)
     return 0
 
 
