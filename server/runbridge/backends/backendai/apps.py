@@ -55,16 +55,13 @@ async def list_apps(
 ) -> list[ServiceApp]:
     """The service ports of ``session`` (addressed by ``ref``, its id when attached, else
     its name), in the manager's order."""
-    response = await client.request(
+    answer = await client.call_json(
         "GET",
         f"/stream/session/{quote(ref or session, safe='')}/apps",
         what=f"listing the apps of session {session!r}",
         session=session,
     )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = answer.get("result")  # (call_json's wrapping of a JSON list)
     if not isinstance(body, list):
         raise BackendAIError(
             f"{client.where} answered the apps of session {session!r} with something that "
