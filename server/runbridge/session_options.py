@@ -86,9 +86,6 @@ class SessionOptions:
     bootstrap_script: str | None = None
     tag: str | None = None
 
-    def is_empty(self) -> bool:
-        return self == SessionOptions()
-
     def over(self, base: SessionOptions) -> SessionOptions:
         """These options over ``base`` (a profile's): each field given here wins, except
         ``resources``, merged slot by slot."""

@@ -36,6 +36,7 @@ from runbridge.backends.backendai.session import BackendAISession
 from runbridge.config import Profile
 from runbridge.errors import BackendError, FileError, InvalidParams, SessionConflict
 from runbridge.model import BatchOptions, RunStatus, SessionState
+from runbridge.session_options import SessionOptions
 from tests.fake_websocket import FakeWebSocket
 from tests.leaks import leaked
 
@@ -458,7 +459,7 @@ async def test_start_polls_pending_and_reports_starting() -> None:
         "python:3.9",
         {"A": "1"},
         states.append,
-        resources={"cpu": 1},
+        options=SessionOptions(resources={"cpu": 1}),
         poll_interval=0.0,
     )
     session.on_status = seen.append

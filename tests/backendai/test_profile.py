@@ -38,7 +38,7 @@ def test_defaults_from_environment_only() -> None:
     assert p.endpoint == DEFAULT_ENDPOINT == "https://api.cloud.backend.ai"
     assert (p.access_key, p.secret_key) == ("AKIAENV", SECRET)
     assert (p.domain, p.group) == ("default", "default")
-    assert p.resources == {}
+    assert p.options.resources == {}
     assert p.verify_tls is True
     assert p.api_version is None
     assert p.timeout == DEFAULT_TIMEOUT
@@ -70,7 +70,7 @@ def test_config_file_beats_environment() -> None:
     assert p.endpoint == "https://file.example/api"
     assert (p.access_key, p.secret_key) == ("AKFILE", "filesecret")
     assert (p.domain, p.group) == ("d1", "g1")
-    assert p.resources == {"cpu": 2, "mem": "4g"}
+    assert p.options.resources == {"cpu": 2, "mem": "4g"}
     assert p.verify_tls is True
     assert p.api_version == "v8.20240915"
     assert p.timeout == 30.0
@@ -238,7 +238,7 @@ def test_resources_are_copied() -> None:
     resources = {"cpu": 1}
     p = load(dict(KEYS), resources=resources)
     resources["cpu"] = 99
-    assert p.resources == {"cpu": 1}
+    assert p.options.resources == {"cpu": 1}
 
 
 def test_session_options_in_the_profile() -> None:
@@ -252,7 +252,7 @@ def test_session_options_in_the_profile() -> None:
         bootstrap_script="~/bootstrap.sh",
         tag="exp",
     )
-    assert p.resources == p.options.resources == {"cpu": 2, "mem": "4g"}
+    assert p.options.resources == {"cpu": 2, "mem": "4g"}
     assert (p.options.cluster_size, p.options.cluster_mode) == (2, "multi-node")
     assert [m.target for m in p.options.mounts or ()] == [None, "/opt/models"]
     assert (p.options.scaling_group, p.options.tag) == ("gpu", "exp")

@@ -40,8 +40,8 @@ def test_every_field_is_read() -> None:
     assert (options.scaling_group, options.bootstrap_script, options.tag) == (
         "gpu", "pip install x\n", "exp",
     )  # fmt: skip
-    assert parse_session_options({}).is_empty()
-    assert parse_session_options({"tag": None}).is_empty()  # null: not given
+    assert parse_session_options({}) == SessionOptions()
+    assert parse_session_options({"tag": None}) == SessionOptions()  # null: not given
 
 
 @pytest.mark.parametrize(

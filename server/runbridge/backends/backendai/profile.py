@@ -46,7 +46,6 @@ from runbridge.backends.remote.profile import ProfileReader
 from runbridge.config import Profile
 from runbridge.errors import InvalidParams
 from runbridge.session_options import (
-    Amount,
     SessionOptions,
     camel_options,
     parse_session_options,
@@ -87,7 +86,6 @@ class BackendAIProfile:
     secret_key: str = field(repr=False)
     domain: str = "default"
     group: str = "default"
-    resources: dict[str, Amount] = field(default_factory=dict, hash=False)
     #: The profile's session options (``resources`` included); the bootstrap script is
     #: :attr:`bootstrap_script`, a file read when a session opens.
     options: SessionOptions = field(default_factory=SessionOptions, hash=False)
@@ -101,7 +99,7 @@ class BackendAIProfile:
         return (
             f"BackendAIProfile(name={self.name!r}, endpoint={self.endpoint!r}, "
             f"access_key={self.access_key!r}, secret_key='***', domain={self.domain!r}, "
-            f"group={self.group!r}, resources={self.resources!r}, "
+            f"group={self.group!r}, resources={self.options.resources!r}, "
             f"verify_tls={self.verify_tls!r}, api_version={self.api_version!r}, "
             f"timeout={self.timeout!r}, keep_sessions={self.keep_sessions!r}, "
             f"options={self.options!r}, bootstrap_script={self.bootstrap_script!r})"
@@ -128,7 +126,6 @@ class BackendAIProfile:
             secret_key=secret_key,
             domain=reader.optional_str("domain", "DOMAIN", "default"),
             group=reader.optional_str("group", "GROUP", "default"),
-            resources=options.resources,
             options=options,
             bootstrap_script=reader.bootstrap_script(),
             verify_tls=reader.verify_tls(),

@@ -195,7 +195,6 @@ class BackendAISession:
         *,
         group: str = "default",
         domain: str = "default",
-        resources: dict[str, Any] | None = None,
         options: SessionOptions | None = None,
         start_timeout: float = START_TIMEOUT_S,
         poll_interval: float = START_POLL_S,
@@ -212,8 +211,6 @@ class BackendAISession:
         self.domain = domain
         #: The session options in effect (the profile's under the request's).
         self.options = options or SessionOptions()
-        if resources:
-            self.options = SessionOptions(resources=dict(resources)).over(self.options)
         self.start_timeout = start_timeout
         self.poll_interval = poll_interval
         #: The raw Backend.AI status (PENDING, PREPARING, RUNNING, ...), for messages.
