@@ -416,10 +416,13 @@ class HubServer:
             if exc.status is None or exc.status < 500:
                 raise
             # the hub hides the spawner's error behind 500; its progress still has it
-            failed = await self._failure_message(user)
-            if failed is None:
-                raise
-            raise self._spawn_failed(user, failed) from None
+            try:
+                await self._follow(user, _ignore)
+            except HubSpawnError as failed:
+                raise failed from None
+            except HubError:
+                pass
+            raise
         return 201 if response.status_code == 201 else 202
 
     async def _follow(self, user: str, on_status: StatusCallback) -> str | None:
@@ -439,23 +442,6 @@ class HubServer:
                     on_status(self._status_text(message, event.get("progress")))
                 if event.get("ready"):
                     return self._base_url(event.get("url"), user)
-        return None
-
-    async def _failure_message(self, user: str) -> str | None:
-        """The message of the hub's ``failed`` progress event, if it has one now."""
-        what = f"asking why {self._server(user)} did not start"
-        try:
-            async with self.api.progress(user, self.hub.server_name, what=what) as events:
-                if events is None:
-                    return None
-                async for event in events:
-                    if event.get("failed"):
-                        message = event.get("message")
-                        return message if isinstance(message, str) else "Spawn failed"
-                    if event.get("ready"):
-                        return None
-        except HubError:
-            return None
         return None
 
     async def _abandon(self, user: str) -> bool:
