@@ -33,13 +33,7 @@ end
 T.test(':Runbridge app picks an app, prints its URL; a page comes through; app-close ends it', function()
   local seen = T.capture_notify()
   vim.cmd('Runbridge session nv-apps')
-  T.wait_for(function()
-    for _, n in ipairs(seen) do
-      if n.msg:find('session nv-apps started', 1, true) then
-        return true
-      end
-    end
-  end, 30000, 'the Backend.AI session opens')
+  T.wait_notified(seen, 'session nv-apps started', 30000, 'the Backend.AI session opens')
   local shown
   local orig_select = vim.ui.select
   vim.ui.select = function(items, opts, on_choice)
@@ -67,13 +61,7 @@ T.test(':Runbridge app picks an app, prints its URL; a page comes through; app-c
   T.ok(page and page:find('<h1>nv-apps:jupyter</h1>', 1, true), 'the page: ' .. tostring(page))
 
   vim.cmd('Runbridge app nope')
-  T.wait_for(function()
-    for _, n in ipairs(seen) do
-      if n.msg:find("has no app 'nope' (its apps: jupyter, ttyd)", 1, true) then
-        return true
-      end
-    end
-  end, 15000, 'an unknown app names the apps there are')
+  T.wait_notified(seen, "has no app 'nope' (its apps: jupyter, ttyd)", 15000, 'an unknown app names the apps there are')
 
   vim.cmd('Runbridge app-close')
   T.wait_for(function()

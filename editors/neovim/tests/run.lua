@@ -292,6 +292,17 @@ function T.capture_notify()
   return seen
 end
 
+--- Waits until a notification captured by T.capture_notify() holds `text` (plain).
+function T.wait_notified(seen, text, timeout, what)
+  T.wait_for(function()
+    for _, n in ipairs(seen) do
+      if n.msg:find(text, 1, true) then
+        return true
+      end
+    end
+  end, timeout, what)
+end
+
 function T.read_file(path)
   local f = io.open(path, 'rb')
   if not f then

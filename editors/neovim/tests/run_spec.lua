@@ -227,13 +227,7 @@ T.test('run_cell in a buffer without a file name: a message, nothing runs', func
   T.scratch({ '# %% a', "print('NOT-' + 'RUN')" })
   vim.api.nvim_win_set_cursor(0, { 2, 0 })
   T.rb().run_cell()
-  T.wait_for(function()
-    for _, n in ipairs(notes) do
-      if n.msg:find('file name', 1, true) then
-        return true
-      end
-    end
-  end, 5000, 'a message that cells need a file name')
+  T.wait_notified(notes, 'file name', 5000, 'a message that cells need a file name')
   T.not_contains(T.out_text('default'), 'NOT-RUN')
 end)
 

@@ -67,13 +67,7 @@ end)
 T.test(':Runbridge close lets go of it; picking it again reattaches with its variables', function()
   local notes = T.capture_notify()
   vim.cmd('Runbridge close nb')
-  T.wait_for(function()
-    for _, n in ipairs(notes) do
-      if n.msg:find('session nb detached (it keeps running on the server)', 1, true) then
-        return true
-      end
-    end
-  end, 10000, "the daemon's line about the detached session")
+  T.wait_notified(notes, 'session nb detached (it keeps running on the server)', 10000, "the daemon's line about the detached session")
   T.wait_for(function()
     return T.daemon_sessions().nb == nil
   end, 10000, 'nb closed')
