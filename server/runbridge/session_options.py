@@ -23,6 +23,7 @@ __all__ = [
     "WORKDIR",
     "Mount",
     "SessionOptions",
+    "amount_text",
     "mount_path",
     "parse_session_options",
 ]
@@ -132,7 +133,7 @@ class SessionOptions:
 
     def summary(self) -> str:
         """One line for a status bar: ``cpu 2 · mem 4g · 2 × multi-node · sg gpu · 1 mount``."""
-        parts = [f"{slot} {_amount_text(slot, amount)}" for slot, amount in self.resources.items()]
+        parts = [f"{slot} {amount_text(slot, amount)}" for slot, amount in self.resources.items()]
         size = self.cluster_size or 1
         mode = self.cluster_mode or "single-node"
         if size > 1 or mode != "single-node":
@@ -145,9 +146,13 @@ class SessionOptions:
         return " · ".join(parts)
 
 
-def _amount_text(slot: str, amount: Amount) -> str:
+def amount_text(slot: str, amount: Amount) -> str:
+    """An amount as a person writes it: memory in its largest whole unit (``4g``; also
+    from the manager's byte counts, which it sends as strings), numbers short (``0.5``)."""
     if isinstance(amount, str):
-        return amount
+        if not (slot == "mem" and amount.isdigit()):
+            return amount
+        amount = int(amount)
     if slot == "mem" and isinstance(amount, int):
         for suffix in "tgmk":
             unit = _UNITS[suffix]

@@ -18,6 +18,7 @@ from runbridge.backends.backendai.client import BackendAIClient
 from runbridge.backends.backendai.errors import BackendAIError
 from runbridge.backends.remote.name_store import NameStore
 from runbridge.model import RemoteSession, parse_time
+from runbridge.session_options import amount_text
 
 #: Statuses of a session that is not terminated, as every manager since 23.09 names them.
 LIVE_STATUSES = "PENDING,SCHEDULED,PREPARING,PULLING,RUNNING,RESTARTING,RUNNING_DEGRADED"
@@ -120,22 +121,5 @@ def _slots(value: Any) -> dict[str, Any]:
 
 
 def _resources_text(resources: dict[str, Any]) -> str:
-    """``cpu 1 · mem 1g`` (memory in the largest whole unit)."""
-    parts = []
-    for slot, amount in resources.items():
-        if slot == "mem":
-            parts.append(f"mem {_size(amount)}")
-        else:
-            parts.append(f"{slot} {amount}")
-    return " · ".join(parts)
-
-
-def _size(amount: Any) -> str:
-    try:
-        value = int(float(amount))
-    except (TypeError, ValueError):
-        return str(amount)
-    for unit, scale in (("t", 1 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
-        if value >= scale and value % scale == 0:
-            return f"{value // scale}{unit}"
-    return str(value)
+    """``cpu 1 · mem 1g`` (as a session's options summary writes them)."""
+    return " · ".join(f"{slot} {amount_text(slot, amount)}" for slot, amount in resources.items())
