@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from runbridge import mime
-from runbridge.backends.kernel.core import KernelCore
-from runbridge.backends.kernel.run import KernelRun
+from runbridge.backends.kernel.core import EARLY_INTERRUPT_RECHECK_S, KernelCore
+from runbridge.backends.kernel.run import NO_REPLY, KernelRun
 from runbridge.backends.kernel.transport import DictMessage, Message, RunHooks
 from runbridge.model import Display, RunStatus
 from tests.sinks import RecordingSink
@@ -226,9 +226,9 @@ async def test_output_still_arriving_after_the_reply_keeps_the_run_open() -> Non
     reply = next(m for m in rest if m["channel"] == "shell")
     stream = next(m for m in rest if m["msg_type"] == "stream")
     idle = next(m for m in rest if is_idle(m))
-    late: list[Step] = [*start, reply, 0.2, stream, 0.2, stream, 0.2, stream, 0.2, idle]
+    late: list[Step] = [*start, reply, 0.3, stream, 0.3, stream, 0.3, stream, 0.3, idle]
     kernel = FakeKernel(late)
-    kernel.core.idle_grace_s = 0.35
+    kernel.core.idle_grace_s = 0.9  # longer than each pause, shorter than their 1.2 s
     sink = RecordingSink()
     outcome = await kernel.core.execute("print('hello')", sink, None)
     assert outcome.status == RunStatus.FINISHED
@@ -330,6 +330,84 @@ async def test_an_interrupt_request_ends_the_run_interrupted() -> None:
         "interrupted",
     )
     assert sent_kinds(kernel) == ["execute", "interrupt"]
+
+
+async def until_sent(kernel: FakeKernel, kind: str) -> None:
+    while kind not in sent_kinds(kernel):
+        await asyncio.sleep(0.001)
+
+
+async def test_an_interrupt_before_the_kernel_ran_the_code_is_sent_again_once_it_does() -> None:
+    """A Python kernel ignores SIGINT between requests: an interrupt that came before the
+    code's ``execute_input`` is sent again once it arrived (and the run still goes on)."""
+    messages = cell("sleep_interrupted")
+    busy, started, ended = messages[:1], messages[1:3], messages[3:]
+    assert [m["msg_type"] for m in started] == ["execute_input", "stream"]
+    kernel = FakeKernel([*busy, 0.1, *started])
+
+    def taken_only_while_the_code_runs() -> None:
+        run = kernel.core.run
+        if run is not None and run.executing:
+            kernel._replay(ended)
+
+    kernel.on_interrupt = [taken_only_while_the_code_runs]
+    sink = RecordingSink()
+    run = asyncio.create_task(kernel.core.execute("time.sleep(30)", sink, None))
+    await until_sent(kernel, "execute")
+    await kernel.core.interrupt()  # before the execute_input: lost
+    outcome = await asyncio.wait_for(run, 5)
+    assert (outcome.status, outcome.exit_code, outcome.message) == (
+        RunStatus.INTERRUPTED,
+        130,
+        "interrupted",
+    )
+    assert sent_kinds(kernel) == ["execute", "interrupt", "interrupt"]
+
+
+async def test_an_early_interrupt_that_took_is_not_sent_again() -> None:
+    messages = cell("sleep_interrupted")
+    busy, started, ended = messages[:1], messages[1:3], messages[3:]
+    kernel = FakeKernel([*busy, 0.1, *started], on_interrupt=[0.15, *ended])
+    sink = RecordingSink()
+    run = asyncio.create_task(kernel.core.execute("time.sleep(30)", sink, None))
+    await until_sent(kernel, "execute")
+    await kernel.core.interrupt()  # it reaches the kernel as the code starts: it takes
+    outcome = await asyncio.wait_for(run, 5)
+    assert (outcome.status, outcome.exit_code) == (RunStatus.INTERRUPTED, 130)
+    await asyncio.sleep(EARLY_INTERRUPT_RECHECK_S + 0.1)
+    assert sent_kinds(kernel) == ["execute", "interrupt"]
+
+
+async def test_an_idle_without_a_reply_ends_the_run_after_the_grace() -> None:
+    """ipykernel drops a request whose handler an interrupt hit outside the code: its idle
+    comes, its reply never. Interrupted, the run ends ``interrupted``; else ``failed``."""
+    running, _ = split(cell("sleep_interrupted"), "stream")
+    idle = next(m for m in cell("sleep_interrupted") if is_idle(m))
+    kernel = FakeKernel(running, on_interrupt=[idle])
+    kernel.core.idle_grace_s = 0.3
+    sink = RecordingSink()
+    run = asyncio.create_task(kernel.core.execute("time.sleep(30)", sink, None))
+    while "tick" not in sink.text():
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    await kernel.core.interrupt()
+    outcome = await asyncio.wait_for(run, 5)
+    assert time.monotonic() - started >= 0.3
+    assert (outcome.status, outcome.exit_code, outcome.message) == (
+        RunStatus.INTERRUPTED,
+        130,
+        "interrupted",
+    )
+    assert sink.text() == "tick\n"
+
+    quiet = FakeKernel([*running, idle])
+    quiet.core.idle_grace_s = 0.3
+    outcome = await asyncio.wait_for(quiet.core.execute("x", RecordingSink(), None), 5)
+    assert (outcome.status, outcome.exit_code, outcome.message) == (
+        RunStatus.FAILED,
+        None,
+        NO_REPLY,
+    )
 
 
 async def test_a_cancelled_run_interrupts_the_kernel() -> None:

@@ -9,7 +9,10 @@ first. A run is done when both its ``execute_reply`` and its ``status: idle`` ar
 an ``input_request`` is put to the user through the run's sink and answered with an
 ``input_reply`` (or, when the user cancels it, with an interrupt). Past its timeout a
 run interrupts the kernel and ends ``exec-timeout``. A kernel found dead, a restart and
-a closed session end the run early.
+a closed session end the run early. An interrupt sent before the kernel began to run the
+code (its ``execute_input``) is sent again once it has, unless the first one took; a run
+the kernel ends (``status: idle``) without an ``execute_reply`` ends after the idle grace
+(ipykernel drops a request an interrupt hit outside the code).
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ LOST_OUTPUT_NOTE = (
     "is forwarded drops some)\n"
 )
 RESTARTED = "the kernel was restarted during the run"
+#: An interrupt sent before the kernel began to run the code is sent again this long after
+#: it began, unless the run ended or failed by then (the first one took).
+EARLY_INTERRUPT_RECHECK_S = 0.2
 
 
 def execute_content(
@@ -115,6 +121,10 @@ class KernelCore:
         run.last_activity = asyncio.get_running_loop().time()
         channel = msg.channel
         if channel == "iopub":
+            if msg.msg_type == "execute_input" and not run.executing:
+                run.executing = True
+                if run.interrupt_early:
+                    run.tasks.append(asyncio.create_task(self._interrupt_again(run)))
             run.on_iopub(msg.msg_type, msg.content)
         elif channel == "shell":
             if msg.msg_type == "execute_reply":
@@ -162,8 +172,24 @@ class KernelCore:
     async def interrupt(self) -> None:
         """Interrupt the kernel (a request: the run in progress ends ``interrupted``)."""
         if self.run is not None:
-            self.run.interrupt_sent = True
+            self._mark_interrupted(self.run)
         await self._transport.send_interrupt()
+
+    @staticmethod
+    def _mark_interrupted(run: KernelRun) -> None:
+        run.interrupt_sent = True
+        if not run.executing:
+            run.interrupt_early = True
+
+    async def _interrupt_again(self, run: KernelRun) -> None:
+        """The code of ``run``, interrupted before it ran, runs now: interrupt it again
+        unless the first interrupt took (the run failed or ended meanwhile)."""
+        await asyncio.sleep(EARLY_INTERRUPT_RECHECK_S)
+        if run.done.is_set() or run.error is not None or self.run is not run:
+            return
+        log.info("run %s: interrupted before the kernel ran it; interrupting again", run.msg_id)
+        with contextlib.suppress(Exception):
+            await self._transport.send_interrupt()
 
     async def interrupt_quietly(self) -> None:
         """Interrupt the run in progress (if any, and once), errors ignored (a detach)."""
@@ -174,7 +200,7 @@ class KernelCore:
     async def _interrupt_run(self, run: KernelRun) -> None:
         if run.interrupt_sent:
             return
-        run.interrupt_sent = True
+        self._mark_interrupted(run)
         with contextlib.suppress(Exception):
             await asyncio.shield(self._transport.send_interrupt())
 
@@ -196,9 +222,9 @@ class KernelCore:
         finally:
             if self.run is run:
                 self.run = None
-            task = run.input_task
-            if task is not None and not task.done():
-                task.cancel()
+            for task in [run.input_task, *run.tasks]:
+                if task is not None and not task.done():
+                    task.cancel()
         return run.outcome(timeout, timed_out)
 
     async def run_silent(
@@ -249,6 +275,11 @@ class KernelCore:
             if run.reply is not None and now - run.last_activity > self.idle_grace_s:
                 log.warning("run %s: no status idle after the reply; ending it", run.msg_id)
                 run.sink.emit("stderr", LOST_OUTPUT_NOTE.format(grace=self.idle_grace_s))
+                break
+            if run.reply is None and run.idle and now - run.last_activity > self.idle_grace_s:
+                # ipykernel drops a request whose handler an interrupt hit outside the
+                # code ("KeyboardInterrupt caught in kernel"): idle, and never a reply
+                log.warning("run %s: status idle and no reply; ending it", run.msg_id)
                 break
             if deadline is not None and not timed_out and now >= deadline:
                 timed_out = True

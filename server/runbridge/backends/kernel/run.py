@@ -10,6 +10,9 @@ from runbridge.ansi import strip_ansi
 from runbridge.backends.base import RunSink
 from runbridge.model import RunOutcome, RunStatus, UserError, exec_timeout_outcome
 
+#: The outcome's message of a run the kernel ended (status idle) without replying to it.
+NO_REPLY = "the kernel ended the run without replying to it (its output is kept)"
+
 
 class KernelRun:
     """One ``execute_request``: done once both its ``execute_reply`` and its
@@ -30,8 +33,15 @@ class KernelRun:
         #: This daemon interrupted the kernel during the run (a timeout, a cancelled
         #: prompt, an interrupt request): the interrupt is not someone else's.
         self.interrupt_sent = False
+        #: The kernel has begun to run the code (its ``execute_input`` arrived).
+        self.executing = False
+        #: An interrupt was sent before that: a kernel may have ignored it (a Python kernel
+        #: ignores SIGINT between requests), so it is sent again once the code runs.
+        self.interrupt_early = False
         self.input_cancelled = False
         self.input_task: asyncio.Task[None] | None = None
+        #: Other tasks of the run (an interrupt sent again), cancelled when it ends.
+        self.tasks: list[asyncio.Task[None]] = []
         self.error: UserError | None = None
         #: Keys of the notes already written to this run's stderr (:meth:`note_once`).
         self._noted: set[str] = set()
@@ -91,7 +101,12 @@ class KernelRun:
             return RunOutcome(RunStatus.FAILED, None, message=self.aborted)
         if timed_out and timeout is not None:
             return exec_timeout_outcome(timeout)
-        reply = self.reply or {}
+        if self.reply is None:  # idle, and no reply within the grace
+            if self.interrupt_sent or self.input_cancelled:
+                why = "input cancelled" if self.input_cancelled else "interrupted"
+                return RunOutcome(RunStatus.INTERRUPTED, 130, message=why)
+            return RunOutcome(RunStatus.FAILED, None, message=NO_REPLY)
+        reply = self.reply
         status = reply.get("status", "ok")
         if status == "error" or self.error is not None:
             ename = reply.get("ename") or (self.error.ename if self.error else "")
