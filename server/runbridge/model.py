@@ -107,11 +107,14 @@ class RemoteSession:
     own: bool = False
     #: The runbridge session name bound to it now (set by the session manager).
     attached_as: str | None = None
+    #: The profile it was listed on (set by the session manager).
+    profile: str = ""
 
     def to_wire(self) -> dict[str, Any]:
         attached = f" · attached as {self.attached_as}" if self.attached_as else ""
         return {
             "id": self.id,
+            "profile": self.profile,
             "label": self.label,
             "description": self.description + attached,
             "state": self.state,

@@ -231,9 +231,17 @@ def parse_close_session(raw: Any) -> tuple[str, bool]:
     return _name(p, "name"), bool(destroy)
 
 
-def parse_list_remote(raw: Any) -> str | None:
-    value: str | None = _optional_name(as_object(raw, LIST_REMOTE), "profile")
-    return value
+def parse_list_remote(raw: Any) -> tuple[str | None, bool]:
+    """``listRemote``'s ``profile`` and ``allProfiles`` (default false); not both."""
+    p = as_object(raw, LIST_REMOTE)
+    profile = _optional_name(p, "profile")
+    every = bool(_get(p, "allProfiles", bool, False))
+    if every and profile is not None:
+        raise InvalidParams(
+            "give 'profile' (one profile) or 'allProfiles' (every remote one), not both",
+            field="allProfiles",
+        )
+    return profile, every
 
 
 def parse_session_name(raw: Any, method: str, key: str) -> str:

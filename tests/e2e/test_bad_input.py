@@ -97,6 +97,8 @@ PARAM_ERRORS: list[tuple[str, Any, str]] = [
     ("checkProfile", {"profile": ""}, "profile"),  # not "the default profile"
     ("listRemote", {"profile": 5}, "profile"),
     ("listRemote", {"profile": ""}, "profile"),
+    ("listRemote", {"allProfiles": "yes"}, "allProfiles"),
+    ("listRemote", {"profile": "local", "allProfiles": True}, "allProfiles"),
     ("openSession", {"name": "n", "attach": 7}, "attach"),
     ("openSession", {"name": "n", "attach": " "}, "attach"),
     ("closeSession", {"name": "n", "destroy": "yes"}, "destroy"),
@@ -549,7 +551,11 @@ def method_params(method: str) -> st.SearchStrategy[Any]:
         ),
         "listSessions": near_valid({}),
         "checkProfile": near_valid({}, profile=mostly(st.sampled_from(["local", "nope"]))),
-        "listRemote": near_valid({}, profile=mostly(st.sampled_from(["local", "nope"]))),
+        "listRemote": near_valid(
+            {},
+            profile=mostly(st.sampled_from(["local", "nope"])),
+            allProfiles=mostly(st.booleans()),
+        ),
         "listApps": near_valid({"session": names}),
         "openApp": near_valid(
             {"session": names, "app": mostly(st.sampled_from(["jupyter", "x"]))},

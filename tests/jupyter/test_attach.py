@@ -226,20 +226,63 @@ async def test_gateway_kernel_attached(daemon: Daemon, gateway: ServerProcess) -
     assert own_closed["message"] == "session kg-own closed"
 
 
-async def test_gateway_that_lists_nothing(tmp_path: Path) -> None:
+async def test_gateway_that_lists_nothing(jupyter_server: ServerProcess, tmp_path: Path) -> None:
+    """Alone, its listing is the request's error; with ``allProfiles`` it is one failure
+    named by profile (as is a server that is not there), and the other profiles are listed."""
+    kernel = await server_api(jupyter_server, "POST", "/api/kernels", {"name": "python3"})
     with KernelGateway(tmp_path / "kg") as quiet:
-        options = {"profiles": {"kg": profile(quiet.url, quiet.token)}, "profile": "kg"}
+        options = {
+            "profiles": {
+                "kg": profile(quiet.url, quiet.token),
+                "jup": profile(jupyter_server.url, jupyter_server.token),
+                "down": profile("http://127.0.0.1:9/", "down-token"),
+            },
+            "profile": "kg",
+        }
         async with start_daemon(tmp_path / "home", init_options=options) as daemon:
             error = await rpc_error(daemon, "runbridge/listRemote", {})
             assert error.code == -32020, error
             assert "needs a Kernel Gateway started with KG_LIST_KERNELS=True" in error.message
             assert quiet.token not in error.message
 
+            listed = await daemon.request("runbridge/listRemote", {"allProfiles": True})
+            assert listed["profile"] is None
+            failures = {f["profile"]: f for f in listed["failures"]}
+            assert sorted(failures) == ["down", "kg"]
+            alone = await rpc_error(daemon, "runbridge/listRemote", {"profile": "down"})
+            assert (
+                (failures["down"]["code"], failures["down"]["kind"])
+                == (
+                    alone.code,
+                    error_data(alone)["kind"],
+                )
+                == (-32020, "JupyterUnreachable")
+            ), failures
+            assert failures["down"]["message"] == alone.message
+            assert (failures["kg"]["code"], failures["kg"]["message"]) == (
+                error.code,
+                error.message,
+            ), failures
+            for failure in failures.values():
+                assert quiet.token not in failure["message"]
+                assert "down-token" not in failure["message"]
+            ours = [e for e in listed["sessions"] if e["id"] == kernel["id"]]
+            assert [e["profile"] for e in ours] == ["jup"], listed
+            assert {e["profile"] for e in listed["sessions"]} == {"jup"}
+
+            error = await rpc_error(
+                daemon, "runbridge/listRemote", {"profile": "jup", "allProfiles": True}
+            )
+            assert error.code == -32602 and error_data(error)["field"] == "allProfiles", error
+    await server_api(jupyter_server, "DELETE", f"/api/kernels/{kernel['id']}")
+
 
 async def test_local_profile_lists_nothing_and_cannot_attach(tmp_path: Path) -> None:
     async with start_daemon(tmp_path / "home") as daemon:
         listed = await daemon.request("runbridge/listRemote", {})
-        assert listed == {"profile": "local", "sessions": []}
+        assert listed == {"profile": "local", "sessions": [], "failures": []}
+        everywhere = await daemon.request("runbridge/listRemote", {"allProfiles": True})
+        assert everywhere == {"profile": None, "sessions": [], "failures": []}
         error = await rpc_error(daemon, "runbridge/openSession", {"name": "a", "attach": "x"})
         assert error.code == -32023, error
         error = await rpc_error(daemon, "runbridge/listRemote", {"profile": "nope"})
@@ -280,7 +323,8 @@ def test_cli_lists_what_runs_on_the_server(
         table = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         assert table.returncode == 0, table.stderr
         header, *rows = table.stdout.splitlines()
-        assert header.split() == ["ID", "LABEL", "ATTACHED", "AS", "DESCRIPTION"]
-        row = next(r for r in rows if r.startswith(kernel["id"]))
-        assert row.split()[1:3] == ["cli.ipynb", "-"] and "python3 · " in row
+        assert header.split() == ["PROFILE", "ID", "LABEL", "ATTACHED", "AS", "DESCRIPTION"]
+        row = next(r for r in rows if r.split()[1] == kernel["id"])
+        assert row.split()[0] == "jup" and row.split()[2:4] == ["cli.ipynb", "-"], row
+        assert "python3 · " in row
     asyncio.run(server_api(jupyter_server, "DELETE", f"/api/kernels/{kernel['id']}"))

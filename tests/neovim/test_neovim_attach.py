@@ -33,6 +33,8 @@ def test_picker_attaches_to_a_notebook_kernel(tmp_path: Path) -> None:
         config = tmp_path / "config.toml"
         config.write_text(
             f'[profiles.jup]\ntype = "jupyter"\nurl = "{server.url}"\ntoken = "{server.token}"\n'
+            # a server that is not there (port 9: nothing listens): the picker warns of it
+            '[profiles.down]\ntype = "jupyter"\nurl = "http://127.0.0.1:9/"\ntoken = "x"\n'
         )
         env["RUNBRIDGE_CONFIG"] = str(config)
         env["RB_TEST_KERNEL_ID"] = kernel_id

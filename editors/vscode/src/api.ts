@@ -118,9 +118,10 @@ export class RunbridgeApi {
     return this.request(P.CLOSE_SESSION, destroy ? { name, destroy } : { name });
   }
 
-  /** What runs on the profile's server that runbridge did not create (default profile when absent). */
-  listRemote(profile?: string): Promise<P.ListRemoteResult> {
-    return this.request(P.LIST_REMOTE, profile ? { profile } : {});
+  /** What runs on a profile's server (default profile when absent), or on every remote
+   * profile's (allProfiles), that runbridge did not create. */
+  listRemote(params: P.ListRemoteParams = {}): Promise<P.ListRemoteResult> {
+    return this.request(P.LIST_REMOTE, params);
   }
 
   interrupt(session: string): Promise<P.SessionInfo> {

@@ -196,19 +196,17 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     });
   };
 
-  /** What runs on the servers of the available remote profiles (a profile whose listing
-   * fails is left out and logged). */
-  const listRemote = async (api: RunbridgeApi): Promise<ListRemoteResult[]> => {
-    const remote = (daemon.info?.profiles ?? []).filter((p) => p.available && p.type !== 'local');
-    const listed = await Promise.all(
-      remote.map((p) =>
-        api.listRemote(p.name).catch((err: unknown) => {
-          daemon.output.warn(`listing what runs on profile ${p.name} failed: ${errorMessage(err)}`);
-          return undefined;
-        }),
-      ),
-    );
-    return listed.filter((l): l is ListRemoteResult => l !== undefined);
+  /** What runs on the servers of every remote profile (a profile whose listing failed is
+   * logged). */
+  const listRemote = async (api: RunbridgeApi): Promise<ListRemoteResult> => {
+    const listing = await api.listRemote({ allProfiles: true }).catch((err: unknown): ListRemoteResult => {
+      daemon.output.warn(`listing what runs on the servers failed: ${errorMessage(err)}`);
+      return { profile: null, sessions: [], failures: [] };
+    });
+    for (const failure of listing.failures) {
+      daemon.output.warn(`listing what runs on profile ${failure.profile} failed: ${failure.message}`);
+    }
+    return listing;
   };
 
   /** Bind a name to a kernel or session on the server (asking the name); one attached
@@ -228,7 +226,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     if (!name) {
       return undefined;
     }
-    const info = await api.openSession({ name: name.trim(), profile: pick.profile, attach: remote.id });
+    const info = await api.openSession({ name: name.trim(), profile: remote.profile, attach: remote.id });
     sessions.update(info);
     return info.name;
   };
@@ -237,7 +235,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
     const api = await daemon.ensure();
     const [open, listings] = await Promise.all([
       api.listSessions(),
-      withRemote ? listRemote(api) : Promise.resolve([]),
+      withRemote ? listRemote(api) : Promise.resolve(undefined),
     ]);
     sessions.replaceAll(open);
     type Item = vscode.QuickPickItem & { name?: string; pick?: RemotePick };
@@ -255,7 +253,7 @@ export function registerCommands(parts: Parts): vscode.Disposable[] {
       });
     }
     items.push({ label: '$(add) New Session…' });
-    for (const pick of remotePicks(listings)) {
+    for (const pick of listings ? remotePicks(listings) : []) {
       if (pick.separator) {
         items.push({ label: pick.label, kind: vscode.QuickPickItemKind.Separator });
       } else {

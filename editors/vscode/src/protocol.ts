@@ -173,6 +173,8 @@ export interface OpenSessionParams {
 /** What runs on a profile's server that runbridge did not create (runbridge/listRemote). */
 export interface RemoteSession {
   id: string;
+  /** The profile it was listed on (openSession {attach} must name it). */
+  profile: string;
   /** Made by the daemon: the notebook's path, or the kernel name and id (Jupyter); the session name (Backend.AI). */
   label: string;
   /** One line made by the daemon for a picker. */
@@ -186,9 +188,27 @@ export interface RemoteSession {
   details: Record<string, unknown>;
 }
 
-export interface ListRemoteResult {
+export interface ListRemoteParams {
+  /** One profile (default: the default profile). */
+  profile?: string;
+  /** Every profile but `local` ones, at once (not with `profile`). */
+  allProfiles?: boolean;
+}
+
+/** A profile whose server could not be listed (runbridge/listRemote with allProfiles). */
+export interface RemoteFailure {
   profile: string;
+  /** As in the error reply a listing of that profile alone would get. */
+  code: number;
+  kind: string;
+  message: string;
+}
+
+export interface ListRemoteResult {
+  /** The profile listed; null with allProfiles. */
+  profile: string | null;
   sessions: RemoteSession[];
+  failures: RemoteFailure[];
 }
 
 export interface FileEntry {

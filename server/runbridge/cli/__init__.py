@@ -53,10 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     sessions.add_argument(
         "--remote",
         action="store_true",
-        help="list what runs on the profile's server that runbridge did not create "
-        "(what openSession can attach to)",
+        help="list what runs on the remote profiles' servers that runbridge did not "
+        "create (what openSession can attach to)",
     )
-    sessions.add_argument("-p", "--profile", help="with --remote: the profile (default: default)")
+    sessions.add_argument(
+        "-p", "--profile", help="with --remote: one profile (default: every remote one)"
+    )
 
     for name, helptext in (
         ("upload", "copy files into a session's work folder"),

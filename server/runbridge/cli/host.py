@@ -298,20 +298,26 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 86400}d{seconds // 3600 % 24:02d}h"
 
 
-def print_remote(listed: dict[str, Any], as_json: bool) -> None:
-    """``runbridge/listRemote``'s answer: JSON, or a table (id, label, attached as,
-    description), as the daemon made its labels and descriptions."""
+def print_remote(listed: dict[str, Any], as_json: bool) -> int:
+    """``runbridge/listRemote``'s answer: JSON, or a table (profile, id, label, attached
+    as, description), as the daemon made its labels and descriptions; each profile whose
+    listing failed is a line on stderr and makes the exit code 1."""
     sessions = listed.get("sessions", [])
+    for failure in listed.get("failures", []):
+        sys.stderr.write(f"runbridge: profile {failure.get('profile')}: {failure.get('message')}\n")
+    status = 1 if listed.get("failures") else 0
     if as_json:
         say(json.dumps(sessions))
-        return
+        return status
     if not sessions:
-        say(f"nothing to attach to on profile {listed.get('profile')}")
-        return
-    rows = [("ID", "LABEL", "ATTACHED AS", "DESCRIPTION")]
+        where = f"profile {listed['profile']}" if listed.get("profile") else "any remote profile"
+        say(f"nothing to attach to on {where}")
+        return status
+    rows = [("PROFILE", "ID", "LABEL", "ATTACHED AS", "DESCRIPTION")]
     for entry in sessions:
         rows.append(
             (
+                str(entry.get("profile")),
                 str(entry.get("id")),
                 str(entry.get("label")),
                 str(entry.get("attachedAs") or "-"),
@@ -319,6 +325,7 @@ def print_remote(listed: dict[str, Any], as_json: bool) -> None:
             )
         )
     say_table(rows)
+    return status
 
 
 async def cmd_sessions(args: argparse.Namespace) -> int:
@@ -326,12 +333,11 @@ async def cmd_sessions(args: argparse.Namespace) -> int:
         remote_client = await connect(start=True)
         assert remote_client is not None
         try:
-            params = {"profile": args.profile} if args.profile else {}
+            params = {"profile": args.profile} if args.profile else {"allProfiles": True}
             listed = await remote_client.request("runbridge/listRemote", params)
         finally:
             await remote_client.close()
-        print_remote(listed, args.json)
-        return 0
+        return print_remote(listed, args.json)
     client = await connect(start=False)
     if client is None:
         say("[]" if args.json else f"{NO_HOST}: no sessions")

@@ -66,10 +66,13 @@ async def cmd_sessions(args: argparse.Namespace) -> int:
         events = CliEvents(sys.stdout, sys.stderr, paths.cache_dir() / "media")
         manager = SessionManager(load_settings(), events)
         try:
-            print_remote(await manager.list_remote(args.profile), args.json)
+            if args.profile:
+                listed = await manager.list_remote(args.profile)
+            else:
+                listed = await manager.list_remote_everywhere()
         finally:
             await manager.aclose()
-        return 0
+        return print_remote(listed, args.json)
     root = paths.data_dir() / "sessions"
     folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
     if args.json:

@@ -265,8 +265,40 @@ class SessionManager:
 
     async def list_remote(self, name: str | None) -> dict[str, Any]:
         """What runs on profile ``name``'s server that runbridge did not create:
-        ``{profile, sessions}``, each bound one naming its runbridge session."""
+        ``{profile, sessions, failures: []}``, each bound one naming its runbridge session."""
         profile = self.settings.profile(name)  # an unknown profile is a ConfigError
+        return {"profile": profile.name, "sessions": await self._remote_of(profile), "failures": []}
+
+    async def list_remote_everywhere(self) -> dict[str, Any]:
+        """``list_remote`` of every profile but ``local`` ones, at once, in the profiles'
+        order: ``{profile: None, sessions, failures}``; a profile whose listing fails is a
+        failure ``{profile, code, kind, message}`` (as its error reply would have them), the
+        others are listed all the same."""
+        profiles = [p for p in self.settings.profiles.values() if p.type != "local"]
+        listed = await asyncio.gather(
+            *(self._remote_of(p) for p in profiles), return_exceptions=True
+        )
+        sessions: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        for profile, result in zip(profiles, listed, strict=True):
+            if isinstance(result, RunbridgeError):
+                failures.append(
+                    {
+                        "profile": profile.name,
+                        "code": result.code,
+                        "kind": result.kind,
+                        "message": result.message,
+                    }
+                )
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                sessions.extend(result)
+        return {"profile": None, "sessions": sessions, "failures": failures}
+
+    async def _remote_of(self, profile: Profile) -> list[dict[str, Any]]:
+        """The wire entries of what runs on ``profile``'s server that runbridge did not
+        create, each naming its profile and the runbridge session bound to it."""
         remote = await self._backend(profile).list_remote()
         bound = {
             s.info.remote_id: s
@@ -279,8 +311,9 @@ class SessionManager:
             if entry.own or (session is not None and not session.info.attached):
                 continue  # runbridge's own
             entry.attached_as = session.info.name if session is not None else None
+            entry.profile = profile.name
             listed.append(entry.to_wire())
-        return {"profile": profile.name, "sessions": listed}
+        return listed
 
     def _check_not_bound(self, profile: str, remote_id: str) -> None:
         """Attaching ``remote_id`` that another open session of ``profile`` holds is a

@@ -377,9 +377,8 @@ end
 --- Binds a runbridge name to a kernel or session that runs on the server (runbridge/openSession
 --- with attach), asking the name (default: the daemon's suggestedName); one already attached is
 --- made current.
----@param entry table a RemoteSession of runbridge/listRemote
----@param profile string the profile it was listed on
-function M.attach(entry, profile)
+---@param entry table a RemoteSession of runbridge/listRemote (it names its profile)
+function M.attach(entry)
   local function bound(name)
     sessions().set_current(name)
     require('runbridge.documents').bind(api.nvim_get_current_buf(), name)
@@ -393,7 +392,7 @@ function M.attach(entry, profile)
     if not name or vim.trim(name) == '' then
       return
     end
-    client().request('runbridge/openSession', { name = name, profile = profile, attach = entry.id }, function(err, info)
+    client().request('runbridge/openSession', { name = name, profile = entry.profile, attach = entry.id }, function(err, info)
       if err then
         notify(('%s: %s'):format(name, client().error_message(err)), vim.log.levels.ERROR)
         return
@@ -406,7 +405,7 @@ function M.attach(entry, profile)
 end
 
 --- The picker: the daemon's open sessions, "new session…", then (under "on the server") what
---- runbridge/listRemote lists on the configured profile, attached on pick.
+--- runbridge/listRemote lists on every remote profile, attached on pick.
 function M.sessions()
   client().request('runbridge/listSessions', vim.empty_dict(), function(err, result)
     if err then
@@ -420,15 +419,18 @@ function M.sessions()
     end
     table.insert(items, { new = true })
     local current = sessions().current()
-    local profile = require('runbridge.config').get().profile
-    local params = profile and { profile = profile } or vim.empty_dict()
-    client().request('runbridge/listRemote', params, function(rerr, remote)
+    client().request('runbridge/listRemote', { allProfiles = true }, function(rerr, remote)
       if rerr then
         notify('on the server: ' .. client().error_message(rerr), vim.log.levels.WARN)
-      elseif #(remote.sessions or {}) > 0 then
-        table.insert(items, { separator = true })
-        for _, entry in ipairs(remote.sessions) do
-          table.insert(items, { remote = entry, profile = remote.profile })
+      else
+        for _, failure in ipairs(remote.failures or {}) do
+          notify(('on the server of profile %s: %s'):format(failure.profile, failure.message), vim.log.levels.WARN)
+        end
+        if #(remote.sessions or {}) > 0 then
+          table.insert(items, { separator = true })
+          for _, entry in ipairs(remote.sessions) do
+            table.insert(items, { remote = entry })
+          end
         end
       end
       vim.ui.select(items, {
@@ -458,7 +460,7 @@ function M.sessions()
           return M.session()
         end
         if choice.remote then
-          return M.attach(choice.remote, choice.profile)
+          return M.attach(choice.remote)
         end
         sessions().set_current(choice.name)
         require('runbridge.documents').bind(api.nvim_get_current_buf(), choice.name)

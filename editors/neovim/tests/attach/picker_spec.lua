@@ -1,6 +1,7 @@
 -- ':Runbridge sessions' lists what runs on the Jupyter server under "on the server" (the
 -- daemon's label and description) and attaches on pick: a notebook's kernel started by the
--- test (tests/neovim/test_neovim_attach.py), its variables kept across a detach.
+-- test (tests/neovim/test_neovim_attach.py), its variables kept across a detach. Profile
+-- `down` names a server that is not there: a warning names it, `jup` is listed all the same.
 local T = ...
 
 T.setup({ profile = 'jup' })
@@ -53,7 +54,9 @@ local function run(lines, name)
 end
 
 T.test('the picker lists the notebook kernel under "on the server" and attaches on pick', function()
+  local notes = T.capture_notify()
   local labels = pick_notebook('nb')
+  T.wait_notified(notes, 'on the server of profile down: ', 10000, 'a warning naming the profile that failed')
   local joined = table.concat(labels, '\n')
   T.contains(joined, '── on the server ──', 'the separator')
   T.contains(joined, 'work/nb.ipynb  python3 · ', 'label and description from the daemon')

@@ -13,26 +13,22 @@ export interface RemotePick {
   /** A separator row (not pickable). */
   separator?: true;
   remote?: RemoteSession;
-  /** The profile the entry was listed on (openSession must name it). */
-  profile?: string;
 }
 
-/** The rows under the separator, one per listed entry, in the server's order; none when
- * nothing is listed. With several profiles, each row names its profile. */
-export function remotePicks(listings: ListRemoteResult[]): RemotePick[] {
-  const entries = listings.flatMap((l) => l.sessions.map((remote) => ({ remote, profile: l.profile })));
-  if (entries.length === 0) {
+/** The rows under the separator, one per listed entry, in the daemon's order; none when
+ * nothing is listed. With entries of several profiles, each row names its profile. */
+export function remotePicks(listing: ListRemoteResult): RemotePick[] {
+  if (listing.sessions.length === 0) {
     return [];
   }
-  const several = listings.filter((l) => l.sessions.length > 0).length > 1;
+  const several = new Set(listing.sessions.map((s) => s.profile)).size > 1;
   const rows: RemotePick[] = [{ label: SERVER_SEPARATOR, separator: true }];
-  for (const { remote, profile } of entries) {
+  for (const remote of listing.sessions) {
     rows.push({
       label: remote.label,
       description: remote.description,
-      ...(several ? { detail: `profile ${profile}` } : {}),
+      ...(several ? { detail: `profile ${remote.profile}` } : {}),
       remote,
-      profile,
     });
   }
   return rows;

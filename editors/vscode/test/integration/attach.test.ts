@@ -111,7 +111,11 @@ describe('attach to a kernel on the server', { timeout: 180_000 }, () => {
     d = await Daemon.start({
       label: 'attach',
       initializationOptions: {
-        profiles: { jup: { type: 'jupyter', url: server.url, token: server.token } },
+        profiles: {
+          jup: { type: 'jupyter', url: server.url, token: server.token },
+          // a server that is not there: its failure is reported, the other profile is listed
+          down: { type: 'jupyter', url: 'http://127.0.0.1:9/', token: 'unused-token' },
+        },
       },
     });
   });
@@ -128,24 +132,28 @@ describe('attach to a kernel on the server', { timeout: 180_000 }, () => {
       path: 'work/nb.ipynb', type: 'notebook', kernel: { name: 'python3' },
     });
     const kernelId: string = notebook.kernel.id;
-    const rows = remotePicks([await d.api.listRemote('jup')]);
+    const everywhere = await d.api.listRemote({ allProfiles: true });
+    assert.deepEqual(everywhere.failures.map((f) => [f.profile, f.code, f.kind]), [['down', -32020, 'JupyterUnreachable']]);
+    assert.ok(!everywhere.failures[0].message.includes('unused-token'), everywhere.failures[0].message);
+    const rows = remotePicks(everywhere);
     assert.equal(rows[0].label, SERVER_SEPARATOR);
     assert.equal(rows[0].separator, true);
     const row = rows.find((r) => r.remote?.id === kernelId);
     assert.ok(row, `rows: ${JSON.stringify(rows)}`);
     assert.equal(row.label, 'work/nb.ipynb');
     assert.match(row.description ?? '', /^python3 · \w+ · \d+ connections?/);
-    assert.equal(row.profile, 'jup');
+    assert.equal(row.remote?.profile, 'jup');
+    assert.equal(row.detail, undefined, 'one profile listed: rows do not name it');
 
     const name = row.remote?.suggestedName ?? '';
     assert.equal(name, 'nb');
-    const info = await d.api.openSession({ name, profile: row.profile, attach: kernelId });
+    const info = await d.api.openSession({ name, profile: row.remote?.profile, attach: kernelId });
     assert.equal(info.attached, true);
     assert.equal(info.created, false);
     assert.equal(info.remoteId, kernelId);
     assert.equal(info.workdir, 'work');
     assert.equal((await d.api.run({ session: name, code: 'x = 41' })).status, 'finished');
-    const listed = remotePicks([await d.api.listRemote('jup')]).find((r) => r.remote?.id === kernelId);
+    const listed = remotePicks(await d.api.listRemote({ profile: 'jup' })).find((r) => r.remote?.id === kernelId);
     assert.match(listed?.description ?? '', / · attached as nb$/);
 
     const closed = await d.api.closeSession(name);
