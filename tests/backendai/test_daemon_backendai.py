@@ -191,10 +191,10 @@ async def test_closing_the_session_ends_its_rest_run(daemon: Daemon, emu: Emulat
         t0 = time.monotonic()
         closed = await daemon.request("runbridge/closeSession", {"name": session})
         assert closed["state"] == "closed"
-        result = await asyncio.wait_for(task, 10)
+        result = await asyncio.wait_for(task, 20)
     finally:
         emu.config.stream_execute = True
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 10  # (the run sleeps 30 s)
     assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
     assert states_of(daemon, session)[-1] == "closed"
     # the name can be opened again, afresh

@@ -87,7 +87,7 @@ async def test_batch_timeout_and_interrupt(target: Target) -> None:
     t0 = time.monotonic()
     await daemon.request("runbridge/interrupt", {"session": name})
     result = await asyncio.wait_for(task, 15)
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 10  # (the step sleeps 60 s)
     assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
     # the session is usable afterwards
     after = await batch(daemon, name, exec="echo after")

@@ -163,8 +163,8 @@ async def test_close_ends_the_run_the_kernel_and_the_name(target: Target) -> Non
     closed = await daemon.request("runbridge/closeSession", {"name": name})
     assert (closed["name"], closed["state"]) == (name, "closed"), closed
     # the run's request is answered at once, interrupted, not left hanging
-    result = await asyncio.wait_for(task, 10)
-    assert time.monotonic() - t0 < 5
+    result = await asyncio.wait_for(task, 20)
+    assert time.monotonic() - t0 < 10  # (the run sleeps 30 s)
     assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
     assert result["message"] == "the session was closed", result
     assert daemon.text(result["runId"]) == "zz\n"

@@ -91,7 +91,7 @@ class RawPeer:
         await self.send(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
         return dict(reply["result"])
 
-    async def serves(self, timeout: float = 1.0) -> bool:
+    async def serves(self, timeout: float = 10.0) -> bool:
         """True if the daemon answers ``runbridge/listSessions`` within ``timeout``."""
         try:
             reply = await self.request("runbridge/listSessions", {}, timeout)

@@ -339,7 +339,7 @@ async def test_batch_interrupt_right_after_start(daemon: Daemon) -> None:
     started = time.monotonic()
     await daemon.request("runbridge/interrupt", {"session": "b-interrupt-early"})
     result = await asyncio.wait_for(task, 15)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # (the step sleeps 60 s)
     assert result["status"] == "interrupted", result
 
 

@@ -358,9 +358,9 @@ async def test_a_client_reconnecting_mid_flood_gets_history_then_live_output(
     lines = 3000
     first = await host.client("first")
     await first.request("runbridge/openSession", {"name": "flood"})
-    code = (
+    code = (  # about 6 s: time for the second client to come while it runs
         f"import time\nfor i in range({lines}):\n    print(i)\n"
-        "    if i % 10 == 0:\n        time.sleep(0.005)\n"
+        "    if i % 10 == 0:\n        time.sleep(0.02)\n"
     )
     first.start("runbridge/run", {"session": "flood", "code": code})
     await first.wait_for(lambda: "\n100\n" in stdout_of_session(first, "flood"))

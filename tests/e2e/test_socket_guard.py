@@ -295,7 +295,7 @@ async def test_a_client_that_stops_reading_slows_nobody_and_costs_bounded_memory
         assert seqs == list(range(1, len(seqs) + 1))
         assert reader.stdout(run_id).count("y" * 1023) == 128 * 64
     assert not [m for m in reader.logs() if "not sent" in m]
-    assert busy < max(1.0, 10 * lone), f"a trivial run took {busy:.2f}s (alone: {lone:.2f}s)"
+    assert busy < max(5.0, 10 * lone), f"a trivial run took {busy:.2f}s (alone: {lone:.2f}s)"
     assert peak - before < 50, f"the host grew by {peak - before:.0f} MB for a frozen client"
     assert not frozen.hung_up.is_set()
 

@@ -350,7 +350,7 @@ EG_USER = "alice"
 SLOW_KERNEL_S = 4
 #: Seconds the ``queued`` kernelspec's process proxy holds the launch, and with it the
 #: ``POST /api/kernels`` (a remote scheduler queueing the kernel).
-QUEUED_KERNEL_S = 3
+QUEUED_KERNEL_S = 6
 #: The ``queued`` kernelspec's process proxy: EG's own LocalProcessProxy, after a wait.
 _QUEUED_PROXY = f"""
 import asyncio

@@ -75,7 +75,7 @@ async def test_runs_media_input_and_interrupt_over_the_legacy_protocol(
     t0 = time.monotonic()
     await d.request("runbridge/interrupt", {"session": session})
     result = await asyncio.wait_for(task, 15)
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 10  # (the run sleeps 60 s)
     assert (result["status"], result["exitCode"]) == ("interrupted", 130), result
 
 

@@ -177,8 +177,9 @@ def assert_spec_passes(spec: Path, env: dict[str, str]) -> str:
     text = out.decode("utf-8", "replace")
     print(f"--- {spec.name}: exit {proc.returncode} after {elapsed:.1f} s\n{text}")
 
-    # Everything Neovim started (daemon, kernels, terminal shells) is gone shortly after it exits.
-    deadline = time.monotonic() + 5
+    # Everything Neovim started (daemon, kernels, terminal shells) is gone shortly after it exits
+    # (10 s: a kernel gets 5 s to shut down before it is killed).
+    deadline = time.monotonic() + 10
     left = leftovers(env["RB_TEST_TMP"])
     while left and time.monotonic() < deadline:
         time.sleep(0.1)

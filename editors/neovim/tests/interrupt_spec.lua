@@ -7,15 +7,25 @@ T.setup()
 local has_line = T.has_line
 
 local function interrupt_long_run(how)
-  local src = T.scratch({ 'import time', "time.sleep(30); print('NOT-' + 'WOKE')" })
+  local src = T.scratch({ "import time; print('ASLEEP-' + 'NOW', flush=True)", "time.sleep(30); print('NOT-' + 'WOKE')" })
   local before = #T.footers('default')
+  local function asleep()
+    local _, n = T.out_text('default'):gsub('ASLEEP%-NOW', '')
+    return n
+  end
+  local asleep_before = asleep()
   T.rb().run_range(src, 1, 2)
   T.wait_for(function()
     return T.status_at(src, 1):find('running', 1, true)
   end, 15000, "'running' status", function()
     return vim.inspect(T.status_marks(src))
   end)
-  vim.wait(300) -- let the kernel enter time.sleep
+  -- the kernel runs the code (an interrupt that comes before it would be lost)
+  T.wait_for(function()
+    return asleep() > asleep_before
+  end, 15000, 'the run to print before its sleep', function()
+    return T.out_text('default')
+  end)
   T.eq(before, #T.footers('default'), 'still running before the interrupt')
   local t0 = T.now()
   how()

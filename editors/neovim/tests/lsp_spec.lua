@@ -106,10 +106,17 @@ T.test('hover (vim.lsp.buf.hover) shows the docstring of a function a run define
   end)
   T.ok(footer:find('^✓'), footer)
   vim.api.nvim_win_set_cursor(0, { 5, 3 })
+  -- (a kernel that answers past the daemon's budget gives an empty answer: ask again)
+  local asked = T.now()
   vim.lsp.buf.hover()
   local text = T.wait_for(function()
-    return float_with('4217')
-  end, 10000, 'a hover window with the docstring', function()
+    local found = float_with('4217')
+    if not found and T.now() - asked > 2000 then
+      asked = T.now()
+      vim.lsp.buf.hover()
+    end
+    return found
+  end, 20000, 'a hover window with the docstring', function()
     return vim.inspect(float_texts())
   end)
   T.contains(text, 'Docstring known only to the kernel: 4217.')
@@ -118,10 +125,16 @@ T.test('hover (vim.lsp.buf.hover) shows the docstring of a function a run define
 
   -- signature help inside the call's parentheses: the callee's parameters
   vim.api.nvim_win_set_cursor(0, { 5, #'documented_fn(' })
+  asked = T.now()
   vim.lsp.buf.signature_help()
   local sig = T.wait_for(function()
-    return float_with('count')
-  end, 10000, 'a signature help window naming the parameter', function()
+    local found = float_with('count')
+    if not found and T.now() - asked > 2000 then
+      asked = T.now()
+      vim.lsp.buf.signature_help()
+    end
+    return found
+  end, 20000, 'a signature help window naming the parameter', function()
     return vim.inspect(float_texts())
   end)
   T.contains(sig, 'documented_fn(count)')

@@ -34,7 +34,7 @@ T.test('reattached mid-run, the output continues with no gap and no repeat', fun
     return true, -1
   end
   T.wait_output('still running; its output continues below', 'default', 30000)
-  T.wait_output('tick-1999', 'default', 30000)
+  T.wait_output('tick-3999', 'default', 30000)
   T.eq(1, delayed, 'the history request went through the delay')
   local seen = {}
   for _, line in ipairs(T.lines(T.out_buf('default'))) do
@@ -44,7 +44,7 @@ T.test('reattached mid-run, the output continues with no gap and no repeat', fun
     end
   end
   local first_wrong
-  for i = 1, math.max(#seen, 2000) do
+  for i = 1, math.max(#seen, 4000) do
     if seen[i] ~= i - 1 then
       first_wrong = i
       break

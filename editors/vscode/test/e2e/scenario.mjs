@@ -26,7 +26,7 @@ export const LINES = {
   imageLast: 'display(Image(data=png_bytes))',
   svgShow: `from IPython.display import SVG; bar = display(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#0000ff"/></svg>'), display_id=True)`,
   svgUpdate: `bar.update(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#00ff00"/></svg>'))`,
-  sleep: 'import time; time.sleep(120)',
+  sleep: 'import time; print("asleep", "now", flush=True); time.sleep(120)',
   after: 'print("after interrupt")',
   zeroDiv: 'result = 10 / 0',
   password: 'import getpass; token = getpass.getpass("Token: ")',
@@ -396,11 +396,15 @@ export const steps = [
     async run(vs, ctx) {
       await vs.openFile(DEMO_FILE);
       await shiftEnterOn(vs, ctx, 'sleep');
-      await sleep(2000);
+      await sleep(1000);
       const shown = await activeTerminalName(vs);
       if (shown !== OUTPUT_TERMINAL) {
         ctx.note(`after Shift+Enter on the sleep line the active terminal was ${JSON.stringify(shown)}, not "${OUTPUT_TERMINAL}"`);
+        await vs.runCommand('Runbridge: Show Output');
+        await waitForActiveTerminal(vs, OUTPUT_TERMINAL, 10000);
       }
+      // the kernel runs the line (an interrupt that came before it would be lost)
+      await waitForOutput(vs, 'asleep now', 30000, 'the long run printing before its sleep');
       await ctx.shot('running');
       const t = Date.now();
       await vs.runCommand('Runbridge: Interrupt');

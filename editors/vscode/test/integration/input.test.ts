@@ -75,7 +75,7 @@ describe('runbridge/input', { timeout: 120_000 }, () => {
       session: S,
       code: "name = input('Name: ')\nprint('not reached')\n",
     });
-    assert.ok(performance.now() - t0 < 10_000);
+    assert.ok(performance.now() - t0 < 30_000, 'the run ended (its kernel started first)');
     assert.equal(r.status, 'interrupted');
     assert.equal(r.exitCode, 130);
     assert.ok(!d.events.textOf(r.runId).includes('not reached'));

@@ -53,7 +53,7 @@ describe('terminals', { timeout: 120_000 }, () => {
     const exit = await d.waitFor(
       () => d.events.terminalExits.find((e) => e.terminalId === id),
       'runbridge/terminalExit',
-      5_000,
+      15_000,
     );
     assert.ok(exit.exitCode === null || Number.isInteger(exit.exitCode), JSON.stringify(exit));
 
@@ -76,7 +76,7 @@ describe('terminals', { timeout: 120_000 }, () => {
     const exit = await d.waitFor(
       () => d.events.terminalExits.find((e) => e.terminalId === id),
       'runbridge/terminalExit',
-      5_000,
+      15_000,
     );
     assert.equal(exit.exitCode, 3);
   }));
@@ -92,7 +92,7 @@ describe('terminals', { timeout: 120_000 }, () => {
     await d.waitFor(
       () => d.events.terminalExits.find((e) => e.terminalId === id),
       'terminalExit after closeSession',
-      5_000,
+      15_000,
     );
   }));
 });

@@ -24,7 +24,7 @@ from IPython.display import SVG; bar = display(SVG('<svg xmlns="http://www.w3.or
 bar.update(SVG('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="#00ff00"/></svg>'))
 
 # step e: a long run, interrupted; then the session must still answer
-import time; time.sleep(120)
+import time; print("asleep", "now", flush=True); time.sleep(120)
 print("after interrupt")
 
 # step diagnostic: an error in user code becomes a diagnostic on this line
