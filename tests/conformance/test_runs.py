@@ -243,11 +243,6 @@ async def test_an_interrupt_right_behind_the_run_stops_it(target: Target) -> Non
     """An interrupt sent right behind the run request, so that it may reach the kernel
     before the kernel began to run the code (when a Python kernel ignores it), still
     stops the run. Three times, as the moment it lands varies."""
-    if target.backend == "backendai":
-        pytest.skip(
-            "not done on backendai: its execute API does not say when the kernel began to run "
-            "the code, so an interrupt that came before is not sent again (docs/protocol.md)"
-        )
     daemon, name = target.daemon, "c-interrupt-early"
     assert (await open_session(daemon, name))["state"] == "idle"
     for attempt in range(3):

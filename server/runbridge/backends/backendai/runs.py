@@ -50,6 +50,10 @@ class _Run:
     mode: str
     interrupted: bool = False
     interrupt_sent: bool = False
+    #: Interrupted before the manager answered the run at all: the kernel may not have
+    #: begun the code then (a Python kernel ignores that interrupt), so the interrupt is
+    #: sent again when the manager says the run goes on (``continued``).
+    interrupt_early: bool = False
     input_cancelled: bool = False
     stderr: list[str] = field(default_factory=list)
     #: Exit code of the first failing batch step (clean, build, exec).
@@ -92,6 +96,8 @@ class SessionRuns:
         self._spare: asyncio.Task[ClientConnection] | None = None
         #: Execute websockets of finished runs whose closing handshake is under way.
         self._closing_sockets: set[asyncio.Task[None]] = set()
+        #: Interrupts sent again (:meth:`_interrupt_again`), kept until they are done.
+        self._interrupts: set[asyncio.Task[None]] = set()
 
     @property
     def busy(self) -> bool:
@@ -103,6 +109,24 @@ class SessionRuns:
         run = self._run
         if run is not None:
             run.interrupted = True
+            if run.frames == 0:
+                run.interrupt_early = True
+
+    def _interrupt_again(self, run: _Run) -> None:
+        """The manager says ``run`` goes on: an interrupt sent before it answered first
+        may have come before the kernel began the code; send it again (once)."""
+        if not run.interrupt_early:
+            return
+        run.interrupt_early = False
+        log.info("run in %s interrupted before the kernel began it: interrupting again", self.name)
+
+        async def again() -> None:
+            with contextlib.suppress(Exception):
+                await self._interrupt()
+
+        task = asyncio.create_task(again())
+        self._interrupts.add(task)
+        task.add_done_callback(self._interrupts.discard)
 
     async def close(self) -> None:
         """The session is closing: the run executing now ends interrupted, no spare
@@ -315,6 +339,7 @@ class SessionRuns:
                     f"{self.client.quote(str(answer), 200)}",
                     session=self.name,
                 )
+            run.frames += 1
             run_id = str(result.get("runId") or result.get("run_id") or run_id)
             status = str(result.get("status") or "")
             waiting = status == "waiting-input"
@@ -330,7 +355,9 @@ class SessionRuns:
                 continue
             if status in ("build-finished", "clean-finished"):
                 self._step(run, result)
-            elif status != "continued":
+            elif status == "continued":
+                self._interrupt_again(run)
+            else:
                 log.warning(
                     "unknown run status %s; continuing", self.client.quote(repr(status), 100)
                 )
@@ -398,6 +425,8 @@ class SessionRuns:
                     await ws.send(value)
                 elif status in ("build-finished", "clean-finished"):
                     self._step(run, result)
+                elif status == "continued":
+                    self._interrupt_again(run)
         except ConnectionClosed:
             pass
         if run.interrupted:
