@@ -93,6 +93,23 @@ T.test('omnifunc offers a name that exists only in the kernel', function()
   T.ok(vim.tbl_contains(words, 'kernel_only_name_42'), 'kernel_only_name_42 offered: ' .. vim.inspect(words))
 end)
 
+--- Calls `ask` (a vim.lsp.buf request) until a floating window holds `text`, asking again
+--- every 2 s (a kernel that answers past the daemon's budget gives an empty answer).
+local function float_asked(ask, text, what)
+  local asked = T.now()
+  ask()
+  return T.wait_for(function()
+    local found = float_with(text)
+    if not found and T.now() - asked > 2000 then
+      asked = T.now()
+      ask()
+    end
+    return found
+  end, 20000, what, function()
+    return vim.inspect(float_texts())
+  end)
+end
+
 T.test('hover (vim.lsp.buf.hover) shows the docstring of a function a run defined; signature help its parameters', function()
   local src = file_buffer('hover.py', {
     'def documented_fn(count):',
@@ -106,37 +123,14 @@ T.test('hover (vim.lsp.buf.hover) shows the docstring of a function a run define
   end)
   T.ok(footer:find('^✓'), footer)
   vim.api.nvim_win_set_cursor(0, { 5, 3 })
-  -- (a kernel that answers past the daemon's budget gives an empty answer: ask again)
-  local asked = T.now()
-  vim.lsp.buf.hover()
-  local text = T.wait_for(function()
-    local found = float_with('4217')
-    if not found and T.now() - asked > 2000 then
-      asked = T.now()
-      vim.lsp.buf.hover()
-    end
-    return found
-  end, 20000, 'a hover window with the docstring', function()
-    return vim.inspect(float_texts())
-  end)
+  local text = float_asked(vim.lsp.buf.hover, '4217', 'a hover window with the docstring')
   T.contains(text, 'Docstring known only to the kernel: 4217.')
   T.contains(text, 'documented_fn', 'the signature is shown')
   close_floats()
 
   -- signature help inside the call's parentheses: the callee's parameters
   vim.api.nvim_win_set_cursor(0, { 5, #'documented_fn(' })
-  asked = T.now()
-  vim.lsp.buf.signature_help()
-  local sig = T.wait_for(function()
-    local found = float_with('count')
-    if not found and T.now() - asked > 2000 then
-      asked = T.now()
-      vim.lsp.buf.signature_help()
-    end
-    return found
-  end, 20000, 'a signature help window naming the parameter', function()
-    return vim.inspect(float_texts())
-  end)
+  local sig = float_asked(vim.lsp.buf.signature_help, 'count', 'a signature help window naming the parameter')
   T.contains(sig, 'documented_fn(count)')
   close_floats()
 end)
