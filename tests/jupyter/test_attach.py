@@ -293,7 +293,8 @@ async def test_local_profile_lists_nothing_and_cannot_attach(tmp_path: Path) -> 
 def test_cli_lists_what_runs_on_the_server(
     mode: str, jupyter_server: ServerProcess, tmp_path: Path
 ) -> None:
-    """``runbridge sessions --remote -p PROFILE`` prints listRemote (table and ``--json``)."""
+    """``runbridge sessions --remote -p PROFILE`` prints listRemote (table and ``--json``);
+    without ``-p``, every remote profile, one that cannot be listed on stderr (exit 1)."""
     kernel = asyncio.run(
         server_api(
             jupyter_server,
@@ -306,6 +307,7 @@ def test_cli_lists_what_runs_on_the_server(
     config.write_text(
         f'[profiles.jup]\ntype = "jupyter"\nurl = "{jupyter_server.url}"\n'
         f'token = "{jupyter_server.token}"\n'
+        '[profiles.down]\ntype = "jupyter"\nurl = "http://127.0.0.1:9/"\ntoken = "down-token"\n'
     )
     with contextlib.ExitStack() as stack:
         if mode == "standalone":
@@ -327,4 +329,10 @@ def test_cli_lists_what_runs_on_the_server(
         row = next(r for r in rows if r.split()[1] == kernel["id"])
         assert row.split()[0] == "jup" and row.split()[2:4] == ["cli.ipynb", "-"], row
         assert "python3 · " in row
+        every = subprocess.run(command[:-2], env=env, capture_output=True, text=True, timeout=60)
+        assert every.returncode == 1, (every.stdout, every.stderr)
+        failed = [line for line in every.stderr.splitlines() if line.startswith("runbridge: ")]
+        assert len(failed) == 1 and failed[0].startswith("runbridge: profile down: "), failed
+        assert "down-token" not in every.stderr
+        assert any(r.split()[:2] == ["jup", kernel["id"]] for r in every.stdout.splitlines())
     asyncio.run(server_api(jupyter_server, "DELETE", f"/api/kernels/{kernel['id']}"))
