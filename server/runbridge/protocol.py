@@ -48,6 +48,7 @@ CELL_AT: Final = "runbridge/cellAt"
 LIST_APPS: Final = "runbridge/listApps"
 OPEN_APP: Final = "runbridge/openApp"
 CLOSE_APP: Final = "runbridge/closeApp"
+LIST_FORWARDS: Final = "runbridge/listForwards"
 # Notifications, editor -> daemon
 TERMINAL_INPUT: Final = "runbridge/terminalInput"
 RESIZE_TERMINAL: Final = "runbridge/resizeTerminal"
@@ -242,6 +243,12 @@ def parse_list_remote(raw: Any) -> tuple[str | None, bool]:
             field="allProfiles",
         )
     return profile, every
+
+
+def parse_list_forwards(raw: Any) -> str | None:
+    """``listForwards``'s ``session`` (None: every session's)."""
+    value: str | None = _optional_name(as_object(raw, LIST_FORWARDS), "session")
+    return value
 
 
 def parse_session_name(raw: Any, method: str, key: str) -> str:

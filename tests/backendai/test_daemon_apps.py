@@ -51,6 +51,9 @@ async def test_list_open_fetch_and_close(daemon: Daemon, emu: Emulator) -> None:
     opened = await daemon.request("runbridge/openApp", {"session": SESSION, "app": "jupyter"})
     port = opened["localPort"]
     assert opened["url"] == f"http://127.0.0.1:{port}/", opened
+    forwards = await daemon.request("runbridge/listForwards", {"session": SESSION})
+    assert forwards == {"forwards": [opened]}, forwards
+    assert opened in (await daemon.request("runbridge/listForwards", {}))["forwards"]
     assert (opened["session"], opened["app"], opened["protocol"]) == (SESSION, "jupyter", "http")
     before = tcpproxy_connects(emu)
     page = await fetch(opened["url"] + "jupyter/tree")
@@ -69,6 +72,7 @@ async def test_list_open_fetch_and_close(daemon: Daemon, emu: Emulator) -> None:
     assert await daemon.request("runbridge/closeApp", {"appId": opened["appId"]}) == {}
     with pytest.raises(httpx.ConnectError):
         await fetch(opened["url"])
+    assert await daemon.request("runbridge/listForwards", {"session": SESSION}) == {"forwards": []}
     error = await rpc_error(daemon, "runbridge/closeApp", {"appId": opened["appId"]})
     assert error.code == -32602 and error_data(error)["field"] == "appId", error
 
@@ -167,11 +171,16 @@ async def test_closing_the_session_ends_its_forwards(daemon: Daemon) -> None:
     await open_session(daemon, name)
     opened = await daemon.request("runbridge/openApp", {"session": name, "app": "jupyter"})
     assert (await fetch(opened["url"])).status_code == 200
+    other = await daemon.request("runbridge/openApp", {"session": SESSION, "app": "jupyter"})
     await daemon.request("runbridge/closeSession", {"name": name})
     with pytest.raises(httpx.ConnectError):
         await fetch(opened["url"])
     error = await rpc_error(daemon, "runbridge/closeApp", {"appId": opened["appId"]})
     assert error.code == -32602, error
+    assert await daemon.request("runbridge/listForwards", {"session": name}) == {"forwards": []}
+    every = (await daemon.request("runbridge/listForwards", {}))["forwards"]
+    assert other in every and opened not in every, every
+    await daemon.request("runbridge/closeApp", {"appId": other["appId"]})
 
 
 async def test_a_session_not_open_is_not_opened(daemon: Daemon) -> None:

@@ -26,4 +26,4 @@ def test_app_command_on_a_backendai_session(tmp_path: Path) -> None:
         )
         config.chmod(0o600)
         text = assert_spec_passes(SPEC, env)
-    assert "# 1 tests, 0 failed" in text, text
+    assert "# 2 tests, 0 failed" in text, text

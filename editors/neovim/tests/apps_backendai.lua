@@ -1,6 +1,8 @@
 -- :Runbridge app on a Backend.AI session (the emulator; run by tests/neovim/test_neovim_apps.py,
 -- which makes its profile the default): the picker lists the session's apps, the forward's URL is
--- printed, a page comes through it, an unknown app names the ones there are, app-close ends it.
+-- printed, a page comes through it, an unknown app names the ones there are, app-close ends it
+-- (its ids completed from the daemon's runbridge/listForwards); closing the session ends its
+-- forwards, and app-close then finds none.
 local T = ...
 
 T.setup()
@@ -45,7 +47,7 @@ T.test(':Runbridge app picks an app, prints its URL; a page comes through; app-c
   local ok, err = pcall(function()
     vim.cmd('Runbridge app')
     T.wait_for(function()
-      return #vim.tbl_keys(require('runbridge.apps').forwards) == 1
+      return #require('runbridge.apps').open_ids() == 1
     end, 30000, 'the forward opens')
   end)
   vim.ui.select = orig_select
@@ -63,9 +65,24 @@ T.test(':Runbridge app picks an app, prints its URL; a page comes through; app-c
   vim.cmd('Runbridge app nope')
   T.wait_notified(seen, "has no app 'nope' (its apps: jupyter, ttyd)", 15000, 'an unknown app names the apps there are')
 
+  local ids = require('runbridge.apps').open_ids()
+  T.eq(ids, vim.fn.getcompletion('Runbridge app-close ', 'cmdline'), 'app-close completes the open ids')
   vim.cmd('Runbridge app-close')
   T.wait_for(function()
-    return next(require('runbridge.apps').forwards) == nil
+    return #require('runbridge.apps').open_ids() == 0
   end, 15000, 'the forward closes')
   T.eq(nil, http_get(port, '/', '</html>'), 'nothing listens there any more')
+end)
+
+T.test('closing the session ends its forwards: app-close then finds none', function()
+  local seen = T.capture_notify()
+  require('runbridge.apps').open('jupyter', 'nv-apps')
+  T.wait_for(function()
+    return #require('runbridge.apps').open_ids() == 1
+  end, 30000, 'the forward opens')
+  vim.cmd('Runbridge close nv-apps')
+  T.wait_notified(seen, 'session nv-apps closed', 30000, 'the session closes')
+  T.eq({}, require('runbridge.apps').open_ids(), 'no forward is left')
+  vim.cmd('Runbridge app-close')
+  T.wait_notified(seen, 'no forward open for session nv-apps', 15000, 'app-close finds none')
 end)

@@ -27,6 +27,7 @@ export const VARIABLES = 'runbridge/variables';
 export const LIST_APPS = 'runbridge/listApps';
 export const OPEN_APP = 'runbridge/openApp';
 export const CLOSE_APP = 'runbridge/closeApp';
+export const LIST_FORWARDS = 'runbridge/listForwards';
 export const LIST_REMOTE = 'runbridge/listRemote';
 // Notifications, editor -> daemon
 export const TERMINAL_INPUT = 'runbridge/terminalInput';
@@ -451,4 +452,9 @@ export interface OpenedApp {
   protocol: string;
   localPort: number;
   url: string;
+}
+
+/** The forwards open now (`runbridge/listForwards`). */
+export interface ListForwardsResult {
+  forwards: OpenedApp[];
 }

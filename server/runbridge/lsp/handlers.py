@@ -207,6 +207,10 @@ async def _close_app(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
     return {}
 
 
+async def _list_forwards(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
+    return {"forwards": ls.manager.list_forwards(protocol.parse_list_forwards(raw))}
+
+
 def _terminal_input(ls: RunbridgeServer, raw: Any) -> None:
     ls.manager.terminal_input(*protocol.parse_terminal_input(raw))
 
@@ -242,6 +246,7 @@ REQUEST_HANDLERS: dict[str, Handler] = {
     protocol.LIST_APPS: _list_apps,
     protocol.OPEN_APP: _open_app,
     protocol.CLOSE_APP: _close_app,
+    protocol.LIST_FORWARDS: _list_forwards,
 }
 
 #: ``workspace/executeCommand`` ids for generic clients: one object argument, same handler.

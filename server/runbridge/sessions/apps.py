@@ -53,6 +53,10 @@ class AppForwards:
             )
         await opened.forward.close()
 
+    def listing(self, session: str | None) -> list[OpenApp]:
+        """The open forwards of ``session`` (None: of every session), oldest first."""
+        return [o for o in self._open.values() if session is None or o.session == session]
+
     async def close_session(self, session: str) -> None:
         """Close every forward of ``session`` (it is closing)."""
         ids = [i for i, o in self._open.items() if o.session == session]

@@ -668,6 +668,10 @@ class SessionManager:
     async def close_app(self, app_id: str) -> None:
         await self.apps.close(app_id)
 
+    def list_forwards(self, name: str | None) -> list[dict[str, Any]]:
+        """The open forwards of session ``name`` (None: of every session)."""
+        return [opened.to_wire() for opened in self.apps.listing(name)]
+
     # -- idle sessions -------------------------------------------------------------
     def _touch(self, session: _Session) -> None:
         session.idle.touch()

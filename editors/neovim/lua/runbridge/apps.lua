@@ -2,8 +2,9 @@
 ---
 --- `:Runbridge app [APP]` forwards an app of the current session through the daemon
 --- (runbridge/openApp) and prints its URL; without APP, a picker over runbridge/listApps.
---- `:Runbridge app-close [APP_ID]` stops a forward (all of this Neovim's without an id).
---- Forwards also end when their session closes or the daemon exits.
+--- `:Runbridge app-close [APP_ID]` stops a forward (without an id, every forward of the
+--- current session), as the daemon lists them (runbridge/listForwards). Forwards also end
+--- when their session closes or the daemon exits.
 
 local M = {}
 
@@ -14,10 +15,6 @@ end
 local function notify(msg, level)
   vim.notify('runbridge: ' .. msg, level or vim.log.levels.INFO)
 end
-
---- Forwards this Neovim opened, by appId: {app, session, url}.
----@type table<string, table>
-M.forwards = {}
 
 --- Forwards `app` of `session` (default: the current session); on_done(opened) when done.
 ---@param app string
@@ -30,7 +27,6 @@ function M.open(app, session, on_done)
       notify('app: ' .. client().error_message(err), vim.log.levels.ERROR)
       return
     end
-    M.forwards[opened.appId] = { app = opened.app, session = opened.session, url = opened.url }
     notify(('app %s of session %s is at %s'):format(opened.app, opened.session, opened.url))
     if on_done then
       on_done(opened)
@@ -65,20 +61,58 @@ function M.pick(session)
   end)
 end
 
---- Stops a forward (every forward of this Neovim without an id).
+local function close_one(id)
+  client().request('runbridge/closeApp', { appId = id }, function(err)
+    if err then
+      notify('app-close: ' .. client().error_message(err), vim.log.levels.ERROR)
+    else
+      notify(('forward %s closed'):format(id))
+    end
+  end)
+end
+
+--- Stops a forward; without an id, every forward of the current session.
 ---@param app_id? string
 function M.close(app_id)
-  local ids = app_id and { app_id } or vim.tbl_keys(M.forwards)
-  for _, id in ipairs(ids) do
-    client().request('runbridge/closeApp', { appId = id }, function(err)
-      M.forwards[id] = nil
-      if err then
-        notify('app-close: ' .. client().error_message(err), vim.log.levels.ERROR)
-      else
-        notify(('forward %s closed'):format(id))
-      end
-    end)
+  if app_id then
+    return close_one(app_id)
   end
+  local session = require('runbridge.sessions').current()
+  client().request('runbridge/listForwards', { session = session }, function(err, result)
+    if err then
+      notify('app-close: ' .. client().error_message(err), vim.log.levels.ERROR)
+      return
+    end
+    local forwards = result.forwards or {}
+    if #forwards == 0 then
+      notify(('no forward open for session %s'):format(session))
+    end
+    for _, forward in ipairs(forwards) do
+      close_one(forward.appId)
+    end
+  end)
+end
+
+--- The ids of the forwards open now, asked of the daemon synchronously (for completion:
+--- none when it is not running or does not answer within 2 s).
+---@return string[]
+function M.open_ids()
+  local c = client().get()
+  if not c or not c.initialized then
+    return {}
+  end
+  local resp
+  if vim.fn.has('nvim-0.11') == 1 then
+    resp = c:request_sync('runbridge/listForwards', vim.empty_dict(), 2000)
+  else
+    ---@diagnostic disable-next-line: missing-parameter
+    resp = c.request_sync('runbridge/listForwards', vim.empty_dict(), 2000)
+  end
+  local ids = {}
+  for _, forward in ipairs(resp and resp.result and resp.result.forwards or {}) do
+    table.insert(ids, forward.appId)
+  end
+  return ids
 end
 
 return M

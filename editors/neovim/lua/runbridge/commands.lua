@@ -152,7 +152,7 @@ M.subcommands = {
     complete = function(arglead)
       return vim.tbl_filter(function(id)
         return vim.startswith(id, arglead)
-      end, vim.tbl_keys(require('runbridge.apps').forwards))
+      end, require('runbridge.apps').open_ids())
     end,
   },
   output = { run = function(args) rb().output(args[1]) end, complete = session_complete },
