@@ -101,13 +101,7 @@ function M.open_ids()
   if not c or not c.initialized then
     return {}
   end
-  local resp
-  if vim.fn.has('nvim-0.11') == 1 then
-    resp = c:request_sync('runbridge/listForwards', vim.empty_dict(), 2000)
-  else
-    ---@diagnostic disable-next-line: missing-parameter
-    resp = c.request_sync('runbridge/listForwards', vim.empty_dict(), 2000)
-  end
+  local resp = client().request_sync(c, 'runbridge/listForwards', vim.empty_dict(), 2000)
   local ids = {}
   for _, forward in ipairs(resp and resp.result and resp.result.forwards or {}) do
     table.insert(ids, forward.appId)

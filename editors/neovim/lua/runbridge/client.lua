@@ -165,6 +165,21 @@ function M.when_ready(fn)
   end
 end
 
+--- Sends a request to a running daemon `c` and waits for its answer (at most timeout_ms):
+--- {result, err}, or nil when it did not answer in time.
+---@param c vim.lsp.Client
+---@param method string
+---@param params table
+---@param timeout_ms integer
+---@return table?
+function M.request_sync(c, method, params, timeout_ms)
+  if has_011 then
+    return c:request_sync(method, params, timeout_ms)
+  end
+  ---@diagnostic disable-next-line: missing-parameter
+  return c.request_sync(method, params, timeout_ms)
+end
+
 ---@class runbridge.RequestHandle
 ---@field cancel fun() sends $/cancelRequest (once sent)
 

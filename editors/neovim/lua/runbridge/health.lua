@@ -123,14 +123,7 @@ local function check_profiles(names, cmd, env)
   end
   local checks = {}
   for _, name in ipairs(names) do
-    local params = { profile = name }
-    local resp
-    if vim.fn.has('nvim-0.11') == 1 then
-      resp = lsp_client:request_sync('runbridge/checkProfile', params, 20000)
-    else
-      ---@diagnostic disable-next-line: missing-parameter
-      resp = lsp_client.request_sync('runbridge/checkProfile', params, 20000)
-    end
+    local resp = require('runbridge.client').request_sync(lsp_client, 'runbridge/checkProfile', { profile = name }, 20000)
     if resp and resp.result then
       checks[name] = resp.result
     elseif resp and resp.err then
