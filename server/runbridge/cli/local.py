@@ -66,10 +66,7 @@ async def cmd_sessions(args: argparse.Namespace) -> int:
         events = CliEvents(sys.stdout, sys.stderr, paths.cache_dir() / "media")
         manager = SessionManager(load_settings(), events)
         try:
-            if args.profile:
-                listed = await manager.list_remote(args.profile)
-            else:
-                listed = await manager.list_remote_everywhere()
+            listed = await manager.list_remote(args.profile, all_profiles=not args.profile)
         finally:
             await manager.aclose()
         return print_remote(listed, args.json)

@@ -69,10 +69,7 @@ async def _list_sessions(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
 
 
 async def _list_remote(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:
-    profile, every = protocol.parse_list_remote(raw)
-    if every:
-        return await ls.manager.list_remote_everywhere()
-    return await ls.manager.list_remote(profile)
+    return await ls.manager.list_remote(*protocol.parse_list_remote(raw))
 
 
 async def _check_profile(ls: RunbridgeServer, raw: Any) -> dict[str, Any]:

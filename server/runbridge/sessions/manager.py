@@ -263,17 +263,16 @@ class SessionManager:
             return {**result, "ok": False, "message": exc.message}
         return {**result, "ok": True, "message": message}
 
-    async def list_remote(self, name: str | None) -> dict[str, Any]:
+    async def list_remote(self, name: str | None, all_profiles: bool = False) -> dict[str, Any]:
         """What runs on profile ``name``'s server that runbridge did not create:
-        ``{profile, sessions, failures: []}``, each bound one naming its runbridge session."""
-        profile = self.settings.profile(name)  # an unknown profile is a ConfigError
-        return {"profile": profile.name, "sessions": await self._remote_of(profile), "failures": []}
-
-    async def list_remote_everywhere(self) -> dict[str, Any]:
-        """``list_remote`` of every profile but ``local`` ones, at once, in the profiles'
-        order: ``{profile: None, sessions, failures}``; a profile whose listing fails is a
-        failure ``{profile, code, kind, message}`` (as its error reply would have them), the
-        others are listed all the same."""
+        ``{profile, sessions, failures: []}``, each bound one naming its runbridge session.
+        With ``all_profiles``, of every profile but ``local`` ones, at once, in the
+        profiles' order: ``{profile: None, sessions, failures}``; a profile whose listing
+        fails is a failure ``{profile, code, kind, message}`` (as its error reply would
+        have them), the others are listed all the same."""
+        if not all_profiles:
+            one = self.settings.profile(name)  # an unknown profile is a ConfigError
+            return {"profile": one.name, "sessions": await self._remote_of(one), "failures": []}
         profiles = [p for p in self.settings.profiles.values() if p.type != "local"]
         listed = await asyncio.gather(
             *(self._remote_of(p) for p in profiles), return_exceptions=True
