@@ -22,7 +22,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -99,6 +99,13 @@ class SessionRuns:
         #: Interrupts sent again (:meth:`_interrupt_again`), kept until they are done.
         self._interrupts: set[asyncio.Task[None]] = set()
 
+    @staticmethod
+    def _in_background(work: Coroutine[Any, Any, None], into: set[asyncio.Task[None]]) -> None:
+        """Run ``work`` in a task held in ``into`` until it is done."""
+        task = asyncio.create_task(work)
+        into.add(task)
+        task.add_done_callback(into.discard)
+
     @property
     def busy(self) -> bool:
         """A run is executing."""
@@ -124,9 +131,7 @@ class SessionRuns:
             with contextlib.suppress(Exception):
                 await self._interrupt()
 
-        task = asyncio.create_task(again())
-        self._interrupts.add(task)
-        task.add_done_callback(self._interrupts.discard)
+        self._in_background(again(), self._interrupts)
 
     async def close(self) -> None:
         """The session is closing: the run executing now ends interrupted, no spare
@@ -223,9 +228,7 @@ class SessionRuns:
         )
 
     def _close_later(self, ws: ClientConnection) -> None:
-        task = asyncio.create_task(ws.close())
-        self._closing_sockets.add(task)
-        task.add_done_callback(self._closing_sockets.discard)
+        self._in_background(ws.close(), self._closing_sockets)
 
     def _prepare_spare(self) -> None:
         if self._closing or self.stream_execute is not True or self._spare is not None:
